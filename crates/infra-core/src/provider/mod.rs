@@ -1,0 +1,197 @@
+//! The provider interface: how the engine creates, reads, updates and deletes real things.
+//!
+//! The engine knows resources only through this trait. Providers receive fully resolved
+//! properties as plain JSON (never an unresolved expression) and return the physical ID and
+//! the attributes that `Ref` and `Fn::GetAtt` read. A provider groups resource types that share
+//! an API and its rate limits, and says how many operations it can take at once.
+//!
+//! Crash safety depends on two rules providers keep:
+//! - a resource's physical name is chosen by [`Provider::physical_name`] *before* the create
+//!   call and recorded as intent, so after a crash the engine can [`Provider::read`] it and
+//!   adopt it instead of creating a duplicate;
+//! - where a service assigns IDs itself, the provider makes the create idempotent with
+//!   [`CreateRequest::token`] (client tokens, or a tag it can search by).
+
+pub mod local;
+pub mod memory;
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Who and where a resource belongs to: used for generated names and tags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceContext {
+    pub project: String,
+    pub environment: String,
+    pub layer: String,
+    /// `{project}-{env}-{layer}`, what `AWS::StackName` evaluates to.
+    pub stack_name: String,
+    pub logical_id: String,
+    pub resource_type: String,
+}
+
+/// Attributes readable with `Fn::GetAtt`. `Ref` reads the physical ID.
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    pub context: ResourceContext,
+    /// The name chosen before the call (see [`Provider::physical_name`]), if the type has one.
+    pub physical_name: Option<String>,
+    /// Unique per create intent; stable across a resume of the same intent.
+    pub token: String,
+    pub properties: serde_json::Value,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadRequest {
+    pub context: ResourceContext,
+    pub physical_id: String,
+    /// Properties as last applied, so the read can return the same shape.
+    pub properties: serde_json::Value,
+    pub attributes: Attributes,
+}
+
+#[derive(Clone, Debug)]
+pub struct UpdateRequest {
+    pub context: ResourceContext,
+    pub physical_id: String,
+    pub old_properties: serde_json::Value,
+    pub new_properties: serde_json::Value,
+    pub old_attributes: Attributes,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeleteRequest {
+    pub context: ResourceContext,
+    pub physical_id: String,
+    pub properties: serde_json::Value,
+    pub attributes: Attributes,
+}
+
+/// The result of a create or update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub physical_id: String,
+    pub attributes: Attributes,
+}
+
+/// What exists right now, in the template's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub physical_id: String,
+    pub properties: serde_json::Value,
+    pub attributes: Attributes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The resource does not exist.
+    NotFound,
+    /// The request itself is wrong; retrying will not help.
+    Invalid,
+    /// Throttling, 5xx, connection trouble, eventual consistency: worth retrying.
+    Transient,
+    /// The resource exists already, or is in a state that forbids the call.
+    Conflict,
+    /// The provider does not support this operation or property.
+    Unsupported,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    /// The operation, e.g. `CreateRole`.
+    pub operation: String,
+    /// The service's error code, e.g. `EntityAlreadyExists`.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(kind: ErrorKind, operation: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError { kind, operation: operation.into(), code: None, message: message.into() }
+    }
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(c) => write!(f, "{} failed: {}: {}", self.operation, c, self.message),
+            None => write!(f, "{} failed: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// A short name for messages (`iam`, `sagemaker`, `local`).
+    fn name(&self) -> &str;
+
+    /// The resource types this provider manages.
+    fn resource_types(&self) -> &[&'static str];
+
+    /// How many operations the engine may run on this provider at once.
+    fn concurrency(&self) -> usize {
+        10
+    }
+
+    /// Choose the physical name for a new resource before it is created; `None` when the
+    /// service assigns the ID. Called once per create intent and recorded before the create.
+    fn physical_name(&self, _context: &ResourceContext, _properties: &serde_json::Value) -> Option<String> {
+        None
+    }
+
+    /// Properties whose change forces replacement, where the registry schema does not say
+    /// (engine-local types); `None` means "use the schema's `createOnlyProperties`".
+    fn create_only_properties(&self, _resource_type: &str) -> Option<Vec<String>> {
+        None
+    }
+
+    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError>;
+
+    /// `Ok(None)` when the resource does not exist.
+    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError>;
+
+    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError>;
+
+    /// Deleting something that is already gone is success.
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError>;
+}
+
+/// Providers by resource type.
+#[derive(Clone, Default)]
+pub struct Registry {
+    by_type: BTreeMap<String, Arc<dyn Provider>>,
+    providers: Vec<Arc<dyn Provider>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn register(&mut self, p: Arc<dyn Provider>) {
+        for t in p.resource_types() {
+            self.by_type.insert((*t).to_string(), p.clone());
+        }
+        self.providers.push(p);
+    }
+    pub fn for_type(&self, resource_type: &str) -> Option<&Arc<dyn Provider>> {
+        self.by_type.get(resource_type)
+    }
+    pub fn providers(&self) -> &[Arc<dyn Provider>] {
+        &self.providers
+    }
+    pub fn supports(&self, resource_type: &str) -> bool {
+        self.by_type.contains_key(resource_type)
+    }
+}

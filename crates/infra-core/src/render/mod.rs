@@ -1,0 +1,3 @@
+//! Human and JSON views of diagnostics, plans and apply progress. Pure text: no terminal access.
+
+pub mod diag;

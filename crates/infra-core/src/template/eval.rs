@@ -1,0 +1,2 @@
+//! Evaluation: parameters, rules, conditions and intrinsics, folding a template into a
+//! [`super::DesiredStack`] for one environment.

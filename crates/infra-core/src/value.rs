@@ -1,0 +1,264 @@
+//! Evaluated values: plain data, plus the references that are only known after apply.
+//!
+//! Template evaluation folds everything it can (parameters, mappings, conditions, pseudo
+//! parameters, string functions on known inputs). What is left depends on a resource that the
+//! engine has not created yet: `Ref` or `Fn::GetAtt` of a resource, or a string function over
+//! one. Those stay as [`Expr`] nodes inside the value until [`Value::resolve`] is given the
+//! resource's attributes. The plan shows an unresolved value as "(known after apply)".
+//!
+//! A `Value` round-trips through JSON: an `Expr` is written in CloudFormation's long form
+//! (`{"Ref": "X"}`, `{"Fn::GetAtt": ["X", "Arn"]}`), which is how saved plans carry it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// A value that depends on a resource attribute not known yet.
+    Expr(Box<Expr>),
+}
+
+/// The closed set of intrinsics that can survive template evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// `Ref` of a resource: its physical ID.
+    Ref(String),
+    /// `Fn::GetAtt` of a resource attribute.
+    GetAtt(String, String),
+    /// `Fn::Join` (and `Fn::Sub`, rewritten as a join of literal and referenced parts).
+    Join(String, Vec<Value>),
+    Select(usize, Value),
+    Split(String, Value),
+    Base64(Value),
+    /// `Fn::Cidr [ipBlock, count, cidrBits]`.
+    Cidr(Value, Value, Value),
+    /// `Fn::ImportValue` of an export that a lower layer has not produced yet.
+    ImportValue(Value),
+}
+
+/// Looks up a resource attribute (`attr == None` for `Ref`) or an export, at plan or apply time.
+pub trait Resolver {
+    fn attribute(&self, logical_id: &str, attr: Option<&str>) -> Option<Value>;
+    fn export(&self, _name: &str) -> Option<Value> {
+        None
+    }
+}
+
+impl Value {
+    pub fn is_known(&self) -> bool {
+        match self {
+            Value::Expr(_) => false,
+            Value::List(v) => v.iter().all(Value::is_known),
+            Value::Map(m) => m.values().all(Value::is_known),
+            _ => true,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Logical IDs this value refers to (through `Ref` and `Fn::GetAtt`).
+    pub fn references(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        self.collect_refs(&mut out);
+        out
+    }
+
+    fn collect_refs(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Value::List(v) => v.iter().for_each(|x| x.collect_refs(out)),
+            Value::Map(m) => m.values().for_each(|x| x.collect_refs(out)),
+            Value::Expr(e) => match e.as_ref() {
+                Expr::Ref(id) | Expr::GetAtt(id, _) => {
+                    out.insert(id.clone());
+                }
+                Expr::Join(_, parts) => parts.iter().for_each(|x| x.collect_refs(out)),
+                Expr::Select(_, v) | Expr::Split(_, v) | Expr::Base64(v) | Expr::ImportValue(v) => v.collect_refs(out),
+                Expr::Cidr(a, b, c) => [a, b, c].iter().for_each(|x| x.collect_refs(out)),
+            },
+            _ => {}
+        }
+    }
+
+    /// Replace every expression whose inputs the resolver knows by its value. What cannot be
+    /// resolved stays an expression (known after apply).
+    pub fn resolve(&self, r: &dyn Resolver) -> Value {
+        match self {
+            Value::List(v) => Value::List(v.iter().map(|x| x.resolve(r)).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), x.resolve(r))).collect()),
+            Value::Expr(e) => e.resolve(r),
+            other => other.clone(),
+        }
+    }
+
+    /// Plain JSON, with expressions in CloudFormation's long form.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Value as J};
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Number(n) => J::Number(n.clone()),
+            Value::String(s) => J::String(s.clone()),
+            Value::List(v) => J::Array(v.iter().map(Value::to_json).collect()),
+            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Value::Expr(e) => match e.as_ref() {
+                Expr::Ref(id) => json!({ "Ref": id }),
+                Expr::GetAtt(id, a) => json!({ "Fn::GetAtt": [id, a] }),
+                Expr::Join(sep, parts) => {
+                    json!({ "Fn::Join": [sep, parts.iter().map(Value::to_json).collect::<Vec<_>>()] })
+                }
+                Expr::Select(i, v) => json!({ "Fn::Select": [i, v.to_json()] }),
+                Expr::Split(sep, v) => json!({ "Fn::Split": [sep, v.to_json()] }),
+                Expr::Base64(v) => json!({ "Fn::Base64": v.to_json() }),
+                Expr::Cidr(a, b, c) => json!({ "Fn::Cidr": [a.to_json(), b.to_json(), c.to_json()] }),
+                Expr::ImportValue(v) => json!({ "Fn::ImportValue": v.to_json() }),
+            },
+        }
+    }
+
+    /// Inverse of [`Value::to_json`]: one-key maps in intrinsic form become expressions.
+    pub fn from_json(j: &serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match j {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => Value::Number(n.clone()),
+            J::String(s) => Value::String(s.clone()),
+            J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
+            J::Object(o) => {
+                if o.len() == 1 {
+                    let (k, v) = o.iter().next().expect("one entry");
+                    if let Some(e) = Expr::from_json(k, v) {
+                        return Value::Expr(Box::new(e));
+                    }
+                }
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            }
+        }
+    }
+}
+
+impl From<&serde_json::Value> for Value {
+    fn from(j: &serde_json::Value) -> Self {
+        Value::from_json(j)
+    }
+}
+
+impl Expr {
+    fn from_json(k: &str, v: &serde_json::Value) -> Option<Expr> {
+        let arr = v.as_array();
+        let at = |i: usize| arr.and_then(|a| a.get(i));
+        Some(match k {
+            "Ref" => Expr::Ref(v.as_str()?.to_string()),
+            "Fn::GetAtt" => Expr::GetAtt(at(0)?.as_str()?.to_string(), at(1)?.as_str()?.to_string()),
+            "Fn::Join" => Expr::Join(
+                at(0)?.as_str()?.to_string(),
+                at(1)?.as_array()?.iter().map(Value::from_json).collect(),
+            ),
+            "Fn::Select" => Expr::Select(at(0)?.as_u64()? as usize, Value::from_json(at(1)?)),
+            "Fn::Split" => Expr::Split(at(0)?.as_str()?.to_string(), Value::from_json(at(1)?)),
+            "Fn::Base64" => Expr::Base64(Value::from_json(v)),
+            "Fn::Cidr" => Expr::Cidr(Value::from_json(at(0)?), Value::from_json(at(1)?), Value::from_json(at(2)?)),
+            "Fn::ImportValue" => Expr::ImportValue(Value::from_json(v)),
+            _ => return None,
+        })
+    }
+
+    fn resolve(&self, r: &dyn Resolver) -> Value {
+        let keep = |e: Expr| Value::Expr(Box::new(e));
+        match self {
+            Expr::Ref(id) => r.attribute(id, None).unwrap_or_else(|| keep(self.clone())),
+            Expr::GetAtt(id, a) => r.attribute(id, Some(a)).unwrap_or_else(|| keep(self.clone())),
+            Expr::Join(sep, parts) => {
+                let parts: Vec<Value> = parts.iter().map(|p| p.resolve(r)).collect();
+                let mut out = String::new();
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    match scalar_string(p) {
+                        Some(s) => out.push_str(&s),
+                        None => return keep(Expr::Join(sep.clone(), parts)),
+                    }
+                }
+                Value::String(out)
+            }
+            Expr::Select(i, v) => match v.resolve(r) {
+                Value::List(items) if items.iter().all(Value::is_known) => {
+                    items.get(*i).cloned().unwrap_or_else(|| keep(Expr::Select(*i, Value::List(items))))
+                }
+                other => keep(Expr::Select(*i, other)),
+            },
+            Expr::Split(sep, v) => match v.resolve(r) {
+                Value::String(s) => Value::List(s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect()),
+                other => keep(Expr::Split(sep.clone(), other)),
+            },
+            Expr::Base64(v) => match v.resolve(r) {
+                Value::String(s) => {
+                    use base64::Engine;
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(s))
+                }
+                other => keep(Expr::Base64(other)),
+            },
+            Expr::Cidr(a, b, c) => {
+                let (a, b, c) = (a.resolve(r), b.resolve(r), c.resolve(r));
+                match crate::template::intrinsics::cidr(&a, &b, &c) {
+                    Some(v) => v,
+                    None => keep(Expr::Cidr(a, b, c)),
+                }
+            }
+            Expr::ImportValue(v) => match v.resolve(r) {
+                Value::String(name) => r.export(&name).unwrap_or_else(|| keep(Expr::ImportValue(Value::String(name)))),
+                other => keep(Expr::ImportValue(other)),
+            },
+        }
+    }
+}
+
+/// The string form of a known scalar, as `Fn::Join` and `Fn::Sub` render it.
+pub fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Attrs;
+    impl Resolver for Attrs {
+        fn attribute(&self, id: &str, attr: Option<&str>) -> Option<Value> {
+            match (id, attr) {
+                ("Role", None) => Some(Value::String("role-1".into())),
+                ("Role", Some("Arn")) => Some(Value::String("arn:aws:iam::1:role/role-1".into())),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn resolve_and_round_trip() {
+        let j = json!({"A": {"Fn::Join": ["/", [{"Ref": "Role"}, {"Fn::GetAtt": ["Other", "Arn"]}]]}, "B": {"Fn::GetAtt": ["Role", "Arn"]}});
+        let v = Value::from_json(&j);
+        assert_eq!(v.to_json(), j);
+        assert_eq!(v.references().into_iter().collect::<Vec<_>>(), vec!["Other", "Role"]);
+        let r = v.resolve(&Attrs);
+        assert!(!r.is_known());
+        assert_eq!(r.to_json()["B"], json!("arn:aws:iam::1:role/role-1"));
+        assert_eq!(r.to_json()["A"], json!({"Fn::Join": ["/", ["role-1", {"Fn::GetAtt": ["Other", "Arn"]}]]}));
+    }
+}

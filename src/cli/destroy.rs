@@ -1,0 +1,12 @@
+//! `infra destroy`.
+
+use super::Global;
+use std::process::ExitCode;
+
+/// (not yet available)
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("infra destroy is not available yet")
+}
