@@ -1,0 +1,7 @@
+//! The engine's integration tests, in one binary (one link, one run).
+
+mod engine;
+mod eval;
+mod load;
+mod schema;
+mod state;
