@@ -63,7 +63,12 @@ pub struct State {
 
 impl State {
     pub fn new() -> Self {
-        State { lineage: uuid::Uuid::new_v4(), serial: 0, resources: BTreeMap::new(), outputs: BTreeMap::new() }
+        State {
+            lineage: uuid::Uuid::new_v4(),
+            serial: 0,
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
     }
 }
 
@@ -78,42 +83,77 @@ impl Default for State {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("{action} {}: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}", damaged_message(path, *damage, detail, backup.as_deref()))]
-    Damaged { path: PathBuf, damage: Damage, detail: String, backup: Option<PathBuf> },
+    Damaged {
+        path: PathBuf,
+        damage: Damage,
+        detail: String,
+        backup: Option<PathBuf>,
+    },
 
     #[error("read {}: it was written by a newer infra (format version {version}, this build reads up to {}); upgrade infra; the file was left untouched", path.display(), file::CURRENT_VERSION)]
     NewerVersion { path: PathBuf, version: u64 },
 
     #[error("use {}: its lineage is {found}, expected {expected}; it belongs to a different state (another project, environment or layer, or a state created anew); the file was left untouched", path.display())]
-    LineageMismatch { path: PathBuf, expected: uuid::Uuid, found: uuid::Uuid },
+    LineageMismatch {
+        path: PathBuf,
+        expected: uuid::Uuid,
+        found: uuid::Uuid,
+    },
 
     #[error("write state file {}: it changed since it was read (serial {found} on disk, {expected} read); run the command again", path.display())]
-    SerialConflict { path: PathBuf, expected: u64, found: u64 },
+    SerialConflict {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
 
     #[error("replay journal {}: {detail}; the journal was left untouched: if the state file was restored on purpose, move the journal aside", path.display())]
     JournalMismatch { path: PathBuf, detail: String },
 
     #[error("read journal {}: line {line} is corrupt ({detail}); only a torn last line is expected after a crash; the journal was left untouched, inspect it and move it aside to continue", path.display())]
-    JournalCorrupt { path: PathBuf, line: usize, detail: String },
+    JournalCorrupt {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
 
     #[error("append to journal {}: an earlier write failed ({detail}); the operation cannot record more progress", path.display())]
     JournalFailed { path: PathBuf, detail: String },
 
     #[error("{}", locked_message(layer, env, info.as_ref(), path))]
-    Locked { layer: String, env: String, info: Option<LockInfo>, path: PathBuf },
+    Locked {
+        layer: String,
+        env: String,
+        info: Option<LockInfo>,
+        path: PathBuf,
+    },
 
     #[error("force-unlock {}: the lock ID is {recorded}, not {given}; nothing was removed", path.display())]
-    LockIdMismatch { path: PathBuf, given: String, recorded: String },
+    LockIdMismatch {
+        path: PathBuf,
+        given: String,
+        recorded: String,
+    },
 
     #[error("force-unlock {}: no lock is recorded there", path.display())]
     NotLocked { path: PathBuf },
 
     #[error("encode state for {}: {source}", path.display())]
-    Encode { path: PathBuf, source: serde_json::Error },
+    Encode {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 
-    #[error("use {what} `{name}` in a state path: only letters, digits, `-`, `_` and `.` are allowed")]
+    #[error(
+        "use {what} `{name}` in a state path: only letters, digits, `-`, `_` and `.` are allowed"
+    )]
     InvalidName { what: &'static str, name: String },
 }
 
@@ -144,8 +184,17 @@ impl StateError {
     }
 }
 
-fn damaged_message(path: &std::path::Path, damage: Damage, detail: &str, backup: Option<&std::path::Path>) -> String {
-    let mut msg = format!("read state file {}: it is {} ({detail}); the file was left untouched", path.display(), damage.describe());
+fn damaged_message(
+    path: &std::path::Path,
+    damage: Damage,
+    detail: &str,
+    backup: Option<&std::path::Path>,
+) -> String {
+    let mut msg = format!(
+        "read state file {}: it is {} ({detail}); the file was left untouched",
+        path.display(),
+        damage.describe()
+    );
     match (damage, backup) {
         (Damage::Empty, Some(b)) => msg.push_str(&format!(
             "; an empty file is not \"no state\": the previous version is in {}, inspect it and copy it over the state file",
@@ -163,7 +212,12 @@ fn damaged_message(path: &std::path::Path, damage: Damage, detail: &str, backup:
     msg
 }
 
-fn locked_message(layer: &str, env: &str, info: Option<&LockInfo>, path: &std::path::Path) -> String {
+fn locked_message(
+    layer: &str,
+    env: &str,
+    info: Option<&LockInfo>,
+    path: &std::path::Path,
+) -> String {
     match info {
         Some(i) => format!(
             "lock state: state for layer {layer} (env {env}) is locked by {}@{} pid {} for {} since {} (lock ID {}); wait for it to finish (see --lock-timeout), or if that process is gone run `infra force-unlock {} --layer {layer} --env {env}`",

@@ -59,7 +59,11 @@ impl LayerStore {
             lock: dir.join(format!("{layer}.lock")),
             journal: dir.join(format!("{layer}.journal")),
         };
-        LayerStore { env: env.to_string(), layer: layer.to_string(), paths }
+        LayerStore {
+            env: env.to_string(),
+            layer: layer.to_string(),
+            paths,
+        }
     }
 
     pub fn paths(&self) -> &StatePaths {
@@ -91,15 +95,30 @@ impl LayerStore {
         self.check_names()?;
         let on_disk = self.read_state()?;
         let Some(replayed) = journal::read(&self.paths.journal)? else {
-            return Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false });
+            return Ok(Loaded {
+                state: on_disk.unwrap_or_default(),
+                in_flight: Vec::new(),
+                recovered: false,
+            });
         };
         match self.journal_fit(&replayed.header, on_disk.as_ref())? {
-            JournalFit::Stale => Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false }),
+            JournalFit::Stale => Ok(Loaded {
+                state: on_disk.unwrap_or_default(),
+                in_flight: Vec::new(),
+                recovered: false,
+            }),
             JournalFit::Continues => {
-                let base = on_disk.unwrap_or_else(|| State { lineage: replayed.header.lineage, ..State::new() });
+                let base = on_disk.unwrap_or_else(|| State {
+                    lineage: replayed.header.lineage,
+                    ..State::new()
+                });
                 let recovered = !replayed.entries.is_empty();
                 let (state, in_flight) = journal::fold(base, replayed.entries);
-                Ok(Loaded { state, in_flight, recovered })
+                Ok(Loaded {
+                    state,
+                    in_flight,
+                    recovered,
+                })
             }
         }
     }
@@ -110,7 +129,11 @@ impl LayerStore {
         let loaded = self.load()?;
         let found = loaded.state.lineage;
         if found != expected && (self.paths.state.exists() || self.paths.journal.exists()) {
-            return Err(StateError::LineageMismatch { path: self.paths.state.clone(), expected, found });
+            return Err(StateError::LineageMismatch {
+                path: self.paths.state.clone(),
+                expected,
+                found,
+            });
         }
         Ok(loaded)
     }
@@ -138,9 +161,16 @@ impl LayerStore {
         }
         let disk_serial = disk.as_ref().map_or(0, |d| d.serial);
         if disk_serial != state.serial {
-            return Err(StateError::SerialConflict { path: self.paths.state.clone(), expected: state.serial, found: disk_serial });
+            return Err(StateError::SerialConflict {
+                path: self.paths.state.clone(),
+                expected: state.serial,
+                found: disk_serial,
+            });
         }
-        let header = JournalHeader { lineage: state.lineage, serial: state.serial };
+        let header = JournalHeader {
+            lineage: state.lineage,
+            serial: state.serial,
+        };
         create_dir(parent(&self.paths.journal))?;
         if let Some(existing) = journal::read(&self.paths.journal)? {
             match self.journal_fit(&existing.header, disk.as_ref())? {
@@ -185,17 +215,33 @@ impl LayerStore {
             write_atomic(&self.paths.backup, bytes)?;
         } else if state.serial != 0 {
             // The caller read a state file that has since disappeared.
-            return Err(StateError::SerialConflict { path: self.paths.state.clone(), expected: state.serial, found: 0 });
+            return Err(StateError::SerialConflict {
+                path: self.paths.state.clone(),
+                expected: state.serial,
+                found: 0,
+            });
         }
-        let next = State { serial: state.serial + 1, ..state.clone() };
-        let bytes = file::encode(&next).map_err(|source| StateError::Encode { path: self.paths.state.clone(), source })?;
+        let next = State {
+            serial: state.serial + 1,
+            ..state.clone()
+        };
+        let bytes = file::encode(&next).map_err(|source| StateError::Encode {
+            path: self.paths.state.clone(),
+            source,
+        })?;
         create_dir(parent(&self.paths.state))?;
         write_atomic(&self.paths.state, &bytes)?;
         state.serial = next.serial;
         match std::fs::remove_file(&self.paths.journal) {
             Ok(()) => sync_dir(parent(&self.paths.journal))?,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(source) => return Err(StateError::Io { action: "remove journal", path: self.paths.journal.clone(), source }),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "remove journal",
+                    path: self.paths.journal.clone(),
+                    source,
+                })
+            }
         }
         Ok(())
     }
@@ -209,17 +255,34 @@ impl LayerStore {
         let bytes = match std::fs::read(&self.paths.state) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StateError::Io { action: "read state file", path: self.paths.state.clone(), source }),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "read state file",
+                    path: self.paths.state.clone(),
+                    source,
+                })
+            }
         };
-        let backup = self.paths.backup.exists().then_some(self.paths.backup.as_path());
+        let backup = self
+            .paths
+            .backup
+            .exists()
+            .then_some(self.paths.backup.as_path());
         let state = file::decode(&bytes, &self.paths.state, backup)?;
         Ok(Some((bytes, state)))
     }
 
     /// How a leftover journal relates to the state file on disk.
-    fn journal_fit(&self, header: &JournalHeader, disk: Option<&State>) -> Result<JournalFit, StateError> {
+    fn journal_fit(
+        &self,
+        header: &JournalHeader,
+        disk: Option<&State>,
+    ) -> Result<JournalFit, StateError> {
         let (lineage, serial) = disk.map_or((header.lineage, 0), |d| (d.lineage, d.serial));
-        let mismatch = |detail: String| StateError::JournalMismatch { path: self.paths.journal.clone(), detail };
+        let mismatch = |detail: String| StateError::JournalMismatch {
+            path: self.paths.journal.clone(),
+            detail,
+        };
         if lineage != header.lineage {
             return Err(mismatch(format!(
                 "it belongs to lineage {}, but {} has lineage {lineage}",
@@ -244,9 +307,14 @@ impl LayerStore {
         for (what, name) in [("environment", &self.env), ("layer", &self.layer)] {
             let ok = !name.is_empty()
                 && !name.starts_with('.')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
             if !ok {
-                return Err(StateError::InvalidName { what, name: name.clone() });
+                return Err(StateError::InvalidName {
+                    what,
+                    name: name.clone(),
+                });
             }
         }
         Ok(())
@@ -261,14 +329,22 @@ pub(crate) fn parent(path: &Path) -> &Path {
 }
 
 pub(crate) fn create_dir(dir: &Path) -> Result<(), StateError> {
-    std::fs::create_dir_all(dir).map_err(|source| StateError::Io { action: "create directory", path: dir.to_path_buf(), source })
+    std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+        action: "create directory",
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Makes a rename or unlink in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|source| StateError::Io { action: "sync directory", path: dir.to_path_buf(), source })
+        .map_err(|source| StateError::Io {
+            action: "sync directory",
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 /// Opens `path` for writing with owner-only permissions, whatever the umask says: state
@@ -291,16 +367,27 @@ pub(crate) fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::R
 /// the new one, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let dir = parent(path);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let written = open_private(&temp, OpenOptions::new().write(true).create_new(true))
         .and_then(|mut f| {
             f.write_all(bytes)?;
             f.sync_all()
         })
-        .map_err(|source| StateError::Io { action: "write temporary file", path: temp.clone(), source })
+        .map_err(|source| StateError::Io {
+            action: "write temporary file",
+            path: temp.clone(),
+            source,
+        })
         .and_then(|()| {
-            std::fs::rename(&temp, path).map_err(|source| StateError::Io { action: "replace", path: path.to_path_buf(), source })
+            std::fs::rename(&temp, path).map_err(|source| StateError::Io {
+                action: "replace",
+                path: path.to_path_buf(),
+                source,
+            })
         });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
