@@ -104,19 +104,11 @@ impl ResourceV1 {
 
 impl OutputV1 {
     pub(crate) fn from_record(o: &OutputRecord) -> Self {
-        OutputV1 {
-            value: o.value.clone(),
-            description: o.description.clone(),
-            export_name: o.export_name.clone(),
-        }
+        OutputV1 { value: o.value.clone(), description: o.description.clone(), export_name: o.export_name.clone() }
     }
 
     pub(crate) fn into_record(self) -> OutputRecord {
-        OutputRecord {
-            value: self.value,
-            description: self.description,
-            export_name: self.export_name,
-        }
+        OutputRecord { value: self.value, description: self.description, export_name: self.export_name }
     }
 }
 
@@ -164,9 +156,7 @@ pub fn decode(bytes: &[u8], path: &Path, backup: Option<&Path>) -> Result<State,
     let classify = |e: serde_json::Error| {
         let damage = match e.classify() {
             serde_json::error::Category::Eof => Damage::Truncated,
-            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
-                Damage::InvalidJson
-            }
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => Damage::InvalidJson,
             serde_json::error::Category::Data => Damage::WrongShape,
         };
         damaged(damage, e.to_string())
@@ -174,59 +164,36 @@ pub fn decode(bytes: &[u8], path: &Path, backup: Option<&Path>) -> Result<State,
     // Syntax first, then the version, and only then the shape that version has.
     let document: serde_json::Value = serde_json::from_slice(bytes).map_err(classify)?;
     let Some(top) = document.as_object() else {
-        return Err(damaged(
-            Damage::WrongShape,
-            "the top level is not an object".into(),
-        ));
+        return Err(damaged(Damage::WrongShape, "the top level is not an object".into()));
     };
     match top.get("version").map(|v| (v, v.as_u64())) {
-        None => Err(damaged(
-            Damage::WrongShape,
-            "missing field `version`".into(),
-        )),
+        None => Err(damaged(Damage::WrongShape, "missing field `version`".into())),
         Some((_, Some(CURRENT_VERSION))) => {
             let v1: StateV1 = serde_json::from_slice(bytes).map_err(classify)?;
             from_v1(v1).map_err(|(damage, detail)| damaged(damage, detail))
         }
-        Some((_, Some(version))) if version > CURRENT_VERSION => Err(StateError::NewerVersion {
-            path: path.to_path_buf(),
-            version,
-        }),
-        Some((v, _)) => Err(damaged(
-            Damage::WrongShape,
-            format!("unknown format version {v}"),
-        )),
+        Some((_, Some(version))) if version > CURRENT_VERSION => {
+            Err(StateError::NewerVersion { path: path.to_path_buf(), version })
+        }
+        Some((v, _)) => Err(damaged(Damage::WrongShape, format!("unknown format version {v}"))),
     }
 }
 
 fn from_v1(v1: StateV1) -> Result<State, (Damage, String)> {
-    let mut state = State {
-        lineage: v1.lineage,
-        serial: v1.serial,
-        ..State::new()
-    };
+    let mut state = State { lineage: v1.lineage, serial: v1.serial, ..State::new() };
     for (logical_id, r) in v1.resources.0 {
         if logical_id.is_empty() {
-            return Err((
-                Damage::WrongShape,
-                "a resource has an empty logical ID".into(),
-            ));
+            return Err((Damage::WrongShape, "a resource has an empty logical ID".into()));
         }
         if state.resources.contains_key(&logical_id) {
-            return Err((
-                Damage::DuplicateLogicalId,
-                format!("logical ID `{logical_id}` appears more than once"),
-            ));
+            return Err((Damage::DuplicateLogicalId, format!("logical ID `{logical_id}` appears more than once")));
         }
         let record = r.into_record(logical_id.clone());
         state.resources.insert(logical_id, record);
     }
     for (name, o) in v1.outputs.0 {
         if state.outputs.contains_key(&name) {
-            return Err((
-                Damage::WrongShape,
-                format!("output `{name}` appears more than once"),
-            ));
+            return Err((Damage::WrongShape, format!("output `{name}` appears more than once")));
         }
         state.outputs.insert(name, o.into_record());
     }
@@ -240,20 +207,8 @@ pub fn encode(state: &State) -> Result<Vec<u8>, serde_json::Error> {
         version: CURRENT_VERSION,
         lineage: state.lineage,
         serial: state.serial,
-        resources: Entries(
-            state
-                .resources
-                .iter()
-                .map(|(id, r)| (id.clone(), ResourceV1::from_record(r)))
-                .collect(),
-        ),
-        outputs: Entries(
-            state
-                .outputs
-                .iter()
-                .map(|(name, o)| (name.clone(), OutputV1::from_record(o)))
-                .collect(),
-        ),
+        resources: Entries(state.resources.iter().map(|(id, r)| (id.clone(), ResourceV1::from_record(r))).collect()),
+        outputs: Entries(state.outputs.iter().map(|(name, o)| (name.clone(), OutputV1::from_record(o))).collect()),
     };
     let mut out = serde_json::to_vec_pretty(&sort_keys(serde_json::to_value(&v1)?))?;
     out.push(b'\n');
@@ -266,16 +221,9 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(map) => {
             let mut entries: Vec<_> = map.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            serde_json::Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k, sort_keys(v)))
-                    .collect(),
-            )
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
         }
-        serde_json::Value::Array(items) => {
-            serde_json::Value::Array(items.into_iter().map(sort_keys).collect())
-        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sort_keys).collect()),
         other => other,
     }
 }

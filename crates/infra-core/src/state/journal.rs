@@ -73,19 +73,10 @@ pub(crate) struct JournalHeader {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case", deny_unknown_fields)]
 enum RecordV1 {
-    Begin {
-        journal: u64,
-        lineage: uuid::Uuid,
-        serial: u64,
-    },
+    Begin { journal: u64, lineage: uuid::Uuid, serial: u64 },
     Intent(Intent),
-    Done {
-        logical_id: String,
-        resource: Option<ResourceV1>,
-    },
-    Outputs {
-        outputs: BTreeMap<String, OutputV1>,
-    },
+    Done { logical_id: String, resource: Option<ResourceV1> },
+    Outputs { outputs: BTreeMap<String, OutputV1> },
 }
 
 impl RecordV1 {
@@ -97,10 +88,7 @@ impl RecordV1 {
                 resource: record.as_ref().map(ResourceV1::from_record),
             },
             Entry::Outputs(outputs) => RecordV1::Outputs {
-                outputs: outputs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), OutputV1::from_record(v)))
-                    .collect(),
+                outputs: outputs.iter().map(|(k, v)| (k.clone(), OutputV1::from_record(v))).collect(),
             },
         }
     }
@@ -144,26 +132,12 @@ pub(crate) fn read(path: &Path) -> Result<Option<Replayed>, StateError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "read journal",
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(StateError::Io { action: "read journal", path: path.to_path_buf(), source }),
     };
-    let corrupt = |line: usize, detail: String| StateError::JournalCorrupt {
-        path: path.to_path_buf(),
-        line,
-        detail,
-    };
+    let corrupt = |line: usize, detail: String| StateError::JournalCorrupt { path: path.to_path_buf(), line, detail };
     // Only newline-terminated lines were ever acknowledged; an unterminated tail is torn.
     let terminated = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let lines: Vec<&[u8]> = bytes
-        .get(..terminated)
-        .unwrap_or_default()
-        .split_inclusive(|&b| b == b'\n')
-        .collect();
+    let lines: Vec<&[u8]> = bytes.get(..terminated).unwrap_or_default().split_inclusive(|&b| b == b'\n').collect();
     let mut header = None;
     let mut entries = Vec::new();
     let mut valid_len = 0u64;
@@ -178,54 +152,24 @@ pub(crate) fn read(path: &Path) -> Result<Option<Replayed>, StateError> {
         };
         match (record, header.is_some()) {
             (RecordV1::Begin { journal, .. }, false) if journal > JOURNAL_VERSION => {
-                return Err(StateError::NewerVersion {
-                    path: path.to_path_buf(),
-                    version: journal,
-                });
+                return Err(StateError::NewerVersion { path: path.to_path_buf(), version: journal });
             }
-            (
-                RecordV1::Begin {
-                    lineage, serial, ..
-                },
-                false,
-            ) => header = Some(JournalHeader { lineage, serial }),
-            (_, false) => {
-                return Err(corrupt(
-                    number,
-                    "the journal does not start with its header".into(),
-                ))
-            }
-            (RecordV1::Begin { .. }, true) => {
-                return Err(corrupt(number, "a second header".into()))
-            }
+            (RecordV1::Begin { lineage, serial, .. }, false) => header = Some(JournalHeader { lineage, serial }),
+            (_, false) => return Err(corrupt(number, "the journal does not start with its header".into())),
+            (RecordV1::Begin { .. }, true) => return Err(corrupt(number, "a second header".into())),
             (RecordV1::Intent(i), true) => entries.push(Entry::Intent(i)),
-            (
-                RecordV1::Done {
-                    logical_id,
-                    resource,
-                },
-                true,
-            ) => {
+            (RecordV1::Done { logical_id, resource }, true) => {
                 let record = resource.map(|r| r.into_record(logical_id.clone()));
                 entries.push(Entry::Done { logical_id, record });
             }
             (RecordV1::Outputs { outputs }, true) => {
-                entries.push(Entry::Outputs(
-                    outputs
-                        .into_iter()
-                        .map(|(k, v)| (k, v.into_record()))
-                        .collect(),
-                ));
+                entries.push(Entry::Outputs(outputs.into_iter().map(|(k, v)| (k, v.into_record())).collect()));
             }
         }
         valid_len += raw.len() as u64;
     }
     match header {
-        Some(header) => Ok(Some(Replayed {
-            header,
-            entries,
-            valid_len,
-        })),
+        Some(header) => Ok(Some(Replayed { header, entries, valid_len })),
         None => Err(corrupt(1, "the journal has no header".into())),
     }
 }
@@ -296,24 +240,15 @@ struct Progress {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal")
-            .field("path", &self.shared.path)
-            .finish_non_exhaustive()
+        f.debug_struct("Journal").field("path", &self.shared.path).finish_non_exhaustive()
     }
 }
 
 impl Journal {
     /// Starts a new journal (replacing any stale one) on top of the state in `header`.
     pub(crate) fn create(path: &Path, header: &JournalHeader) -> Result<Journal, StateError> {
-        let begin = RecordV1::Begin {
-            journal: JOURNAL_VERSION,
-            lineage: header.lineage,
-            serial: header.serial,
-        };
-        let line = encode_line(&begin).map_err(|source| StateError::Encode {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let begin = RecordV1::Begin { journal: JOURNAL_VERSION, lineage: header.lineage, serial: header.serial };
+        let line = encode_line(&begin).map_err(|source| StateError::Encode { path: path.to_path_buf(), source })?;
         write_atomic(path, &line)?;
         Self::open(path, None)
     }
@@ -324,17 +259,11 @@ impl Journal {
     }
 
     fn open(path: &Path, truncate_to: Option<u64>) -> Result<Journal, StateError> {
-        let io = |source| StateError::Io {
-            action: "open journal",
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| StateError::Io { action: "open journal", path: path.to_path_buf(), source };
         let file = open_private(path, OpenOptions::new().append(true)).map_err(io)?;
         if let Some(len) = truncate_to {
             if file.metadata().map_err(io)?.len() != len {
-                file.set_len(len)
-                    .and_then(|()| file.sync_all())
-                    .map_err(io)?;
+                file.set_len(len).and_then(|()| file.sync_all()).map_err(io)?;
             }
         }
         let shared = Shared {
@@ -344,9 +273,7 @@ impl Journal {
             progress: watch::Sender::new(Progress::default()),
             fsyncs: AtomicU64::new(0),
         };
-        Ok(Journal {
-            shared: Arc::new(shared),
-        })
+        Ok(Journal { shared: Arc::new(shared) })
     }
 
     pub fn path(&self) -> &Path {
@@ -360,11 +287,8 @@ impl Journal {
 
     /// Durable when it returns: concurrent appends share one write + fsync (group commit).
     pub async fn append(&self, entry: Entry) -> Result<(), StateError> {
-        let line =
-            encode_line(&RecordV1::from_entry(&entry)).map_err(|source| StateError::Encode {
-                path: self.shared.path.clone(),
-                source,
-            })?;
+        let line = encode_line(&RecordV1::from_entry(&entry))
+            .map_err(|source| StateError::Encode { path: self.shared.path.clone(), source })?;
         let mut progress = self.shared.progress.subscribe();
         let (seq, start_flush) = {
             let mut queue = self.shared.lock_queue();
@@ -381,16 +305,10 @@ impl Journal {
             let shared = Arc::clone(&self.shared);
             tokio::task::spawn_blocking(move || shared.flush_queue());
         }
-        let outcome = progress
-            .wait_for(|p| p.durable >= seq || p.failed.is_some())
-            .await
-            .map(|p| p.clone());
+        let outcome = progress.wait_for(|p| p.durable >= seq || p.failed.is_some()).await.map(|p| p.clone());
         match outcome {
             Ok(p) if p.durable >= seq => Ok(()),
-            Ok(Progress {
-                failed: Some(detail),
-                ..
-            }) => Err(self.shared.failed(&detail)),
+            Ok(Progress { failed: Some(detail), .. }) => Err(self.shared.failed(&detail)),
             _ => Err(self.shared.failed("the journal writer stopped")),
         }
     }
@@ -399,16 +317,11 @@ impl Journal {
 impl Shared {
     fn lock_queue(&self) -> MutexGuard<'_, Queue> {
         // The queue holds plain bytes and counters, consistent even if a holder panicked.
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn failed(&self, detail: &str) -> StateError {
-        StateError::JournalFailed {
-            path: self.path.clone(),
-            detail: detail.to_string(),
-        }
+        StateError::JournalFailed { path: self.path.clone(), detail: detail.to_string() }
     }
 
     /// Writes and fsyncs batches until nothing is queued. Runs on a blocking thread.
@@ -422,9 +335,7 @@ impl Shared {
                 }
                 (std::mem::take(&mut queue.buf), queue.queued)
             };
-            let written = (&self.file)
-                .write_all(&batch)
-                .and_then(|()| self.file.sync_data());
+            let written = (&self.file).write_all(&batch).and_then(|()| self.file.sync_data());
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             match written {
                 Ok(()) => {
@@ -432,8 +343,7 @@ impl Shared {
                 }
                 Err(e) => {
                     // Leave `flushing` set: nothing may be written after a partial line.
-                    self.progress
-                        .send_modify(|p| p.failed = Some(e.to_string()));
+                    self.progress.send_modify(|p| p.failed = Some(e.to_string()));
                     return;
                 }
             }

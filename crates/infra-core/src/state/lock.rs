@@ -84,18 +84,12 @@ pub(crate) fn acquire(
 
 /// One attempt; `None` when another process holds the lock.
 fn try_acquire(path: &Path, operation: &str) -> Result<Option<LockGuard>, StateError> {
-    let io = |action: &'static str| {
-        move |source| StateError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    };
+    let io = |action: &'static str| move |source| StateError::Io { action, path: path.to_path_buf(), source };
     create_dir(parent(path))?;
     // A released lock file may vanish between open and flock; a few rounds settle it.
     for _ in 0..100 {
-        let file = open_private(path, OpenOptions::new().read(true).write(true).create(true))
-            .map_err(io("open lock file"))?;
+        let file =
+            open_private(path, OpenOptions::new().read(true).write(true).create(true)).map_err(io("open lock file"))?;
         match fs4::FileExt::try_lock(&file) {
             Ok(()) => {}
             Err(fs4::TryLockError::WouldBlock) => return Ok(None),
@@ -112,10 +106,8 @@ fn try_acquire(path: &Path, operation: &str) -> Result<Option<LockGuard>, StateE
             operation: operation.to_string(),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         };
-        let mut json = serde_json::to_vec_pretty(&info).map_err(|source| StateError::Encode {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut json = serde_json::to_vec_pretty(&info)
+            .map_err(|source| StateError::Encode { path: path.to_path_buf(), source })?;
         json.push(b'\n');
         let mut writer = &file;
         file.set_len(0)
@@ -123,15 +115,9 @@ fn try_acquire(path: &Path, operation: &str) -> Result<Option<LockGuard>, StateE
             .and_then(|_| writer.write_all(&json))
             .and_then(|()| file.sync_data())
             .map_err(io("write lock file"))?;
-        return Ok(Some(LockGuard {
-            file,
-            path: path.to_path_buf(),
-            info,
-        }));
+        return Ok(Some(LockGuard { file, path: path.to_path_buf(), info }));
     }
-    Err(io("lock")(std::io::Error::other(
-        "the lock file keeps being replaced",
-    )))
+    Err(io("lock")(std::io::Error::other("the lock file keeps being replaced")))
 }
 
 /// Whether `path` still names the open `file` (it is unlinked when a holder releases it).
@@ -152,10 +138,8 @@ fn same_file(file: &File, path: &Path) -> bool {
 }
 
 fn current_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| {
+    ["USER", "LOGNAME", "USERNAME"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty())).unwrap_or_else(
+        || {
             #[cfg(unix)]
             {
                 // SAFETY: getuid has no preconditions and cannot fail.
@@ -165,7 +149,8 @@ fn current_user() -> String {
             {
                 "unknown".to_string()
             }
-        })
+        },
+    )
 }
 
 /// The recorded holder of the lock at `path`: `None` when there is no lock file or it has no
@@ -174,24 +159,16 @@ pub fn read_info(path: &Path) -> Result<Option<LockInfo>, StateError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "read lock file",
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(StateError::Io { action: "read lock file", path: path.to_path_buf(), source }),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| StateError::Io {
-            action: "read lock file",
-            path: path.to_path_buf(),
-            source: std::io::Error::new(ErrorKind::InvalidData, e),
-        })
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| StateError::Io {
+        action: "read lock file",
+        path: path.to_path_buf(),
+        source: std::io::Error::new(ErrorKind::InvalidData, e),
+    })
 }
 
 /// Removes a lock whose holder cannot release it (a hung process, another machine), but only
@@ -199,16 +176,10 @@ pub fn read_info(path: &Path) -> Result<Option<LockInfo>, StateError> {
 /// held it.
 pub fn force_unlock(paths: &StatePaths, id: &str) -> Result<LockInfo, StateError> {
     let Some(info) = read_info(&paths.lock)? else {
-        return Err(StateError::NotLocked {
-            path: paths.lock.clone(),
-        });
+        return Err(StateError::NotLocked { path: paths.lock.clone() });
     };
     if info.id != id.trim() {
-        return Err(StateError::LockIdMismatch {
-            path: paths.lock.clone(),
-            given: id.to_string(),
-            recorded: info.id,
-        });
+        return Err(StateError::LockIdMismatch { path: paths.lock.clone(), given: id.to_string(), recorded: info.id });
     }
     std::fs::remove_file(&paths.lock).map_err(|source| StateError::Io {
         action: "remove lock file",

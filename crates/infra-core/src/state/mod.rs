@@ -63,12 +63,7 @@ pub struct State {
 
 impl State {
     pub fn new() -> Self {
-        State {
-            lineage: uuid::Uuid::new_v4(),
-            serial: 0,
-            resources: BTreeMap::new(),
-            outputs: BTreeMap::new(),
-        }
+        State { lineage: uuid::Uuid::new_v4(), serial: 0, resources: BTreeMap::new(), outputs: BTreeMap::new() }
     }
 }
 
@@ -83,77 +78,42 @@ impl Default for State {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
 
     #[error("{}", damaged_message(path, *damage, detail, backup.as_deref()))]
-    Damaged {
-        path: PathBuf,
-        damage: Damage,
-        detail: String,
-        backup: Option<PathBuf>,
-    },
+    Damaged { path: PathBuf, damage: Damage, detail: String, backup: Option<PathBuf> },
 
     #[error("read {}: it was written by a newer infra (format version {version}, this build reads up to {}); upgrade infra; the file was left untouched", path.display(), file::CURRENT_VERSION)]
     NewerVersion { path: PathBuf, version: u64 },
 
     #[error("use {}: its lineage is {found}, expected {expected}; it belongs to a different state (another project, environment or layer, or a state created anew); the file was left untouched", path.display())]
-    LineageMismatch {
-        path: PathBuf,
-        expected: uuid::Uuid,
-        found: uuid::Uuid,
-    },
+    LineageMismatch { path: PathBuf, expected: uuid::Uuid, found: uuid::Uuid },
 
     #[error("write state file {}: it changed since it was read (serial {found} on disk, {expected} read); run the command again", path.display())]
-    SerialConflict {
-        path: PathBuf,
-        expected: u64,
-        found: u64,
-    },
+    SerialConflict { path: PathBuf, expected: u64, found: u64 },
 
     #[error("replay journal {}: {detail}; the journal was left untouched: if the state file was restored on purpose, move the journal aside", path.display())]
     JournalMismatch { path: PathBuf, detail: String },
 
     #[error("read journal {}: line {line} is corrupt ({detail}); only a torn last line is expected after a crash; the journal was left untouched, inspect it and move it aside to continue", path.display())]
-    JournalCorrupt {
-        path: PathBuf,
-        line: usize,
-        detail: String,
-    },
+    JournalCorrupt { path: PathBuf, line: usize, detail: String },
 
     #[error("append to journal {}: an earlier write failed ({detail}); the operation cannot record more progress", path.display())]
     JournalFailed { path: PathBuf, detail: String },
 
     #[error("{}", locked_message(layer, env, info.as_ref(), path))]
-    Locked {
-        layer: String,
-        env: String,
-        info: Option<LockInfo>,
-        path: PathBuf,
-    },
+    Locked { layer: String, env: String, info: Option<LockInfo>, path: PathBuf },
 
     #[error("force-unlock {}: the lock ID is {recorded}, not {given}; nothing was removed", path.display())]
-    LockIdMismatch {
-        path: PathBuf,
-        given: String,
-        recorded: String,
-    },
+    LockIdMismatch { path: PathBuf, given: String, recorded: String },
 
     #[error("force-unlock {}: no lock is recorded there", path.display())]
     NotLocked { path: PathBuf },
 
     #[error("encode state for {}: {source}", path.display())]
-    Encode {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Encode { path: PathBuf, source: serde_json::Error },
 
-    #[error(
-        "use {what} `{name}` in a state path: only letters, digits, `-`, `_` and `.` are allowed"
-    )]
+    #[error("use {what} `{name}` in a state path: only letters, digits, `-`, `_` and `.` are allowed")]
     InvalidName { what: &'static str, name: String },
 }
 
@@ -184,12 +144,7 @@ impl StateError {
     }
 }
 
-fn damaged_message(
-    path: &std::path::Path,
-    damage: Damage,
-    detail: &str,
-    backup: Option<&std::path::Path>,
-) -> String {
+fn damaged_message(path: &std::path::Path, damage: Damage, detail: &str, backup: Option<&std::path::Path>) -> String {
     let mut msg = format!(
         "read state file {}: it is {} ({detail}); the file was left untouched",
         path.display(),
@@ -212,12 +167,7 @@ fn damaged_message(
     msg
 }
 
-fn locked_message(
-    layer: &str,
-    env: &str,
-    info: Option<&LockInfo>,
-    path: &std::path::Path,
-) -> String {
+fn locked_message(layer: &str, env: &str, info: Option<&LockInfo>, path: &std::path::Path) -> String {
     match info {
         Some(i) => format!(
             "lock state: state for layer {layer} (env {env}) is locked by {}@{} pid {} for {} since {} (lock ID {}); wait for it to finish (see --lock-timeout), or if that process is gone run `infra force-unlock {} --layer {layer} --env {env}`",

@@ -59,11 +59,7 @@ impl LayerStore {
             lock: dir.join(format!("{layer}.lock")),
             journal: dir.join(format!("{layer}.journal")),
         };
-        LayerStore {
-            env: env.to_string(),
-            layer: layer.to_string(),
-            paths,
-        }
+        LayerStore { env: env.to_string(), layer: layer.to_string(), paths }
     }
 
     pub fn paths(&self) -> &StatePaths {
@@ -95,30 +91,17 @@ impl LayerStore {
         self.check_names()?;
         let on_disk = self.read_state()?;
         let Some(replayed) = journal::read(&self.paths.journal)? else {
-            return Ok(Loaded {
-                state: on_disk.unwrap_or_default(),
-                in_flight: Vec::new(),
-                recovered: false,
-            });
+            return Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false });
         };
         match self.journal_fit(&replayed.header, on_disk.as_ref())? {
-            JournalFit::Stale => Ok(Loaded {
-                state: on_disk.unwrap_or_default(),
-                in_flight: Vec::new(),
-                recovered: false,
-            }),
+            JournalFit::Stale => {
+                Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false })
+            }
             JournalFit::Continues => {
-                let base = on_disk.unwrap_or_else(|| State {
-                    lineage: replayed.header.lineage,
-                    ..State::new()
-                });
+                let base = on_disk.unwrap_or_else(|| State { lineage: replayed.header.lineage, ..State::new() });
                 let recovered = !replayed.entries.is_empty();
                 let (state, in_flight) = journal::fold(base, replayed.entries);
-                Ok(Loaded {
-                    state,
-                    in_flight,
-                    recovered,
-                })
+                Ok(Loaded { state, in_flight, recovered })
             }
         }
     }
@@ -129,11 +112,7 @@ impl LayerStore {
         let loaded = self.load()?;
         let found = loaded.state.lineage;
         if found != expected && (self.paths.state.exists() || self.paths.journal.exists()) {
-            return Err(StateError::LineageMismatch {
-                path: self.paths.state.clone(),
-                expected,
-                found,
-            });
+            return Err(StateError::LineageMismatch { path: self.paths.state.clone(), expected, found });
         }
         Ok(loaded)
     }
@@ -167,10 +146,7 @@ impl LayerStore {
                 found: disk_serial,
             });
         }
-        let header = JournalHeader {
-            lineage: state.lineage,
-            serial: state.serial,
-        };
+        let header = JournalHeader { lineage: state.lineage, serial: state.serial };
         create_dir(parent(&self.paths.journal))?;
         if let Some(existing) = journal::read(&self.paths.journal)? {
             match self.journal_fit(&existing.header, disk.as_ref())? {
@@ -221,14 +197,9 @@ impl LayerStore {
                 found: 0,
             });
         }
-        let next = State {
-            serial: state.serial + 1,
-            ..state.clone()
-        };
-        let bytes = file::encode(&next).map_err(|source| StateError::Encode {
-            path: self.paths.state.clone(),
-            source,
-        })?;
+        let next = State { serial: state.serial + 1, ..state.clone() };
+        let bytes =
+            file::encode(&next).map_err(|source| StateError::Encode { path: self.paths.state.clone(), source })?;
         create_dir(parent(&self.paths.state))?;
         write_atomic(&self.paths.state, &bytes)?;
         state.serial = next.serial;
@@ -236,11 +207,7 @@ impl LayerStore {
             Ok(()) => sync_dir(parent(&self.paths.journal))?,
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(source) => {
-                return Err(StateError::Io {
-                    action: "remove journal",
-                    path: self.paths.journal.clone(),
-                    source,
-                })
+                return Err(StateError::Io { action: "remove journal", path: self.paths.journal.clone(), source })
             }
         }
         Ok(())
@@ -256,33 +223,18 @@ impl LayerStore {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(StateError::Io {
-                    action: "read state file",
-                    path: self.paths.state.clone(),
-                    source,
-                })
+                return Err(StateError::Io { action: "read state file", path: self.paths.state.clone(), source })
             }
         };
-        let backup = self
-            .paths
-            .backup
-            .exists()
-            .then_some(self.paths.backup.as_path());
+        let backup = self.paths.backup.exists().then_some(self.paths.backup.as_path());
         let state = file::decode(&bytes, &self.paths.state, backup)?;
         Ok(Some((bytes, state)))
     }
 
     /// How a leftover journal relates to the state file on disk.
-    fn journal_fit(
-        &self,
-        header: &JournalHeader,
-        disk: Option<&State>,
-    ) -> Result<JournalFit, StateError> {
+    fn journal_fit(&self, header: &JournalHeader, disk: Option<&State>) -> Result<JournalFit, StateError> {
         let (lineage, serial) = disk.map_or((header.lineage, 0), |d| (d.lineage, d.serial));
-        let mismatch = |detail: String| StateError::JournalMismatch {
-            path: self.paths.journal.clone(),
-            detail,
-        };
+        let mismatch = |detail: String| StateError::JournalMismatch { path: self.paths.journal.clone(), detail };
         if lineage != header.lineage {
             return Err(mismatch(format!(
                 "it belongs to lineage {}, but {} has lineage {lineage}",
@@ -307,14 +259,9 @@ impl LayerStore {
         for (what, name) in [("environment", &self.env), ("layer", &self.layer)] {
             let ok = !name.is_empty()
                 && !name.starts_with('.')
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
             if !ok {
-                return Err(StateError::InvalidName {
-                    what,
-                    name: name.clone(),
-                });
+                return Err(StateError::InvalidName { what, name: name.clone() });
             }
         }
         Ok(())
@@ -338,13 +285,11 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), StateError> {
 
 /// Makes a rename or unlink in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| StateError::Io {
-            action: "sync directory",
-            path: dir.to_path_buf(),
-            source,
-        })
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| StateError::Io {
+        action: "sync directory",
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Opens `path` for writing with owner-only permissions, whatever the umask says: state
@@ -367,21 +312,14 @@ pub(crate) fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::R
 /// the new one, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let dir = parent(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let written = open_private(&temp, OpenOptions::new().write(true).create_new(true))
         .and_then(|mut f| {
             f.write_all(bytes)?;
             f.sync_all()
         })
-        .map_err(|source| StateError::Io {
-            action: "write temporary file",
-            path: temp.clone(),
-            source,
-        })
+        .map_err(|source| StateError::Io { action: "write temporary file", path: temp.clone(), source })
         .and_then(|()| {
             std::fs::rename(&temp, path).map_err(|source| StateError::Io {
                 action: "replace",

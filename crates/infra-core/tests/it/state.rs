@@ -4,8 +4,8 @@
 use infra_core::state::journal::{fold, replay};
 use infra_core::state::lock::read_info;
 use infra_core::state::{
-    force_unlock, DeletionPolicy, Entry, Intent, IntentAction, LayerStore, OutputRecord,
-    ResourceRecord, State, StateError,
+    force_unlock, DeletionPolicy, Entry, Intent, IntentAction, LayerStore, OutputRecord, ResourceRecord, State,
+    StateError,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,10 +23,7 @@ fn record(id: &str, physical_id: &str) -> ResourceRecord {
         resource_type: "AWS::S3::Bucket".to_string(),
         physical_id: physical_id.to_string(),
         properties: serde_json::json!({"BucketName": physical_id, "Tags": [{"Value": "ml", "Key": "team"}]}),
-        attributes: BTreeMap::from([(
-            "Arn".to_string(),
-            serde_json::json!(format!("arn:aws:s3:::{physical_id}")),
-        )]),
+        attributes: BTreeMap::from([("Arn".to_string(), serde_json::json!(format!("arn:aws:s3:::{physical_id}")))]),
         depends_on: vec![],
         deletion_policy: DeletionPolicy::Retain,
         update_replace_policy: DeletionPolicy::Delete,
@@ -35,9 +32,7 @@ fn record(id: &str, physical_id: &str) -> ResourceRecord {
 
 fn sample_state() -> State {
     let mut state = State::new();
-    state
-        .resources
-        .insert("Bucket".into(), record("Bucket", "models"));
+    state.resources.insert("Bucket".into(), record("Bucket", "models"));
     let mut role = record("Role", "training");
     role.resource_type = "AWS::IAM::Role".into();
     role.depends_on = vec!["Bucket".into()];
@@ -86,42 +81,21 @@ fn check(name: &str, expect_lineage: Option<&str>, expected: &str) {
         (Err(e), _) => {
             assert_eq!(e.kind(), expected, "{name}: {e}");
             let message = e.to_string();
-            assert!(
-                message.contains(&paths.state.display().to_string()),
-                "{name}: message names no file: {message}"
-            );
+            assert!(message.contains(&paths.state.display().to_string()), "{name}: message names no file: {message}");
             assert!(message.contains("left untouched"), "{name}: {message}");
             if original_backup.is_some() {
-                assert!(
-                    message.contains(&paths.backup.display().to_string()),
-                    "{name}: {message}"
-                );
+                assert!(message.contains(&paths.backup.display().to_string()), "{name}: {message}");
             }
         }
     }
     if expected != "ok" && expected != "lineage-mismatch" {
         let mut fresh = State::new();
         let err = store.commit(&mut fresh).unwrap_err();
-        assert_eq!(
-            err.kind(),
-            expected,
-            "{name}: commit over a damaged file: {err}"
-        );
-        assert!(
-            store.journal().is_err(),
-            "{name}: journal opened on a damaged file"
-        );
+        assert_eq!(err.kind(), expected, "{name}: commit over a damaged file: {err}");
+        assert!(store.journal().is_err(), "{name}: journal opened on a damaged file");
     }
-    assert_eq!(
-        std::fs::read(&paths.state).unwrap(),
-        original,
-        "{name}: state file changed"
-    );
-    assert_eq!(
-        std::fs::read(&paths.backup).ok(),
-        original_backup,
-        "{name}: backup changed"
-    );
+    assert_eq!(std::fs::read(&paths.state).unwrap(), original, "{name}: state file changed");
+    assert_eq!(std::fs::read(&paths.backup).ok(), original_backup, "{name}: backup changed");
 }
 
 #[test]
@@ -180,11 +154,7 @@ fn wrong_shapes_are_refused() {
 #[test]
 fn future_versions_and_other_lineages_are_refused() {
     check("future_version.json", None, "newer-version");
-    check(
-        "wrong_lineage.json",
-        Some("00000000-0000-4000-8000-000000000000"),
-        "lineage-mismatch",
-    );
+    check("wrong_lineage.json", Some("00000000-0000-4000-8000-000000000000"), "lineage-mismatch");
 }
 
 #[test]
@@ -205,11 +175,7 @@ fn damage_messages_say_what_to_do() {
     std::fs::write(&store.paths().backup, "{}").unwrap();
     let message = store.load().unwrap_err().to_string();
     assert!(message.contains("copy it over the state file"), "{message}");
-    std::fs::write(
-        &store.paths().state,
-        std::fs::read(fixtures().join("future_version.json")).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(&store.paths().state, std::fs::read(fixtures().join("future_version.json")).unwrap()).unwrap();
     let message = store.load().unwrap_err().to_string();
     assert!(message.contains("written by a newer infra"), "{message}");
 }
@@ -241,10 +207,7 @@ fn commit_round_trips_and_bumps_serial() {
     store.commit(&mut next).unwrap();
     assert_eq!(next.serial, 2);
     assert_eq!(store.load().unwrap().state, next);
-    assert_eq!(
-        store.load_expecting(state.lineage).unwrap().state.lineage,
-        state.lineage
-    );
+    assert_eq!(store.load_expecting(state.lineage).unwrap().state.lineage, state.lineage);
     let other = store.load_expecting(uuid::Uuid::new_v4()).unwrap_err();
     assert_eq!(other.kind(), "lineage-mismatch");
 }
@@ -258,18 +221,9 @@ fn file_is_deterministic_sorted_and_ends_in_newline() {
     store.commit(&mut state).unwrap();
     let text = std::fs::read_to_string(&store.paths().state).unwrap();
     assert!(text.ends_with("}\n"));
-    let keys = [
-        "\"lineage\"",
-        "\"outputs\"",
-        "\"resources\"",
-        "\"serial\"",
-        "\"version\"",
-    ];
+    let keys = ["\"lineage\"", "\"outputs\"", "\"resources\"", "\"serial\"", "\"version\""];
     let positions: Vec<usize> = keys.iter().map(|k| text.find(k).unwrap()).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "top-level keys not sorted: {text}"
-    );
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "top-level keys not sorted: {text}");
     // Property keys are sorted too, whatever order they were recorded in.
     assert!(text.find("\"Key\": \"team\"").unwrap() < text.find("\"Value\": \"ml\"").unwrap());
     // Same state, same bytes.
@@ -277,10 +231,7 @@ fn file_is_deterministic_sorted_and_ends_in_newline() {
     let mut copy = sample_state();
     copy.lineage = state.lineage;
     crate::state::store(again.path()).commit(&mut copy).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(crate::state::store(again.path()).paths().state.clone()).unwrap(),
-        text
-    );
+    assert_eq!(std::fs::read_to_string(crate::state::store(again.path()).paths().state.clone()).unwrap(), text);
 }
 
 #[cfg(unix)]
@@ -323,38 +274,20 @@ fn commit_refuses_stale_or_foreign_state() {
 
     let mut stale = state.clone();
     stale.serial = 0;
-    assert_eq!(
-        store.commit(&mut stale).unwrap_err().kind(),
-        "serial-conflict"
-    );
+    assert_eq!(store.commit(&mut stale).unwrap_err().kind(), "serial-conflict");
     let mut foreign = State::new();
     foreign.serial = 1;
-    assert_eq!(
-        store.commit(&mut foreign).unwrap_err().kind(),
-        "lineage-mismatch"
-    );
+    assert_eq!(store.commit(&mut foreign).unwrap_err().kind(), "lineage-mismatch");
     assert_eq!(std::fs::read(&store.paths().state).unwrap(), before);
 }
 
 #[test]
 fn names_cannot_escape_the_state_directory() {
     let dir = tempfile::tempdir().unwrap();
-    for (env, layer) in [
-        ("../x", "shared"),
-        ("dev", "a/b"),
-        ("", "shared"),
-        ("dev", ".."),
-    ] {
+    for (env, layer) in [("../x", "shared"), ("dev", "a/b"), ("", "shared"), ("dev", "..")] {
         let store = LayerStore::new(dir.path(), env, layer);
-        assert_eq!(
-            store.load().unwrap_err().kind(),
-            "invalid-name",
-            "{env} {layer}"
-        );
-        assert_eq!(
-            store.lock("apply", Duration::ZERO).unwrap_err().kind(),
-            "invalid-name"
-        );
+        assert_eq!(store.load().unwrap_err().kind(), "invalid-name", "{env} {layer}");
+        assert_eq!(store.lock("apply", Duration::ZERO).unwrap_err().kind(), "invalid-name");
     }
 }
 
@@ -374,13 +307,7 @@ fn lock_is_exclusive_and_released_on_drop() {
     let err = store.lock("destroy", Duration::ZERO).unwrap_err();
     assert_eq!(err.kind(), "locked");
     let message = err.to_string();
-    for part in [
-        "layer shared (env dev)",
-        &format!("pid {}", info.pid),
-        "for apply",
-        &info.id,
-        "infra force-unlock",
-    ] {
+    for part in ["layer shared (env dev)", &format!("pid {}", info.pid), "for apply", &info.id, "infra force-unlock"] {
         assert!(message.contains(part), "{part:?} missing from {message}");
     }
     let started = Instant::now();
@@ -396,10 +323,7 @@ fn lock_is_exclusive_and_released_on_drop() {
 fn force_unlock_needs_the_recorded_id() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
-    assert_eq!(
-        force_unlock(store.paths(), "anything").unwrap_err().kind(),
-        "not-locked"
-    );
+    assert_eq!(force_unlock(store.paths(), "anything").unwrap_err().kind(), "not-locked");
     let guard = store.lock("apply", Duration::ZERO).unwrap();
     let id = guard.info().id.clone();
 
@@ -414,10 +338,7 @@ fn force_unlock_needs_the_recorded_id() {
     // The lock is free for others now, and the old holder's release leaves theirs alone.
     let newer = store.lock("apply", Duration::ZERO).unwrap();
     drop(guard);
-    assert_eq!(
-        read_info(&store.paths().lock).unwrap().unwrap().id,
-        newer.info().id
-    );
+    assert_eq!(read_info(&store.paths().lock).unwrap().unwrap().id, newer.info().id);
 }
 
 /// The other process of the cross-process lock tests. A no-op unless the parent test
@@ -445,8 +366,7 @@ fn lock_holder_child() {
 
 fn spawn_holder(dir: &Path, crash: bool) -> (std::process::Child, String) {
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "state::lock_holder_child", "--test-threads=1"])
-        .env("INFRA_TEST_LOCK_HOLDER", dir);
+    cmd.args(["--exact", "state::lock_holder_child", "--test-threads=1"]).env("INFRA_TEST_LOCK_HOLDER", dir);
     if crash {
         cmd.env("INFRA_TEST_LOCK_CRASH", "1");
     }
@@ -470,10 +390,7 @@ fn lock_held_by_another_process_waits_with_timeout() {
 
     let err = store.lock("state rm", Duration::ZERO).unwrap_err();
     let message = err.to_string();
-    assert!(
-        message.contains(&format!("pid {}", child.id())),
-        "{message}"
-    );
+    assert!(message.contains(&format!("pid {}", child.id())), "{message}");
     assert!(message.contains(&format!("lock ID {id}")), "{message}");
 
     let release = state_dir.join("release");
@@ -519,18 +436,11 @@ fn intent(id: &str, action: IntentAction) -> Intent {
 }
 
 fn done(id: &str, physical_id: Option<&str>) -> Entry {
-    Entry::Done {
-        logical_id: id.to_string(),
-        record: physical_id.map(|p| record(id, p)),
-    }
+    Entry::Done { logical_id: id.to_string(), record: physical_id.map(|p| record(id, p)) }
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 #[test]
@@ -539,11 +449,7 @@ fn fold_applies_entries_and_reports_in_flight() {
     base.resources.insert("Old".into(), record("Old", "old"));
     let outputs = BTreeMap::from([(
         "Arn".to_string(),
-        OutputRecord {
-            value: serde_json::json!("x"),
-            description: None,
-            export_name: None,
-        },
+        OutputRecord { value: serde_json::json!("x"), description: None, export_name: None },
     )]);
     let entries = vec![
         Entry::Intent(intent("A", IntentAction::Create)),
@@ -557,14 +463,8 @@ fn fold_applies_entries_and_reports_in_flight() {
     let (state, in_flight) = fold(base, entries);
     assert_eq!(state.resources.keys().collect::<Vec<_>>(), ["A"]);
     assert_eq!(state.outputs, outputs);
-    let pending: Vec<(&str, IntentAction)> = in_flight
-        .iter()
-        .map(|i| (i.logical_id.as_str(), i.action))
-        .collect();
-    assert_eq!(
-        pending,
-        [("B", IntentAction::Create), ("C", IntentAction::Update)]
-    );
+    let pending: Vec<(&str, IntentAction)> = in_flight.iter().map(|i| (i.logical_id.as_str(), i.action)).collect();
+    assert_eq!(pending, [("B", IntentAction::Create), ("C", IntentAction::Update)]);
 }
 
 #[test]
@@ -576,18 +476,9 @@ fn journal_replays_after_a_crash() {
 
     let journal = store.journal_for(&state).unwrap();
     rt().block_on(async {
-        journal
-            .append(Entry::Intent(intent("New", IntentAction::Create)))
-            .await
-            .unwrap();
-        journal
-            .append(done("New", Some("new-bucket")))
-            .await
-            .unwrap();
-        journal
-            .append(Entry::Intent(intent("Role", IntentAction::Delete)))
-            .await
-            .unwrap();
+        journal.append(Entry::Intent(intent("New", IntentAction::Create))).await.unwrap();
+        journal.append(done("New", Some("new-bucket"))).await.unwrap();
+        journal.append(Entry::Intent(intent("Role", IntentAction::Delete))).await.unwrap();
     });
     drop(journal);
     assert_eq!(replay(&store.paths().journal).unwrap().len(), 3);
@@ -635,8 +526,7 @@ fn journal_already_committed_is_ignored() {
     let mut state = sample_state();
     store.commit(&mut state).unwrap();
     let journal = store.journal_for(&state).unwrap();
-    rt().block_on(journal.append(done("Extra", Some("extra"))))
-        .unwrap();
+    rt().block_on(journal.append(done("Extra", Some("extra")))).unwrap();
     let saved = std::fs::read(&store.paths().journal).unwrap();
     let mut next = store.load().unwrap().state;
     store.commit(&mut next).unwrap();
@@ -659,8 +549,7 @@ fn journal_ahead_of_a_restored_state_is_refused() {
     store.commit(&mut state).unwrap();
     store.commit(&mut state).unwrap();
     let journal = store.journal_for(&state).unwrap();
-    rt().block_on(journal.append(done("Extra", Some("extra"))))
-        .unwrap();
+    rt().block_on(journal.append(done("Extra", Some("extra")))).unwrap();
     // The user restores the older backup.
     std::fs::copy(&store.paths().backup, &store.paths().state).unwrap();
     let err = store.load().unwrap_err();
@@ -685,11 +574,7 @@ fn journal_with_lines(dir: &Path) -> (LayerStore, Vec<u8>) {
 fn torn_last_line_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let (store, bytes) = journal_with_lines(dir.path());
-    let last_start = bytes[..bytes.len() - 1]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .unwrap()
-        + 1;
+    let last_start = bytes[..bytes.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
     // Cut inside the last line, and a last line whose end landed but middle did not.
     let cut = bytes[..last_start + 20].to_vec();
     let mut zeroed = bytes.clone();
@@ -724,11 +609,7 @@ fn corrupt_middle_line_is_refused() {
         assert!(err.to_string().contains("line 2"), "{err}");
         assert_eq!(store.load().unwrap_err().kind(), "journal-corrupt");
         assert!(store.journal_for(&State::new()).is_err());
-        assert_eq!(
-            std::fs::read(&store.paths().journal).unwrap(),
-            corrupt,
-            "journal changed"
-        );
+        assert_eq!(std::fs::read(&store.paths().journal).unwrap(), corrupt, "journal changed");
     }
 }
 
@@ -746,10 +627,7 @@ fn group_commit_shares_fsyncs() {
             let journal = journal.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..PER_TASK {
-                    journal
-                        .append(done(&format!("T{t}R{i}"), Some("p")))
-                        .await
-                        .unwrap();
+                    journal.append(done(&format!("T{t}R{i}"), Some("p"))).await.unwrap();
                 }
             }));
         }
@@ -763,26 +641,18 @@ fn group_commit_shares_fsyncs() {
         TASKS * PER_TASK,
         started.elapsed()
     );
-    assert!(
-        fsyncs > 0 && fsyncs <= (TASKS * PER_TASK / 4) as u64,
-        "{fsyncs} fsyncs"
-    );
+    assert!(fsyncs > 0 && fsyncs <= (TASKS * PER_TASK / 4) as u64, "{fsyncs} fsyncs");
     let entries = replay(&store.paths().journal).unwrap();
     assert_eq!(entries.len(), TASKS * PER_TASK);
     // Each task's own entries stay in the order it appended them.
     let order: Vec<String> = entries
         .iter()
         .filter_map(|e| match e {
-            Entry::Done { logical_id, .. } if logical_id.starts_with("T3R") => {
-                Some(logical_id.clone())
-            }
+            Entry::Done { logical_id, .. } if logical_id.starts_with("T3R") => Some(logical_id.clone()),
             _ => None,
         })
         .collect();
-    assert_eq!(
-        order,
-        (0..PER_TASK).map(|i| format!("T3R{i}")).collect::<Vec<_>>()
-    );
+    assert_eq!(order, (0..PER_TASK).map(|i| format!("T3R{i}")).collect::<Vec<_>>());
 }
 
 #[test]
@@ -792,10 +662,7 @@ fn appends_are_durable_on_return() {
     let journal = store.journal_for(&State::new()).unwrap();
     rt().block_on(async {
         for i in 0..20 {
-            journal
-                .append(done(&format!("R{i}"), Some("p")))
-                .await
-                .unwrap();
+            journal.append(done(&format!("R{i}"), Some("p"))).await.unwrap();
             assert_eq!(replay(&store.paths().journal).unwrap().len(), i + 1);
         }
     });
@@ -812,9 +679,6 @@ fn journal_errors_match_state_errors() {
     assert_eq!(err.kind(), "lineage-mismatch");
     let mut stale = state.clone();
     stale.serial = 0;
-    assert_eq!(
-        store.journal_for(&stale).unwrap_err().kind(),
-        "serial-conflict"
-    );
+    assert_eq!(store.journal_for(&stale).unwrap_err().kind(), "serial-conflict");
     assert!(store.journal().is_ok());
 }
