@@ -170,7 +170,7 @@ fn damaged_message(path: &std::path::Path, damage: Damage, detail: &str, backup:
 fn locked_message(layer: &str, env: &str, info: Option<&LockInfo>, path: &std::path::Path) -> String {
     match info {
         Some(i) => format!(
-            "lock state: state for layer {layer} (env {env}) is locked by {}@{} pid {} for {} since {} (lock ID {}); wait for it to finish (see --lock-timeout), or if that process is gone run `infra force-unlock {} --layer {layer} --env {env}`",
+            "lock state: state for layer {layer} (env {env}) is locked by {}@{} pid {} for {} since {} (lock ID {}); wait for it to finish (see --lock-timeout), or, if that process is stuck or gone for good, run `infra force-unlock {} --layer {layer} --env {env}`",
             i.user, i.host, i.pid, i.operation, i.created, i.id, i.id
         ),
         None => format!(
