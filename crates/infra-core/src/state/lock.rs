@@ -71,7 +71,7 @@ pub(crate) fn acquire(
                     return Err(StateError::Locked {
                         layer: layer.to_string(),
                         env: env.to_string(),
-                        info: read_info(&paths.lock).ok().flatten(),
+                        info: read_info(&paths.lock).ok().flatten().map(Box::new),
                         path: paths.lock.clone(),
                     });
                 }

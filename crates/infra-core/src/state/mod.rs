@@ -101,8 +101,8 @@ pub enum StateError {
     #[error("append to journal {}: an earlier write failed ({detail}); the operation cannot record more progress", path.display())]
     JournalFailed { path: PathBuf, detail: String },
 
-    #[error("{}", locked_message(layer, env, info.as_ref(), path))]
-    Locked { layer: String, env: String, info: Option<LockInfo>, path: PathBuf },
+    #[error("{}", locked_message(layer, env, info.as_deref(), path))]
+    Locked { layer: String, env: String, info: Option<Box<LockInfo>>, path: PathBuf },
 
     #[error("force-unlock {}: the lock ID is {recorded}, not {given}; nothing was removed", path.display())]
     LockIdMismatch { path: PathBuf, given: String, recorded: String },

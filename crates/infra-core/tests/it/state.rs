@@ -370,15 +370,17 @@ fn spawn_holder(dir: &Path, crash: bool) -> (std::process::Child, String) {
     if crash {
         cmd.env("INFRA_TEST_LOCK_CRASH", "1");
     }
-    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    while Instant::now() < deadline {
         if let Ok(id) = std::fs::read_to_string(dir.join("ready")) {
             return (child, id);
         }
-        assert!(Instant::now() < deadline, "lock holder never became ready");
         std::thread::sleep(Duration::from_millis(10));
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("lock holder never became ready");
 }
 
 #[test]
