@@ -165,6 +165,21 @@ fn empty_files_are_not_missing_state() {
 }
 
 #[test]
+fn missing_file_with_a_backup_is_not_empty_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    store.commit(&mut state).unwrap();
+    std::fs::remove_file(&store.paths().state).unwrap();
+    let err = store.load().unwrap_err();
+    assert_eq!(err.kind(), "missing");
+    assert!(err.to_string().contains(&store.paths().backup.display().to_string()), "{err}");
+    assert_eq!(store.commit(&mut State::new()).unwrap_err().kind(), "missing");
+    assert!(!store.paths().state.exists());
+}
+
+#[test]
 fn damage_messages_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
