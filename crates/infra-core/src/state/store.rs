@@ -117,10 +117,10 @@ impl LayerStore {
         Ok(loaded)
     }
 
-    /// Open the journal for an operation on top of what is on disk now.
+    /// Open the journal for an operation on top of the state as [`load`](Self::load) returns
+    /// it now (a leftover journal included).
     pub fn journal(&self) -> Result<Journal, StateError> {
-        let on_disk = self.read_state()?.unwrap_or_default();
-        self.journal_for(&on_disk)
+        self.journal_for(&self.load()?.state)
     }
 
     /// Open the journal for an operation on top of `state` (as returned by

@@ -534,6 +534,13 @@ fn journal_on_fresh_layer_keeps_its_lineage() {
     assert!(loaded.recovered);
     assert_eq!(loaded.state.lineage, state.lineage);
     assert!(store.load_expecting(state.lineage).is_ok());
+    // Reopening after the crash continues the same journal.
+    let journal = store.journal().unwrap();
+    rt().block_on(journal.append(done("B", Some("b")))).unwrap();
+    let mut loaded = store.load().unwrap();
+    assert_eq!(loaded.state.resources.keys().collect::<Vec<_>>(), ["A", "B"]);
+    store.commit(&mut loaded.state).unwrap();
+    assert_eq!(store.load().unwrap().state.lineage, state.lineage);
 }
 
 #[test]
