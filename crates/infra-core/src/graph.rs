@@ -70,6 +70,11 @@ impl Graph {
         self.nodes.is_empty()
     }
 
+    /// How many dependency edges there are.
+    pub fn edge_count(&self) -> usize {
+        self.nodes.values().map(|e| e.dependencies.len()).sum()
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.nodes.contains_key(id)
     }
@@ -188,6 +193,26 @@ impl Graph {
         out.push_str("}\n");
         out
     }
+}
+
+/// Several layers' graphs in one DOT document, one cluster per layer (node IDs are
+/// `layer/LogicalId`, labelled with the logical ID).
+pub fn layers_to_dot(name: &str, layers: &[(String, Graph)]) -> String {
+    let mut out = format!("digraph {} {{\n  rankdir=BT;\n  node [shape=box];\n", dot_id(name));
+    for (layer, g) in layers {
+        out.push_str(&format!("  subgraph {} {{\n    label={};\n", dot_id(&format!("cluster_{layer}")), dot_id(layer)));
+        for id in g.nodes() {
+            out.push_str(&format!("    {} [label={}];\n", dot_id(&format!("{layer}/{id}")), dot_id(id)));
+        }
+        for id in g.nodes() {
+            for d in g.dependencies(id) {
+                out.push_str(&format!("    {} -> {};\n", dot_id(&format!("{layer}/{id}")), dot_id(&format!("{layer}/{d}"))));
+            }
+        }
+        out.push_str("  }\n");
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// A quoted DOT identifier.
