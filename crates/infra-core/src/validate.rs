@@ -13,7 +13,8 @@ use crate::project::{Environment, Project};
 use crate::source::{FileId, SourceMap, Span};
 use crate::template::eval::{self, EvalInput, Evaluated, ParamInput};
 use crate::template::model::{self, Template};
-use crate::template::node::{Node, NodeKind};
+use crate::template::load;
+use crate::template::node::Node;
 use crate::template::DesiredStack;
 use crate::value::Value;
 use indexmap::IndexMap;
@@ -34,29 +35,7 @@ pub struct Validation {
 
 /// Read one template file into the source map and parse it.
 pub fn load_template(sources: &mut SourceMap, path: &Path, display: &str) -> Result<(FileId, Node), Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics::from_iter([Diagnostic::error("E0001", format!("failed to read {display}: {e}"))])
-    })?;
-    let file = sources.add(path, display, text.as_str());
-    // Interim JSON reader until the spanned loaders are merged: spans point at the file start.
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Diagnostics::from_iter([Diagnostic::error("E0002", format!("failed to parse {display}: {e}")).at(Span::new(file, 0, 0))])
-    })?;
-    let mut node = Node::from_json(&json);
-    respan(&mut node, Span::new(file, 0, 0));
-    Ok((file, node))
-}
-
-fn respan(n: &mut Node, s: Span) {
-    n.span = s;
-    match &mut n.kind {
-        NodeKind::Seq(items) => items.iter_mut().for_each(|i| respan(i, s)),
-        NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            k.span = s;
-            respan(v, s)
-        }),
-        _ => {}
-    }
+    load::load_file(sources, path, display, &load::Limits::default()).map_err(|d| Diagnostics::from_iter([d]))
 }
 
 /// Schema and lint checks of one loaded template.
