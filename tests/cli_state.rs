@@ -201,3 +201,13 @@ fn damaged_state_is_reported_and_left_alone() {
     insta::assert_snapshot!("damaged_rm", infra(p.path(), &["state", "rm", "shared.ModelBucket"]));
     assert_eq!(std::fs::read(&shared.paths().state).unwrap(), bytes);
 }
+
+#[test]
+fn only_settings_problems_stop_state_commands() {
+    let p = project();
+    std::fs::create_dir_all(p.path().join("stacks/shared")).unwrap();
+    std::fs::write(p.path().join("stacks/shared/broken.yaml"), "Resources: [unclosed\n").unwrap();
+    assert!(infra(p.path(), &["state", "list"]).starts_with("exit: 0"));
+    std::fs::write(p.path().join("infra.toml"), SETTINGS.replace("[state]", "[state]\nbogus = 1")).unwrap();
+    insta::assert_snapshot!("settings_error", infra(p.path(), &["state", "list"]));
+}

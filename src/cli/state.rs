@@ -1,10 +1,11 @@
 //! `infra state list|show|rm`: read and edit recorded state without calling AWS.
 
 use super::{Format, Global};
-use anyhow::{bail, Context};
+use anyhow::bail;
 use infra_core::state::{LayerStore, Loaded, ResourceRecord};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use infra_core::diag::Diagnostic;
+use infra_core::project::Project;
+use infra_core::render::diag as render;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -61,7 +62,10 @@ pub struct RmArgs {
 }
 
 pub fn run(cmd: Command, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = StateScope::from_project(global)?;
+    let scope = match StateScope::from_project(global) {
+        Ok(scope) => scope,
+        Err(code) => return Ok(code),
+    };
     match cmd {
         Command::List(args) => list(&scope, args, global.format),
         Command::Show(args) => show(&scope, args, global.format),
@@ -261,81 +265,31 @@ fn in_flight_list(loaded: &Loaded) -> String {
     items.join(", ")
 }
 
-/// Where one environment's state lives and the project's layers in order: what the state
+/// Where one environment's state lives and the project's layers in order: all the state
 /// commands need from the project.
-///
-/// Read from `infra.toml` with a deliberately minimal parse; at integration this is built
-/// from `infra_core::project::Project::load` instead.
 pub(crate) struct StateScope {
     pub state_dir: PathBuf,
     pub env: String,
     pub layers: Vec<String>,
 }
 
-const DEFAULT_LAYERS: [&str; 5] = ["identity", "network", "shared", "backend", "frontend"];
-
-#[derive(Deserialize)]
-struct Settings {
-    project: ProjectSettings,
-    #[serde(default)]
-    state: StateSettings,
-    #[serde(default)]
-    environments: BTreeMap<String, toml::Spanned<toml::Value>>,
-}
-
-#[derive(Deserialize)]
-struct ProjectSettings {
-    #[serde(default)]
-    layers: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct StateSettings {
-    #[serde(default = "default_state_path")]
-    path: PathBuf,
-}
-
-impl Default for StateSettings {
-    fn default() -> Self {
-        StateSettings { path: default_state_path() }
-    }
-}
-
-fn default_state_path() -> PathBuf {
-    PathBuf::from("state")
-}
-
 impl StateScope {
-    pub(crate) fn from_project(global: &Global) -> anyhow::Result<Self> {
-        let path = global.project_dir.join("infra.toml");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-        let settings: Settings = toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
-        // The first environment in the file is the default one.
-        let mut envs: Vec<(&String, usize)> = settings.environments.iter().map(|(k, v)| (k, v.span().start)).collect();
-        envs.sort_by_key(|(_, at)| *at);
-        let env = match &global.env {
-            Some(env) if settings.environments.contains_key(env) => env.clone(),
-            Some(env) => {
-                let names: Vec<&str> = envs.iter().map(|(n, _)| n.as_str()).collect();
-                let hint = infra_core::diag::did_you_mean(env, names.iter().copied())
-                    .map(|n| format!("; did you mean `{n}`?"))
-                    .unwrap_or_default();
-                bail!(
-                    "use environment `{env}`: {} defines {}{hint}",
-                    path.display(),
-                    name_list(&names, "no environments")
-                )
-            }
-            None => match envs.first() {
-                Some((name, _)) => name.to_string(),
-                None => bail!(
-                    "choose an environment: {} defines none; add an `[environments.<name>]` table",
-                    path.display()
-                ),
-            },
+    /// Reads the project's settings. Only settings problems stop a state command: a broken
+    /// template must not stand in the way of inspecting or repairing state. On failure the
+    /// diagnostics are already printed and the exit code is returned.
+    pub(crate) fn from_project(global: &Global) -> Result<Self, ExitCode> {
+        let (project, diags) = Project::read(&global.project_dir);
+        let fail = |diags: &[Diagnostic]| {
+            eprint!("{}", render::human(diags, &project.sources, global.color()));
+            ExitCode::from(1)
         };
-        let layers = settings.project.layers.unwrap_or_else(|| DEFAULT_LAYERS.map(String::from).to_vec());
-        Ok(StateScope { state_dir: global.project_dir.join(settings.state.path), env, layers })
+        let settings: Vec<Diagnostic> =
+            diags.into_vec().into_iter().filter(|d| d.is_error() && d.code.starts_with("E5")).collect();
+        if !settings.is_empty() {
+            return Err(fail(&settings));
+        }
+        let env = project.select_environment(global.env.as_deref()).map_err(|d| fail(&[d]))?.name.clone();
+        Ok(StateScope { state_dir: project.state_dir(), env, layers: project.layers().map(String::from).collect() })
     }
 
     pub(crate) fn store(&self, layer: &str) -> LayerStore {
