@@ -2,10 +2,10 @@
 
 use super::{Format, Global};
 use anyhow::bail;
-use infra_core::state::{LayerStore, Loaded, ResourceRecord};
 use infra_core::diag::Diagnostic;
 use infra_core::project::Project;
 use infra_core::render::diag as render;
+use infra_core::state::{LayerStore, Loaded, ResourceRecord};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
