@@ -196,6 +196,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
     }
     for (layer, ids) in &by_layer {
         let loaded = scope.load(layer)?;
+        refuse_in_flight(scope, layer, &loaded)?;
         for id in ids {
             find(scope, layer, id, &loaded)?;
         }
@@ -205,14 +206,9 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
     for (layer, ids) in &by_layer {
         let store = scope.store(layer);
         let _lock = store.lock("state rm", args.lock_timeout)?;
-        let mut loaded = scope.load(layer)?;
-        if !loaded.in_flight.is_empty() {
-            bail!(
-                "remove resources from layer {layer} (env {}): an interrupted operation is still in flight for {}; run `infra apply` for this layer first so it is resolved",
-                scope.env,
-                in_flight_list(&loaded)
-            );
-        }
+        // Again under the lock: another operation may have run since the check above.
+        let mut loaded = store.load()?;
+        refuse_in_flight(scope, layer, &loaded)?;
         let mut gone = Vec::new();
         for id in ids {
             find(scope, layer, id, &loaded)?;
@@ -254,6 +250,19 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rewriting state would drop the journal, and with it the only record of operations that
+/// may or may not have happened.
+fn refuse_in_flight(scope: &StateScope, layer: &str, loaded: &Loaded) -> anyhow::Result<()> {
+    if loaded.in_flight.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "remove resources from layer {layer} (env {}): an interrupted operation is still in flight for {}; run `infra apply` for this layer first so it is resolved",
+        scope.env,
+        in_flight_list(loaded)
+    )
 }
 
 fn in_flight_list(loaded: &Loaded) -> String {
@@ -329,7 +338,7 @@ impl StateScope {
         let loaded = store.load()?;
         if loaded.recovered {
             eprintln!(
-                "warning: layer {layer} (env {}) has progress from an interrupted run in {}; it is included below",
+                "warning: layer {layer} (env {}) includes progress of an interrupted run, from {}",
                 self.env,
                 store.paths().journal.display()
             );
