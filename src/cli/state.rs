@@ -83,18 +83,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
     }
     match format {
         Format::Json => {
-            let json: Vec<_> = rows
-                .iter()
-                .map(|(layer, r)| {
-                    serde_json::json!({
-                        "address": format!("{layer}.{}", r.logical_id),
-                        "layer": layer,
-                        "logical_id": r.logical_id,
-                        "type": r.resource_type,
-                        "physical_id": r.physical_id,
-                    })
-                })
-                .collect();
+            let json: Vec<_> = rows.iter().map(|(layer, r)| summary_json(layer, r)).collect();
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Human if rows.is_empty() => println!("No resources in state (env {}).", scope.env),
@@ -148,19 +137,28 @@ fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn record_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
+/// Address, type and physical ID: what identifies a resource in listings.
+fn summary_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
     serde_json::json!({
         "address": format!("{layer}.{}", r.logical_id),
         "layer": layer,
         "logical_id": r.logical_id,
         "type": r.resource_type,
         "physical_id": r.physical_id,
-        "properties": r.properties,
-        "attributes": r.attributes,
-        "depends_on": r.depends_on,
-        "deletion_policy": r.deletion_policy,
-        "update_replace_policy": r.update_replace_policy,
     })
+}
+
+/// Everything recorded for a resource.
+fn record_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
+    let mut json = summary_json(layer, r);
+    if let Some(fields) = json.as_object_mut() {
+        fields.insert("properties".into(), r.properties.clone());
+        fields.insert("attributes".into(), serde_json::json!(r.attributes));
+        fields.insert("depends_on".into(), serde_json::json!(r.depends_on));
+        fields.insert("deletion_policy".into(), serde_json::json!(r.deletion_policy));
+        fields.insert("update_replace_policy".into(), serde_json::json!(r.update_replace_policy));
+    }
+    json
 }
 
 fn find<'a>(
@@ -217,7 +215,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
             }
         }
         store.commit(&mut loaded.state)?;
-        for record in &loaded.state.resources.values().collect::<Vec<_>>() {
+        for record in loaded.state.resources.values() {
             for dep in record.depends_on.iter().filter(|d| gone.iter().any(|g| &g.logical_id == *d)) {
                 eprintln!(
                     "warning: {layer}.{} depends on {layer}.{dep}, which is no longer in state",
@@ -230,16 +228,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
 
     match format {
         Format::Json => {
-            let json: Vec<_> = removed
-                .iter()
-                .map(|(layer, r)| {
-                    serde_json::json!({
-                        "address": format!("{layer}.{}", r.logical_id),
-                        "type": r.resource_type,
-                        "physical_id": r.physical_id,
-                    })
-                })
-                .collect();
+            let json: Vec<_> = removed.iter().map(|(layer, r)| summary_json(layer, r)).collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "removed": json }))?);
         }
         Format::Human => {
