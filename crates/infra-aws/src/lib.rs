@@ -6,6 +6,8 @@ pub mod error;
 pub mod naming;
 pub mod policy;
 pub mod retry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::AwsSettings;
 pub use retry::{retry, RetryPolicy};
