@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod iam;
 pub mod naming;
 pub mod policy;
 pub mod retry;
@@ -11,3 +12,18 @@ pub mod testing;
 
 pub use config::AwsSettings;
 pub use retry::{retry, RetryPolicy};
+
+use aws_config::SdkConfig;
+use infra_core::provider::{Provider, ProviderError};
+use std::sync::Arc;
+
+/// Every AWS provider, configured from `settings` (what the CLI calls).
+pub async fn providers(settings: &AwsSettings) -> Result<Vec<Arc<dyn Provider>>, ProviderError> {
+    let config = config::load(settings).await?;
+    Ok(providers_for(&config, &RetryPolicy::default()))
+}
+
+/// Every AWS provider on an already resolved SDK configuration.
+pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Provider>> {
+    vec![Arc::new(iam::IamProvider::new(config, retry.clone()))]
+}
