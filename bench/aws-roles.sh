@@ -4,7 +4,8 @@
 #   bench/aws-roles.sh [COUNT] [CONCURRENCY]      (defaults: 300 10)
 #
 # 1. a raw SDK loop (crates/infra-aws/examples/raw_roles.rs): CreateRole + PutRolePolicy per
-#    role at fixed concurrency, then DeleteRolePolicy + DeleteRole;
+#    role at fixed concurrency, then DeleteRolePolicy + DeleteRole; then the same through
+#    infra's IAM provider alone (no engine);
 # 2. when the infra binary has `apply`: the same roles as a generated project, through
 #    `infra apply` and `infra destroy`, on a fresh server.
 # Prints one JSON object with wall times and the infra/raw ratios.
@@ -41,6 +42,8 @@ unset AWS_PROFILE
 
 raw_json="$("$RAW" --count "$COUNT" --concurrency "$CONCURRENCY")"
 echo "raw SDK loop: $raw_json" >&2
+provider_json="$("$RAW" --count "$COUNT" --concurrency "$CONCURRENCY" --provider --prefix bench-provider)"
+echo "IAM provider: $provider_json" >&2
 
 # The same roles as a project, if the infra binary can apply one.
 infra_json="null"
@@ -100,10 +103,14 @@ else
     echo "aws-roles: $INFRA has no 'apply --auto-approve' yet; measured the raw SDK loop only" >&2
 fi
 
-python3 - "$raw_json" "$infra_json" <<'PY'
+python3 - "$raw_json" "$provider_json" "$infra_json" <<'PY'
 import json, sys
-raw, infra = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-out = {"raw": raw, "infra": infra}
+raw, provider, infra = (json.loads(a) for a in sys.argv[1:])
+out = {"raw": raw, "provider": provider, "infra": infra}
+out["provider_ratio"] = {
+    "create_over_raw": round(provider["create_seconds"] / raw["create_seconds"], 2),
+    "delete_over_raw": round(provider["delete_seconds"] / raw["delete_seconds"], 2),
+}
 if infra:
     out["ratio"] = {
         "apply_over_raw_create": round(infra["apply_seconds"] / raw["create_seconds"], 2),

@@ -38,7 +38,12 @@ async fn world() -> World {
     iam.create_user().user_name("user-a").send().await.expect("user");
     iam.create_group().group_name("group-a").send().await.expect("group");
     for p in ["boundary", "managed-a", "managed-b"] {
-        iam.create_policy().policy_name(p).policy_document(allow(&["s3:GetObject"]).to_string()).send().await.expect("policy");
+        iam.create_policy()
+            .policy_name(p)
+            .policy_document(allow(&["s3:GetObject"]).to_string())
+            .send()
+            .await
+            .expect("policy");
     }
     World { provider: IamProvider::new(&config, RetryPolicy::default()), account, iam }
 }
@@ -58,9 +63,9 @@ impl World {
             project: "mlplatform".into(),
             environment: "dev".into(),
             layer: "identity".into(),
-            stack_name: "mlplatform-dev-identity".into(),
             logical_id: logical_id.into(),
             resource_type: resource_type.into(),
+            ..Default::default()
         }
     }
 }
@@ -99,13 +104,23 @@ async fn check(resource_type: &str, steps: &[Value]) {
         assert_eq!(read.physical_id, physical_id);
         assert_eq!(read.attributes.keys().collect::<Vec<_>>(), attributes.keys().collect::<Vec<_>>());
     }
-    let delete = DeleteRequest { context: ctx.clone(), physical_id: physical_id.clone(), properties: applied.clone(), attributes };
+    let delete = DeleteRequest {
+        context: ctx.clone(),
+        physical_id: physical_id.clone(),
+        properties: applied.clone(),
+        attributes,
+    };
     w.provider.delete(&delete).await.unwrap_or_else(|e| panic!("delete {resource_type}: {e}"));
     assert!(read(&w, &ctx, &physical_id, &applied).await.is_none(), "{resource_type} still there after delete");
     w.provider.delete(&delete).await.unwrap_or_else(|e| panic!("second delete of {resource_type}: {e}"));
 }
 
-async fn read(w: &World, ctx: &ResourceContext, physical_id: &str, properties: &Value) -> Option<infra_core::provider::Observed> {
+async fn read(
+    w: &World,
+    ctx: &ResourceContext,
+    physical_id: &str,
+    properties: &Value,
+) -> Option<infra_core::provider::Observed> {
     w.provider
         .read(&ReadRequest {
             context: ctx.clone(),
@@ -210,7 +225,11 @@ async fn instance_profile_roles() {
         &[json!({"Roles": ["target-a"]}), json!({"Roles": ["target-b"]}), json!({"Roles": []})],
     )
     .await;
-    check("AWS::IAM::InstanceProfile", &[json!({"InstanceProfileName": "named-profile", "Path": "/ml/", "Roles": ["target-a"]})]).await;
+    check(
+        "AWS::IAM::InstanceProfile",
+        &[json!({"InstanceProfileName": "named-profile", "Path": "/ml/", "Roles": ["target-a"]})],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -225,7 +244,10 @@ async fn generated_names_fit_and_name_properties_win() {
     ];
     for (resource_type, props, limit) in cases {
         let name = w.provider.physical_name(&w.context(resource_type, long), &props).expect("a name");
-        assert!(name.len() <= limit && name.starts_with("mlplatform-identity-ExecutionRole"), "{resource_type}: {name}");
+        assert!(
+            name.len() <= limit && name.starts_with("mlplatform-identity-ExecutionRole"),
+            "{resource_type}: {name}"
+        );
     }
     let named = [
         ("AWS::IAM::Role", json!({"RoleName": "mine"})),
@@ -256,7 +278,12 @@ async fn managed_policy_keeps_at_most_five_versions() {
     let name = w.provider.physical_name(&ctx, &props);
     let created = w
         .provider
-        .create(&CreateRequest { context: ctx.clone(), physical_name: name, token: "t".into(), properties: props.clone() })
+        .create(&CreateRequest {
+            context: ctx.clone(),
+            physical_name: name,
+            token: "t".into(),
+            properties: props.clone(),
+        })
         .await
         .expect("create");
     for i in 1..=8 {
@@ -290,31 +317,65 @@ async fn drift_made_outside_shows_in_the_read() {
     let name = w.provider.physical_name(&ctx, &props);
     let created = w
         .provider
-        .create(&CreateRequest { context: ctx.clone(), physical_name: name, token: "t".into(), properties: props.clone() })
+        .create(&CreateRequest {
+            context: ctx.clone(),
+            physical_name: name,
+            token: "t".into(),
+            properties: props.clone(),
+        })
         .await
         .expect("create");
     let role = created.physical_id.as_str();
     w.iam.attach_role_policy().role_name(role).policy_arn(w.arn("managed-a")).send().await.expect("attach");
     w.iam.update_role().role_name(role).description("after").max_session_duration(7200).send().await.expect("update");
-    let read = read(&w, &ctx, role, &props).await.expect("exists");
+    let observed = read(&w, &ctx, role, &props).await.expect("exists");
     assert_eq!(
-        read.properties,
+        observed.properties,
         json!({"AssumeRolePolicyDocument": trust("ec2.amazonaws.com"), "Description": "after", "MaxSessionDuration": 7200,
                "ManagedPolicyArns": [w.arn("managed-a")]})
     );
+
+    // What was attached outside infra, and an instance profile holding the role, do not block the delete.
+    w.iam.create_instance_profile().instance_profile_name("holder").send().await.expect("profile");
+    w.iam.add_role_to_instance_profile().instance_profile_name("holder").role_name(role).send().await.expect("add");
+    w.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name("extra")
+        .policy_document(allow(&["s3:*"]).to_string())
+        .send()
+        .await
+        .expect("put");
+    let delete = DeleteRequest {
+        context: ctx.clone(),
+        physical_id: role.into(),
+        properties: props.clone(),
+        attributes: created.attributes,
+    };
+    w.provider.delete(&delete).await.expect("delete");
+    assert!(read(&w, &ctx, role, &props).await.is_none());
 }
 
 #[tokio::test]
 async fn aws_errors_keep_their_code_and_message() {
     let w = world().await;
     let ctx = w.context("AWS::IAM::ManagedPolicy", "Bad");
-    let props = json!({"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]}});
+    let props =
+        json!({"PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]}});
     let err = w
         .provider
-        .create(&CreateRequest { context: ctx.clone(), physical_name: Some("bad".into()), token: "t".into(), properties: props })
+        .create(&CreateRequest {
+            context: ctx.clone(),
+            physical_name: Some("bad".into()),
+            token: "t".into(),
+            properties: props,
+        })
         .await
         .expect_err("malformed");
-    assert_eq!((err.kind, err.operation.as_str(), err.code.as_deref()), (ErrorKind::Invalid, "CreatePolicy", Some("MalformedPolicyDocument")));
+    assert_eq!(
+        (err.kind, err.operation.as_str(), err.code.as_deref()),
+        (ErrorKind::Invalid, "CreatePolicy", Some("MalformedPolicyDocument"))
+    );
     assert_eq!(err.to_string(), "CreatePolicy failed: MalformedPolicyDocument: Policy statement must contain actions.");
 
     // A role whose inline policy is rejected is not left behind half made.
@@ -323,7 +384,12 @@ async fn aws_errors_keep_their_code_and_message() {
                        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [{"Effect": "Allow"}]}}]});
     let err = w
         .provider
-        .create(&CreateRequest { context: ctx.clone(), physical_name: Some("half-made".into()), token: "t".into(), properties: props.clone() })
+        .create(&CreateRequest {
+            context: ctx.clone(),
+            physical_name: Some("half-made".into()),
+            token: "t".into(),
+            properties: props.clone(),
+        })
         .await
         .expect_err("malformed inline policy");
     assert_eq!((err.operation.as_str(), err.code.as_deref()), ("PutRolePolicy", Some("MalformedPolicyDocument")));
@@ -340,7 +406,10 @@ async fn aws_errors_keep_their_code_and_message() {
         .await
         .expect_err("not a document");
     assert_eq!(err.kind, ErrorKind::Invalid);
-    assert_eq!(err.to_string(), "CreateRole failed: property AssumeRolePolicyDocument: a policy document must be a JSON object, not a number");
+    assert_eq!(
+        err.to_string(),
+        "CreateRole failed: property AssumeRolePolicyDocument: a policy document must be a JSON object, not a number"
+    );
 
     let err = w
         .provider
@@ -369,7 +438,11 @@ async fn retries_never_duplicate_a_create() {
         let w = world().await;
         let plan = faults.clone();
         let proxy = FaultProxy::start(aws.endpoint_url(), move |action, nth| {
-            if action == "CreateRole" || action == "PutRolePolicy" { plan.get(nth - 1).copied() } else { None }
+            if action == "CreateRole" || action == "PutRolePolicy" {
+                plan.get(nth - 1).copied()
+            } else {
+                None
+            }
         })
         .await
         .expect("proxy");
@@ -380,7 +453,12 @@ async fn retries_never_duplicate_a_create() {
                            "Policies": [{"PolicyName": "p", "PolicyDocument": allow(&["s3:GetObject"])}]});
         let name = provider.physical_name(&ctx, &props);
         let created = provider
-            .create(&CreateRequest { context: ctx.clone(), physical_name: name, token: "t".into(), properties: props.clone() })
+            .create(&CreateRequest {
+                context: ctx.clone(),
+                physical_name: name,
+                token: "t".into(),
+                properties: props.clone(),
+            })
             .await
             .unwrap_or_else(|e| panic!("{label}: {e}"));
         assert_eq!(proxy.forwarded("CreateRole"), forwarded, "{label}");
