@@ -150,6 +150,11 @@ impl Account {
         config::load_with(&settings, Some(&self.credentials)).await.map_err(|e| e.to_string())
     }
 
+    /// Every AWS provider, acting in this account.
+    pub async fn providers(&self) -> Result<Vec<std::sync::Arc<dyn infra_core::provider::Provider>>, String> {
+        Ok(crate::providers_for(&self.sdk_config().await?, &crate::RetryPolicy::default()))
+    }
+
     /// Environment variables that point a child process (the `infra` binary) at this account.
     /// Set them with `Command::envs`, after `env_remove`-ing any `AWS_PROFILE`.
     pub fn env(&self) -> Vec<(String, String)> {

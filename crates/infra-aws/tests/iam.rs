@@ -513,3 +513,17 @@ async fn waits_out_iam_propagation() {
     assert_eq!(proxy.seen("AttachRolePolicy"), 2);
     assert_eq!(proxy.seen("AddRoleToInstanceProfile"), 2);
 }
+
+#[tokio::test]
+async fn providers_cover_the_iam_types() {
+    let aws = LocalAws::shared().expect("local AWS");
+    let providers = aws.account().await.expect("account").providers().await.expect("providers");
+    let mut registry = infra_core::provider::Registry::new();
+    providers.into_iter().for_each(|p| registry.register(p));
+    for t in ["AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"] {
+        assert_eq!(registry.for_type(t).map(|p| p.name()), Some("iam"), "{t}");
+    }
+    let iam = registry.for_type("AWS::IAM::Role").expect("iam");
+    assert_eq!(iam.create_only_properties("AWS::IAM::Role"), Some(vec!["RoleName".to_string(), "Path".to_string()]));
+    assert_eq!(iam.create_only_properties("AWS::IAM::Policy"), Some(vec![]));
+}
