@@ -527,3 +527,38 @@ async fn providers_cover_the_iam_types() {
     assert_eq!(iam.create_only_properties("AWS::IAM::Role"), Some(vec!["RoleName".to_string(), "Path".to_string()]));
     assert_eq!(iam.create_only_properties("AWS::IAM::Policy"), Some(vec![]));
 }
+
+/// Renaming an inline policy or moving it leaves no old copy behind.
+#[tokio::test]
+async fn inline_policy_leaves_no_old_copies() {
+    let w = world().await;
+    let ctx = w.context("AWS::IAM::Policy", "Moving");
+    let first =
+        json!({"PolicyName": "old", "PolicyDocument": allow(&["s3:GetObject"]), "Roles": ["target-a", "target-b"]});
+    let second = json!({"PolicyName": "new", "PolicyDocument": allow(&["s3:GetObject"]), "Roles": ["target-b"]});
+    let name = w.provider.physical_name(&ctx, &first);
+    let created = w
+        .provider
+        .create(&CreateRequest {
+            context: ctx.clone(),
+            physical_name: name,
+            token: "t".into(),
+            properties: first.clone(),
+        })
+        .await
+        .expect("create");
+    w.provider
+        .update(&UpdateRequest {
+            context: ctx.clone(),
+            physical_id: created.physical_id.clone(),
+            old_properties: first,
+            new_properties: second,
+            old_attributes: created.attributes,
+        })
+        .await
+        .expect("update");
+    for (role, expected) in [("target-a", vec![]), ("target-b", vec!["new".to_string()])] {
+        let names = w.iam.list_role_policies().role_name(role).send().await.expect("list").policy_names;
+        assert_eq!(names, expected, "{role}");
+    }
+}
