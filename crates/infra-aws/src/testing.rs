@@ -454,3 +454,42 @@ fn action_of(head: &[u8], body: &[u8]) -> String {
         .map(str::to_string)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(head: &str, body: &str, expected: &str) {
+        assert_eq!(action_of(head.as_bytes(), body.as_bytes()), expected);
+    }
+
+    #[test]
+    fn actions() {
+        check("POST / HTTP/1.1\r\n\r\n", "Action=CreateRole&Version=2010-05-08&RoleName=x", "CreateRole");
+        check("POST / HTTP/1.1\r\n\r\n", "Version=2010-05-08&Action=ListRoles", "ListRoles");
+        check("POST / HTTP/1.1\r\nX-Amz-Target: SageMaker.CreateModel\r\n\r\n", "{}", "CreateModel");
+        check(
+            "POST / HTTP/1.1\r\nx-amz-target: AnyScaleFrontendService.DescribeScalableTargets\r\n\r\n",
+            "",
+            "DescribeScalableTargets",
+        );
+        check("GET / HTTP/1.1\r\n\r\n", "", "");
+    }
+
+    #[test]
+    fn upstream_requests_close_their_connection() {
+        let head = b"POST / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\n";
+        assert_eq!(
+            String::from_utf8_lossy(&close_connection(head)),
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn canned_errors_fit_the_protocol() {
+        let xml = String::from_utf8_lossy(&canned_error(false, 400, "Throttling", "Rate exceeded")).into_owned();
+        assert!(xml.starts_with("HTTP/1.1 400 Bad Request\r\n") && xml.contains("<Code>Throttling</Code>"), "{xml}");
+        let json = String::from_utf8_lossy(&canned_error(true, 503, "ServiceUnavailable", "down")).into_owned();
+        assert!(json.ends_with(r#"{"__type":"ServiceUnavailable","message":"down"}"#), "{json}");
+    }
+}
