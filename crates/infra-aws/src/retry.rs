@@ -133,9 +133,8 @@ where
     retry_counted(policy, operation, op).await.0
 }
 
-/// Like [`retry`], also returning how many attempts were made. A create that fails with
-/// "already exists" after more than one attempt may have succeeded on an attempt whose
-/// response was lost; callers use the count to adopt instead of failing.
+/// Like [`retry`], also returning how many attempts were made. To tell whether a create that
+/// meets "already exists" may have met its own earlier success, use [`retry_create`].
 pub async fn retry_counted<T, E, F, Fut>(
     policy: &RetryPolicy,
     operation: &str,
@@ -153,26 +152,66 @@ where
     .await
 }
 
+/// Run a create call under `policy`. Besides the result, says whether an earlier attempt may
+/// have been carried out although its answer never arrived (the connection failed or timed
+/// out, so no AWS error code came back). Only then is an "already exists" on a later attempt
+/// the caller's own earlier success rather than someone else's resource.
+pub async fn retry_create<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    operation: &str,
+    mut op: F,
+) -> (Result<T, ProviderError>, bool)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let out = retry_loop(policy, || {
+        let fut = op();
+        async move { fut.await.map_err(|e| from_sdk(operation, &e)) }
+    })
+    .await;
+    (out.result, out.answer_lost)
+}
+
 /// The loop itself, for calls whose errors are already [`ProviderError`]s.
-pub async fn retry_mapped<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> (Result<T, ProviderError>, u32)
+pub async fn retry_mapped<T, F, Fut>(policy: &RetryPolicy, op: F) -> (Result<T, ProviderError>, u32)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let out = retry_loop(policy, op).await;
+    (out.result, out.attempts)
+}
+
+struct Outcome<T> {
+    result: Result<T, ProviderError>,
+    attempts: u32,
+    /// A failed attempt got no answer from AWS (see [`retry_create`]).
+    answer_lost: bool,
+}
+
+async fn retry_loop<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Outcome<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
     let start = Instant::now();
-    let mut attempt = 0u32;
+    let mut attempts = 0u32;
+    let mut answer_lost = false;
     loop {
-        attempt += 1;
+        attempts += 1;
         match op().await {
-            Ok(v) => return (Ok(v), attempt),
+            Ok(v) => return Outcome { result: Ok(v), attempts, answer_lost },
             Err(err) => {
                 let elapsed = start.elapsed();
                 if !policy.should_retry(&err, elapsed) {
-                    return (Err(err), attempt);
+                    return Outcome { result: Err(err), attempts, answer_lost };
                 }
+                answer_lost |= err.code.is_none();
                 // Never sleep past the deadline: one last attempt right at it is still useful.
                 let remaining = policy.max_elapsed.saturating_sub(elapsed);
-                tokio::time::sleep(policy.backoff(attempt).min(remaining)).await;
+                tokio::time::sleep(policy.backoff(attempts).min(remaining)).await;
             }
         }
     }
@@ -238,6 +277,30 @@ mod tests {
         assert!(res.is_err());
         assert!(attempts > 3);
         assert!(start.elapsed() <= Duration::from_secs(11));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn knows_when_an_answer_was_lost() {
+        use std::cell::RefCell;
+        let exists = || err(ErrorKind::Conflict, "EntityAlreadyExists", "Role x already exists");
+        let lost = || ProviderError::new(ErrorKind::Transient, "CreateRole", "connection closed");
+        let throttled = || err(ErrorKind::Transient, "Throttling", "Rate exceeded");
+        let cases: Vec<(Vec<ProviderError>, bool)> = vec![
+            (vec![exists()], false),
+            (vec![throttled(), exists()], false),
+            (vec![lost(), exists()], true),
+            (vec![throttled(), lost(), throttled(), exists()], true),
+        ];
+        for (errors, expected) in cases {
+            let queue = RefCell::new(errors.clone().into_iter());
+            let out: Outcome<()> = retry_loop(&RetryPolicy::default(), || {
+                let next = queue.borrow_mut().next();
+                async move { Err(next.unwrap_or_else(exists)) }
+            })
+            .await;
+            assert_eq!(out.answer_lost, expected, "{errors:?}");
+            assert_eq!(out.attempts as usize, errors.len());
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -562,3 +562,29 @@ async fn inline_policy_leaves_no_old_copies() {
         assert_eq!(names, expected, "{role}");
     }
 }
+
+/// "Already exists" after attempts that were refused outright (throttled) is someone else's
+/// role: the create fails instead of adopting it.
+#[tokio::test]
+async fn never_adopts_what_it_did_not_create() {
+    let aws = LocalAws::shared().expect("local AWS");
+    let w = world().await;
+    let proxy = FaultProxy::start(aws.endpoint_url(), |action, nth| {
+        (action == "CreateRole" && nth == 1).then_some(Fault::Throttle)
+    })
+    .await
+    .expect("proxy");
+    let provider =
+        IamProvider::new(&w.account.sdk_config_via(&proxy.url).await.expect("config"), RetryPolicy::default());
+    let err = provider
+        .create(&CreateRequest {
+            context: w.context("AWS::IAM::Role", "Taken"),
+            physical_name: Some("target-a".into()),
+            token: "t".into(),
+            properties: json!({"AssumeRolePolicyDocument": TRUST_EC2}),
+        })
+        .await
+        .expect_err("the name is taken");
+    assert_eq!((err.kind, err.code.as_deref()), (ErrorKind::Conflict, Some("EntityAlreadyExists")));
+    assert_eq!(proxy.seen("CreateRole"), 2);
+}

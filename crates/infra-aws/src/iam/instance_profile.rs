@@ -3,7 +3,7 @@
 
 use super::{found, gone_ok, set_diff, shape_like, Compare, IamProvider, LiveProperty, Props};
 use crate::naming;
-use crate::retry::{retry, retry_counted};
+use crate::retry::{retry, retry_create};
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest,
@@ -64,14 +64,14 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
     }
     let c = &iam.client;
-    let (created, attempts) = retry_counted(&iam.retry, OP, || {
+    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
         c.create_instance_profile().instance_profile_name(&name).set_path(path.clone()).send()
     })
     .await;
     let arn = match created {
         Ok(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
         // An earlier attempt created it but its answer was lost: the profile is ours.
-        Err(e) if attempts > 1 && e.code.as_deref() == Some("EntityAlreadyExists") => {
+        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
             get_profile(iam, &name).await?.ok_or(e)?.arn
         }
         Err(e) => return Err(e),

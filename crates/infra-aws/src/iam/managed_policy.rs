@@ -11,7 +11,7 @@ use super::{
 };
 use crate::naming;
 use crate::policy as document;
-use crate::retry::{retry, retry_counted};
+use crate::retry::{retry, retry_create};
 use aws_smithy_types::date_time::Format;
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
@@ -86,7 +86,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     let description = props.string("Description")?;
     let targets = targets(&props)?;
     let c = &iam.client;
-    let (created, attempts) = retry_counted(&iam.retry, OP, || {
+    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
         c.create_policy()
             .policy_name(&name)
             .policy_document(&doc)
@@ -98,7 +98,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     let policy = match created {
         Ok(out) => out.policy.ok_or_else(|| ProviderError::new(ErrorKind::Other, OP, "the response has no policy"))?,
         // An earlier attempt created it but its answer was lost: the policy is ours.
-        Err(e) if attempts > 1 && e.code.as_deref() == Some("EntityAlreadyExists") => {
+        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
             let arn = arn_of(iam, &name, &req.properties).await?;
             get_policy(iam, &arn).await?.ok_or(e)?
         }

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::naming;
 use crate::policy as document;
-use crate::retry::{retry, retry_counted};
+use crate::retry::{retry, retry_create};
 use aws_sdk_iam::types::Tag;
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
@@ -86,7 +86,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     let managed = props.strings("ManagedPolicyArns")?;
 
     let c = &iam.client;
-    let (created, attempts) = retry_counted(&iam.retry, OP, || {
+    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
         c.create_role()
             .role_name(&name)
             .assume_role_policy_document(&trust)
@@ -104,7 +104,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
             None => return Err(ProviderError::new(ErrorKind::Other, OP, "the response has no role")),
         },
         // An earlier attempt created the role but its answer was lost: the role is ours.
-        Err(e) if attempts > 1 && e.code.as_deref() == Some("EntityAlreadyExists") => {
+        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
             let role = get_role(iam, &name).await?.ok_or(e)?;
             (role.arn, role.role_id)
         }
