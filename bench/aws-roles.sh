@@ -50,7 +50,7 @@ infra_json="null"
 if "$INFRA" apply --help 2>/dev/null | grep -q -- "auto-approve"; then
     approve="--auto-approve"
     "$INFRA" apply --help | grep -q -- " -auto-approve" && approve="-auto-approve"
-    curl -fsS -X POST "$URL/moto-api/reset" >/dev/null
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/moto-api/reset", method="POST"), timeout=30).read()' "$URL"
     mkdir -p "$WORK/stacks/identity"
     cat >"$WORK/infra.toml" <<EOT
 [project]
