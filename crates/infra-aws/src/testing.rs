@@ -50,7 +50,8 @@ impl LocalAws {
         SHARED.get_or_init(LocalAws::start).as_ref().map_err(Clone::clone)
     }
 
-    /// Start a new server on a free loopback port (installing moto into `.venv/` if needed).
+    /// Start a private server on a free loopback port (installing moto into `.venv/` if
+    /// needed). It stops when dropped.
     pub fn start() -> Result<LocalAws, String> {
         let moto = moto_server()?;
         let mut last_error = String::new();

@@ -102,3 +102,25 @@ async fn json_protocol_faults() {
     assert!(out.is_ok(), "{out:?}");
     assert_eq!(proxy.seen("DescribeScalableTargets"), 2);
 }
+
+/// A private server can be wiped whole, and stops when dropped.
+#[tokio::test]
+async fn private_server_resets_and_stops() {
+    let aws = LocalAws::start().expect("private local AWS");
+    let config = infra_aws::config::load_with(&aws.settings(), Some(&infra_aws::testing::testing_credentials()))
+        .await
+        .expect("config");
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.create_user().user_name("someone").send().await.expect("create");
+    assert_eq!(iam.list_users().send().await.expect("list").users.len(), 1);
+    aws.reset().expect("reset");
+    assert_eq!(iam.list_users().send().await.expect("list").users.len(), 0);
+
+    let port = aws.port();
+    drop(aws);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "server on port {port} still answers after drop");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -291,14 +291,15 @@ pub(crate) fn canonical(compare: Compare, v: &Value) -> Value {
             Value::from(items)
         }
         Compare::Tags => {
-            let mut map = Map::new();
-            for t in v.as_array().into_iter().flatten() {
-                if let (Some(k), Some(val)) = (t.get("Key").and_then(scalar_text), t.get("Value").and_then(scalar_text))
-                {
-                    map.insert(k, Value::String(val));
-                }
-            }
-            Value::Object(document::sort_keys(&Value::Object(map)).as_object().cloned().unwrap_or_default())
+            let tags: std::collections::BTreeMap<String, Value> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| {
+                    Some((t.get("Key").and_then(scalar_text)?, Value::from(t.get("Value").and_then(scalar_text)?)))
+                })
+                .collect();
+            Value::Object(tags.into_iter().collect())
         }
         Compare::InlinePolicies => {
             let mut entries: Vec<(String, Value)> = v
