@@ -89,16 +89,11 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     let Some(profile) = get_profile(iam, &req.physical_id).await? else { return Ok(None) };
     let roles: Vec<&str> = profile.roles().iter().map(|r| r.role_name()).collect();
     let live = vec![
-        LiveProperty::new("InstanceProfileName", Compare::Scalar, Some(json!(profile.instance_profile_name()))),
+        LiveProperty::name("InstanceProfileName", profile.instance_profile_name()),
         LiveProperty::new("Path", Compare::Scalar, Some(json!(profile.path()))).with_default(json!("/")),
         LiveProperty::new("Roles", Compare::Set, Some(json!(roles))).with_default(json!([])),
     ];
-    let mut properties = shape_like(&req.properties, live);
-    if req.properties.get("InstanceProfileName").is_none() {
-        if let Some(m) = properties.as_object_mut() {
-            m.remove("InstanceProfileName");
-        }
-    }
+    let properties = shape_like(&req.properties, live);
     Ok(Some(Observed {
         physical_id: profile.instance_profile_name().to_string(),
         properties,

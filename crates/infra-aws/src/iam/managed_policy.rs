@@ -6,8 +6,8 @@
 //! non-default version is deleted first when the limit is reached.
 
 use super::{
-    all_pages, found, gone_ok, live_document, set_diff, shape_like, Compare, IamProvider, LiveProperty, Principal,
-    Props,
+    all_pages, found, gone_ok, live_document, principals, set_diff, shape_like, Compare, IamProvider, LiveProperty,
+    Principal, Props,
 };
 use crate::naming;
 use crate::policy as document;
@@ -52,14 +52,6 @@ fn attributes(p: &aws_sdk_iam::types::Policy) -> Attributes {
     a
 }
 
-fn targets(props: &Props<'_>) -> Result<Vec<(Principal, String)>, ProviderError> {
-    let mut out = Vec::new();
-    for kind in Principal::ALL {
-        out.extend(props.strings(kind.property())?.into_iter().map(|n| (kind, n)));
-    }
-    Ok(out)
-}
-
 /// The policy's ARN: the physical ID, or, for a physical ID recorded as a bare name before
 /// the create finished, the ARN IAM gives a policy of that name and path.
 async fn arn_of(iam: &IamProvider, physical_id: &str, properties: &Value) -> Result<String, ProviderError> {
@@ -84,7 +76,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     let doc = props.required_document("PolicyDocument")?;
     let path = props.string("Path")?;
     let description = props.string("Description")?;
-    let targets = targets(&props)?;
+    let targets = principals(&props)?;
     let c = &iam.client;
     let (created, answer_lost) = retry_create(&iam.retry, OP, || {
         c.create_policy()
@@ -177,7 +169,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     };
     let Some(mut on) = found(attachments(iam, &arn).await)? else { return Ok(None) };
     let mut live = vec![
-        LiveProperty::new("ManagedPolicyName", Compare::Scalar, policy.policy_name().map(Value::from)),
+        LiveProperty::name("ManagedPolicyName", policy.policy_name().unwrap_or_default()),
         LiveProperty::new("Path", Compare::Scalar, policy.path().map(Value::from)).with_default(json!("/")),
         LiveProperty::new(
             "Description",
@@ -191,12 +183,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         let names = on.remove(kind.property()).map(|v| json!(v));
         live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
     }
-    let mut properties = shape_like(&req.properties, live);
-    if req.properties.get("ManagedPolicyName").is_none() {
-        if let Some(m) = properties.as_object_mut() {
-            m.remove("ManagedPolicyName");
-        }
-    }
+    let properties = shape_like(&req.properties, live);
     Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy) }))
 }
 
@@ -218,7 +205,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     if !same_doc {
         new_default_version(iam, &arn, &doc).await?;
     }
-    let (old_targets, new_targets) = (targets(&old)?, targets(&new)?);
+    let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
     for kind in Principal::ALL {
         let names = |t: &[(Principal, String)]| {
             t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>()

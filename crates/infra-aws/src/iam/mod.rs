@@ -271,6 +271,11 @@ impl LiveProperty {
     pub fn new(name: &'static str, compare: Compare, value: Option<Value>) -> Self {
         LiveProperty { name, value, compare, default: None }
     }
+    /// A name property: compared when the template set it; a generated name is not reported.
+    pub fn name(name: &'static str, live: &str) -> Self {
+        LiveProperty::new(name, Compare::Scalar, Some(Value::from(live))).with_default(Value::from(live))
+    }
+
     pub fn with_default(mut self, default: Value) -> Self {
         self.default = Some(default);
         self
@@ -424,6 +429,15 @@ pub(crate) enum Principal {
     Role,
     User,
     Group,
+}
+
+/// Every (kind, name) in a policy resource's `Roles`, `Users` and `Groups`.
+pub(crate) fn principals(props: &Props<'_>) -> Result<Vec<(Principal, String)>, ProviderError> {
+    let mut out = Vec::new();
+    for kind in Principal::ALL {
+        out.extend(props.strings(kind.property())?.into_iter().map(|n| (kind, n)));
+    }
+    Ok(out)
 }
 
 impl Principal {

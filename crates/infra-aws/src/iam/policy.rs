@@ -1,7 +1,7 @@
 //! `AWS::IAM::Policy`: one inline policy put on roles, users and groups. Ref is a generated
 //! ID (the policy itself has no ARN); `Fn::GetAtt` gives `Id`.
 
-use super::{live_document, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
+use super::{live_document, principals, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
 use crate::naming;
 use crate::policy as document;
 use infra_core::provider::{
@@ -21,15 +21,6 @@ fn attributes(id: &str) -> Attributes {
     BTreeMap::from([("Id".to_string(), json!(id))])
 }
 
-/// Every (principal kind, name) the policy goes on.
-fn targets(props: &Props<'_>) -> Result<Vec<(Principal, String)>, ProviderError> {
-    let mut out = Vec::new();
-    for kind in Principal::ALL {
-        out.extend(props.strings(kind.property())?.into_iter().map(|n| (kind, n)));
-    }
-    Ok(out)
-}
-
 fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(), ProviderError> {
     if targets.is_empty() {
         return Err(ProviderError::new(
@@ -46,7 +37,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     let props = Props::new(&req.properties, OP);
     let name = props.required_string("PolicyName")?;
     let doc = props.required_document("PolicyDocument")?;
-    let targets = targets(&props)?;
+    let targets = principals(&props)?;
     require_targets(&targets, OP)?;
     let id = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context));
     for (i, (kind, principal)) in targets.iter().enumerate() {
@@ -66,7 +57,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     let name = props.required_string("PolicyName")?;
     let mut docs = Vec::new();
     let mut on: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for (kind, principal) in targets(&props)? {
+    for (kind, principal) in principals(&props)? {
         if let Some(text) = kind.get_inline(iam, &principal, &name).await? {
             docs.push(live_document("GetRolePolicy", &text)?);
             on.entry(kind.property()).or_default().push(principal);
@@ -96,7 +87,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
     let doc = new.required_document("PolicyDocument")?;
-    let (old_targets, new_targets) = (targets(&old)?, targets(&new)?);
+    let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
     require_targets(&new_targets, OP)?;
     let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
 
@@ -118,7 +109,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
 pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     let props = Props::new(&req.properties, "DeleteRolePolicy");
     let name = props.required_string("PolicyName")?;
-    for (kind, principal) in targets(&props)? {
+    for (kind, principal) in principals(&props)? {
         kind.delete_inline(iam, &principal, &name).await?;
     }
     Ok(())

@@ -191,7 +191,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         }
     }
     let live = vec![
-        LiveProperty::new("RoleName", Compare::Scalar, Some(json!(role.role_name()))),
+        LiveProperty::name("RoleName", role.role_name()),
         LiveProperty::new("Path", Compare::Scalar, Some(json!(role.path()))).with_default(json!("/")),
         LiveProperty::new(
             "Description",
@@ -215,13 +215,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         LiveProperty::new("ManagedPolicyArns", Compare::Set, Some(json!(managed))).with_default(json!([])),
         LiveProperty::new("Tags", Compare::Tags, Some(tags_value(tags))).with_default(json!([])),
     ];
-    let mut properties = shape_like(&req.properties, live);
-    // A generated name is not a property the template set.
-    if req.properties.get("RoleName").is_none() {
-        if let Some(m) = properties.as_object_mut() {
-            m.remove("RoleName");
-        }
-    }
+    let properties = shape_like(&req.properties, live);
     Ok(Some(Observed {
         physical_id: role.role_name().to_string(),
         properties,
