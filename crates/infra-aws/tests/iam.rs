@@ -588,3 +588,39 @@ async fn never_adopts_what_it_did_not_create() {
     assert_eq!((err.kind, err.code.as_deref()), (ErrorKind::Conflict, Some("EntityAlreadyExists")));
     assert_eq!(proxy.seen("CreateRole"), 2);
 }
+
+/// Create-only properties never change in place: the engine replaces the resource instead.
+#[tokio::test]
+async fn create_only_changes_are_refused_in_place() {
+    let w = world().await;
+    let cases = [
+        (
+            "AWS::IAM::Role",
+            "target-a",
+            json!({"AssumeRolePolicyDocument": TRUST_EC2}),
+            json!({"AssumeRolePolicyDocument": TRUST_EC2, "Path": "/x/"}),
+            "UpdateRole failed: Path cannot change without replacing the role",
+        ),
+        (
+            "AWS::IAM::InstanceProfile",
+            "p",
+            json!({"Roles": []}),
+            json!({"InstanceProfileName": "q", "Roles": []}),
+            "AddRoleToInstanceProfile failed: InstanceProfileName cannot change without replacing the instance profile",
+        ),
+    ];
+    for (resource_type, physical_id, old, new, expected) in cases {
+        let err = w
+            .provider
+            .update(&UpdateRequest {
+                context: w.context(resource_type, "Fixed"),
+                physical_id: physical_id.into(),
+                old_properties: old,
+                new_properties: new,
+                old_attributes: Default::default(),
+            })
+            .await
+            .expect_err("create-only");
+        assert_eq!((err.kind, err.to_string()), (ErrorKind::Invalid, expected.to_string()));
+    }
+}

@@ -1,7 +1,7 @@
 //! `AWS::IAM::InstanceProfile`: a container for one role that EC2 instances assume. Ref is the
 //! instance profile name; `Fn::GetAtt` gives `Arn`.
 
-use super::{found, gone_ok, set_diff, shape_like, Compare, IamProvider, LiveProperty, Props};
+use super::{check_in_place, found, gone_ok, set_diff, shape_like, Compare, IamProvider, LiveProperty, Props};
 use crate::naming;
 use crate::retry::{retry, retry_create};
 use infra_core::provider::{
@@ -104,15 +104,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
 pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "AddRoleToInstanceProfile";
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    for key in CREATE_ONLY {
-        if old.string(key)? != new.string(key)? {
-            return Err(ProviderError::new(
-                ErrorKind::Invalid,
-                OP,
-                format!("{key} cannot change without replacing the instance profile"),
-            ));
-        }
-    }
+    check_in_place(&old, &new, CREATE_ONLY, "instance profile")?;
     let new_roles = new.strings("Roles")?;
     if new_roles.len() > 1 {
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));

@@ -6,8 +6,8 @@
 //! non-default version is deleted first when the limit is reached.
 
 use super::{
-    all_pages, found, gone_ok, live_document, principals, set_diff, shape_like, Compare, IamProvider, LiveProperty,
-    Principal, Props,
+    all_pages, check_in_place, found, gone_ok, live_document, principals, set_diff, shape_like, Compare, IamProvider,
+    LiveProperty, Principal, Props,
 };
 use crate::naming;
 use crate::policy as document;
@@ -190,15 +190,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
 pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreatePolicyVersion";
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    for key in CREATE_ONLY {
-        if old.string(key)? != new.string(key)? {
-            return Err(ProviderError::new(
-                ErrorKind::Invalid,
-                OP,
-                format!("{key} cannot change without replacing the policy"),
-            ));
-        }
-    }
+    check_in_place(&old, &new, CREATE_ONLY, "policy")?;
     let arn = arn_of(iam, &req.physical_id, &req.old_properties).await?;
     let doc = new.required_document("PolicyDocument")?;
     let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));

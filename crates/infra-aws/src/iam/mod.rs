@@ -431,6 +431,22 @@ pub(crate) enum Principal {
     Group,
 }
 
+/// Refuse an in-place update that changes a create-only property (the engine replaces
+/// instead; this guards against a plan that did not).
+pub(crate) fn check_in_place(
+    old: &Props<'_>,
+    new: &Props<'_>,
+    create_only: &[&str],
+    what: &str,
+) -> Result<(), ProviderError> {
+    for key in create_only {
+        if old.string(key)? != new.string(key)? {
+            return Err(new.invalid(format!("{key} cannot change without replacing the {what}")));
+        }
+    }
+    Ok(())
+}
+
 /// Every (kind, name) in a policy resource's `Roles`, `Users` and `Groups`.
 pub(crate) fn principals(props: &Props<'_>) -> Result<Vec<(Principal, String)>, ProviderError> {
     let mut out = Vec::new();

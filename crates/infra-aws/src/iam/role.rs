@@ -2,8 +2,8 @@
 //! boundary, tags. Ref is the role name; `Fn::GetAtt` gives `Arn` and `RoleId`.
 
 use super::{
-    all_pages, found, gone_ok, live_document, set_diff, shape_like, tags_value, Compare, IamProvider, LiveProperty,
-    Props,
+    all_pages, check_in_place, found, gone_ok, live_document, set_diff, shape_like, tags_value, Compare, IamProvider,
+    LiveProperty, Props,
 };
 use crate::naming;
 use crate::policy as document;
@@ -227,15 +227,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     const OP: &str = "UpdateRole";
     let name = req.physical_id.as_str();
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    for key in CREATE_ONLY {
-        if old.string(key)? != new.string(key)? {
-            return Err(ProviderError::new(
-                ErrorKind::Invalid,
-                OP,
-                format!("{key} cannot change without replacing the role"),
-            ));
-        }
-    }
+    check_in_place(&old, &new, CREATE_ONLY, "role")?;
     let c = &iam.client;
     let r = &iam.retry;
 
