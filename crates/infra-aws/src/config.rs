@@ -99,3 +99,35 @@ pub fn partition(region: &str) -> &'static str {
         "aws"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(region: &str, expected: &str) {
+        assert_eq!(partition(region), expected, "{region}");
+    }
+
+    #[test]
+    fn partitions() {
+        check("us-east-1", "aws");
+        check("eu-west-1", "aws");
+        check("cn-north-1", "aws-cn");
+        check("us-gov-west-1", "aws-us-gov");
+        check("us-iso-east-1", "aws-iso");
+        check("us-isob-east-1", "aws-iso-b");
+    }
+
+    #[tokio::test]
+    async fn explicit_settings_win() {
+        let settings = AwsSettings {
+            region: Some("eu-central-1".into()),
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:1".into()),
+        };
+        let config = load(&settings).await.expect("config");
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-central-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(1));
+    }
+}
