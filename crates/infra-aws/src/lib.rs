@@ -12,3 +12,8 @@ mod sagemaker_model_package_group;
 pub mod waiter;
 
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
+pub mod application_autoscaling;
+mod application_autoscaling_scalable_target;
+mod application_autoscaling_scaling_policy;
+
+pub use application_autoscaling::ApplicationAutoScalingProvider;
