@@ -1,7 +1,7 @@
 //! The Application Auto Scaling provider: scalable targets and scaling policies, for
 //! SageMaker endpoint variants and anything else the service can scale.
 
-use crate::call::{call, RetryPolicy};
+use crate::retry::{retry, RetryPolicy};
 use crate::sagemaker::unsupported;
 use crate::{application_autoscaling_scalable_target, application_autoscaling_scaling_policy};
 use async_trait::async_trait;
@@ -36,7 +36,7 @@ impl ApplicationAutoScalingProvider {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        call(operation, &self.retry, None, op).await
+        retry(&self.retry, operation, op).await
     }
 }
 

@@ -1,9 +1,15 @@
 //! AWS providers for infra: one resource type per file, each behind
 //! [`infra_core::provider::Provider`]. Nothing here knows about plans, state or the CLI.
 
-mod call;
+pub mod application_autoscaling;
+mod application_autoscaling_scalable_target;
+mod application_autoscaling_scaling_policy;
+pub mod config;
+pub mod error;
 pub mod naming;
+pub mod policy;
 mod props;
+pub mod retry;
 pub mod sagemaker;
 mod sagemaker_endpoint;
 mod sagemaker_endpoint_config;
@@ -11,9 +17,7 @@ mod sagemaker_model;
 mod sagemaker_model_package_group;
 pub mod waiter;
 
-pub use sagemaker::{SageMakerProvider, SageMakerSettings};
-pub mod application_autoscaling;
-mod application_autoscaling_scalable_target;
-mod application_autoscaling_scaling_policy;
-
 pub use application_autoscaling::ApplicationAutoScalingProvider;
+pub use config::AwsSettings;
+pub use retry::{retry, RetryPolicy};
+pub use sagemaker::{SageMakerProvider, SageMakerSettings};

@@ -2,7 +2,7 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
-use crate::call::{call, EventualConsistency, RetryPolicy};
+use crate::retry::{is_iam_propagation, retry, RetryPolicy};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use crate::{sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group};
 use async_trait::async_trait;
@@ -11,15 +11,15 @@ use infra_core::provider::{
     Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::Duration;
 
 pub const MODEL: &str = "AWS::SageMaker::Model";
 pub const ENDPOINT_CONFIG: &str = "AWS::SageMaker::EndpointConfig";
 pub const ENDPOINT: &str = "AWS::SageMaker::Endpoint";
 pub const MODEL_PACKAGE_GROUP: &str = "AWS::SageMaker::ModelPackageGroup";
-
-/// SageMaker names: at most 63 characters of `[a-zA-Z0-9-]`.
-pub const NAME_LIMIT: usize = 63;
 
 /// Tunables; the defaults suit real AWS, tests shorten them.
 #[derive(Clone)]
@@ -71,28 +71,21 @@ impl SageMakerProvider {
     pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
-        >,
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        call(operation, &self.settings.retry, None, op).await
+        retry(&self.settings.retry, operation, op).await.map_err(missing_as_not_found)
     }
 
     /// Like [`Self::call`], also riding out IAM propagation of the execution role.
     pub(crate) async fn call_with_role<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
-        >,
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let consistency = EventualConsistency {
-            applies: crate::call::role_not_yet_assumable,
-            window: self.settings.role_propagation,
-        };
-        call(operation, &self.settings.retry, Some(consistency), op).await
+        let policy = self.settings.retry.clone().retry_when(self.settings.role_propagation, is_iam_propagation);
+        retry(&policy, operation, op).await.map_err(missing_as_not_found)
     }
 
     /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
@@ -182,7 +175,7 @@ pub(crate) fn recorded_name(attributes: &infra_core::provider::Attributes, key: 
 pub(crate) fn chosen_name(context: &ResourceContext, properties: &serde_json::Value, name_property: &str) -> String {
     match properties.get(name_property).and_then(serde_json::Value::as_str) {
         Some(name) => name.to_string(),
-        None => crate::naming::generated_name(context, NAME_LIMIT, crate::naming::Charset::AlphanumericHyphen),
+        None => crate::naming::generate(context, crate::naming::SAGEMAKER),
     }
 }
 
@@ -285,6 +278,18 @@ pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
     ProviderError::new(ErrorKind::Unsupported, "dispatch", format!("resource type {resource_type} is not handled here"))
 }
 
+/// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
+/// "… does not exist"), which on its own reads as a bad request.
+pub(crate) fn missing_as_not_found(mut err: ProviderError) -> ProviderError {
+    let message = err.message.to_ascii_lowercase();
+    if err.code.as_deref() == Some("ValidationException")
+        && (message.contains("could not find") || message.contains("does not exist"))
+    {
+        err.kind = ErrorKind::NotFound;
+    }
+    err
+}
+
 /// `Ok(None)` for a NotFound error, so reads and deletes can treat "gone" as an answer.
 pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
     match result {
@@ -300,6 +305,20 @@ mod tests {
 
     fn check_name(id: &str, expected: &str) {
         assert_eq!(name_from_id(id), expected);
+    }
+
+    fn check_kind(code: &str, message: &str, expected: ErrorKind) {
+        let err = ProviderError::new(ErrorKind::Invalid, "DescribeModel", message).with_code(code);
+        assert_eq!(missing_as_not_found(err).kind, expected, "{code} {message}");
+    }
+
+    #[test]
+    fn missing_resources_are_not_found() {
+        check_kind("ValidationException", "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".", ErrorKind::NotFound);
+        check_kind("ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
+        check_kind("ValidationException", "ModelPackageGroup arn:x does not exist.", ErrorKind::NotFound);
+        check_kind("ValidationException", "1 validation error detected", ErrorKind::Invalid);
+        check_kind("AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
     }
 
     #[test]
