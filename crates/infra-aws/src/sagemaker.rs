@@ -74,7 +74,7 @@ impl SageMakerProvider {
         Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.settings.retry, operation, op).await.map_err(missing_as_not_found)
+        retry(&self.settings.retry, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
     }
 
     /// Like [`Self::call`], also riding out IAM propagation of the execution role.
@@ -85,7 +85,7 @@ impl SageMakerProvider {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let policy = self.settings.retry.clone().retry_when(self.settings.role_propagation, is_iam_propagation);
-        retry(&policy, operation, op).await.map_err(missing_as_not_found)
+        retry(&policy, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
     }
 
     /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
@@ -130,7 +130,10 @@ impl SageMakerProvider {
         old: &[(String, String)],
         new: &[(String, String)],
     ) -> Result<(), ProviderError> {
-        let (removed, added) = crate::props::tag_changes(old, new);
+        let (mut removed, added) = crate::props::tag_changes(old, new);
+        // A changed value is removed first: AddTags overwrites on AWS, but emulations append a
+        // second tag with the same key, and the extra call costs little.
+        removed.extend(added.iter().filter(|(k, _)| old.iter().any(|(o, _)| o == k)).map(|(k, _)| k.clone()));
         if !removed.is_empty() {
             self.call("DeleteTags", || self.sagemaker.delete_tags().resource_arn(arn).set_tag_keys(Some(removed.clone())).send())
                 .await?;
@@ -279,10 +282,13 @@ pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
 }
 
 /// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
-/// "… does not exist"), which on its own reads as a bad request.
-pub(crate) fn missing_as_not_found(mut err: ProviderError) -> ProviderError {
+/// "… does not exist"), which on its own reads as a bad request. Only for calls about the
+/// resource itself: a create naming a missing model is a bad request.
+pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> ProviderError {
+    let about_itself = ["Describe", "Delete", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
     let message = err.message.to_ascii_lowercase();
-    if err.code.as_deref() == Some("ValidationException")
+    if about_itself
+        && err.code.as_deref() == Some("ValidationException")
         && (message.contains("could not find") || message.contains("does not exist"))
     {
         err.kind = ErrorKind::NotFound;
@@ -307,18 +313,19 @@ mod tests {
         assert_eq!(name_from_id(id), expected);
     }
 
-    fn check_kind(code: &str, message: &str, expected: ErrorKind) {
-        let err = ProviderError::new(ErrorKind::Invalid, "DescribeModel", message).with_code(code);
-        assert_eq!(missing_as_not_found(err).kind, expected, "{code} {message}");
+    fn check_kind(operation: &str, code: &str, message: &str, expected: ErrorKind) {
+        let err = ProviderError::new(ErrorKind::Invalid, operation, message).with_code(code);
+        assert_eq!(missing_as_not_found(operation, err).kind, expected, "{operation} {code} {message}");
     }
 
     #[test]
     fn missing_resources_are_not_found() {
-        check_kind("ValidationException", "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".", ErrorKind::NotFound);
-        check_kind("ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
-        check_kind("ValidationException", "ModelPackageGroup arn:x does not exist.", ErrorKind::NotFound);
-        check_kind("ValidationException", "1 validation error detected", ErrorKind::Invalid);
-        check_kind("AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
+        check_kind("DescribeModel", "ValidationException", "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".", ErrorKind::NotFound);
+        check_kind("DeleteEndpoint", "ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
+        check_kind("DescribeModelPackageGroup", "ValidationException", "ModelPackageGroup arn:x does not exist.", ErrorKind::NotFound);
+        check_kind("DescribeModel", "ValidationException", "1 validation error detected", ErrorKind::Invalid);
+        check_kind("DescribeModel", "AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
+        check_kind("CreateEndpointConfig", "ValidationException", "Could not find model \"m\".", ErrorKind::Invalid);
     }
 
     #[test]
