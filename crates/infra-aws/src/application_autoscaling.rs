@@ -36,7 +36,7 @@ impl ApplicationAutoScalingProvider {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.retry, operation, op).await
+        retry(&self.retry, operation, op).await.map_err(|e| crate::sagemaker::missing_as_not_found(operation, e))
     }
 }
 

@@ -282,14 +282,17 @@ pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
 }
 
 /// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
-/// "… does not exist"), which on its own reads as a bad request. Only for calls about the
-/// resource itself: a create naming a missing model is a bad request.
+/// "… does not exist"), which on its own reads as a bad request; so do emulations of
+/// Application Auto Scaling ("No scalable target found …"). Only for calls about the resource
+/// itself: a create naming a missing model is a bad request.
 pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> ProviderError {
-    let about_itself = ["Describe", "Delete", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
+    let about_itself = ["Describe", "Delete", "Deregister", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
     let message = err.message.to_ascii_lowercase();
     if about_itself
         && err.code.as_deref() == Some("ValidationException")
-        && (message.contains("could not find") || message.contains("does not exist"))
+        && (message.contains("could not find")
+            || message.contains("does not exist")
+            || (message.starts_with("no ") && message.contains(" found")))
     {
         err.kind = ErrorKind::NotFound;
     }
@@ -325,6 +328,7 @@ mod tests {
         check_kind("DescribeModelPackageGroup", "ValidationException", "ModelPackageGroup arn:x does not exist.", ErrorKind::NotFound);
         check_kind("DescribeModel", "ValidationException", "1 validation error detected", ErrorKind::Invalid);
         check_kind("DescribeModel", "AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
+        check_kind("DeregisterScalableTarget", "ValidationException", "No scalable target found for service namespace: sagemaker", ErrorKind::NotFound);
         check_kind("CreateEndpointConfig", "ValidationException", "Could not find model \"m\".", ErrorKind::Invalid);
     }
 
