@@ -22,8 +22,8 @@ pub struct ApplicationAutoScalingProvider {
 }
 
 impl ApplicationAutoScalingProvider {
-    pub fn new(config: &aws_types::SdkConfig) -> Self {
-        Self::from_client(aws_sdk_applicationautoscaling::Client::new(config), RetryPolicy::default())
+    pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
+        Self::from_client(aws_sdk_applicationautoscaling::Client::new(config), retry)
     }
 
     pub fn from_client(client: aws_sdk_applicationautoscaling::Client, retry: RetryPolicy) -> Self {

@@ -6,6 +6,7 @@ mod application_autoscaling_scalable_target;
 mod application_autoscaling_scaling_policy;
 pub mod config;
 pub mod error;
+pub mod iam;
 pub mod naming;
 pub mod policy;
 mod props;
@@ -15,9 +16,30 @@ mod sagemaker_endpoint;
 mod sagemaker_endpoint_config;
 mod sagemaker_model;
 mod sagemaker_model_package_group;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod waiter;
 
 pub use application_autoscaling::ApplicationAutoScalingProvider;
 pub use config::AwsSettings;
 pub use retry::{retry, RetryPolicy};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
+
+use aws_config::SdkConfig;
+use infra_core::provider::{Provider, ProviderError};
+use std::sync::Arc;
+
+/// Every AWS provider, configured from `settings` (what the CLI calls).
+pub async fn providers(settings: &AwsSettings) -> Result<Vec<Arc<dyn Provider>>, ProviderError> {
+    let config = config::load(settings).await?;
+    Ok(providers_for(&config, &RetryPolicy::default()))
+}
+
+/// Every AWS provider on an already resolved SDK configuration.
+pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Provider>> {
+    vec![
+        Arc::new(iam::IamProvider::new(config, retry.clone())),
+        Arc::new(SageMakerProvider::new(config, retry.clone())),
+        Arc::new(ApplicationAutoScalingProvider::new(config, retry.clone())),
+    ]
+}

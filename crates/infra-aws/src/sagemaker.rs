@@ -51,11 +51,11 @@ pub struct SageMakerProvider {
 }
 
 impl SageMakerProvider {
-    pub fn new(config: &aws_types::SdkConfig) -> Self {
+    pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
         Self::from_clients(
             aws_sdk_sagemaker::Client::new(config),
             aws_sdk_applicationautoscaling::Client::new(config),
-            SageMakerSettings::default(),
+            SageMakerSettings { retry, ..SageMakerSettings::default() },
         )
     }
 

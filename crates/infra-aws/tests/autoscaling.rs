@@ -6,7 +6,7 @@
 mod sagemaker_support;
 
 use infra_core::provider::Provider;
-use sagemaker_support::{autoscaling, create, sagemaker, Created, LocalAws};
+use sagemaker_support::{autoscaling, create, sagemaker, Created, local_aws};
 use serde_json::{json, Value};
 
 const RESOURCE: &str = "endpoint/churn/variant/AllTraffic";
@@ -39,8 +39,8 @@ async fn lifecycle(p: &dyn Provider, resource_type: &str, properties: Value, upd
 
 #[tokio::test]
 async fn scalable_target_lifecycle() {
-    let aws = LocalAws::start().await;
-    let p = autoscaling(&aws.url);
+    let aws = local_aws().await;
+    let p = autoscaling(&aws);
     let created = lifecycle(
         &p,
         "AWS::ApplicationAutoScaling::ScalableTarget",
@@ -78,8 +78,8 @@ fn policy(configuration: Value) -> Value {
 
 #[tokio::test]
 async fn scaling_policy_lifecycle() {
-    let aws = LocalAws::start().await;
-    let p = autoscaling(&aws.url);
+    let aws = local_aws().await;
+    let p = autoscaling(&aws);
     let target = create(&p, "AWS::ApplicationAutoScaling::ScalableTarget", "Target", target(json!({}))).await;
     let predefined = policy(json!({
         "PolicyType": "TargetTrackingScaling",
@@ -113,8 +113,8 @@ async fn scaling_policy_lifecycle() {
 
 #[tokio::test]
 async fn step_scaling_policy_with_explicit_target() {
-    let aws = LocalAws::start().await;
-    let p = autoscaling(&aws.url);
+    let aws = local_aws().await;
+    let p = autoscaling(&aws);
     let target = create(&p, "AWS::ApplicationAutoScaling::ScalableTarget", "Target", target(json!({}))).await;
     let step = json!({
         "PolicyName": "steps",
@@ -141,9 +141,9 @@ async fn step_scaling_policy_with_explicit_target() {
 
 #[tokio::test]
 async fn deleting_an_endpoint_deregisters_its_scalable_targets_first() {
-    let aws = LocalAws::start().await;
-    let sm = sagemaker(&aws.url);
-    let aas = autoscaling(&aws.url);
+    let aws = local_aws().await;
+    let sm = sagemaker(&aws);
+    let aas = autoscaling(&aws);
     create(
         &sm,
         "AWS::SageMaker::Model",

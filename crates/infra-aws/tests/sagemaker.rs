@@ -4,7 +4,7 @@
 mod sagemaker_support;
 
 use infra_core::provider::{ErrorKind, Provider};
-use sagemaker_support::{create, sagemaker, Created, LocalAws};
+use sagemaker_support::{create, sagemaker, Created, local_aws};
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker-execution";
@@ -14,8 +14,8 @@ const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/inference:1";
 /// use), checks the read matches, applies each update in turn (checking the read again), and
 /// deletes.
 async fn check_lifecycle(resource_type: &str, properties: Value, updates: Vec<Value>) -> Created {
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     let created = create_and_update(&p, resource_type, properties, updates).await;
     created.delete(&p).await;
     created
@@ -105,8 +105,8 @@ async fn model_with_containers() {
 
 #[tokio::test]
 async fn model_refuses_in_place_changes_beyond_tags() {
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     let props = json!({"ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     let mut created = create(&p, "AWS::SageMaker::Model", "Model", props.clone()).await;
     let err = created.update(&p, with(&props, "PrimaryContainer", json!({"Image": "other:2"}))).await.unwrap_err();
@@ -117,8 +117,8 @@ async fn model_refuses_in_place_changes_beyond_tags() {
 
 #[tokio::test]
 async fn errors_carry_aws_code_and_message() {
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     let req = infra_core::provider::CreateRequest {
         context: sagemaker_support::context("AWS::SageMaker::EndpointConfig", "Config"),
         physical_name: Some("config".into()),
@@ -134,8 +134,8 @@ async fn errors_carry_aws_code_and_message() {
 
 #[tokio::test]
 async fn model_input_errors_name_the_property() {
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     let context = sagemaker_support::context("AWS::SageMaker::Model", "Model");
     let req = infra_core::provider::CreateRequest {
         context,
@@ -205,8 +205,8 @@ async fn endpoint_config_serverless_with_capture_and_async() {
 
 #[tokio::test]
 async fn endpoint_lifecycle() {
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     create(&p, "AWS::SageMaker::Model", "Model", json!({"ModelName": "m", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}})).await;
     let config = create(
         &p,
@@ -235,8 +235,8 @@ async fn model_package_group_lifecycle() {
     });
     // The local AWS has no DeleteModelPackageGroup; deletion is covered against the fake
     // SageMaker in sagemaker_fake_api.rs.
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     let created = create_and_update(
         &p,
         "AWS::SageMaker::ModelPackageGroup",
@@ -253,8 +253,8 @@ async fn model_package_group_lifecycle() {
 
 #[tokio::test]
 async fn reading_what_is_gone_is_none() {
-    let aws = LocalAws::start().await;
-    let p = sagemaker(&aws.url);
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
     for (resource_type, id) in [
         ("AWS::SageMaker::Model", "missing"),
         ("AWS::SageMaker::EndpointConfig", "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/missing"),

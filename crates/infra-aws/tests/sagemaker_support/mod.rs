@@ -11,49 +11,17 @@ use infra_core::provider::{
     Applied, CreateRequest, DeleteRequest, Provider, ReadRequest, ResourceContext, UpdateRequest,
 };
 use serde_json::Value;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use infra_aws::testing::LocalAws;
+use std::time::Duration;
 
-/// A moto server on a free loopback port, killed when dropped.
-pub struct LocalAws {
-    child: Child,
-    pub url: String,
+/// A fresh, empty AWS account on the process's local AWS (moto).
+pub async fn local_aws() -> aws_types::SdkConfig {
+    let aws = LocalAws::shared().unwrap_or_else(|e| panic!("failed to start the local AWS: {e}"));
+    let account = aws.account().await.unwrap_or_else(|e| panic!("failed to create an account: {e}"));
+    account.sdk_config().await.unwrap_or_else(|e| panic!("failed to configure the SDK: {e}"))
 }
 
-impl Drop for LocalAws {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_server() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.join(".venv/bin/moto_server")
-}
-
-impl LocalAws {
-    pub async fn start() -> LocalAws {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server in the workspace's .venv (scripts/local-aws.sh installs it)");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on {url}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        LocalAws { child, url }
-    }
-}
-
-/// An SDK configuration for a local endpoint, with dummy credentials and no SDK retries.
+/// An SDK configuration for a fake endpoint, with dummy credentials and no SDK retries.
 pub fn sdk_config(url: &str) -> aws_types::SdkConfig {
     aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -89,17 +57,16 @@ pub fn test_settings() -> SageMakerSettings {
     }
 }
 
-pub fn sagemaker(url: &str) -> SageMakerProvider {
-    let config = sdk_config(url);
+pub fn sagemaker(config: &aws_types::SdkConfig) -> SageMakerProvider {
     SageMakerProvider::from_clients(
-        aws_sdk_sagemaker::Client::new(&config),
-        aws_sdk_applicationautoscaling::Client::new(&config),
+        aws_sdk_sagemaker::Client::new(config),
+        aws_sdk_applicationautoscaling::Client::new(config),
         test_settings(),
     )
 }
 
-pub fn autoscaling(url: &str) -> ApplicationAutoScalingProvider {
-    ApplicationAutoScalingProvider::from_client(aws_sdk_applicationautoscaling::Client::new(&sdk_config(url)), fast_retry())
+pub fn autoscaling(config: &aws_types::SdkConfig) -> ApplicationAutoScalingProvider {
+    ApplicationAutoScalingProvider::from_client(aws_sdk_applicationautoscaling::Client::new(config), fast_retry())
 }
 
 pub fn context(resource_type: &str, logical_id: &str) -> ResourceContext {
