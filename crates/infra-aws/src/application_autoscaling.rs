@@ -9,7 +9,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError,
+    ReadRequest, UpdateRequest,
 };
 use std::future::Future;
 
@@ -30,13 +31,19 @@ impl ApplicationAutoScalingProvider {
         ApplicationAutoScalingProvider { client, retry }
     }
 
-    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
+    pub(crate) async fn call<T, E, F, Fut>(
+        &self,
+        operation: &str,
+        op: F,
+    ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.retry, operation, op).await.map_err(|e| crate::sagemaker::missing_as_not_found(operation, e))
+        retry(&self.retry, operation, op)
+            .await
+            .map_err(|e| crate::sagemaker::missing_as_not_found(operation, e))
     }
 }
 
@@ -66,7 +73,10 @@ impl TargetId {
     }
 
     pub(crate) fn render(&self) -> String {
-        format!("{}|{}|{}", self.resource_id, self.scalable_dimension, self.service_namespace)
+        format!(
+            "{}|{}|{}",
+            self.resource_id, self.scalable_dimension, self.service_namespace
+        )
     }
 
     pub(crate) fn namespace(&self) -> aws_sdk_applicationautoscaling::types::ServiceNamespace {
@@ -79,7 +89,10 @@ impl TargetId {
 }
 
 /// A required field the SDK's builder found missing.
-pub(crate) fn build_error(operation: &str, err: aws_smithy_types::error::operation::BuildError) -> ProviderError {
+pub(crate) fn build_error(
+    operation: &str,
+    err: aws_smithy_types::error::operation::BuildError,
+) -> ProviderError {
     ProviderError::new(ErrorKind::Invalid, operation, err.to_string())
 }
 
@@ -151,7 +164,11 @@ mod tests {
     fn target_ids() {
         check(
             "endpoint/e/variant/AllTraffic|sagemaker:variant:DesiredInstanceCount|sagemaker",
-            Some(("endpoint/e/variant/AllTraffic", "sagemaker:variant:DesiredInstanceCount", "sagemaker")),
+            Some((
+                "endpoint/e/variant/AllTraffic",
+                "sagemaker:variant:DesiredInstanceCount",
+                "sagemaker",
+            )),
         );
         check("a|b", None);
         check("a||c", None);

@@ -5,11 +5,14 @@
 use crate::application_autoscaling::{ApplicationAutoScalingProvider, TargetId};
 use crate::props::{conform, omit_defaults, ObjectBuilder, Props};
 use crate::sagemaker::absent_if_missing;
-use aws_sdk_applicationautoscaling::types::{ScalableTarget, ScalableTargetAction, ScheduledAction, SuspendedState};
+use aws_sdk_applicationautoscaling::types::{
+    ScalableTarget, ScalableTargetAction, ScheduledAction, SuspendedState,
+};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError,
+    ReadRequest, UpdateRequest,
 };
 use serde_json::{json, Value};
 
@@ -27,7 +30,10 @@ fn applied(target: &TargetId) -> Applied {
     let id = target.render();
     let mut attributes = Attributes::new();
     attributes.insert("Id".into(), Value::String(id.clone()));
-    Applied { physical_id: id, attributes }
+    Applied {
+        physical_id: id,
+        attributes,
+    }
 }
 
 /// A scheduled action as the template has it, ready to send.
@@ -61,7 +67,9 @@ fn schedules(props: Props<'_>) -> Result<Vec<Schedule>, ProviderError> {
     Ok(props
         .objects("ScheduledActions", |a| {
             let (min, max) = a
-                .object("ScalableTargetAction", |t| Ok((t.int("MinCapacity")?, t.int("MaxCapacity")?)))?
+                .object("ScalableTargetAction", |t| {
+                    Ok((t.int("MinCapacity")?, t.int("MaxCapacity")?))
+                })?
                 .unwrap_or((None, None));
             Ok(Schedule {
                 name: a.required_string("ScheduledActionName")?,
@@ -76,7 +84,11 @@ fn schedules(props: Props<'_>) -> Result<Vec<Schedule>, ProviderError> {
         .unwrap_or_default())
 }
 
-async fn register(p: &ApplicationAutoScalingProvider, target: &TargetId, props: Props<'_>) -> Result<(), ProviderError> {
+async fn register(
+    p: &ApplicationAutoScalingProvider,
+    target: &TargetId,
+    props: Props<'_>,
+) -> Result<(), ProviderError> {
     let min = props.int("MinCapacity")?;
     let max = props.int("MaxCapacity")?;
     let role = props.string("RoleARN")?;
@@ -103,8 +115,15 @@ async fn register(p: &ApplicationAutoScalingProvider, target: &TargetId, props: 
     Ok(())
 }
 
-async fn put_schedule(p: &ApplicationAutoScalingProvider, target: &TargetId, s: &Schedule) -> Result<(), ProviderError> {
-    let action = ScalableTargetAction::builder().set_min_capacity(s.min).set_max_capacity(s.max).build();
+async fn put_schedule(
+    p: &ApplicationAutoScalingProvider,
+    target: &TargetId,
+    s: &Schedule,
+) -> Result<(), ProviderError> {
+    let action = ScalableTargetAction::builder()
+        .set_min_capacity(s.min)
+        .set_max_capacity(s.max)
+        .build();
     p.call("PutScheduledAction", || {
         p.client
             .put_scheduled_action()
@@ -123,7 +142,11 @@ async fn put_schedule(p: &ApplicationAutoScalingProvider, target: &TargetId, s: 
     Ok(())
 }
 
-async fn delete_schedule(p: &ApplicationAutoScalingProvider, target: &TargetId, name: &str) -> Result<(), ProviderError> {
+async fn delete_schedule(
+    p: &ApplicationAutoScalingProvider,
+    target: &TargetId,
+    name: &str,
+) -> Result<(), ProviderError> {
     absent_if_missing(
         p.call("DeleteScheduledAction", || {
             p.client
@@ -139,7 +162,10 @@ async fn delete_schedule(p: &ApplicationAutoScalingProvider, target: &TargetId, 
     Ok(())
 }
 
-pub(crate) async fn create(p: &ApplicationAutoScalingProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(
+    p: &ApplicationAutoScalingProvider,
+    req: &CreateRequest,
+) -> Result<Applied, ProviderError> {
     let props = Props::root(&req.properties, REGISTER)?;
     let target = target_id(props)?;
     let wanted = schedules(props)?;
@@ -158,7 +184,10 @@ fn recorded_target(properties: &Value, physical_id: &str) -> Result<TargetId, Pr
     }
 }
 
-async fn describe(p: &ApplicationAutoScalingProvider, target: &TargetId) -> Result<Option<ScalableTarget>, ProviderError> {
+async fn describe(
+    p: &ApplicationAutoScalingProvider,
+    target: &TargetId,
+) -> Result<Option<ScalableTarget>, ProviderError> {
     let out = p
         .call("DescribeScalableTargets", || {
             p.client
@@ -169,10 +198,17 @@ async fn describe(p: &ApplicationAutoScalingProvider, target: &TargetId) -> Resu
                 .send()
         })
         .await?;
-    Ok(out.scalable_targets().iter().find(|t| t.resource_id() == target.resource_id).cloned())
+    Ok(out
+        .scalable_targets()
+        .iter()
+        .find(|t| t.resource_id() == target.resource_id)
+        .cloned())
 }
 
-async fn scheduled_actions(p: &ApplicationAutoScalingProvider, target: &TargetId) -> Result<Vec<ScheduledAction>, ProviderError> {
+async fn scheduled_actions(
+    p: &ApplicationAutoScalingProvider,
+    target: &TargetId,
+) -> Result<Vec<ScheduledAction>, ProviderError> {
     let mut found = Vec::new();
     let mut next: Option<String> = None;
     loop {
@@ -211,40 +247,73 @@ fn schedule_value(a: &ScheduledAction, template: Option<&Value>) -> Value {
     ObjectBuilder::new()
         .string("ScheduledActionName", Some(a.scheduled_action_name()))
         .string("Schedule", Some(a.schedule()))
-        .string("Timezone", a.timezone().filter(|tz| field("Timezone").is_some() || *tz != "UTC"))
-        .put("StartTime", timestamp_value(a.start_time(), field("StartTime")))
+        .string(
+            "Timezone",
+            a.timezone()
+                .filter(|tz| field("Timezone").is_some() || *tz != "UTC"),
+        )
+        .put(
+            "StartTime",
+            timestamp_value(a.start_time(), field("StartTime")),
+        )
         .put("EndTime", timestamp_value(a.end_time(), field("EndTime")))
         .object(
             "ScalableTargetAction",
             a.scalable_target_action().map(|t| {
-                ObjectBuilder::new().int("MinCapacity", t.min_capacity()).int("MaxCapacity", t.max_capacity()).build()
+                ObjectBuilder::new()
+                    .int("MinCapacity", t.min_capacity())
+                    .int("MaxCapacity", t.max_capacity())
+                    .build()
             }),
         )
         .build()
 }
 
-pub(crate) async fn read(p: &ApplicationAutoScalingProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(
+    p: &ApplicationAutoScalingProvider,
+    req: &ReadRequest,
+) -> Result<Option<Observed>, ProviderError> {
     let target = recorded_target(&req.properties, &req.physical_id)?;
-    let Some(live) = describe(p, &target).await? else { return Ok(None) };
+    let Some(live) = describe(p, &target).await? else {
+        return Ok(None);
+    };
     let template = &req.properties;
-    let template_actions: Vec<&Value> =
-        template.get("ScheduledActions").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let template_actions: Vec<&Value> = template
+        .get("ScheduledActions")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     let named = |name: &str| {
-        template_actions.iter().position(|t| t.get("ScheduledActionName").and_then(Value::as_str) == Some(name))
+        template_actions
+            .iter()
+            .position(|t| t.get("ScheduledActionName").and_then(Value::as_str) == Some(name))
     };
     let mut actions = scheduled_actions(p, &target).await?;
     actions.sort_by(|a, b| {
         let rank = |x: &ScheduledAction| named(x.scheduled_action_name()).unwrap_or(usize::MAX);
-        rank(a).cmp(&rank(b)).then_with(|| a.scheduled_action_name().cmp(b.scheduled_action_name()))
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| a.scheduled_action_name().cmp(b.scheduled_action_name()))
     });
     let actions: Vec<Value> = actions
         .iter()
-        .map(|a| schedule_value(a, named(a.scheduled_action_name()).and_then(|i| template_actions.get(i).copied())))
+        .map(|a| {
+            schedule_value(
+                a,
+                named(a.scheduled_action_name()).and_then(|i| template_actions.get(i).copied()),
+            )
+        })
         .collect();
     let suspended = live.suspended_state().map(|s| {
         let mut v = ObjectBuilder::new()
-            .bool("DynamicScalingInSuspended", s.dynamic_scaling_in_suspended())
-            .bool("DynamicScalingOutSuspended", s.dynamic_scaling_out_suspended())
+            .bool(
+                "DynamicScalingInSuspended",
+                s.dynamic_scaling_in_suspended(),
+            )
+            .bool(
+                "DynamicScalingOutSuspended",
+                s.dynamic_scaling_out_suspended(),
+            )
             .bool("ScheduledScalingSuspended", s.scheduled_scaling_suspended())
             .build();
         let defaults = [
@@ -252,26 +321,59 @@ pub(crate) async fn read(p: &ApplicationAutoScalingProvider, req: &ReadRequest) 
             ("DynamicScalingOutSuspended", json!(false)),
             ("ScheduledScalingSuspended", json!(false)),
         ];
-        omit_defaults(&mut v, template.get("SuspendedState").unwrap_or(&Value::Null), &defaults);
+        omit_defaults(
+            &mut v,
+            template.get("SuspendedState").unwrap_or(&Value::Null),
+            &defaults,
+        );
         v
     });
     let has_actions = !actions.is_empty();
     let observed = ObjectBuilder::new()
         .string("ResourceId", Some(live.resource_id()))
-        .string("ScalableDimension", Some(live.scalable_dimension().as_str()))
+        .string(
+            "ScalableDimension",
+            Some(live.scalable_dimension().as_str()),
+        )
         .string("ServiceNamespace", Some(live.service_namespace().as_str()))
         .int("MinCapacity", Some(live.min_capacity()))
         .int("MaxCapacity", Some(live.max_capacity()))
         // Without one in the template AWS uses its service-linked role; that is no drift.
-        .string("RoleARN", template.get("RoleARN").and(Some(live.role_arn())).filter(|r| !r.is_empty()))
-        .put("SuspendedState", suspended.filter(|s| template.get("SuspendedState").is_some() || s.as_object().is_some_and(|m| !m.is_empty())))
-        .put("ScheduledActions", (has_actions || template.get("ScheduledActions").is_some()).then_some(Value::Array(actions)))
+        .string(
+            "RoleARN",
+            template
+                .get("RoleARN")
+                .and(Some(live.role_arn()))
+                .filter(|r| !r.is_empty()),
+        )
+        .put(
+            "SuspendedState",
+            suspended.filter(|s| {
+                template.get("SuspendedState").is_some()
+                    || s.as_object().is_some_and(|m| !m.is_empty())
+            }),
+        )
+        .put(
+            "ScheduledActions",
+            (has_actions || template.get("ScheduledActions").is_some())
+                .then_some(Value::Array(actions)),
+        )
         .build();
-    let Applied { physical_id, attributes } = applied(&target);
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
+    let Applied {
+        physical_id,
+        attributes,
+    } = applied(&target);
+    Ok(Some(Observed {
+        physical_id,
+        properties: conform(observed, Some(template)),
+        attributes,
+    }))
 }
 
-pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(
+    p: &ApplicationAutoScalingProvider,
+    req: &UpdateRequest,
+) -> Result<Applied, ProviderError> {
     let new = Props::root(&req.new_properties, REGISTER)?;
     let old = Props::root(&req.old_properties, REGISTER)?;
     let target = target_id(new)?;
@@ -285,7 +387,10 @@ pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateReque
     let before = schedules(old)?;
     let after = schedules(new)?;
     // Actions go first so a narrowed capacity range never rejects a still-scheduled one.
-    for gone in before.iter().filter(|b| !after.iter().any(|a| a.name == b.name)) {
+    for gone in before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.name == b.name))
+    {
         delete_schedule(p, &target, &gone.name).await?;
     }
     register(p, &target, new).await?;
@@ -295,7 +400,10 @@ pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateReque
     Ok(applied(&target))
 }
 
-pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(
+    p: &ApplicationAutoScalingProvider,
+    req: &DeleteRequest,
+) -> Result<(), ProviderError> {
     let target = recorded_target(&req.properties, &req.physical_id)?;
     absent_if_missing(
         p.call("DeregisterScalableTarget", || {

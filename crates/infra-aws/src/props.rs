@@ -41,9 +41,21 @@ impl<'a> Props<'a> {
     pub fn root(value: &'a Value, operation: &'a str) -> Result<Props<'a>, ProviderError> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
         match value {
-            Value::Object(map) => Ok(Props { map, path: Path::Root, operation }),
-            Value::Null => Ok(Props { map: EMPTY.get_or_init(Map::new), path: Path::Root, operation }),
-            _ => Err(ProviderError::new(ErrorKind::Invalid, operation, "properties must be an object")),
+            Value::Object(map) => Ok(Props {
+                map,
+                path: Path::Root,
+                operation,
+            }),
+            Value::Null => Ok(Props {
+                map: EMPTY.get_or_init(Map::new),
+                path: Path::Root,
+                operation,
+            }),
+            _ => Err(ProviderError::new(
+                ErrorKind::Invalid,
+                operation,
+                "properties must be an object",
+            )),
         }
     }
 
@@ -51,7 +63,10 @@ impl<'a> Props<'a> {
         ProviderError::new(
             ErrorKind::Invalid,
             self.operation,
-            format!("property {} must be {expected}", render_path(&self.path, key)),
+            format!(
+                "property {} must be {expected}",
+                render_path(&self.path, key)
+            ),
         )
     }
 
@@ -63,7 +78,9 @@ impl<'a> Props<'a> {
     pub fn string(&self, key: &str) -> Result<Option<String>, ProviderError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => scalar_text(v).map(Some).ok_or_else(|| self.invalid(key, "a string")),
+            Some(v) => scalar_text(v)
+                .map(Some)
+                .ok_or_else(|| self.invalid(key, "a string")),
         }
     }
 
@@ -81,7 +98,9 @@ impl<'a> Props<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => as_f64(v)
-                .filter(|f| f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX))
+                .filter(|f| {
+                    f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX)
+                })
                 .map(|f| Some(f as i32))
                 .ok_or_else(|| self.invalid(key, "an integer")),
         }
@@ -90,7 +109,9 @@ impl<'a> Props<'a> {
     pub fn float(&self, key: &str) -> Result<Option<f64>, ProviderError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => as_f64(v).map(Some).ok_or_else(|| self.invalid(key, "a number")),
+            Some(v) => as_f64(v)
+                .map(Some)
+                .ok_or_else(|| self.invalid(key, "a number")),
         }
     }
 
@@ -114,7 +135,12 @@ impl<'a> Props<'a> {
             None => Ok(None),
             Some(Value::Object(map)) => {
                 let path = Path::Key(&self.path, key);
-                f(Props { map, path, operation: self.operation }).map(Some)
+                f(Props {
+                    map,
+                    path,
+                    operation: self.operation,
+                })
+                .map(Some)
             }
             Some(_) => Err(self.invalid(key, "an object")),
         }
@@ -126,8 +152,12 @@ impl<'a> Props<'a> {
         key: &str,
         mut f: impl FnMut(Props<'_>) -> Result<T, ProviderError>,
     ) -> Result<Option<Vec<T>>, ProviderError> {
-        let Some(value) = self.get(key) else { return Ok(None) };
-        let Value::Array(items) = value else { return Err(self.invalid(key, "a list")) };
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::Array(items) = value else {
+            return Err(self.invalid(key, "a list"));
+        };
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let index = i.to_string();
@@ -136,18 +166,29 @@ impl<'a> Props<'a> {
                 return Err(ProviderError::new(
                     ErrorKind::Invalid,
                     self.operation,
-                    format!("property {} must be an object", render_path(&list_path, &index)),
+                    format!(
+                        "property {} must be an object",
+                        render_path(&list_path, &index)
+                    ),
                 ));
             };
             let path = Path::Key(&list_path, &index);
-            out.push(f(Props { map, path, operation: self.operation })?);
+            out.push(f(Props {
+                map,
+                path,
+                operation: self.operation,
+            })?);
         }
         Ok(Some(out))
     }
 
     pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>, ProviderError> {
-        let Some(value) = self.get(key) else { return Ok(None) };
-        let Value::Array(items) = value else { return Err(self.invalid(key, "a list of strings")) };
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::Array(items) = value else {
+            return Err(self.invalid(key, "a list of strings"));
+        };
         items
             .iter()
             .map(|v| scalar_text(v).ok_or_else(|| self.invalid(key, "a list of strings")))
@@ -157,10 +198,18 @@ impl<'a> Props<'a> {
 
     /// A map of strings, such as a container's `Environment`.
     pub fn string_map(&self, key: &str) -> Result<Option<Vec<(String, String)>>, ProviderError> {
-        let Some(value) = self.get(key) else { return Ok(None) };
-        let Value::Object(map) = value else { return Err(self.invalid(key, "a map of strings")) };
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::Object(map) = value else {
+            return Err(self.invalid(key, "a map of strings"));
+        };
         map.iter()
-            .map(|(k, v)| scalar_text(v).map(|t| (k.clone(), t)).ok_or_else(|| self.invalid(key, "a map of strings")))
+            .map(|(k, v)| {
+                scalar_text(v)
+                    .map(|t| (k.clone(), t))
+                    .ok_or_else(|| self.invalid(key, "a map of strings"))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
@@ -168,7 +217,12 @@ impl<'a> Props<'a> {
     /// `Tags` as key/value pairs (empty when absent).
     pub fn tags(&self) -> Result<Vec<(String, String)>, ProviderError> {
         Ok(self
-            .objects("Tags", |t| Ok((t.required_string("Key")?, t.string("Value")?.unwrap_or_default())))?
+            .objects("Tags", |t| {
+                Ok((
+                    t.required_string("Key")?,
+                    t.string("Value")?.unwrap_or_default(),
+                ))
+            })?
             .unwrap_or_default())
     }
 }
@@ -225,10 +279,16 @@ impl ObjectBuilder {
         self.put(key, value.map(Value::Bool))
     }
     pub fn strings(self, key: &str, value: &[String]) -> Self {
-        self.put(key, (!value.is_empty()).then(|| Value::from(value.to_vec())))
+        self.put(
+            key,
+            (!value.is_empty()).then(|| Value::from(value.to_vec())),
+        )
     }
     pub fn object(self, key: &str, value: Option<Value>) -> Self {
-        self.put(key, value.filter(|v| v.as_object().is_none_or(|m| !m.is_empty())))
+        self.put(
+            key,
+            value.filter(|v| v.as_object().is_none_or(|m| !m.is_empty())),
+        )
     }
     pub fn list(self, key: &str, value: Vec<Value>) -> Self {
         self.put(key, (!value.is_empty()).then_some(Value::Array(value)))
@@ -251,22 +311,36 @@ pub fn float_value(f: f64) -> Option<Value> {
 /// key; tags AWS manages itself (`aws:`) are not the template's business. `None` when there
 /// are none and the template had none.
 pub fn tags_value(observed: Vec<(String, String)>, template: &Value) -> Option<Value> {
-    let mut observed: Vec<(String, String)> =
-        observed.into_iter().filter(|(k, _)| !k.starts_with("aws:")).collect();
+    let mut observed: Vec<(String, String)> = observed
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .collect();
     let template_keys: Vec<&str> = template
         .get("Tags")
         .and_then(Value::as_array)
-        .map(|tags| tags.iter().filter_map(|t| t.get("Key").and_then(Value::as_str)).collect())
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| t.get("Key").and_then(Value::as_str))
+                .collect()
+        })
         .unwrap_or_default();
     observed.sort_by(|(a, _), (b, _)| {
-        let rank = |k: &str| template_keys.iter().position(|t| *t == k).unwrap_or(usize::MAX);
+        let rank = |k: &str| {
+            template_keys
+                .iter()
+                .position(|t| *t == k)
+                .unwrap_or(usize::MAX)
+        };
         rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
     });
     if observed.is_empty() && template.get("Tags").is_none() {
         return None;
     }
     Some(Value::Array(
-        observed.into_iter().map(|(k, v)| serde_json::json!({ "Key": k, "Value": v })).collect(),
+        observed
+            .into_iter()
+            .map(|(k, v)| serde_json::json!({ "Key": k, "Value": v }))
+            .collect(),
     ))
 }
 
@@ -275,8 +349,16 @@ pub fn tag_changes(
     old: &[(String, String)],
     new: &[(String, String)],
 ) -> (Vec<String>, Vec<(String, String)>) {
-    let removed = old.iter().filter(|(k, _)| !new.iter().any(|(n, _)| n == k)).map(|(k, _)| k.clone()).collect();
-    let added = new.iter().filter(|pair| !old.contains(pair)).cloned().collect();
+    let removed = old
+        .iter()
+        .filter(|(k, _)| !new.iter().any(|(n, _)| n == k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let added = new
+        .iter()
+        .filter(|pair| !old.contains(pair))
+        .cloned()
+        .collect();
     (removed, added)
 }
 
@@ -285,17 +367,33 @@ pub fn tag_changes(
 /// but the template omits are kept, so real additions still show up as drift; defaults are
 /// dealt with by [`omit_defaults`].
 pub fn conform(observed: Value, template: Option<&Value>) -> Value {
-    let Some(template) = template else { return observed };
+    let Some(template) = template else {
+        return observed;
+    };
     match (observed, template) {
-        (Value::Object(obs), Value::Object(tpl)) => {
-            Value::Object(obs.into_iter().map(|(k, v)| { let t = tpl.get(&k); (k, conform(v, t)) }).collect())
+        (Value::Object(obs), Value::Object(tpl)) => Value::Object(
+            obs.into_iter()
+                .map(|(k, v)| {
+                    let t = tpl.get(&k);
+                    (k, conform(v, t))
+                })
+                .collect(),
+        ),
+        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => Value::Array(
+            obs.into_iter()
+                .zip(tpl)
+                .map(|(o, t)| conform(o, Some(t)))
+                .collect(),
+        ),
+        (Value::Number(n), Value::String(s)) if s.trim().parse::<f64>().ok() == n.as_f64() => {
+            Value::String(s.clone())
         }
-        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => {
-            Value::Array(obs.into_iter().zip(tpl).map(|(o, t)| conform(o, Some(t))).collect())
+        (Value::Number(n), Value::Number(t)) if n.as_f64() == t.as_f64() => {
+            Value::Number(t.clone())
         }
-        (Value::Number(n), Value::String(s)) if s.trim().parse::<f64>().ok() == n.as_f64() => Value::String(s.clone()),
-        (Value::Number(n), Value::Number(t)) if n.as_f64() == t.as_f64() => Value::Number(t.clone()),
-        (Value::Bool(b), Value::String(s)) if s.eq_ignore_ascii_case(&b.to_string()) => Value::String(s.clone()),
+        (Value::Bool(b), Value::String(s)) if s.eq_ignore_ascii_case(&b.to_string()) => {
+            Value::String(s.clone())
+        }
         (observed, _) => observed,
     }
 }
@@ -326,14 +424,21 @@ mod tests {
         check_conform(json!(1.0), json!(1), json!(1));
         check_conform(json!(true), json!("true"), json!("true"));
         check_conform(json!(2), json!("1"), json!(2));
-        check_conform(json!({"A": 1, "B": 2}), json!({"A": "1"}), json!({"A": "1", "B": 2}));
+        check_conform(
+            json!({"A": 1, "B": 2}),
+            json!({"A": "1"}),
+            json!({"A": "1", "B": 2}),
+        );
         check_conform(json!([1, 2]), json!(["1", "2"]), json!(["1", "2"]));
         check_conform(json!([1, 2]), json!(["1"]), json!([1, 2]));
         check_conform(json!("x"), json!(1), json!("x"));
     }
 
     fn check_tags(observed: &[(&str, &str)], template: Value, expected: Option<Value>) {
-        let observed = observed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let observed = observed
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(tags_value(observed, &template), expected);
     }
 
@@ -346,13 +451,19 @@ mod tests {
             json!({"Tags": [{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}]}),
             Some(json!([{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}])),
         );
-        check_tags(&[("z", "1"), ("aws:cloudformation:x", "y"), ("c", "2")], json!({}),
-            Some(json!([{"Key": "c", "Value": "2"}, {"Key": "z", "Value": "1"}])));
+        check_tags(
+            &[("z", "1"), ("aws:cloudformation:x", "y"), ("c", "2")],
+            json!({}),
+            Some(json!([{"Key": "c", "Value": "2"}, {"Key": "z", "Value": "1"}])),
+        );
     }
 
     fn check_read(props: Value, key: &str, expected: Result<Option<i32>, &str>) {
         let p = Props::root(&props, "CreateThing").unwrap();
-        assert_eq!(p.int(key).map_err(|e| e.message), expected.map_err(str::to_string));
+        assert_eq!(
+            p.int(key).map_err(|e| e.message),
+            expected.map_err(str::to_string)
+        );
     }
 
     #[test]
@@ -377,7 +488,11 @@ mod tests {
     #[test]
     fn defaults_are_omitted_only_when_unset() {
         let mut observed = json!({"A": false, "B": false});
-        omit_defaults(&mut observed, &json!({"B": false}), &[("A", json!(false)), ("B", json!(false))]);
+        omit_defaults(
+            &mut observed,
+            &json!({"B": false}),
+            &[("A", json!(false)), ("B", json!(false))],
+        );
         assert_eq!(observed, json!({"B": false}));
     }
 }

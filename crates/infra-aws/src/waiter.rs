@@ -44,15 +44,23 @@ impl Timeouts {
     }
 
     /// The timeout for `phase`, honouring the resource's `Metadata: { infra: { timeout: 30m } }`.
-    pub fn resolve(&self, context: &ResourceContext, phase: Phase) -> Result<Duration, ProviderError> {
+    pub fn resolve(
+        &self,
+        context: &ResourceContext,
+        phase: Phase,
+    ) -> Result<Duration, ProviderError> {
         Ok(timeout_from_metadata(&context.metadata)?.unwrap_or_else(|| self.for_phase(phase)))
     }
 }
 
 /// Reads `infra.timeout` (a duration such as `"30m"` or `"1h 30m"`, or a number of seconds)
 /// from a resource's `Metadata`.
-pub fn timeout_from_metadata(metadata: &serde_json::Value) -> Result<Option<Duration>, ProviderError> {
-    let Some(value) = metadata.get("infra").and_then(|infra| infra.get("timeout")) else { return Ok(None) };
+pub fn timeout_from_metadata(
+    metadata: &serde_json::Value,
+) -> Result<Option<Duration>, ProviderError> {
+    let Some(value) = metadata.get("infra").and_then(|infra| infra.get("timeout")) else {
+        return Ok(None);
+    };
     let invalid = || {
         ProviderError::new(
             ErrorKind::Invalid,
@@ -61,7 +69,9 @@ pub fn timeout_from_metadata(metadata: &serde_json::Value) -> Result<Option<Dura
         )
     };
     let duration = match value {
-        serde_json::Value::String(s) => humantime::parse_duration(s.trim()).map_err(|_| invalid())?,
+        serde_json::Value::String(s) => {
+            humantime::parse_duration(s.trim()).map_err(|_| invalid())?
+        }
         serde_json::Value::Number(n) => n.as_u64().map(Duration::from_secs).ok_or_else(invalid)?,
         _ => return Err(invalid()),
     };
@@ -175,7 +185,9 @@ impl Wait<'_> {
                     self.operation,
                     format!(
                         "timed out after {} waiting for {} to be {} (last status {status})",
-                        humantime::format_duration(Duration::from_secs(self.timeout.as_secs().max(1))),
+                        humantime::format_duration(Duration::from_secs(
+                            self.timeout.as_secs().max(1)
+                        )),
                         self.subject,
                         self.target
                     ),
@@ -184,11 +196,20 @@ impl Wait<'_> {
             if elapsed.saturating_sub(last_heartbeat) >= self.polling.heartbeat_every {
                 last_heartbeat = elapsed;
                 if let Some(sink) = self.heartbeats {
-                    sink(&Heartbeat { subject: self.subject.to_string(), status, elapsed });
+                    sink(&Heartbeat {
+                        subject: self.subject.to_string(),
+                        status,
+                        elapsed,
+                    });
                 }
             }
             let remaining = self.timeout.saturating_sub(elapsed);
-            tokio::time::sleep(self.polling.interval(polls).min(remaining.max(Duration::from_millis(1)))).await;
+            tokio::time::sleep(
+                self.polling
+                    .interval(polls)
+                    .min(remaining.max(Duration::from_millis(1))),
+            )
+            .await;
             polls = polls.saturating_add(1);
         }
     }
@@ -201,7 +222,9 @@ mod tests {
     use std::sync::Mutex;
 
     fn check_metadata(metadata: serde_json::Value, expected: Result<Option<u64>, ()>) {
-        let got = timeout_from_metadata(&metadata).map(|d| d.map(|d| d.as_secs())).map_err(|_| ());
+        let got = timeout_from_metadata(&metadata)
+            .map(|d| d.map(|d| d.as_secs()))
+            .map_err(|_| ());
         assert_eq!(got, expected, "{metadata}");
     }
 
@@ -235,7 +258,10 @@ mod tests {
         }
     }
 
-    async fn run(script: Vec<Poll<u8>>, timeout: Duration) -> (Result<u8, ProviderError>, Vec<String>) {
+    async fn run(
+        script: Vec<Poll<u8>>,
+        timeout: Duration,
+    ) -> (Result<u8, ProviderError>, Vec<String>) {
         let beats = Arc::new(Mutex::new(Vec::new()));
         let sink: HeartbeatSink = {
             let beats = beats.clone();
@@ -253,7 +279,11 @@ mod tests {
         let script = Mutex::new(script.into_iter());
         let result = wait
             .until(|| {
-                let next = script.lock().unwrap().next().unwrap_or(Poll::Pending("Creating".into()));
+                let next = script
+                    .lock()
+                    .unwrap()
+                    .next()
+                    .unwrap_or(Poll::Pending("Creating".into()));
                 async move { Ok(next) }
             })
             .await;
@@ -263,15 +293,29 @@ mod tests {
 
     #[tokio::test]
     async fn waits_until_ready_with_heartbeats() {
-        let (result, beats) =
-            run(vec![Poll::Pending("Creating".into()), Poll::Pending("Creating".into()), Poll::Ready(7)], Duration::from_secs(5)).await;
+        let (result, beats) = run(
+            vec![
+                Poll::Pending("Creating".into()),
+                Poll::Pending("Creating".into()),
+                Poll::Ready(7),
+            ],
+            Duration::from_secs(5),
+        )
+        .await;
         assert_eq!(result, Ok(7));
         assert_eq!(beats, vec!["Creating", "Creating"]);
     }
 
     #[tokio::test]
     async fn failure_carries_the_reason() {
-        let (result, _) = run(vec![Poll::Pending("Creating".into()), Poll::Failed("image not found".into())], Duration::from_secs(5)).await;
+        let (result, _) = run(
+            vec![
+                Poll::Pending("Creating".into()),
+                Poll::Failed("image not found".into()),
+            ],
+            Duration::from_secs(5),
+        )
+        .await;
         let err = result.unwrap_err();
         assert_eq!(err.message, "endpoint e failed: image not found");
         assert_eq!(err.operation, "CreateEndpoint");
@@ -281,6 +325,12 @@ mod tests {
     async fn times_out_with_the_last_status() {
         let (result, _) = run(vec![], Duration::from_millis(20)).await;
         let err = result.unwrap_err();
-        assert!(err.message.starts_with("timed out after 1s waiting for endpoint e to be InService (last status Creating)"), "{}", err.message);
+        assert!(
+            err.message.starts_with(
+                "timed out after 1s waiting for endpoint e to be InService (last status Creating)"
+            ),
+            "{}",
+            err.message
+        );
     }
 }

@@ -4,7 +4,7 @@
 mod sagemaker_support;
 
 use infra_core::provider::{ErrorKind, Provider};
-use sagemaker_support::{create, sagemaker, Created, local_aws};
+use sagemaker_support::{create, local_aws, sagemaker, Created};
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker-execution";
@@ -21,13 +21,21 @@ async fn check_lifecycle(resource_type: &str, properties: Value, updates: Vec<Va
     created
 }
 
-async fn create_and_update(p: &dyn Provider, resource_type: &str, properties: Value, updates: Vec<Value>) -> Created {
+async fn create_and_update(
+    p: &dyn Provider,
+    resource_type: &str,
+    properties: Value,
+    updates: Vec<Value>,
+) -> Created {
     let model = json!({"ModelName": "churn-model", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     create(p, "AWS::SageMaker::Model", "ChurnModel", model).await;
     let mut created = create(p, resource_type, "Thing", properties).await;
     created.assert_matches_template(p).await;
     for update in updates {
-        created.update(p, update).await.unwrap_or_else(|e| panic!("update {resource_type}: {e}"));
+        created
+            .update(p, update)
+            .await
+            .unwrap_or_else(|e| panic!("update {resource_type}: {e}"));
         created.assert_matches_template(p).await;
     }
     created
@@ -56,7 +64,10 @@ async fn model_minimal() {
     )
     .await;
     let name = &created.applied.physical_id;
-    assert!(name.starts_with("mlplatform-backend-Thing-") && name.len() <= 63, "{name}");
+    assert!(
+        name.starts_with("mlplatform-backend-Thing-") && name.len() <= 63,
+        "{name}"
+    );
     assert_eq!(created.applied.attributes["ModelName"], json!(name));
 }
 
@@ -79,7 +90,11 @@ async fn model_full_with_tag_updates() {
         "AWS::SageMaker::Model",
         base.clone(),
         vec![
-            with(&base, "Tags", json!([{"Key": "team", "Value": "ml-platform"}, {"Key": "tier", "Value": "gold"}])),
+            with(
+                &base,
+                "Tags",
+                json!([{"Key": "team", "Value": "ml-platform"}, {"Key": "tier", "Value": "gold"}]),
+            ),
             without(&base, "Tags"),
         ],
     )
@@ -109,7 +124,13 @@ async fn model_refuses_in_place_changes_beyond_tags() {
     let p = sagemaker(&aws);
     let props = json!({"ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     let mut created = create(&p, "AWS::SageMaker::Model", "Model", props.clone()).await;
-    let err = created.update(&p, with(&props, "PrimaryContainer", json!({"Image": "other:2"}))).await.unwrap_err();
+    let err = created
+        .update(
+            &p,
+            with(&props, "PrimaryContainer", json!({"Image": "other:2"})),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported);
     assert!(err.message.contains("PrimaryContainer"), "{}", err.message);
     created.delete(&p).await;
@@ -128,8 +149,15 @@ async fn errors_carry_aws_code_and_message() {
     let err = p.create(&req).await.unwrap_err();
     assert_eq!(err.operation, "CreateEndpointConfig");
     assert_eq!(err.code.as_deref(), Some("ValidationException"));
-    assert_eq!(err.kind, ErrorKind::Invalid, "a create naming a missing model is a bad request");
-    assert!(err.message.contains("Could not find model") && err.message.contains("no-such-model"), "{err}");
+    assert_eq!(
+        err.kind,
+        ErrorKind::Invalid,
+        "a create naming a missing model is a bad request"
+    );
+    assert!(
+        err.message.contains("Could not find model") && err.message.contains("no-such-model"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +173,10 @@ async fn model_input_errors_name_the_property() {
     };
     let err = p.create(&req).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
-    assert_eq!(err.message, "property PrimaryContainer.Environment must be a map of strings");
+    assert_eq!(
+        err.message,
+        "property PrimaryContainer.Environment must be a map of strings"
+    );
 }
 
 const VARIANT: &str = "AllTraffic";
@@ -166,11 +197,23 @@ async fn endpoint_config_instance_variant() {
     let created = check_lifecycle(
         "AWS::SageMaker::EndpointConfig",
         base.clone(),
-        vec![with(&base, "Tags", json!([{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "dev"}]))],
+        vec![with(
+            &base,
+            "Tags",
+            json!([{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "dev"}]),
+        )],
     )
     .await;
-    assert!(created.applied.physical_id.starts_with("arn:aws:sagemaker:us-east-1:"), "Ref is the ARN");
-    let name = created.applied.attributes["EndpointConfigName"].as_str().unwrap();
+    assert!(
+        created
+            .applied
+            .physical_id
+            .starts_with("arn:aws:sagemaker:us-east-1:"),
+        "Ref is the ARN"
+    );
+    let name = created.applied.attributes["EndpointConfigName"]
+        .as_str()
+        .unwrap();
     assert!(name.starts_with("mlplatform-backend-Thing-"), "{name}");
 }
 
@@ -207,7 +250,13 @@ async fn endpoint_config_serverless_with_capture_and_async() {
 async fn endpoint_lifecycle() {
     let aws = local_aws().await;
     let p = sagemaker(&aws);
-    create(&p, "AWS::SageMaker::Model", "Model", json!({"ModelName": "m", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}})).await;
+    create(
+        &p,
+        "AWS::SageMaker::Model",
+        "Model",
+        json!({"ModelName": "m", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}}),
+    )
+    .await;
     let config = create(
         &p,
         "AWS::SageMaker::EndpointConfig",
@@ -218,9 +267,19 @@ async fn endpoint_lifecycle() {
     let config_name = config.applied.attributes["EndpointConfigName"].clone();
     let base = json!({"EndpointConfigName": config_name, "Tags": [{"Key": "team", "Value": "ml"}]});
     let mut endpoint = create(&p, "AWS::SageMaker::Endpoint", "Endpoint", base.clone()).await;
-    assert!(endpoint.applied.physical_id.contains(":endpoint/"), "Ref is the ARN: {}", endpoint.applied.physical_id);
+    assert!(
+        endpoint.applied.physical_id.contains(":endpoint/"),
+        "Ref is the ARN: {}",
+        endpoint.applied.physical_id
+    );
     endpoint.assert_matches_template(&p).await;
-    endpoint.update(&p, with(&base, "Tags", json!([{"Key": "team", "Value": "platform"}]))).await.unwrap();
+    endpoint
+        .update(
+            &p,
+            with(&base, "Tags", json!([{"Key": "team", "Value": "platform"}])),
+        )
+        .await
+        .unwrap();
     endpoint.assert_matches_template(&p).await;
     endpoint.delete(&p).await;
     config.delete(&p).await;
@@ -241,14 +300,26 @@ async fn model_package_group_lifecycle() {
         &p,
         "AWS::SageMaker::ModelPackageGroup",
         base.clone(),
-        vec![with(&base, "Tags", json!([{"Key": "team", "Value": "ml"}, {"Key": "stage", "Value": "prod"}]))],
+        vec![with(
+            &base,
+            "Tags",
+            json!([{"Key": "team", "Value": "ml"}, {"Key": "stage", "Value": "prod"}]),
+        )],
     )
     .await;
     let arn = &created.applied.physical_id;
     assert!(arn.ends_with(":model-package-group/churn-models"), "{arn}");
-    assert_eq!(created.applied.attributes["ModelPackageGroupArn"], json!(arn));
-    assert_eq!(created.applied.attributes["ModelPackageGroupStatus"], json!("Completed"));
-    assert!(created.applied.attributes["CreationTime"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(
+        created.applied.attributes["ModelPackageGroupArn"],
+        json!(arn)
+    );
+    assert_eq!(
+        created.applied.attributes["ModelPackageGroupStatus"],
+        json!("Completed")
+    );
+    assert!(created.applied.attributes["CreationTime"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
 }
 
 #[tokio::test]
@@ -257,9 +328,18 @@ async fn reading_what_is_gone_is_none() {
     let p = sagemaker(&aws);
     for (resource_type, id) in [
         ("AWS::SageMaker::Model", "missing"),
-        ("AWS::SageMaker::EndpointConfig", "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/missing"),
-        ("AWS::SageMaker::Endpoint", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/missing"),
-        ("AWS::SageMaker::ModelPackageGroup", "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/missing"),
+        (
+            "AWS::SageMaker::EndpointConfig",
+            "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/missing",
+        ),
+        (
+            "AWS::SageMaker::Endpoint",
+            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/missing",
+        ),
+        (
+            "AWS::SageMaker::ModelPackageGroup",
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/missing",
+        ),
     ] {
         let req = infra_core::provider::ReadRequest {
             context: sagemaker_support::context(resource_type, "Gone"),
@@ -267,6 +347,12 @@ async fn reading_what_is_gone_is_none() {
             properties: json!({}),
             attributes: Default::default(),
         };
-        assert_eq!(p.read(&req).await.unwrap_or_else(|e| panic!("{resource_type}: {e}")), None, "{resource_type}");
+        assert_eq!(
+            p.read(&req)
+                .await
+                .unwrap_or_else(|e| panic!("{resource_type}: {e}")),
+            None,
+            "{resource_type}"
+        );
     }
 }

@@ -7,7 +7,9 @@ mod sagemaker_fake;
 mod sagemaker_support;
 
 use infra_aws::waiter::{Heartbeat, HeartbeatSink};
-use infra_core::provider::{CreateRequest, DeleteRequest, ErrorKind, Provider, ProviderError, ReadRequest, UpdateRequest};
+use infra_core::provider::{
+    CreateRequest, DeleteRequest, ErrorKind, Provider, ProviderError, ReadRequest, UpdateRequest,
+};
 use sagemaker_fake::{endpoint, endpoint_arn, FakeAws, Reply};
 use sagemaker_support::{context, sagemaker, sdk_config, test_settings};
 use serde_json::{json, Value};
@@ -65,7 +67,10 @@ async fn update_endpoint(
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
     let result = p
-        .update(&update_request(json!({"EndpointConfigName": OLD}), json!({"EndpointConfigName": NEW})))
+        .update(&update_request(
+            json!({"EndpointConfigName": OLD}),
+            json!({"EndpointConfigName": NEW}),
+        ))
         .await
         .map(|applied| {
             assert_eq!(applied.physical_id, endpoint_arn(NAME));
@@ -77,25 +82,50 @@ async fn update_endpoint(
 
 #[tokio::test]
 async fn update_retains_variant_properties_under_an_autoscaler() {
-    let (fake, result) =
-        update_endpoint(true, vec![("Updating", OLD, None), ("Updating", OLD, None), ("InService", NEW, None)]).await;
+    let (fake, result) = update_endpoint(
+        true,
+        vec![
+            ("Updating", OLD, None),
+            ("Updating", OLD, None),
+            ("InService", NEW, None),
+        ],
+    )
+    .await;
     result.expect("update succeeds");
     assert_eq!(
         fake.operations(),
-        ["DescribeScalableTargets", "UpdateEndpoint", "DescribeEndpoint", "DescribeEndpoint", "DescribeEndpoint"]
+        [
+            "DescribeScalableTargets",
+            "UpdateEndpoint",
+            "DescribeEndpoint",
+            "DescribeEndpoint",
+            "DescribeEndpoint"
+        ]
     );
     assert_eq!(
         fake.bodies("UpdateEndpoint"),
-        [json!({"EndpointName": NAME, "EndpointConfigName": NEW, "RetainAllVariantProperties": true})]
+        [
+            json!({"EndpointName": NAME, "EndpointConfigName": NEW, "RetainAllVariantProperties": true})
+        ]
     );
-    assert_eq!(fake.bodies("DescribeScalableTargets")[0]["ServiceNamespace"], json!("sagemaker"));
+    assert_eq!(
+        fake.bodies("DescribeScalableTargets")[0]["ServiceNamespace"],
+        json!("sagemaker")
+    );
 }
 
 #[tokio::test]
 async fn update_without_an_autoscaler_takes_the_new_variant_properties() {
-    let (fake, result) = update_endpoint(false, vec![("Updating", OLD, None), ("InService", NEW, None)]).await;
+    let (fake, result) = update_endpoint(
+        false,
+        vec![("Updating", OLD, None), ("InService", NEW, None)],
+    )
+    .await;
     result.expect("update succeeds");
-    assert_eq!(fake.bodies("UpdateEndpoint")[0]["RetainAllVariantProperties"], json!(false));
+    assert_eq!(
+        fake.bodies("UpdateEndpoint")[0]["RetainAllVariantProperties"],
+        json!(false)
+    );
 }
 
 #[tokio::test]
@@ -103,7 +133,11 @@ async fn a_silent_rollback_is_an_error_with_the_reason() {
     let reason = "Variant AllTraffic failed its health check";
     let (_, result) = update_endpoint(
         true,
-        vec![("Updating", OLD, None), ("RollingBack", OLD, Some(reason)), ("InService", OLD, Some(reason))],
+        vec![
+            ("Updating", OLD, None),
+            ("RollingBack", OLD, Some(reason)),
+            ("InService", OLD, Some(reason)),
+        ],
     )
     .await;
     let err = result.expect_err("a rollback is not success");
@@ -116,17 +150,33 @@ async fn a_silent_rollback_is_an_error_with_the_reason() {
 
 #[tokio::test]
 async fn a_rollback_without_a_reason_is_still_an_error() {
-    let (_, result) = update_endpoint(false, vec![("Updating", OLD, None), ("InService", OLD, None)]).await;
+    let (_, result) = update_endpoint(
+        false,
+        vec![("Updating", OLD, None), ("InService", OLD, None)],
+    )
+    .await;
     let err = result.expect_err("a rollback is not success");
-    assert_eq!(err.message, format!("endpoint {NAME} rolled back to endpoint configuration {OLD} instead of {NEW}"));
+    assert_eq!(
+        err.message,
+        format!("endpoint {NAME} rolled back to endpoint configuration {OLD} instead of {NEW}")
+    );
 }
 
 #[tokio::test]
 async fn a_failed_update_surfaces_the_failure_reason() {
-    let (_, result) =
-        update_endpoint(false, vec![("Updating", OLD, None), ("Failed", OLD, Some("Image pull failed"))]).await;
+    let (_, result) = update_endpoint(
+        false,
+        vec![
+            ("Updating", OLD, None),
+            ("Failed", OLD, Some("Image pull failed")),
+        ],
+    )
+    .await;
     let err = result.expect_err("failed");
-    assert_eq!(err.message, format!("endpoint {NAME} failed: Image pull failed"));
+    assert_eq!(
+        err.message,
+        format!("endpoint {NAME} failed: Image pull failed")
+    );
 }
 
 #[tokio::test]
@@ -177,13 +227,19 @@ async fn a_failed_create_surfaces_the_failure_reason() {
     })
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
-    let err = p.create(&create_endpoint_request(Value::Null)).await.expect_err("failed");
+    let err = p
+        .create(&create_endpoint_request(Value::Null))
+        .await
+        .expect_err("failed");
     assert_eq!(err.operation, "CreateEndpoint");
     assert_eq!(
         err.message,
         format!("endpoint {NAME} failed: The primary container for production variant AllTraffic did not pass the ping health check")
     );
-    assert_eq!(fake.bodies("CreateEndpoint"), [json!({"EndpointName": NAME, "EndpointConfigName": NEW})]);
+    assert_eq!(
+        fake.bodies("CreateEndpoint"),
+        [json!({"EndpointName": NAME, "EndpointConfigName": NEW})]
+    );
     fake.assert_nothing_unexpected();
 }
 
@@ -210,14 +266,37 @@ async fn waits_time_out_per_resource_metadata_with_heartbeats() {
         settings,
     );
     let started = std::time::Instant::now();
-    let err = p.create(&create_endpoint_request(json!({"infra": {"timeout": "1s"}}))).await.expect_err("times out");
-    assert!(started.elapsed() < Duration::from_secs(5), "the metadata's 1s beats the provider's 10s");
-    assert_eq!(err.message, format!("timed out after 1s waiting for endpoint {NAME} to be InService (last status Creating)"));
+    let err = p
+        .create(&create_endpoint_request(
+            json!({"infra": {"timeout": "1s"}}),
+        ))
+        .await
+        .expect_err("times out");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the metadata's 1s beats the provider's 10s"
+    );
+    assert_eq!(
+        err.message,
+        format!(
+            "timed out after 1s waiting for endpoint {NAME} to be InService (last status Creating)"
+        )
+    );
     let beats = beats.lock().expect("beats").clone();
     assert!(!beats.is_empty(), "heartbeats while waiting");
-    assert!(beats.iter().all(|b| b.subject == format!("endpoint {NAME}") && b.status == "Creating"), "{beats:?}");
+    assert!(
+        beats
+            .iter()
+            .all(|b| b.subject == format!("endpoint {NAME}") && b.status == "Creating"),
+        "{beats:?}"
+    );
 
-    let bad = p.create(&create_endpoint_request(json!({"infra": {"timeout": "soon"}}))).await.expect_err("bad metadata");
+    let bad = p
+        .create(&create_endpoint_request(
+            json!({"infra": {"timeout": "soon"}}),
+        ))
+        .await
+        .expect_err("bad metadata");
     assert_eq!(bad.kind, ErrorKind::Invalid);
     fake.assert_nothing_unexpected();
 }
@@ -262,10 +341,16 @@ async fn create_model_waits_out_iam_propagation() {
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
     let req = model_request();
-    let applied = p.create(&req).await.expect("created once the role propagates");
+    let applied = p
+        .create(&req)
+        .await
+        .expect("created once the role propagates");
     assert_eq!(applied.physical_id, "churn-model");
     assert_eq!(fake.bodies("CreateModel").len(), 4);
-    assert_eq!(fake.bodies("CreateModel")[3]["EnableNetworkIsolation"], json!(true));
+    assert_eq!(
+        fake.bodies("CreateModel")[3]["EnableNetworkIsolation"],
+        json!(true)
+    );
     let read = p
         .read(&ReadRequest {
             context: req.context.clone(),
@@ -276,7 +361,10 @@ async fn create_model_waits_out_iam_propagation() {
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(read.properties, req.properties, "defaults and AWS-owned tags are no difference");
+    assert_eq!(
+        read.properties, req.properties,
+        "defaults and AWS-owned tags are no difference"
+    );
     fake.assert_nothing_unexpected();
 }
 
@@ -295,10 +383,19 @@ async fn iam_propagation_has_a_limit() {
         aws_sdk_applicationautoscaling::Client::new(&config),
         settings,
     );
-    let err = p.create(&model_request()).await.expect_err("the role never becomes assumable");
-    assert_eq!((err.operation.as_str(), err.code.as_deref()), ("CreateModel", Some("ValidationException")));
+    let err = p
+        .create(&model_request())
+        .await
+        .expect_err("the role never becomes assumable");
+    assert_eq!(
+        (err.operation.as_str(), err.code.as_deref()),
+        ("CreateModel", Some("ValidationException"))
+    );
     assert_eq!(err.message, NOT_YET);
-    assert!(fake.bodies("CreateModel").len() > 1, "retried within the window");
+    assert!(
+        fake.bodies("CreateModel").len() > 1,
+        "retried within the window"
+    );
     fake.assert_nothing_unexpected();
 }
 
@@ -350,21 +447,40 @@ async fn model_package_group_policy_and_delete() {
     let context = context("AWS::SageMaker::ModelPackageGroup", "Group");
     let properties = json!({"ModelPackageGroupName": GROUP, "ModelPackageGroupDescription": "Churn models", "ModelPackageGroupPolicy": policy});
     let applied = p
-        .create(&CreateRequest { context: context.clone(), physical_name: Some(GROUP.into()), token: "t".into(), properties: properties.clone() })
+        .create(&CreateRequest {
+            context: context.clone(),
+            physical_name: Some(GROUP.into()),
+            token: "t".into(),
+            properties: properties.clone(),
+        })
         .await
         .expect("created");
-    assert_eq!(applied.attributes["ModelPackageGroupStatus"], json!("Completed"));
-    let sent: Value = serde_json::from_str(&fake.bodies("PutModelPackageGroupPolicy")[0]["ResourcePolicy"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        applied.attributes["ModelPackageGroupStatus"],
+        json!("Completed")
+    );
+    let sent: Value = serde_json::from_str(
+        fake.bodies("PutModelPackageGroupPolicy")[0]["ResourcePolicy"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(sent, policy);
     let read = |properties: Value| {
-        let req = ReadRequest { context: context.clone(), physical_id: applied.physical_id.clone(), properties, attributes: applied.attributes.clone() };
+        let req = ReadRequest {
+            context: context.clone(),
+            physical_id: applied.physical_id.clone(),
+            properties,
+            attributes: applied.attributes.clone(),
+        };
         let p = &p;
         async move { p.read(&req).await.expect("read").map(|o| o.properties) }
     };
     assert_eq!(read(properties.clone()).await, Some(properties.clone()));
 
     // Removing the policy from the template deletes it in place.
-    let without_policy = json!({"ModelPackageGroupName": GROUP, "ModelPackageGroupDescription": "Churn models"});
+    let without_policy =
+        json!({"ModelPackageGroupName": GROUP, "ModelPackageGroupDescription": "Churn models"});
     p.update(&UpdateRequest {
         context: context.clone(),
         physical_id: applied.physical_id.clone(),
@@ -374,12 +490,23 @@ async fn model_package_group_policy_and_delete() {
     })
     .await
     .expect("policy removed");
-    assert_eq!(fake.bodies("DeleteModelPackageGroupPolicy"), [json!({"ModelPackageGroupName": GROUP})]);
-    assert_eq!(read(without_policy.clone()).await, Some(without_policy.clone()));
+    assert_eq!(
+        fake.bodies("DeleteModelPackageGroupPolicy"),
+        [json!({"ModelPackageGroupName": GROUP})]
+    );
+    assert_eq!(
+        read(without_policy.clone()).await,
+        Some(without_policy.clone())
+    );
 
-    p.delete(&DeleteRequest { context: context.clone(), physical_id: applied.physical_id.clone(), properties: without_policy.clone(), attributes: applied.attributes.clone() })
-        .await
-        .expect("deleted");
+    p.delete(&DeleteRequest {
+        context: context.clone(),
+        physical_id: applied.physical_id.clone(),
+        properties: without_policy.clone(),
+        attributes: applied.attributes.clone(),
+    })
+    .await
+    .expect("deleted");
     assert_eq!(read(without_policy).await, None);
     fake.assert_nothing_unexpected();
 }
