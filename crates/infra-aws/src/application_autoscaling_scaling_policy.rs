@@ -2,7 +2,7 @@
 //! place with PutScalingPolicy. Ref is the policy ARN; GetAtt `Arn`.
 
 use crate::application_autoscaling::{build_error, ApplicationAutoScalingProvider, TargetId};
-use crate::props::{conform, float_value, ObjectBuilder, Props};
+use crate::props::{conform, float_value, omit_defaults, ObjectBuilder, Props};
 use crate::sagemaker::absent_if_missing;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
@@ -350,7 +350,7 @@ pub(crate) async fn read(
             .string("ScalableDimension", Some(&live_target.scalable_dimension))
             .string("ServiceNamespace", Some(&live_target.service_namespace));
     }
-    let observed = observed
+    let mut observed = observed
         .string("PolicyName", Some(policy.policy_name()))
         .string("PolicyType", Some(policy.policy_type().as_str()))
         .object(
@@ -366,6 +366,17 @@ pub(crate) async fn read(
                 .map(step_scaling_value),
         )
         .build();
+    // Scale-in is on unless disabled; AWS may report the default explicitly.
+    if let Some(tracking) = observed.get_mut("TargetTrackingScalingPolicyConfiguration") {
+        let template_tracking = template
+            .get("TargetTrackingScalingPolicyConfiguration")
+            .unwrap_or(&Value::Null);
+        omit_defaults(
+            tracking,
+            template_tracking,
+            &[("DisableScaleIn", Value::Bool(false))],
+        );
+    }
     let mut attributes = Attributes::new();
     attributes.insert("Arn".into(), Value::String(policy.policy_arn().to_string()));
     Ok(Some(Observed {

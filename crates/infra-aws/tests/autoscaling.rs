@@ -65,7 +65,9 @@ async fn scalable_target_lifecycle() {
             })),
             target(json!({
                 "ScheduledActions": [
-                    {"ScheduledActionName": "morning", "Schedule": "cron(0 7 * * ? *)", "ScalableTargetAction": {"MinCapacity": 3, "MaxCapacity": 4}}
+                    {"ScheduledActionName": "morning", "Schedule": "cron(0 7 * * ? *)", "Timezone": "Europe/Berlin",
+                     "StartTime": "2030-01-01T00:00:00Z", "EndTime": "2031-06-30T12:30:00Z",
+                     "ScalableTargetAction": {"MinCapacity": 3, "MaxCapacity": 4}}
                 ]
             })),
             target(json!({"SuspendedState": {"DynamicScalingInSuspended": true}})),
@@ -119,11 +121,26 @@ async fn scaling_policy_lifecycle() {
             }
         }
     }));
+    let metric_math = policy(json!({
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": 100,
+            "CustomizedMetricSpecification": {
+                "Metrics": [
+                    {"Id": "invocations", "ReturnData": false, "MetricStat": {
+                        "Metric": {"MetricName": "Invocations", "Namespace": "AWS/SageMaker",
+                                   "Dimensions": [{"Name": "EndpointName", "Value": "churn"}]},
+                        "Stat": "Sum"}},
+                    {"Id": "per_minute", "Expression": "invocations / 60", "Label": "per minute", "ReturnData": true}
+                ]
+            }
+        }
+    }));
     let created = lifecycle(
         &p,
         "AWS::ApplicationAutoScaling::ScalingPolicy",
         predefined,
-        vec![customized],
+        vec![customized, metric_math],
     )
     .await;
     assert!(

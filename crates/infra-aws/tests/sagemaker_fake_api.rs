@@ -530,3 +530,45 @@ async fn the_fake_refuses_and_records_what_it_does_not_expect() {
     assert_eq!(unexpected[0].operation, "DeleteModel");
     assert_eq!(unexpected[0].body, json!({"ModelName": "m"}));
 }
+
+#[tokio::test]
+async fn update_sends_the_deployment_settings() {
+    let fake = FakeAws::start(|operation, _, _| match operation {
+        "DescribeScalableTargets" => Some(scalable_targets(false)),
+        "UpdateEndpoint" => Some(Reply::Ok(json!({"EndpointArn": endpoint_arn(NAME)}))),
+        "DescribeEndpoint" => Some(Reply::Ok(endpoint(NAME, NEW, "InService", None))),
+        _ => None,
+    })
+    .await;
+    let p = sagemaker(&sdk_config(&fake.url));
+    let deployment = json!({
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 300, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}},
+            "TerminationWaitInSeconds": 120,
+            "MaximumExecutionTimeoutInSeconds": 1800
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "churn-5xx"}]}
+    });
+    let new = json!({
+        "EndpointConfigName": NEW,
+        "RetainAllVariantProperties": "true",
+        "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DesiredInstanceCount"}],
+        "RetainDeploymentConfig": false,
+        "DeploymentConfig": deployment
+    });
+    p.update(&update_request(json!({"EndpointConfigName": OLD}), new))
+        .await
+        .expect("updated");
+    assert_eq!(
+        fake.bodies("UpdateEndpoint"),
+        [json!({
+            "EndpointName": NAME,
+            "EndpointConfigName": NEW,
+            "RetainAllVariantProperties": true,
+            "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DesiredInstanceCount"}],
+            "DeploymentConfig": deployment,
+            "RetainDeploymentConfig": false
+        })]
+    );
+    fake.assert_nothing_unexpected();
+}
