@@ -2,7 +2,7 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
-use crate::retry::{is_iam_propagation, retry, RetryPolicy};
+use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use crate::{
     sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group,
@@ -92,25 +92,30 @@ impl SageMakerProvider {
             .map_err(|e| missing_as_not_found(operation, e))
     }
 
-    /// Like [`Self::call`], also riding out IAM propagation of the execution role.
-    pub(crate) async fn call_with_role<T, E, F, Fut>(
+    /// Runs a create call. A create retried after a lost response can meet its own earlier
+    /// success ("Cannot create already existing …"): that is `Ok(None)`, and the caller
+    /// describes what is there. With `execution_role`, also rides out IAM propagation of
+    /// the role SageMaker must assume.
+    pub(crate) async fn create_call<T, E, F, Fut>(
         &self,
         operation: &str,
+        execution_role: bool,
         op: F,
-    ) -> Result<T, ProviderError>
+    ) -> Result<Option<T>, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let policy = self
-            .settings
-            .retry
-            .clone()
-            .retry_when(self.settings.role_propagation, is_iam_propagation);
-        retry(&policy, operation, op)
-            .await
-            .map_err(|e| missing_as_not_found(operation, e))
+        let mut policy = self.settings.retry.clone();
+        if execution_role {
+            policy = policy.retry_when(self.settings.role_propagation, is_iam_propagation);
+        }
+        match retry_counted(&policy, operation, op).await {
+            (Ok(v), _) => Ok(Some(v)),
+            (Err(e), attempts) if attempts > 1 && already_exists(&e) => Ok(None),
+            (Err(e), _) => Err(e),
+        }
     }
 
     /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
@@ -201,6 +206,13 @@ impl SageMakerProvider {
         }
         Ok(())
     }
+}
+
+/// SageMaker's answer to creating something that exists ("Cannot create already existing
+/// model …").
+fn already_exists(err: &ProviderError) -> bool {
+    let message = err.message.to_ascii_lowercase();
+    message.contains("already existing") || message.contains("already exists")
 }
 
 /// The ARN a response must carry: it becomes the resource's physical ID.

@@ -52,7 +52,7 @@ pub(crate) async fn create(
     let deployment = props.object("DeploymentConfig", deployment_config)?;
     let tags = some_tags(&props.tags()?);
     let out = p
-        .call(OPERATION, || {
+        .create_call(OPERATION, false, || {
             p.sagemaker
                 .create_endpoint()
                 .endpoint_name(&name)
@@ -73,7 +73,12 @@ pub(crate) async fn create(
         )?
         .until(|| in_service(p, &name))
         .await?;
-    let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(out.endpoint_arn()))?;
+    let arn = require_arn(
+        OPERATION,
+        endpoint
+            .endpoint_arn()
+            .or(out.as_ref().and_then(|o| o.endpoint_arn())),
+    )?;
     Ok(applied(arn, name))
 }
 

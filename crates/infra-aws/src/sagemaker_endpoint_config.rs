@@ -38,7 +38,7 @@ pub(crate) async fn create(
     let kms = props.string("KmsKeyId")?;
     let tags = some_tags(&props.tags()?);
     let out = p
-        .call(OPERATION, || {
+        .create_call(OPERATION, false, || {
             p.sagemaker
                 .create_endpoint_config()
                 .endpoint_config_name(&name)
@@ -51,7 +51,20 @@ pub(crate) async fn create(
                 .send()
         })
         .await?;
-    let arn = require_arn(OPERATION, out.endpoint_config_arn())?;
+    let arn = match out {
+        Some(out) => require_arn(OPERATION, out.endpoint_config_arn())?,
+        None => {
+            let existing = p
+                .call("DescribeEndpointConfig", || {
+                    p.sagemaker
+                        .describe_endpoint_config()
+                        .endpoint_config_name(&name)
+                        .send()
+                })
+                .await?;
+            require_arn(OPERATION, existing.endpoint_config_arn())?
+        }
+    };
     Ok(applied(arn, name))
 }
 

@@ -39,7 +39,7 @@ pub(crate) async fn create(
     let role = props.string("ExecutionRoleArn")?;
     let isolation = props.bool("EnableNetworkIsolation")?;
     let tags = some_tags(&props.tags()?);
-    p.call_with_role(OPERATION, || {
+    p.create_call(OPERATION, true, || {
         p.sagemaker
             .create_model()
             .model_name(&name)

@@ -29,7 +29,7 @@ pub(crate) async fn create(
     let props = Props::root(&req.properties, OPERATION)?;
     let description = props.string("ModelPackageGroupDescription")?;
     let tags = some_tags(&props.tags()?);
-    p.call(OPERATION, || {
+    p.create_call(OPERATION, false, || {
         p.sagemaker
             .create_model_package_group()
             .model_package_group_name(&name)

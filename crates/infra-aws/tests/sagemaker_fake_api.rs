@@ -572,3 +572,69 @@ async fn update_sends_the_deployment_settings() {
     );
     fake.assert_nothing_unexpected();
 }
+
+const CONFIG_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/churn-config";
+
+fn create_config_request() -> CreateRequest {
+    CreateRequest {
+        context: context("AWS::SageMaker::EndpointConfig", "Config"),
+        physical_name: Some("churn-config".into()),
+        token: "t".into(),
+        properties: json!({"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 2}}]}),
+    }
+}
+
+const EXISTS: &str = "Cannot create already existing endpoint configuration \"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/churn-config\".";
+
+#[tokio::test]
+async fn a_create_whose_response_was_lost_adopts_what_it_created() {
+    let fake = FakeAws::start(|operation, _, nth| match operation {
+        // The first attempt succeeds on the server but its answer never arrives intact.
+        "CreateEndpointConfig" if nth == 1 => Some(Reply::Error {
+            status: 500,
+            code: "InternalFailure",
+            message: "internal error".into(),
+        }),
+        "CreateEndpointConfig" => Some(Reply::validation(EXISTS)),
+        "DescribeEndpointConfig" => Some(Reply::Ok(json!({
+            "EndpointConfigName": "churn-config",
+            "EndpointConfigArn": CONFIG_ARN,
+            "ProductionVariants": [],
+            "CreationTime": 1.7e9
+        }))),
+        _ => None,
+    })
+    .await;
+    let p = sagemaker(&sdk_config(&fake.url));
+    let applied = p.create(&create_config_request()).await.expect("adopted");
+    assert_eq!(applied.physical_id, CONFIG_ARN);
+    assert_eq!(
+        applied.attributes["EndpointConfigName"],
+        json!("churn-config")
+    );
+    assert_eq!(
+        fake.operations(),
+        [
+            "CreateEndpointConfig",
+            "CreateEndpointConfig",
+            "DescribeEndpointConfig"
+        ]
+    );
+    fake.assert_nothing_unexpected();
+}
+
+#[tokio::test]
+async fn a_name_clash_on_the_first_attempt_is_an_error() {
+    let fake = FakeAws::start(|operation, _, _| match operation {
+        "CreateEndpointConfig" => Some(Reply::validation(EXISTS)),
+        _ => None,
+    })
+    .await;
+    let p = sagemaker(&sdk_config(&fake.url));
+    let err = p
+        .create(&create_config_request())
+        .await
+        .expect_err("someone else's configuration");
+    assert_eq!(err.message, EXISTS);
+    fake.assert_nothing_unexpected();
+}
