@@ -356,3 +356,57 @@ async fn reading_what_is_gone_is_none() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_type_is_registered() {
+    let aws = local_aws().await;
+    let mut registry = infra_core::provider::Registry::new();
+    for provider in infra_aws::providers_for(&aws, &infra_aws::RetryPolicy::default()) {
+        registry.register(provider);
+    }
+    for resource_type in [
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Endpoint",
+        "AWS::SageMaker::ModelPackageGroup",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+    ] {
+        assert!(registry.supports(resource_type), "{resource_type}");
+    }
+}
+
+/// After a crash between create and state write, the engine knows only the name chosen
+/// before the create; a read by that name finds the resource and reports its real ID.
+#[tokio::test]
+async fn resources_can_be_adopted_by_their_chosen_name() {
+    let aws = local_aws().await;
+    let p = sagemaker(&aws);
+    let model = json!({"ModelName": "churn-model", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
+    create(&p, "AWS::SageMaker::Model", "Model", model).await;
+    let config = json!({"ProductionVariants": [{"VariantName": VARIANT, "ModelName": "churn-model", "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}]});
+    let created = create(
+        &p,
+        "AWS::SageMaker::EndpointConfig",
+        "Config",
+        config.clone(),
+    )
+    .await;
+    let name = created.applied.attributes["EndpointConfigName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let observed = p
+        .read(&infra_core::provider::ReadRequest {
+            context: created.context.clone(),
+            physical_id: name.clone(),
+            properties: config.clone(),
+            attributes: Default::default(),
+        })
+        .await
+        .expect("read")
+        .expect("found by name");
+    assert_eq!(observed.physical_id, created.applied.physical_id);
+    assert_eq!(observed.attributes["EndpointConfigName"], json!(name));
+    assert_eq!(observed.properties, config);
+}
