@@ -161,7 +161,8 @@ where
         }
         SdkError::ResponseError(response) => {
             let status = response.raw().status().as_u16();
-            let kind = if (500..=599).contains(&status) || status == 429 { ErrorKind::Transient } else { ErrorKind::Other };
+            let kind =
+                if (500..=599).contains(&status) || status == 429 { ErrorKind::Transient } else { ErrorKind::Other };
             ProviderError::new(
                 kind,
                 operation,

@@ -60,9 +60,8 @@ pub fn fit(parts: &[&str], suffix: &str, rules: NameRules) -> String {
     let suffix: String = suffix.chars().filter(|&c| rules.charset.allows(c)).take(rules.max_len).collect();
     let sep = usize::from(!suffix.is_empty() && !parts.is_empty());
     let budget = rules.max_len.saturating_sub(suffix.chars().count() + sep);
-    let joined_len = |parts: &[Vec<char>]| -> usize {
-        parts.iter().map(Vec::len).sum::<usize>() + parts.len().saturating_sub(1)
-    };
+    let joined_len =
+        |parts: &[Vec<char>]| -> usize { parts.iter().map(Vec::len).sum::<usize>() + parts.len().saturating_sub(1) };
     while !parts.is_empty() && joined_len(&parts) > budget {
         // Shorten the longest part; drop parts that run out (and their separator with them).
         let longest = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))).unwrap_or(0);
@@ -100,12 +99,18 @@ mod tests {
     #[test]
     fn fitting() {
         check(&["ml", "identity", "Role"], IAM_ROLE, "ml-identity-Role-ABCDEFGHIJKLM");
-        check(&["mlplatform", "identity", "SageMakerExecutionRoleForTrainingJobsAndEndpoints"], IAM_ROLE,
-            "mlplatform-identity-SageMakerExecutionRoleForTrain-ABCDEFGHIJKLM");
+        check(
+            &["mlplatform", "identity", "SageMakerExecutionRoleForTrainingJobsAndEndpoints"],
+            IAM_ROLE,
+            "mlplatform-identity-SageMakerExecutionRoleForTrain-ABCDEFGHIJKLM",
+        );
         check(&["ml_p", "backend", "Model.1"], SAGEMAKER, "mlp-backend-Model1-ABCDEFGHIJKLM");
         check(&["-x", "b", "M"], SAGEMAKER, "x-b-M-ABCDEFGHIJKLM");
-        check(&["a".repeat(100).as_str(), "b".repeat(100).as_str(), "C".repeat(100).as_str()], SAGEMAKER,
-            &format!("{}-{}-{}-ABCDEFGHIJKLM", "a".repeat(15), "b".repeat(16), "C".repeat(16)));
+        check(
+            &["a".repeat(100).as_str(), "b".repeat(100).as_str(), "C".repeat(100).as_str()],
+            SAGEMAKER,
+            &format!("{}-{}-{}-ABCDEFGHIJKLM", "a".repeat(15), "b".repeat(16), "C".repeat(16)),
+        );
         check(&["p", "l", "Id"], NameRules { max_len: 13, charset: Charset::Iam }, "ABCDEFGHIJKLM");
         check(&["p", "l", "Id"], NameRules { max_len: 16, charset: Charset::Iam }, "I-ABCDEFGHIJKLM");
         check(&["é", "l", "Id"], IAM_POLICY, "l-Id-ABCDEFGHIJKLM");
@@ -117,7 +122,6 @@ mod tests {
             project: "mlplatform".into(),
             environment: "dev".into(),
             layer: "identity".into(),
-            stack_name: "mlplatform-dev-identity".into(),
             logical_id: "AVeryLongLogicalIdThatKeepsGoingAndGoingAndGoingAndGoingAndGoingAndGoing".into(),
             resource_type: "AWS::IAM::Role".into(),
             ..Default::default()

@@ -171,12 +171,24 @@ mod tests {
     fn equivalence() {
         let base = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}]});
         check(base.clone(), base.clone(), true);
-        check(base.clone(), json!({"Statement": {"Resource": ["*"], "Action": ["s3:PutObject", "s3:GetObject", "s3:GetObject"], "Effect": "Allow"}, "Version": "2012-10-17"}), true);
+        check(
+            base.clone(),
+            json!({"Statement": {"Resource": ["*"], "Action": ["s3:PutObject", "s3:GetObject", "s3:GetObject"], "Effect": "Allow"}, "Version": "2012-10-17"}),
+            true,
+        );
         check(base.clone(), Value::String(base.to_string()), true);
         check(base.clone(), Value::String(urlencoding::encode(&base.to_string()).into_owned()), true);
         check(base.clone(), Value::String(serde_json::to_string_pretty(&base).unwrap_or_default()), true);
-        check(base.clone(), json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}]}), false);
-        check(base.clone(), json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}), false);
+        check(
+            base.clone(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}]}),
+            false,
+        );
+        check(
+            base.clone(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+            false,
+        );
         check(
             json!({"Statement": [{"Sid": "B", "Effect": "Allow", "Action": "a:b", "Resource": "*"}, {"Sid": "A", "Effect": "Allow", "Action": "c:d", "Resource": "*"}]}),
             json!({"Statement": [{"Sid": "A", "Effect": "Allow", "Action": "c:d", "Resource": "*"}, {"Sid": "B", "Effect": "Allow", "Action": "a:b", "Resource": "*"}]}),

@@ -197,11 +197,26 @@ mod tests {
         check(&p, err(ErrorKind::Transient, "Throttling", "rate exceeded"), 299, true);
         check(&p, err(ErrorKind::Transient, "Throttling", "rate exceeded"), 300, false);
         check(&p, err(ErrorKind::Invalid, "MalformedPolicyDocument", "bad"), 0, false);
-        check(&p, err(ErrorKind::Invalid, "ValidationException", "Could not assume role arn:aws:iam::1:role/x"), 5, true);
-        check(&p, err(ErrorKind::Invalid, "ValidationException", "Could not assume role arn:aws:iam::1:role/x"), 121, false);
+        check(
+            &p,
+            err(ErrorKind::Invalid, "ValidationException", "Could not assume role arn:aws:iam::1:role/x"),
+            5,
+            true,
+        );
+        check(
+            &p,
+            err(ErrorKind::Invalid, "ValidationException", "Could not assume role arn:aws:iam::1:role/x"),
+            121,
+            false,
+        );
         check(&p, err(ErrorKind::Invalid, "ValidationException", "The role cannot be assumed by sagemaker"), 1, true);
         check(&p, err(ErrorKind::Invalid, "ValidationException", "instance type not supported"), 1, false);
-        check(&RetryPolicy::default(), err(ErrorKind::Invalid, "ValidationException", "Could not assume role"), 1, false);
+        check(
+            &RetryPolicy::default(),
+            err(ErrorKind::Invalid, "ValidationException", "Could not assume role"),
+            1,
+            false,
+        );
     }
 
     #[test]

@@ -37,9 +37,10 @@ pub struct LocalAws {
 
 /// The workspace root, from this crate's manifest directory.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-    })
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 impl LocalAws {
@@ -90,9 +91,8 @@ impl LocalAws {
     /// A fresh, empty account of its own.
     pub async fn account(&self) -> Result<Account, String> {
         let id = format!("{:012}", fastrand::u64(100_000_000_000..1_000_000_000_000));
-        let base = config::load_with(&self.settings(), Some(&testing_credentials()))
-            .await
-            .map_err(|e| e.to_string())?;
+        let base =
+            config::load_with(&self.settings(), Some(&testing_credentials())).await.map_err(|e| e.to_string())?;
         let sts = aws_sdk_sts::Client::new(&base);
         let out = sts
             .assume_role()
@@ -100,7 +100,9 @@ impl LocalAws {
             .role_session_name("infra-tests")
             .send()
             .await
-            .map_err(|e| format!("failed to assume a role in a fresh account: {}", crate::error::from_sdk("AssumeRole", &e)))?;
+            .map_err(|e| {
+                format!("failed to assume a role in a fresh account: {}", crate::error::from_sdk("AssumeRole", &e))
+            })?;
         let c = out.credentials.ok_or("AssumeRole returned no credentials")?;
         Ok(Account {
             account_id: id,
@@ -187,7 +189,8 @@ fn moto_server() -> Result<PathBuf, String> {
 }
 
 fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("failed to find a free port: {e}"))?;
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("failed to find a free port: {e}"))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| format!("failed to find a free port: {e}"))
 }
 
@@ -238,7 +241,8 @@ fn http(port: u16, method: &str, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_secs(1))
         .map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n")
+        .map_err(|e| e.to_string())?;
     let mut response = String::new();
     s.read_to_string(&mut response).map_err(|e| e.to_string())?;
     let status = response
@@ -282,8 +286,9 @@ impl FaultProxy {
         plan: impl Fn(&str, usize) -> Option<Fault> + Send + Sync + 'static,
     ) -> Result<FaultProxy, String> {
         let upstream = upstream_url.trim_start_matches("http://").trim_end_matches('/').to_string();
-        let listener =
-            tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.map_err(|e| format!("failed to bind: {e}"))?;
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| format!("failed to bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let seen = Arc::new(Mutex::new(HashMap::new()));
         let forwarded = Arc::new(Mutex::new(HashMap::new()));
@@ -291,7 +296,8 @@ impl FaultProxy {
         let (seen2, forwarded2) = (seen.clone(), forwarded.clone());
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                let (upstream, plan, seen, forwarded) = (upstream.clone(), plan.clone(), seen2.clone(), forwarded2.clone());
+                let (upstream, plan, seen, forwarded) =
+                    (upstream.clone(), plan.clone(), seen2.clone(), forwarded2.clone());
                 tokio::spawn(async move {
                     let _ = proxy_connection(conn, &upstream, &plan, &seen, &forwarded).await;
                 });
@@ -338,9 +344,13 @@ async fn proxy_connection(
         )
     };
     match fault {
-        Some(Fault::Throttle) => return conn.write_all(canned("400 Bad Request", "Throttling", "Rate exceeded").as_bytes()).await,
+        Some(Fault::Throttle) => {
+            return conn.write_all(canned("400 Bad Request", "Throttling", "Rate exceeded").as_bytes()).await
+        }
         Some(Fault::Unavailable) => {
-            return conn.write_all(canned("503 Service Unavailable", "ServiceUnavailable", "Service is unavailable").as_bytes()).await
+            return conn
+                .write_all(canned("503 Service Unavailable", "ServiceUnavailable", "Service is unavailable").as_bytes())
+                .await
         }
         Some(Fault::Drop) => return Ok(()),
         Some(Fault::ForwardThenDrop) | None => {}

@@ -12,7 +12,8 @@ async fn accounts_are_isolated() {
     let iam_a = aws_sdk_iam::Client::new(&a.sdk_config().await.expect("config a"));
     let iam_b = aws_sdk_iam::Client::new(&b.sdk_config().await.expect("config b"));
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let role = iam_a.create_role().role_name("only-in-a").assume_role_policy_document(doc).send().await.expect("create");
+    let role =
+        iam_a.create_role().role_name("only-in-a").assume_role_policy_document(doc).send().await.expect("create");
     assert!(role.role.expect("role").arn.contains(&a.account_id));
     let in_b = iam_b.list_roles().send().await.expect("list b").roles;
     assert!(in_b.is_empty(), "{in_b:?}");

@@ -25,7 +25,10 @@ fn attributes(arn: &str) -> Attributes {
     BTreeMap::from([("Arn".to_string(), json!(arn))])
 }
 
-async fn get_profile(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
+async fn get_profile(
+    iam: &IamProvider,
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
     let c = &iam.client;
     found(retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await)
         .map(|o| o.and_then(|o| o.instance_profile))
@@ -33,9 +36,11 @@ async fn get_profile(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam
 
 async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
-    retry(&iam.retry, "AddRoleToInstanceProfile", || c.add_role_to_instance_profile().instance_profile_name(name).role_name(role).send())
-        .await
-        .map(drop)
+    retry(&iam.retry, "AddRoleToInstanceProfile", || {
+        c.add_role_to_instance_profile().instance_profile_name(name).role_name(role).send()
+    })
+    .await
+    .map(drop)
 }
 
 async fn remove_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
@@ -59,8 +64,10 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
     }
     let c = &iam.client;
-    let (created, attempts) =
-        retry_counted(&iam.retry, OP, || c.create_instance_profile().instance_profile_name(&name).set_path(path.clone()).send()).await;
+    let (created, attempts) = retry_counted(&iam.retry, OP, || {
+        c.create_instance_profile().instance_profile_name(&name).set_path(path.clone()).send()
+    })
+    .await;
     let arn = match created {
         Ok(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
         // An earlier attempt created it but its answer was lost: the profile is ours.
@@ -104,7 +111,11 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     for key in CREATE_ONLY {
         if old.string(key)? != new.string(key)? {
-            return Err(ProviderError::new(ErrorKind::Invalid, OP, format!("{key} cannot change without replacing the instance profile")));
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                OP,
+                format!("{key} cannot change without replacing the instance profile"),
+            ));
         }
     }
     let new_roles = new.strings("Roles")?;
@@ -136,5 +147,9 @@ async fn delete_profile(iam: &IamProvider, name: &str) -> Result<(), ProviderErr
         remove_role(iam, name, role.role_name()).await?;
     }
     let c = &iam.client;
-    gone_ok(retry(&iam.retry, "DeleteInstanceProfile", || c.delete_instance_profile().instance_profile_name(name).send()).await.map(drop))
+    gone_ok(
+        retry(&iam.retry, "DeleteInstanceProfile", || c.delete_instance_profile().instance_profile_name(name).send())
+            .await
+            .map(drop),
+    )
 }

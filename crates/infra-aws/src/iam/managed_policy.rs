@@ -5,7 +5,10 @@
 //! A document change creates a new default version; IAM keeps at most five, so the oldest
 //! non-default version is deleted first when the limit is reached.
 
-use super::{all_pages, found, gone_ok, live_document, set_diff, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
+use super::{
+    all_pages, found, gone_ok, live_document, set_diff, shape_like, Compare, IamProvider, LiveProperty, Principal,
+    Props,
+};
 use crate::naming;
 use crate::policy as document;
 use crate::retry::{retry, retry_counted};
@@ -70,7 +73,8 @@ async fn arn_of(iam: &IamProvider, physical_id: &str, properties: &Value) -> Res
 
 async fn get_policy(iam: &IamProvider, arn: &str) -> Result<Option<aws_sdk_iam::types::Policy>, ProviderError> {
     let c = &iam.client;
-    found(retry(&iam.retry, "GetPolicy", || c.get_policy().policy_arn(arn).send()).await).map(|o| o.and_then(|o| o.policy))
+    found(retry(&iam.retry, "GetPolicy", || c.get_policy().policy_arn(arn).send()).await)
+        .map(|o| o.and_then(|o| o.policy))
 }
 
 pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
@@ -120,9 +124,19 @@ async fn attachments(iam: &IamProvider, arn: &str) -> Result<BTreeMap<&'static s
         })
         .await?;
         let mut items = Vec::new();
-        items.extend(out.policy_roles.unwrap_or_default().into_iter().filter_map(|r| r.role_name).map(|n| (Principal::Role, n)));
-        items.extend(out.policy_users.unwrap_or_default().into_iter().filter_map(|u| u.user_name).map(|n| (Principal::User, n)));
-        items.extend(out.policy_groups.unwrap_or_default().into_iter().filter_map(|g| g.group_name).map(|n| (Principal::Group, n)));
+        items.extend(
+            out.policy_roles.unwrap_or_default().into_iter().filter_map(|r| r.role_name).map(|n| (Principal::Role, n)),
+        );
+        items.extend(
+            out.policy_users.unwrap_or_default().into_iter().filter_map(|u| u.user_name).map(|n| (Principal::User, n)),
+        );
+        items.extend(
+            out.policy_groups
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|g| g.group_name)
+                .map(|n| (Principal::Group, n)),
+        );
         Ok((items, if out.is_truncated { out.marker } else { None }))
     })
     .await?;
@@ -136,7 +150,10 @@ async fn attachments(iam: &IamProvider, arn: &str) -> Result<BTreeMap<&'static s
 async fn versions(iam: &IamProvider, arn: &str) -> Result<Vec<aws_sdk_iam::types::PolicyVersion>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
-        let out = retry(&iam.retry, "ListPolicyVersions", || c.list_policy_versions().policy_arn(arn).set_marker(marker.clone()).send()).await?;
+        let out = retry(&iam.retry, "ListPolicyVersions", || {
+            c.list_policy_versions().policy_arn(arn).set_marker(marker.clone()).send()
+        })
+        .await?;
         Ok((out.versions.unwrap_or_default(), if out.is_truncated { out.marker } else { None }))
     })
     .await
@@ -147,7 +164,12 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     let Some(policy) = get_policy(iam, &arn).await? else { return Ok(None) };
     let c = &iam.client;
     let version_id = policy.default_version_id().unwrap_or("v1").to_string();
-    let version = found(retry(&iam.retry, "GetPolicyVersion", || c.get_policy_version().policy_arn(&arn).version_id(&version_id).send()).await)?;
+    let version = found(
+        retry(&iam.retry, "GetPolicyVersion", || {
+            c.get_policy_version().policy_arn(&arn).version_id(&version_id).send()
+        })
+        .await,
+    )?;
     let Some(version) = version.and_then(|v| v.policy_version) else { return Ok(None) };
     let doc = match version.document() {
         Some(text) => Some(live_document("GetPolicyVersion", text)?),
@@ -157,7 +179,11 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     let mut live = vec![
         LiveProperty::new("ManagedPolicyName", Compare::Scalar, policy.policy_name().map(Value::from)),
         LiveProperty::new("Path", Compare::Scalar, policy.path().map(Value::from)).with_default(json!("/")),
-        LiveProperty::new("Description", Compare::Scalar, policy.description().filter(|d| !d.is_empty()).map(Value::from)),
+        LiveProperty::new(
+            "Description",
+            Compare::Scalar,
+            policy.description().filter(|d| !d.is_empty()).map(Value::from),
+        ),
         LiveProperty::new("PolicyDocument", Compare::Document, doc),
     ];
     for kind in Principal::ALL {
@@ -178,7 +204,11 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     for key in CREATE_ONLY {
         if old.string(key)? != new.string(key)? {
-            return Err(ProviderError::new(ErrorKind::Invalid, OP, format!("{key} cannot change without replacing the policy")));
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                OP,
+                format!("{key} cannot change without replacing the policy"),
+            ));
         }
     }
     let arn = arn_of(iam, &req.physical_id, &req.old_properties).await?;
@@ -189,7 +219,9 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     }
     let (old_targets, new_targets) = (targets(&old)?, targets(&new)?);
     for kind in Principal::ALL {
-        let names = |t: &[(Principal, String)]| t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>();
+        let names = |t: &[(Principal, String)]| {
+            t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>()
+        };
         let (attach, detach) = set_diff(&names(&old_targets), &names(&new_targets));
         for principal in &attach {
             kind.attach(iam, principal, &arn).await?;
@@ -217,12 +249,20 @@ async fn new_default_version(iam: &IamProvider, arn: &str, doc: &str) -> Result<
     let excess = (existing.len() + 1 + 1).saturating_sub(MAX_VERSIONS);
     for v in existing.iter().take(excess) {
         if let Some(id) = v.version_id() {
-            gone_ok(retry(&iam.retry, "DeletePolicyVersion", || c.delete_policy_version().policy_arn(arn).version_id(id).send()).await.map(drop))?;
+            gone_ok(
+                retry(&iam.retry, "DeletePolicyVersion", || {
+                    c.delete_policy_version().policy_arn(arn).version_id(id).send()
+                })
+                .await
+                .map(drop),
+            )?;
         }
     }
-    retry(&iam.retry, "CreatePolicyVersion", || c.create_policy_version().policy_arn(arn).policy_document(doc).set_as_default(true).send())
-        .await
-        .map(drop)
+    retry(&iam.retry, "CreatePolicyVersion", || {
+        c.create_policy_version().policy_arn(arn).policy_document(doc).set_as_default(true).send()
+    })
+    .await
+    .map(drop)
 }
 
 pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
@@ -241,7 +281,13 @@ async fn delete_policy(iam: &IamProvider, arn: &str) -> Result<(), ProviderError
     }
     for v in found(versions(iam, arn).await)?.unwrap_or_default() {
         if let (false, Some(id)) = (v.is_default_version, v.version_id()) {
-            gone_ok(retry(&iam.retry, "DeletePolicyVersion", || c.delete_policy_version().policy_arn(arn).version_id(id).send()).await.map(drop))?;
+            gone_ok(
+                retry(&iam.retry, "DeletePolicyVersion", || {
+                    c.delete_policy_version().policy_arn(arn).version_id(id).send()
+                })
+                .await
+                .map(drop),
+            )?;
         }
     }
     gone_ok(retry(&iam.retry, "DeletePolicy", || c.delete_policy().policy_arn(arn).send()).await.map(drop))

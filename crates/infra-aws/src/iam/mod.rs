@@ -174,7 +174,11 @@ impl<'a> Props<'a> {
     pub fn integer(&self, key: &str) -> Result<Option<i32>, ProviderError> {
         match self.string(key)? {
             None => Ok(None),
-            Some(s) => s.trim().parse().map(Some).map_err(|_| self.invalid(format!("property {key} must be an integer, not {s:?}"))),
+            Some(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.invalid(format!("property {key} must be an integer, not {s:?}"))),
         }
     }
 
@@ -183,7 +187,9 @@ impl<'a> Props<'a> {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| scalar_text(v).ok_or_else(|| self.invalid(format!("property {key} must be a list of strings"))))
+                .map(|v| {
+                    scalar_text(v).ok_or_else(|| self.invalid(format!("property {key} must be a list of strings")))
+                })
                 .collect(),
             Some(_) => Err(self.invalid(format!("property {key} must be a list of strings"))),
         }
@@ -279,7 +285,8 @@ pub(crate) fn canonical(compare: Compare, v: &Value) -> Value {
         Compare::Tags => {
             let mut map = Map::new();
             for t in v.as_array().into_iter().flatten() {
-                if let (Some(k), Some(val)) = (t.get("Key").and_then(scalar_text), t.get("Value").and_then(scalar_text)) {
+                if let (Some(k), Some(val)) = (t.get("Key").and_then(scalar_text), t.get("Value").and_then(scalar_text))
+                {
                     map.insert(k, Value::String(val));
                 }
             }
@@ -297,7 +304,9 @@ pub(crate) fn canonical(compare: Compare, v: &Value) -> Value {
                 })
                 .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Array(entries.into_iter().map(|(n, d)| serde_json::json!({"PolicyName": n, "PolicyDocument": d})).collect())
+            Value::Array(
+                entries.into_iter().map(|(n, d)| serde_json::json!({"PolicyName": n, "PolicyDocument": d})).collect(),
+            )
         }
     }
 }
@@ -423,46 +432,111 @@ impl Principal {
     pub async fn put_inline(self, iam: &IamProvider, name: &str, policy: &str, doc: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         match self {
-            Principal::Role => retry(r, "PutRolePolicy", || c.put_role_policy().role_name(name).policy_name(policy).policy_document(doc).send()).await.map(drop),
-            Principal::User => retry(r, "PutUserPolicy", || c.put_user_policy().user_name(name).policy_name(policy).policy_document(doc).send()).await.map(drop),
-            Principal::Group => retry(r, "PutGroupPolicy", || c.put_group_policy().group_name(name).policy_name(policy).policy_document(doc).send()).await.map(drop),
+            Principal::Role => retry(r, "PutRolePolicy", || {
+                c.put_role_policy().role_name(name).policy_name(policy).policy_document(doc).send()
+            })
+            .await
+            .map(drop),
+            Principal::User => retry(r, "PutUserPolicy", || {
+                c.put_user_policy().user_name(name).policy_name(policy).policy_document(doc).send()
+            })
+            .await
+            .map(drop),
+            Principal::Group => retry(r, "PutGroupPolicy", || {
+                c.put_group_policy().group_name(name).policy_name(policy).policy_document(doc).send()
+            })
+            .await
+            .map(drop),
         }
     }
 
     pub async fn delete_inline(self, iam: &IamProvider, name: &str, policy: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         gone_ok(match self {
-            Principal::Role => retry(r, "DeleteRolePolicy", || c.delete_role_policy().role_name(name).policy_name(policy).send()).await.map(drop),
-            Principal::User => retry(r, "DeleteUserPolicy", || c.delete_user_policy().user_name(name).policy_name(policy).send()).await.map(drop),
-            Principal::Group => retry(r, "DeleteGroupPolicy", || c.delete_group_policy().group_name(name).policy_name(policy).send()).await.map(drop),
+            Principal::Role => {
+                retry(r, "DeleteRolePolicy", || c.delete_role_policy().role_name(name).policy_name(policy).send())
+                    .await
+                    .map(drop)
+            }
+            Principal::User => {
+                retry(r, "DeleteUserPolicy", || c.delete_user_policy().user_name(name).policy_name(policy).send())
+                    .await
+                    .map(drop)
+            }
+            Principal::Group => {
+                retry(r, "DeleteGroupPolicy", || c.delete_group_policy().group_name(name).policy_name(policy).send())
+                    .await
+                    .map(drop)
+            }
         })
     }
 
     /// The inline policy's document text (URL-encoded), or `None` when it is not there.
-    pub async fn get_inline(self, iam: &IamProvider, name: &str, policy: &str) -> Result<Option<String>, ProviderError> {
+    pub async fn get_inline(
+        self,
+        iam: &IamProvider,
+        name: &str,
+        policy: &str,
+    ) -> Result<Option<String>, ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         found(match self {
-            Principal::Role => retry(r, "GetRolePolicy", || c.get_role_policy().role_name(name).policy_name(policy).send()).await.map(|o| o.policy_document),
-            Principal::User => retry(r, "GetUserPolicy", || c.get_user_policy().user_name(name).policy_name(policy).send()).await.map(|o| o.policy_document),
-            Principal::Group => retry(r, "GetGroupPolicy", || c.get_group_policy().group_name(name).policy_name(policy).send()).await.map(|o| o.policy_document),
+            Principal::Role => {
+                retry(r, "GetRolePolicy", || c.get_role_policy().role_name(name).policy_name(policy).send())
+                    .await
+                    .map(|o| o.policy_document)
+            }
+            Principal::User => {
+                retry(r, "GetUserPolicy", || c.get_user_policy().user_name(name).policy_name(policy).send())
+                    .await
+                    .map(|o| o.policy_document)
+            }
+            Principal::Group => {
+                retry(r, "GetGroupPolicy", || c.get_group_policy().group_name(name).policy_name(policy).send())
+                    .await
+                    .map(|o| o.policy_document)
+            }
         })
     }
 
     pub async fn attach(self, iam: &IamProvider, name: &str, arn: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         match self {
-            Principal::Role => retry(r, "AttachRolePolicy", || c.attach_role_policy().role_name(name).policy_arn(arn).send()).await.map(drop),
-            Principal::User => retry(r, "AttachUserPolicy", || c.attach_user_policy().user_name(name).policy_arn(arn).send()).await.map(drop),
-            Principal::Group => retry(r, "AttachGroupPolicy", || c.attach_group_policy().group_name(name).policy_arn(arn).send()).await.map(drop),
+            Principal::Role => {
+                retry(r, "AttachRolePolicy", || c.attach_role_policy().role_name(name).policy_arn(arn).send())
+                    .await
+                    .map(drop)
+            }
+            Principal::User => {
+                retry(r, "AttachUserPolicy", || c.attach_user_policy().user_name(name).policy_arn(arn).send())
+                    .await
+                    .map(drop)
+            }
+            Principal::Group => {
+                retry(r, "AttachGroupPolicy", || c.attach_group_policy().group_name(name).policy_arn(arn).send())
+                    .await
+                    .map(drop)
+            }
         }
     }
 
     pub async fn detach(self, iam: &IamProvider, name: &str, arn: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         gone_ok(match self {
-            Principal::Role => retry(r, "DetachRolePolicy", || c.detach_role_policy().role_name(name).policy_arn(arn).send()).await.map(drop),
-            Principal::User => retry(r, "DetachUserPolicy", || c.detach_user_policy().user_name(name).policy_arn(arn).send()).await.map(drop),
-            Principal::Group => retry(r, "DetachGroupPolicy", || c.detach_group_policy().group_name(name).policy_arn(arn).send()).await.map(drop),
+            Principal::Role => {
+                retry(r, "DetachRolePolicy", || c.detach_role_policy().role_name(name).policy_arn(arn).send())
+                    .await
+                    .map(drop)
+            }
+            Principal::User => {
+                retry(r, "DetachUserPolicy", || c.detach_user_policy().user_name(name).policy_arn(arn).send())
+                    .await
+                    .map(drop)
+            }
+            Principal::Group => {
+                retry(r, "DetachGroupPolicy", || c.detach_group_policy().group_name(name).policy_arn(arn).send())
+                    .await
+                    .map(drop)
+            }
         })
     }
 }
@@ -487,12 +561,21 @@ mod tests {
         check(json!({}), vec![path(Some("/x/"))], json!({"Path": "/x/"}));
         check(json!({"Path": "/"}), vec![path(None)], json!({"Path": "/"}));
         check(json!({"Path": "/a/"}), vec![path(None)], json!({}));
-        let dur = |v: Option<Value>| LiveProperty::new("MaxSessionDuration", Compare::Scalar, v).with_default(json!(3600));
-        check(json!({"MaxSessionDuration": "7200"}), vec![dur(Some(json!(7200)))], json!({"MaxSessionDuration": "7200"}));
+        let dur =
+            |v: Option<Value>| LiveProperty::new("MaxSessionDuration", Compare::Scalar, v).with_default(json!(3600));
+        check(
+            json!({"MaxSessionDuration": "7200"}),
+            vec![dur(Some(json!(7200)))],
+            json!({"MaxSessionDuration": "7200"}),
+        );
         check(json!({"MaxSessionDuration": "7200"}), vec![dur(Some(json!(3600)))], json!({"MaxSessionDuration": 3600}));
         check(json!({}), vec![dur(Some(json!(3600)))], json!({}));
         let arns = |v: Value| LiveProperty::new("ManagedPolicyArns", Compare::Set, Some(v)).with_default(json!([]));
-        check(json!({"ManagedPolicyArns": ["b", "a"]}), vec![arns(json!(["a", "b"]))], json!({"ManagedPolicyArns": ["b", "a"]}));
+        check(
+            json!({"ManagedPolicyArns": ["b", "a"]}),
+            vec![arns(json!(["a", "b"]))],
+            json!({"ManagedPolicyArns": ["b", "a"]}),
+        );
         check(json!({}), vec![arns(json!([]))], json!({}));
         check(json!({}), vec![arns(json!(["x"]))], json!({"ManagedPolicyArns": ["x"]}));
         let tags = |v: Value| LiveProperty::new("Tags", Compare::Tags, Some(v)).with_default(json!([]));
@@ -501,11 +584,14 @@ mod tests {
             vec![tags(json!([{"Key": "a", "Value": "x"}, {"Key": "b", "Value": "1"}]))],
             json!({"Tags": [{"Key": "b", "Value": 1}, {"Key": "a", "Value": "x"}]}),
         );
-        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
+        let doc =
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]});
         let pols = |v: Value| LiveProperty::new("Policies", Compare::InlinePolicies, Some(v)).with_default(json!([]));
         check(
             json!({"Policies": [{"PolicyName": "p", "PolicyDocument": doc.to_string()}]}),
-            vec![pols(json!([{"PolicyName": "p", "PolicyDocument": {"Statement": {"Resource": ["*"], "Action": ["s3:*"], "Effect": "Allow"}, "Version": "2012-10-17"}}]))],
+            vec![pols(
+                json!([{"PolicyName": "p", "PolicyDocument": {"Statement": {"Resource": ["*"], "Action": ["s3:*"], "Effect": "Allow"}, "Version": "2012-10-17"}}]),
+            )],
             json!({"Policies": [{"PolicyName": "p", "PolicyDocument": doc.to_string()}]}),
         );
     }

@@ -32,7 +32,11 @@ fn targets(props: &Props<'_>) -> Result<Vec<(Principal, String)>, ProviderError>
 
 fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(), ProviderError> {
     if targets.is_empty() {
-        return Err(ProviderError::new(ErrorKind::Invalid, operation, "at least one of Roles, Users or Groups is required"));
+        return Err(ProviderError::new(
+            ErrorKind::Invalid,
+            operation,
+            "at least one of Roles, Users or Groups is required",
+        ));
     }
     Ok(())
 }
@@ -103,7 +107,9 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
         }
     }
     for kind in Principal::ALL {
-        let names = |t: &[(Principal, String)]| t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>();
+        let names = |t: &[(Principal, String)]| {
+            t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>()
+        };
         let (_, removed) = set_diff(&names(&old_targets), &names(&new_targets));
         let kept: Vec<String> = if old_name != new_name { names(&new_targets) } else { Vec::new() };
         for principal in removed.iter().chain(kept.iter().filter(|p| names(&old_targets).contains(p))) {

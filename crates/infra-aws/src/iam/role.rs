@@ -44,7 +44,9 @@ fn inline_policies(props: &Props<'_>, operation: &str) -> Result<Vec<Inline>, Pr
         .map(|(i, p)| {
             let p = Props::new(p, operation);
             let name = p.string("PolicyName")?.ok_or_else(|| bad(format!("Policies[{i}].PolicyName is required")))?;
-            let document = p.document("PolicyDocument")?.ok_or_else(|| bad(format!("Policies[{i}].PolicyDocument is required")))?;
+            let document = p
+                .document("PolicyDocument")?
+                .ok_or_else(|| bad(format!("Policies[{i}].PolicyDocument is required")))?;
             Ok(Inline { name, document })
         })
         .collect()
@@ -136,7 +138,10 @@ async fn get_role(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam::t
 async fn inline_names(iam: &IamProvider, name: &str) -> Result<Vec<String>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
-        let out = retry(&iam.retry, "ListRolePolicies", || c.list_role_policies().role_name(name).set_marker(marker.clone()).send()).await?;
+        let out = retry(&iam.retry, "ListRolePolicies", || {
+            c.list_role_policies().role_name(name).set_marker(marker.clone()).send()
+        })
+        .await?;
         Ok((out.policy_names, if out.is_truncated { out.marker } else { None }))
     })
     .await
@@ -158,7 +163,9 @@ async fn attached_arns(iam: &IamProvider, name: &str) -> Result<Vec<String>, Pro
 async fn live_tags(iam: &IamProvider, name: &str) -> Result<Vec<(String, String)>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
-        let out = retry(&iam.retry, "ListRoleTags", || c.list_role_tags().role_name(name).set_marker(marker.clone()).send()).await?;
+        let out =
+            retry(&iam.retry, "ListRoleTags", || c.list_role_tags().role_name(name).set_marker(marker.clone()).send())
+                .await?;
         let tags = out.tags.into_iter().map(|t| (t.key, t.value)).collect();
         Ok((tags, if out.is_truncated { out.marker } else { None }))
     })
@@ -172,19 +179,25 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         Some(text) => Some(live_document("GetRole", text)?),
         None => None,
     };
+    let (inline, managed, tags) = tokio::join!(inline_names(iam, name), attached_arns(iam, name), live_tags(iam, name));
+    // The role can vanish between calls: then it is gone, not an error.
+    let (Some(inline), Some(managed), Some(tags)) = (found(inline)?, found(managed)?, found(tags)?) else {
+        return Ok(None);
+    };
     let mut policies = Vec::new();
-    for policy_name in inline_names(iam, name).await? {
-        // A policy deleted between the list and the get is simply not there any more.
+    for policy_name in inline {
         if let Some(text) = super::Principal::Role.get_inline(iam, name, &policy_name).await? {
             policies.push(json!({"PolicyName": policy_name, "PolicyDocument": live_document("GetRolePolicy", &text)?}));
         }
     }
-    let Some(managed) = found(attached_arns(iam, name).await)? else { return Ok(None) };
-    let Some(tags) = found(live_tags(iam, name).await)? else { return Ok(None) };
     let live = vec![
         LiveProperty::new("RoleName", Compare::Scalar, Some(json!(role.role_name()))),
         LiveProperty::new("Path", Compare::Scalar, Some(json!(role.path()))).with_default(json!("/")),
-        LiveProperty::new("Description", Compare::Scalar, role.description().filter(|d| !d.is_empty()).map(Value::from)),
+        LiveProperty::new(
+            "Description",
+            Compare::Scalar,
+            role.description().filter(|d| !d.is_empty()).map(Value::from),
+        ),
         LiveProperty::new("AssumeRolePolicyDocument", Compare::Document, trust),
         LiveProperty::new(
             "MaxSessionDuration",
@@ -221,7 +234,11 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     for key in CREATE_ONLY {
         if old.string(key)? != new.string(key)? {
-            return Err(ProviderError::new(ErrorKind::Invalid, OP, format!("{key} cannot change without replacing the role")));
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                OP,
+                format!("{key} cannot change without replacing the role"),
+            ));
         }
     }
     let c = &iam.client;
@@ -230,23 +247,38 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     let old_trust = old.get("AssumeRolePolicyDocument").cloned().unwrap_or(Value::Null);
     let new_trust = new.required_document("AssumeRolePolicyDocument")?;
     if !document::equivalent(&old_trust, &Value::String(new_trust.clone())) {
-        retry(r, "UpdateAssumeRolePolicy", || c.update_assume_role_policy().role_name(name).policy_document(&new_trust).send()).await?;
+        retry(r, "UpdateAssumeRolePolicy", || {
+            c.update_assume_role_policy().role_name(name).policy_document(&new_trust).send()
+        })
+        .await?;
     }
 
     let (old_desc, new_desc) = (old.string("Description")?, new.string("Description")?);
     let (old_max, new_max) = (old.integer("MaxSessionDuration")?, new.integer("MaxSessionDuration")?);
-    if old_desc != new_desc || old_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION) != new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION) {
+    if old_desc != new_desc
+        || old_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION) != new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION)
+    {
         let description = new_desc.unwrap_or_default();
         let max = new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION);
-        retry(r, OP, || c.update_role().role_name(name).description(&description).max_session_duration(max).send()).await?;
+        retry(r, OP, || c.update_role().role_name(name).description(&description).max_session_duration(max).send())
+            .await?;
     }
 
     match (old.string("PermissionsBoundary")?, new.string("PermissionsBoundary")?) {
         (o, Some(n)) if o.as_deref() != Some(n.as_str()) => {
-            retry(r, "PutRolePermissionsBoundary", || c.put_role_permissions_boundary().role_name(name).permissions_boundary(&n).send()).await?;
+            retry(r, "PutRolePermissionsBoundary", || {
+                c.put_role_permissions_boundary().role_name(name).permissions_boundary(&n).send()
+            })
+            .await?;
         }
         (Some(_), None) => {
-            gone_ok(retry(r, "DeleteRolePermissionsBoundary", || c.delete_role_permissions_boundary().role_name(name).send()).await.map(drop))?;
+            gone_ok(
+                retry(r, "DeleteRolePermissionsBoundary", || {
+                    c.delete_role_permissions_boundary().role_name(name).send()
+                })
+                .await
+                .map(drop),
+            )?;
         }
         _ => {}
     }
@@ -254,7 +286,8 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     let (old_pols, new_pols) = (inline_policies(&old, OP)?, inline_policies(&new, OP)?);
     for p in &new_pols {
         let unchanged = old_pols.iter().any(|o| {
-            o.name == p.name && document::equivalent(&Value::String(o.document.clone()), &Value::String(p.document.clone()))
+            o.name == p.name
+                && document::equivalent(&Value::String(o.document.clone()), &Value::String(p.document.clone()))
         });
         if !unchanged {
             super::Principal::Role.put_inline(iam, name, &p.name, &p.document).await?;
@@ -290,26 +323,46 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: name.to_string(), attributes: attributes(role.arn(), role.role_id()) })
 }
 
+/// Detach what the applied properties name and delete the role; only when IAM refuses
+/// because something else is still attached (added outside infra, or an instance profile)
+/// list everything and clear it. The common case then costs what a hand-written delete does.
 pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    delete_role(iam, &req.physical_id).await
+    let name = req.physical_id.as_str();
+    let props = Props::new(&req.properties, "DeleteRole");
+    let (Ok(policies), Ok(managed)) = (inline_policies(&props, "DeleteRole"), props.strings("ManagedPolicyArns"))
+    else {
+        return delete_role(iam, name).await;
+    };
+    for p in &policies {
+        super::Principal::Role.delete_inline(iam, name, &p.name).await?;
+    }
+    for arn in &managed {
+        super::Principal::Role.detach(iam, name, arn).await?;
+    }
+    let c = &iam.client;
+    match gone_ok(retry(&iam.retry, "DeleteRole", || c.delete_role().role_name(name).send()).await.map(drop)) {
+        Err(e) if e.code.as_deref() == Some("DeleteConflict") => delete_role(iam, name).await,
+        other => other,
+    }
 }
 
 /// Remove the role from instance profiles, detach and delete its policies, then delete it.
 async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     let r = &iam.retry;
-    let profiles = found(
-        all_pages(|marker| async move {
-            let out = retry(r, "ListInstanceProfilesForRole", || {
-                c.list_instance_profiles_for_role().role_name(name).set_marker(marker.clone()).send()
-            })
-            .await?;
-            let names = out.instance_profiles.into_iter().map(|p| p.instance_profile_name).collect();
-            Ok((names, if out.is_truncated { out.marker } else { None }))
+    let profiles = all_pages(|marker| async move {
+        let out = retry(r, "ListInstanceProfilesForRole", || {
+            c.list_instance_profiles_for_role().role_name(name).set_marker(marker.clone()).send()
         })
-        .await,
-    )?;
-    let Some(profiles) = profiles else { return Ok(()) };
+        .await?;
+        let names = out.instance_profiles.into_iter().map(|p| p.instance_profile_name).collect();
+        Ok((names, if out.is_truncated { out.marker } else { None }))
+    });
+    // Independent lookups: ask them at once, the delete is a chain of round trips otherwise.
+    let (profiles, attached, inline) = tokio::join!(profiles, attached_arns(iam, name), inline_names(iam, name));
+    let (Some(profiles), Some(attached), Some(inline)) = (found(profiles)?, found(attached)?, found(inline)?) else {
+        return Ok(());
+    };
     for profile in &profiles {
         gone_ok(
             retry(r, "RemoveRoleFromInstanceProfile", || {
@@ -319,11 +372,11 @@ async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError>
             .map(drop),
         )?;
     }
-    for arn in found(attached_arns(iam, name).await)?.unwrap_or_default() {
-        super::Principal::Role.detach(iam, name, &arn).await?;
+    for arn in &attached {
+        super::Principal::Role.detach(iam, name, arn).await?;
     }
-    for policy in found(inline_names(iam, name).await)?.unwrap_or_default() {
-        super::Principal::Role.delete_inline(iam, name, &policy).await?;
+    for policy in &inline {
+        super::Principal::Role.delete_inline(iam, name, policy).await?;
     }
     gone_ok(retry(r, "DeleteRole", || c.delete_role().role_name(name).send()).await.map(drop))
 }
