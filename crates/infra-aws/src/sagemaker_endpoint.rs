@@ -252,6 +252,18 @@ async fn switch_config(
     })?;
     let deployment = props.object("DeploymentConfig", deployment_config)?;
     let retain_deployment = props.bool("RetainDeploymentConfig")?;
+    let subject = format!("endpoint {name}");
+    // SageMaker refuses to update an endpoint mid-change, and the autoscaler changes it on
+    // its own schedule: let a change in flight finish first.
+    p.wait(
+        &req.context,
+        Phase::Update,
+        OPERATION,
+        &subject,
+        "InService",
+    )?
+    .until(|| in_service(p, name))
+    .await?;
     p.call(OPERATION, || {
         p.sagemaker
             .update_endpoint()
@@ -264,7 +276,6 @@ async fn switch_config(
             .send()
     })
     .await?;
-    let subject = format!("endpoint {name}");
     let endpoint = p
         .wait(
             &req.context,

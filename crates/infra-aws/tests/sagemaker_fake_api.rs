@@ -13,6 +13,7 @@ use infra_core::provider::{
 use sagemaker_fake::{endpoint, endpoint_arn, FakeAws, Reply};
 use sagemaker_support::{context, sagemaker, sdk_config, test_settings};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,17 +50,33 @@ fn update_request(old: Value, new: Value) -> UpdateRequest {
     }
 }
 
+type Status = (&'static str, &'static str, Option<&'static str>);
+
 /// Runs an endpoint update from OLD to NEW against a fake whose DescribeEndpoint answers
-/// follow `statuses` (status, current config, failure reason), the last one repeating.
-async fn update_endpoint(
+/// follow `before` until UpdateEndpoint arrives and `after` from then on (status, current
+/// config, failure reason), the last of each repeating.
+async fn update_endpoint_from(
     autoscaled: bool,
-    statuses: Vec<(&'static str, &'static str, Option<&'static str>)>,
+    before: Vec<Status>,
+    after: Vec<Status>,
 ) -> (FakeAws, Result<(), ProviderError>) {
+    let seen_before = AtomicUsize::new(0);
+    let seen_after = AtomicUsize::new(0);
+    let updated = AtomicBool::new(false);
     let fake = FakeAws::start(move |operation, _body, nth| match operation {
         "DescribeScalableTargets" => Some(scalable_targets(autoscaled)),
-        "UpdateEndpoint" if nth == 1 => Some(Reply::Ok(json!({"EndpointArn": endpoint_arn(NAME)}))),
+        "UpdateEndpoint" if nth == 1 => {
+            updated.store(true, Ordering::SeqCst);
+            Some(Reply::Ok(json!({"EndpointArn": endpoint_arn(NAME)})))
+        }
         "DescribeEndpoint" => {
-            let (status, config, reason) = statuses[(nth - 1).min(statuses.len() - 1)];
+            let (script, seen) = if updated.load(Ordering::SeqCst) {
+                (&after, &seen_after)
+            } else {
+                (&before, &seen_before)
+            };
+            let k = seen.fetch_add(1, Ordering::SeqCst);
+            let (status, config, reason) = script[k.min(script.len() - 1)];
             Some(Reply::Ok(endpoint(NAME, config, status, reason)))
         }
         _ => None,
@@ -80,6 +97,14 @@ async fn update_endpoint(
     (fake, result)
 }
 
+/// [`update_endpoint_from`] an endpoint that is in service.
+async fn update_endpoint(
+    autoscaled: bool,
+    after: Vec<Status>,
+) -> (FakeAws, Result<(), ProviderError>) {
+    update_endpoint_from(autoscaled, vec![("InService", OLD, None)], after).await
+}
+
 #[tokio::test]
 async fn update_retains_variant_properties_under_an_autoscaler() {
     let (fake, result) = update_endpoint(
@@ -96,6 +121,7 @@ async fn update_retains_variant_properties_under_an_autoscaler() {
         fake.operations(),
         [
             "DescribeScalableTargets",
+            "DescribeEndpoint",
             "UpdateEndpoint",
             "DescribeEndpoint",
             "DescribeEndpoint",
@@ -637,4 +663,31 @@ async fn a_name_clash_on_the_first_attempt_is_an_error() {
         .expect_err("someone else's configuration");
     assert_eq!(err.message, EXISTS);
     fake.assert_nothing_unexpected();
+}
+
+#[tokio::test]
+async fn an_update_waits_for_a_change_in_flight() {
+    let (fake, result) = update_endpoint_from(
+        true,
+        vec![
+            ("Updating", OLD, None),
+            ("Updating", OLD, None),
+            ("InService", OLD, None),
+        ],
+        vec![("Updating", OLD, None), ("InService", NEW, None)],
+    )
+    .await;
+    result.expect("update succeeds once the autoscaler's change is done");
+    let operations = fake.operations();
+    let update_at = operations
+        .iter()
+        .position(|o| o == "UpdateEndpoint")
+        .expect("updated");
+    assert_eq!(
+        operations[..update_at]
+            .iter()
+            .filter(|o| *o == "DescribeEndpoint")
+            .count(),
+        3
+    );
 }
