@@ -2,7 +2,7 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
-use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy};
+use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy, IAM_PROPAGATION_WINDOW};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use crate::{
     sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group,
@@ -38,7 +38,7 @@ impl Default for SageMakerSettings {
     fn default() -> Self {
         SageMakerSettings {
             retry: RetryPolicy::default(),
-            role_propagation: Duration::from_secs(120),
+            role_propagation: IAM_PROPAGATION_WINDOW,
             timeouts: Timeouts::default(),
             polling: Polling::default(),
             heartbeats: Some(crate::waiter::stderr_heartbeats()),
@@ -227,13 +227,14 @@ pub(crate) fn require_arn(operation: &str, arn: Option<&str>) -> Result<String, 
     }
 }
 
-/// Tags in the SDK's type; `None` when there are none, so requests stay minimal.
+/// Tags in the SDK's type.
 pub(crate) fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
 
+/// Tags for a create request; `None` when there are none, so requests stay minimal.
 pub(crate) fn some_tags(tags: &[(String, String)]) -> Option<Vec<Tag>> {
     (!tags.is_empty()).then(|| sdk_tags(tags))
 }

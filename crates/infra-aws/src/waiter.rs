@@ -43,29 +43,51 @@ impl Timeouts {
         }
     }
 
-    /// The timeout for `phase`, honouring the resource's `Metadata: { infra: { timeout: 30m } }`.
+    /// The timeout for `phase`, honouring the resource's `Metadata`:
+    /// `infra: { timeouts: { create: 45m } }` for one phase, or `infra: { timeout: 30m }` for all.
     pub fn resolve(
         &self,
         context: &ResourceContext,
         phase: Phase,
     ) -> Result<Duration, ProviderError> {
-        Ok(timeout_from_metadata(&context.metadata)?.unwrap_or_else(|| self.for_phase(phase)))
+        Ok(timeout_from_metadata(&context.metadata, phase)?
+            .unwrap_or_else(|| self.for_phase(phase)))
     }
 }
 
-/// Reads `infra.timeout` (a duration such as `"30m"` or `"1h 30m"`, or a number of seconds)
-/// from a resource's `Metadata`.
+impl Phase {
+    fn key(self) -> &'static str {
+        match self {
+            Phase::Create => "create",
+            Phase::Update => "update",
+            Phase::Delete => "delete",
+        }
+    }
+}
+
+/// Reads the timeout for `phase` from a resource's `Metadata`: `infra.timeouts.<phase>`, else
+/// `infra.timeout`; each a duration such as `"30m"` or `"1h 30m"`, or a number of seconds.
 pub fn timeout_from_metadata(
     metadata: &serde_json::Value,
+    phase: Phase,
 ) -> Result<Option<Duration>, ProviderError> {
-    let Some(value) = metadata.get("infra").and_then(|infra| infra.get("timeout")) else {
+    let Some(infra) = metadata.get("infra") else {
+        return Ok(None);
+    };
+    let per_phase = infra
+        .get("timeouts")
+        .and_then(|t| t.get(phase.key()))
+        .map(|v| (format!("timeouts.{}", phase.key()), v));
+    let Some((path, value)) =
+        per_phase.or_else(|| infra.get("timeout").map(|v| ("timeout".to_string(), v)))
+    else {
         return Ok(None);
     };
     let invalid = || {
         ProviderError::new(
             ErrorKind::Invalid,
             "read Metadata",
-            format!("Metadata infra.timeout must be a duration such as \"30m\", not {value}"),
+            format!("Metadata infra.{path} must be a duration such as \"30m\", not {value}"),
         )
     };
     let duration = match value {
@@ -222,7 +244,11 @@ mod tests {
     use std::sync::Mutex;
 
     fn check_metadata(metadata: serde_json::Value, expected: Result<Option<u64>, ()>) {
-        let got = timeout_from_metadata(&metadata)
+        check_phase(metadata, Phase::Create, expected);
+    }
+
+    fn check_phase(metadata: serde_json::Value, phase: Phase, expected: Result<Option<u64>, ()>) {
+        let got = timeout_from_metadata(&metadata, phase)
             .map(|d| d.map(|d| d.as_secs()))
             .map_err(|_| ());
         assert_eq!(got, expected, "{metadata}");
@@ -240,6 +266,21 @@ mod tests {
         check_metadata(json!({"infra": {"timeout": "0s"}}), Err(()));
         check_metadata(json!({"infra": {"timeout": -1}}), Err(()));
         check_metadata(json!({"infra": {"timeout": [1]}}), Err(()));
+        let both =
+            json!({"infra": {"timeout": "10m", "timeouts": {"create": "45m", "delete": "bad"}}});
+        check_phase(both.clone(), Phase::Create, Ok(Some(2700)));
+        check_phase(both.clone(), Phase::Update, Ok(Some(600)));
+        check_phase(both, Phase::Delete, Err(()));
+        check_phase(
+            json!({"infra": {"timeouts": {"update": "2h"}}}),
+            Phase::Update,
+            Ok(Some(7200)),
+        );
+        check_phase(
+            json!({"infra": {"timeouts": {"update": "2h"}}}),
+            Phase::Create,
+            Ok(None),
+        );
     }
 
     #[test]
