@@ -691,3 +691,48 @@ async fn an_update_waits_for_a_change_in_flight() {
         3
     );
 }
+
+#[tokio::test]
+async fn delete_deregisters_scalable_targets_then_waits_until_gone() {
+    let fake = FakeAws::start(|operation, body, nth| match operation {
+        "DescribeScalableTargets" => Some(scalable_targets(true)),
+        "DeregisterScalableTarget" => {
+            assert_eq!(
+                body["ResourceId"],
+                json!(format!("endpoint/{NAME}/variant/AllTraffic"))
+            );
+            Some(Reply::Ok(json!({})))
+        }
+        "DeleteEndpoint" => Some(Reply::Ok(json!({}))),
+        "DescribeEndpoint" if nth < 3 => Some(Reply::Ok(endpoint(NAME, OLD, "Deleting", None))),
+        "DescribeEndpoint" => Some(Reply::validation(format!(
+            "Could not find endpoint \"{}\".",
+            endpoint_arn(NAME)
+        ))),
+        _ => None,
+    })
+    .await;
+    let p = sagemaker(&sdk_config(&fake.url));
+    let mut attributes = infra_core::provider::Attributes::new();
+    attributes.insert("EndpointName".into(), json!(NAME));
+    p.delete(&DeleteRequest {
+        context: context("AWS::SageMaker::Endpoint", "Endpoint"),
+        physical_id: endpoint_arn(NAME),
+        properties: json!({"EndpointConfigName": OLD}),
+        attributes,
+    })
+    .await
+    .expect("deleted");
+    assert_eq!(
+        fake.operations(),
+        [
+            "DescribeScalableTargets",
+            "DeregisterScalableTarget",
+            "DeleteEndpoint",
+            "DescribeEndpoint",
+            "DescribeEndpoint",
+            "DescribeEndpoint"
+        ]
+    );
+    fake.assert_nothing_unexpected();
+}
