@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infra_core::provider::{
     Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError,
-    ReadRequest, UpdateRequest,
+    ReadRequest, ResourceContext, UpdateRequest,
 };
 use std::future::Future;
 
@@ -108,6 +108,31 @@ impl Provider for ApplicationAutoScalingProvider {
 
     fn concurrency(&self) -> usize {
         4
+    }
+
+    /// A scalable target's ID follows from its properties, so it is known before the create
+    /// and a target registered just before a crash can be read back by it. Policies get
+    /// their ARN from the service; re-putting one by name is harmless.
+    fn physical_name(
+        &self,
+        context: &ResourceContext,
+        properties: &serde_json::Value,
+    ) -> Option<String> {
+        if context.resource_type != SCALABLE_TARGET {
+            return None;
+        }
+        let field = |key: &str| {
+            properties
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let target = TargetId {
+            resource_id: field("ResourceId")?,
+            scalable_dimension: field("ScalableDimension")?,
+            service_namespace: field("ServiceNamespace")?,
+        };
+        Some(target.render())
     }
 
     async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {

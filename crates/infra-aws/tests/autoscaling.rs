@@ -75,6 +75,11 @@ async fn scalable_target_lifecycle() {
     )
     .await;
     assert_eq!(created.applied.physical_id, TARGET_ID);
+    assert_eq!(
+        p.physical_name(&created.context, &created.properties).as_deref(),
+        Some(TARGET_ID),
+        "known before the create, so a crash in between can be recovered"
+    );
     assert_eq!(created.applied.attributes["Id"], json!(TARGET_ID));
     created.delete(&p).await;
 }
