@@ -283,11 +283,12 @@ pub(crate) async fn read(
         )
         .put("Tags", tags_value(tags, template))
         .build();
-    omit_defaults(
-        &mut observed,
-        template,
-        &[("EnableNetworkIsolation", json!(false))],
-    );
+    // What SageMaker reports when these were left unset.
+    let defaults = [
+        ("EnableNetworkIsolation", json!(false)),
+        ("InferenceExecutionConfig", json!({"Mode": "Serial"})),
+    ];
+    omit_defaults(&mut observed, template, &defaults);
     let Applied {
         physical_id,
         attributes,
