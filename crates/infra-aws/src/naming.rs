@@ -64,7 +64,8 @@ pub fn fit(parts: &[&str], suffix: &str, rules: NameRules) -> String {
         |parts: &[Vec<char>]| -> usize { parts.iter().map(Vec::len).sum::<usize>() + parts.len().saturating_sub(1) };
     while !parts.is_empty() && joined_len(&parts) > budget {
         // Shorten the longest part; drop parts that run out (and their separator with them).
-        let longest = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))).unwrap_or(0);
+        let longest =
+            parts.iter().enumerate().max_by_key(|(i, p)| (p.len(), std::cmp::Reverse(*i))).map_or(0, |(i, _)| i);
         if let Some(p) = parts.get_mut(longest) {
             p.pop();
             if p.is_empty() {

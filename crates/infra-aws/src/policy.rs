@@ -4,7 +4,8 @@
 //! Canonical form: keys sorted; `Statement` always a list, its statements sorted; `Action`,
 //! `NotAction`, `Resource`, `NotResource` and every principal and condition value a sorted,
 //! de-duplicated list; numbers and booleans inside conditions as strings (IAM compares them as
-//! strings). Only order, nesting of single values and formatting are erased.
+//! strings); an account ID as an AWS principal equals that account's root ARN, as IAM stores
+//! it. Only order, nesting of single values, formatting and IAM's own rewriting are erased.
 
 use serde_json::{Map, Value};
 
@@ -84,7 +85,14 @@ fn canonical_statement(statement: &Value) -> Value {
         let v = match k.as_str() {
             "Action" | "NotAction" | "Resource" | "NotResource" => string_set(v),
             "Principal" | "NotPrincipal" => match v {
-                Value::Object(p) => Value::Object(sorted(p).map(|(k, v)| (k.clone(), string_set(v))).collect()),
+                Value::Object(p) => Value::Object(
+                    sorted(p)
+                        .map(|(k, v)| {
+                            let v = if k == "AWS" { account_principals(v) } else { v.clone() };
+                            (k.clone(), string_set(&v))
+                        })
+                        .collect(),
+                ),
                 other => other.clone(),
             },
             "Condition" => match v {
@@ -108,6 +116,33 @@ fn canonical_statement(statement: &Value) -> Value {
         out.insert(k.clone(), v);
     }
     Value::Object(out)
+}
+
+/// IAM stores an account ID given as an AWS principal as that account's root ARN
+/// (`123456789012` reads back as `arn:aws:iam::123456789012:root`, with the region's
+/// partition); both become `account:123456789012`.
+fn account_principals(v: &Value) -> Value {
+    let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    let root = |x: &Value| {
+        let text = match x {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => return other.clone(),
+        };
+        let account = match text.split(':').collect::<Vec<_>>().as_slice() {
+            [id] if is_account(id) => Some(id.to_string()),
+            ["arn", _, "iam", "", id, "root"] if is_account(id) => Some(id.to_string()),
+            _ => None,
+        };
+        match account {
+            Some(id) => Value::String(format!("account:{id}")),
+            None => x.clone(),
+        }
+    };
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(root).collect()),
+        other => root(other),
+    }
 }
 
 /// A single value or a list of scalars, as a sorted, de-duplicated list of strings.
@@ -208,6 +243,16 @@ mod tests {
             json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": true}, "NumericLessThan": {"s3:max-keys": 10}}}]}),
             json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": ["10"]}, "Bool": {"aws:SecureTransport": "true"}}}]}),
             true,
+        );
+        check(
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["123456789012", "arn:aws:iam::210987654321:role/x"]}, "Action": "sts:AssumeRole"}]}),
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::210987654321:role/x", "arn:aws-cn:iam::123456789012:root"]}, "Action": "sts:AssumeRole"}]}),
+            true,
+        );
+        check(
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "sts:AssumeRole"}]}),
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789013:root"}, "Action": "sts:AssumeRole"}]}),
+            false,
         );
         check(json!("{not json"), json!("{not json"), true);
         check(json!("{not json"), json!({}), false);

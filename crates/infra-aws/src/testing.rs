@@ -150,6 +150,11 @@ impl Account {
         config::load_with(&settings, Some(&self.credentials)).await.map_err(|e| e.to_string())
     }
 
+    /// Every AWS provider, acting in this account.
+    pub async fn providers(&self) -> Result<Vec<std::sync::Arc<dyn infra_core::provider::Provider>>, String> {
+        Ok(crate::providers_for(&self.sdk_config().await?, &crate::RetryPolicy::default()))
+    }
+
     /// Environment variables that point a child process (the `infra` binary) at this account.
     /// Set them with `Command::envs`, after `env_remove`-ing any `AWS_PROFILE`.
     pub fn env(&self) -> Vec<(String, String)> {
@@ -261,6 +266,8 @@ pub enum Fault {
     Throttle,
     /// Answer `503 ServiceUnavailable` itself.
     Unavailable,
+    /// Answer this error itself, e.g. a `400 ValidationException` or a `404 NoSuchEntity`.
+    Error { status: u16, code: &'static str, message: &'static str },
     /// Close the connection without answering.
     Drop,
     /// Forward the request, then close the connection instead of returning the response:
@@ -334,24 +341,15 @@ async fn proxy_connection(
         *n
     };
     let fault = plan(&action, nth);
-    let canned = |status: &str, code: &str, message: &str| {
-        let body = format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
-        );
-        format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    };
+    // JSON-protocol services (those with X-Amz-Target) read errors from JSON; the others from XML.
+    let json_protocol = header(&head, "x-amz-target").is_some();
+    let canned = |status: u16, code: &str, message: &str| canned_error(json_protocol, status, code, message);
     match fault {
-        Some(Fault::Throttle) => {
-            return conn.write_all(canned("400 Bad Request", "Throttling", "Rate exceeded").as_bytes()).await
-        }
+        Some(Fault::Throttle) => return conn.write_all(&canned(400, "Throttling", "Rate exceeded")).await,
         Some(Fault::Unavailable) => {
-            return conn
-                .write_all(canned("503 Service Unavailable", "ServiceUnavailable", "Service is unavailable").as_bytes())
-                .await
+            return conn.write_all(&canned(503, "ServiceUnavailable", "Service is unavailable")).await
         }
+        Some(Fault::Error { status, code, message }) => return conn.write_all(&canned(status, code, message)).await,
         Some(Fault::Drop) => return Ok(()),
         Some(Fault::ForwardThenDrop) | None => {}
     }
@@ -368,6 +366,37 @@ async fn proxy_connection(
     }
     conn.write_all(&response).await?;
     conn.shutdown().await
+}
+
+/// An error response in the shape the client's protocol expects.
+fn canned_error(json_protocol: bool, status: u16, code: &str, message: &str) -> Vec<u8> {
+    let reason = match status {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let (content_type, body) = if json_protocol {
+        ("application/x-amz-json-1.1", serde_json::json!({"__type": code, "message": message}).to_string())
+    } else {
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                 <RequestId>fault-proxy</RequestId></ErrorResponse>"
+            ),
+        )
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 async fn read_request(conn: &mut tokio::net::TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)> {

@@ -157,6 +157,7 @@ async fn role_minimal_then_every_property() {
             json!({"AssumeRolePolicyDocument": t, "Tags": [{"Key": "team", "Value": "ml"}, {"Key": "cost", "Value": "42"}]}),
             json!({"AssumeRolePolicyDocument": t, "Tags": [{"Key": "team", "Value": "platform"}]}),
             json!({"AssumeRolePolicyDocument": t, "PermissionsBoundary": BOUNDARY}),
+            json!({"AssumeRolePolicyDocument": t, "Description": ""}),
             json!({"AssumeRolePolicyDocument": t}),
         ],
     )
@@ -305,8 +306,13 @@ async fn managed_policy_keeps_at_most_five_versions() {
     assert_eq!(versions.len(), 5);
     let default: Vec<_> = versions.iter().filter(|v| v.is_default_version).filter_map(|v| v.version_id()).collect();
     assert_eq!(default, vec!["v9"]);
-    let read = read(&w, &ctx, &created.physical_id, &props).await.expect("exists");
-    assert_eq!(read.properties, props);
+    let observed = read(&w, &ctx, &created.physical_id, &props).await.expect("exists");
+    assert_eq!(observed.properties, props);
+
+    // After a crash between the create and its record, only the chosen name is known.
+    let name = created.physical_id.rsplit('/').next().unwrap_or_default().to_string();
+    let adopted = read(&w, &ctx, &name, &props).await.expect("found by name");
+    assert_eq!((adopted.physical_id, adopted.properties), (created.physical_id.clone(), props));
 }
 
 #[tokio::test]
@@ -467,5 +473,92 @@ async fn retries_never_duplicate_a_create() {
         assert_eq!(read.properties, props, "{label}");
         let roles = w.iam.list_roles().send().await.expect("list").roles;
         assert_eq!(roles.len(), 3, "{label}: two targets and the new role");
+    }
+}
+
+/// IAM is eventually consistent: a role just created can be NoSuchEntity for a moment to the
+/// next call. Calls that name another entity wait that out instead of failing the create.
+#[tokio::test]
+async fn waits_out_iam_propagation() {
+    let aws = LocalAws::shared().expect("local AWS");
+    let w = world().await;
+    let proxy = FaultProxy::start(aws.endpoint_url(), |action, nth| match (action, nth) {
+        ("PutRolePolicy" | "AttachRolePolicy" | "AddRoleToInstanceProfile", 1) => {
+            Some(Fault::Error { status: 404, code: "NoSuchEntity", message: "The role cannot be found." })
+        }
+        _ => None,
+    })
+    .await
+    .expect("proxy");
+    let config = w.account.sdk_config_via(&proxy.url).await.expect("config");
+    let provider = IamProvider::new(&config, RetryPolicy::default());
+    let cases = [
+        (
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": trust("ec2.amazonaws.com"),
+            "Policies": [{"PolicyName": "p", "PolicyDocument": allow(&["s3:GetObject"])}], "ManagedPolicyArns": [w.arn("managed-a")]}),
+        ),
+        ("AWS::IAM::InstanceProfile", json!({"Roles": ["target-a"]})),
+    ];
+    for (resource_type, props) in cases {
+        let ctx = w.context(resource_type, "Fresh");
+        let name = provider.physical_name(&ctx, &props);
+        let req =
+            CreateRequest { context: ctx.clone(), physical_name: name, token: "t".into(), properties: props.clone() };
+        let created = provider.create(&req).await.unwrap_or_else(|e| panic!("{resource_type}: {e}"));
+        let observed = read(&w, &ctx, &created.physical_id, &props).await.expect("exists");
+        assert_eq!(observed.properties, props);
+    }
+    assert_eq!(proxy.seen("PutRolePolicy"), 2);
+    assert_eq!(proxy.seen("AttachRolePolicy"), 2);
+    assert_eq!(proxy.seen("AddRoleToInstanceProfile"), 2);
+}
+
+#[tokio::test]
+async fn providers_cover_the_iam_types() {
+    let aws = LocalAws::shared().expect("local AWS");
+    let providers = aws.account().await.expect("account").providers().await.expect("providers");
+    let mut registry = infra_core::provider::Registry::new();
+    providers.into_iter().for_each(|p| registry.register(p));
+    for t in ["AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"] {
+        assert_eq!(registry.for_type(t).map(|p| p.name()), Some("iam"), "{t}");
+    }
+    let iam = registry.for_type("AWS::IAM::Role").expect("iam");
+    assert_eq!(iam.create_only_properties("AWS::IAM::Role"), Some(vec!["RoleName".to_string(), "Path".to_string()]));
+    assert_eq!(iam.create_only_properties("AWS::IAM::Policy"), Some(vec![]));
+}
+
+/// Renaming an inline policy or moving it leaves no old copy behind.
+#[tokio::test]
+async fn inline_policy_leaves_no_old_copies() {
+    let w = world().await;
+    let ctx = w.context("AWS::IAM::Policy", "Moving");
+    let first =
+        json!({"PolicyName": "old", "PolicyDocument": allow(&["s3:GetObject"]), "Roles": ["target-a", "target-b"]});
+    let second = json!({"PolicyName": "new", "PolicyDocument": allow(&["s3:GetObject"]), "Roles": ["target-b"]});
+    let name = w.provider.physical_name(&ctx, &first);
+    let created = w
+        .provider
+        .create(&CreateRequest {
+            context: ctx.clone(),
+            physical_name: name,
+            token: "t".into(),
+            properties: first.clone(),
+        })
+        .await
+        .expect("create");
+    w.provider
+        .update(&UpdateRequest {
+            context: ctx.clone(),
+            physical_id: created.physical_id.clone(),
+            old_properties: first,
+            new_properties: second,
+            old_attributes: created.attributes,
+        })
+        .await
+        .expect("update");
+    for (role, expected) in [("target-a", vec![]), ("target-b", vec!["new".to_string()])] {
+        let names = w.iam.list_role_policies().role_name(role).send().await.expect("list").policy_names;
+        assert_eq!(names, expected, "{role}");
     }
 }

@@ -55,3 +55,50 @@ async fn throttling_maps_to_a_transient_error() {
     assert!(proxy.seen("ListRoles") > 1);
     assert_eq!(proxy.forwarded("ListRoles"), 0);
 }
+
+/// JSON-protocol services (SageMaker, Application Auto Scaling) get their faults as JSON.
+#[tokio::test]
+async fn json_protocol_faults() {
+    use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+    let aws = LocalAws::shared().expect("local AWS");
+    let account = aws.account().await.expect("account");
+    let proxy = FaultProxy::start(aws.endpoint_url(), |action, nth| match (action, nth) {
+        ("DescribeScalableTargets", 1) => Some(Fault::Throttle),
+        ("DescribeScalableTargets", 2) => Some(Fault::Error {
+            status: 400,
+            code: "ValidationException",
+            message: "Could not assume role arn:aws:iam::123456789012:role/fresh",
+        }),
+        _ => None,
+    })
+    .await
+    .expect("proxy");
+    let client =
+        aws_sdk_applicationautoscaling::Client::new(&account.sdk_config_via(&proxy.url).await.expect("config"));
+    let call = || client.describe_scalable_targets().service_namespace(ServiceNamespace::Sagemaker).send();
+
+    let err = retry(&RetryPolicy::default(), "DescribeScalableTargets", call).await.expect_err("not retried");
+    assert_eq!((err.kind, err.code.as_deref()), (ErrorKind::Invalid, Some("ValidationException")));
+    assert!(infra_aws::retry::is_iam_propagation(&err), "{err}");
+    assert_eq!(proxy.seen("DescribeScalableTargets"), 2);
+
+    let policy = RetryPolicy::default().with_iam_propagation();
+    let proxy = FaultProxy::start(aws.endpoint_url(), |action, nth| match (action, nth) {
+        ("DescribeScalableTargets", 1) => Some(Fault::Error {
+            status: 400,
+            code: "ValidationException",
+            message: "Could not assume role arn:aws:iam::123456789012:role/fresh",
+        }),
+        _ => None,
+    })
+    .await
+    .expect("proxy");
+    let client =
+        aws_sdk_applicationautoscaling::Client::new(&account.sdk_config_via(&proxy.url).await.expect("config"));
+    let out = retry(&policy, "DescribeScalableTargets", || {
+        client.describe_scalable_targets().service_namespace(ServiceNamespace::Sagemaker).send()
+    })
+    .await;
+    assert!(out.is_ok(), "{out:?}");
+    assert_eq!(proxy.seen("DescribeScalableTargets"), 2);
+}

@@ -36,7 +36,7 @@ async fn get_profile(
 
 async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
-    retry(&iam.retry, "AddRoleToInstanceProfile", || {
+    retry(&iam.retry_fresh, "AddRoleToInstanceProfile", || {
         c.add_role_to_instance_profile().instance_profile_name(name).role_name(role).send()
     })
     .await

@@ -183,7 +183,8 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
             "Description",
             Compare::Scalar,
             policy.description().filter(|d| !d.is_empty()).map(Value::from),
-        ),
+        )
+        .with_default(json!("")),
         LiveProperty::new("PolicyDocument", Compare::Document, doc),
     ];
     for kind in Principal::ALL {

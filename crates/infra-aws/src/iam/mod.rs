@@ -29,14 +29,22 @@ pub struct IamProvider {
     pub(crate) client: aws_sdk_iam::Client,
     pub(crate) sdk_config: SdkConfig,
     pub(crate) retry: RetryPolicy,
+    /// For calls naming something that may have been created moments ago (a role, a managed
+    /// policy): IAM is eventually consistent, so a NoSuchEntity right after a create is
+    /// usually propagation, not absence.
+    pub(crate) retry_fresh: RetryPolicy,
     account: tokio::sync::OnceCell<String>,
 }
+
+/// How long a NoSuchEntity is taken for propagation on calls that reference other entities.
+pub const PROPAGATION_WINDOW: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl IamProvider {
     pub fn new(sdk_config: &SdkConfig, retry: RetryPolicy) -> Self {
         IamProvider {
             client: aws_sdk_iam::Client::new(sdk_config),
             sdk_config: sdk_config.clone(),
+            retry_fresh: retry.clone().retry_when(PROPAGATION_WINDOW, |e| e.kind == ErrorKind::NotFound),
             retry,
             account: tokio::sync::OnceCell::new(),
         }
@@ -430,7 +438,7 @@ impl Principal {
     }
 
     pub async fn put_inline(self, iam: &IamProvider, name: &str, policy: &str, doc: &str) -> Result<(), ProviderError> {
-        let (c, r) = (&iam.client, &iam.retry);
+        let (c, r) = (&iam.client, &iam.retry_fresh);
         match self {
             Principal::Role => retry(r, "PutRolePolicy", || {
                 c.put_role_policy().role_name(name).policy_name(policy).policy_document(doc).send()
@@ -499,7 +507,7 @@ impl Principal {
     }
 
     pub async fn attach(self, iam: &IamProvider, name: &str, arn: &str) -> Result<(), ProviderError> {
-        let (c, r) = (&iam.client, &iam.retry);
+        let (c, r) = (&iam.client, &iam.retry_fresh);
         match self {
             Principal::Role => {
                 retry(r, "AttachRolePolicy", || c.attach_role_policy().role_name(name).policy_arn(arn).send())

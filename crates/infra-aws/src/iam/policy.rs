@@ -1,7 +1,7 @@
 //! `AWS::IAM::Policy`: one inline policy put on roles, users and groups. Ref is a generated
 //! ID (the policy itself has no ARN); `Fn::GetAtt` gives `Id`.
 
-use super::{live_document, set_diff, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
+use super::{live_document, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
 use crate::naming;
 use crate::policy as document;
 use infra_core::provider::{
@@ -106,14 +106,10 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
             kind.put_inline(iam, principal, &new_name, &doc).await?;
         }
     }
-    for kind in Principal::ALL {
-        let names = |t: &[(Principal, String)]| {
-            t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>()
-        };
-        let (_, removed) = set_diff(&names(&old_targets), &names(&new_targets));
-        let kept: Vec<String> = if old_name != new_name { names(&new_targets) } else { Vec::new() };
-        for principal in removed.iter().chain(kept.iter().filter(|p| names(&old_targets).contains(p))) {
-            kind.delete_inline(iam, principal, &old_name).await?;
+    // The old copy goes wherever the policy no longer is under its old name.
+    for target in &old_targets {
+        if old_name != new_name || !new_targets.contains(target) {
+            target.0.delete_inline(iam, &target.1, &old_name).await?;
         }
     }
     Ok(Applied { physical_id: req.physical_id.clone(), attributes: attributes(&req.physical_id) })

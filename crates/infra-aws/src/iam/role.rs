@@ -197,7 +197,8 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
             "Description",
             Compare::Scalar,
             role.description().filter(|d| !d.is_empty()).map(Value::from),
-        ),
+        )
+        .with_default(json!("")),
         LiveProperty::new("AssumeRolePolicyDocument", Compare::Document, trust),
         LiveProperty::new(
             "MaxSessionDuration",
