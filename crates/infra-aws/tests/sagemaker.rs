@@ -410,3 +410,31 @@ async fn resources_can_be_adopted_by_their_chosen_name() {
     assert_eq!(observed.attributes["EndpointConfigName"], json!(name));
     assert_eq!(observed.properties, config);
 }
+
+/// IAM propagation against the local AWS: a fault proxy answers the first CreateModel calls
+/// with SageMaker's "could not assume role" ValidationException, then lets them through.
+#[tokio::test]
+async fn create_model_rides_out_iam_propagation_against_the_local_aws() {
+    use infra_aws::testing::{Fault, FaultProxy, LocalAws};
+    let aws = LocalAws::shared().expect("local AWS");
+    let account = aws.account().await.expect("account");
+    let proxy = FaultProxy::start(aws.endpoint_url(), |action, nth| match action {
+        "CreateModel" if nth <= 2 => Some(Fault::Error {
+            status: 400,
+            code: "ValidationException",
+            message: "Could not assume role arn:aws:iam::123456789012:role/sagemaker-execution.",
+        }),
+        _ => None,
+    })
+    .await
+    .expect("proxy");
+    let config = account.sdk_config_via(&proxy.url).await.expect("config");
+    let p = sagemaker(&config);
+    let properties = json!({"ModelName": "after-propagation", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
+    let created = create(&p, "AWS::SageMaker::Model", "Model", properties).await;
+    assert_eq!(
+        (proxy.seen("CreateModel"), proxy.forwarded("CreateModel")),
+        (3, 1)
+    );
+    created.assert_matches_template(&p).await;
+}
