@@ -1,9 +1,11 @@
-//! `AWS::SageMaker::Model`: immutable apart from its tags. Ref is the model name; GetAtt
-//! `ModelName`.
+//! `AWS::SageMaker::Model`: immutable apart from its tags. Ref is the model's ARN, as with
+//! CloudFormation (templates pass `!GetAtt Model.ModelName` to endpoint configurations);
+//! GetAtt `ModelName`.
 
 use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, some_tags, SageMakerProvider,
+    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags,
+    SageMakerProvider,
 };
 use aws_sdk_sagemaker::types::{
     ContainerDefinition, ContainerMode, ImageConfig, InferenceExecutionConfig,
@@ -18,6 +20,7 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 
 const OPERATION: &str = "CreateModel";
+const NAME: &str = "ModelName";
 
 pub(crate) async fn create(
     p: &SageMakerProvider,
@@ -39,28 +42,40 @@ pub(crate) async fn create(
     let role = props.string("ExecutionRoleArn")?;
     let isolation = props.bool("EnableNetworkIsolation")?;
     let tags = some_tags(&props.tags()?);
-    p.create_call(OPERATION, true, || {
-        p.sagemaker
-            .create_model()
-            .model_name(&name)
-            .set_primary_container(primary.clone())
-            .set_containers(containers.clone())
-            .set_vpc_config(vpc.clone())
-            .set_inference_execution_config(execution.clone())
-            .set_execution_role_arn(role.clone())
-            .set_enable_network_isolation(isolation)
-            .set_tags(tags.clone())
-            .send()
-    })
-    .await?;
-    Ok(applied(name))
+    let out = p
+        .create_call(OPERATION, true, || {
+            p.sagemaker
+                .create_model()
+                .model_name(&name)
+                .set_primary_container(primary.clone())
+                .set_containers(containers.clone())
+                .set_vpc_config(vpc.clone())
+                .set_inference_execution_config(execution.clone())
+                .set_execution_role_arn(role.clone())
+                .set_enable_network_isolation(isolation)
+                .set_tags(tags.clone())
+                .send()
+        })
+        .await?;
+    let arn = match out {
+        Some(out) => require_arn(OPERATION, out.model_arn())?,
+        None => {
+            let existing = p
+                .call("DescribeModel", || {
+                    p.sagemaker.describe_model().model_name(&name).send()
+                })
+                .await?;
+            require_arn(OPERATION, existing.model_arn())?
+        }
+    };
+    Ok(applied(arn, name))
 }
 
-fn applied(name: String) -> Applied {
+fn applied(arn: String, name: String) -> Applied {
     let mut attributes = Attributes::new();
-    attributes.insert("ModelName".into(), Value::String(name.clone()));
+    attributes.insert(NAME.into(), Value::String(name));
     Applied {
-        physical_id: name,
+        physical_id: arn,
         attributes,
     }
 }
@@ -228,7 +243,7 @@ pub(crate) async fn read(
     p: &SageMakerProvider,
     req: &ReadRequest,
 ) -> Result<Option<Observed>, ProviderError> {
-    let name = req.physical_id.clone();
+    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(model) = absent_if_missing(
         p.call("DescribeModel", || {
             p.sagemaker.describe_model().model_name(&name).send()
@@ -239,10 +254,8 @@ pub(crate) async fn read(
         return Ok(None);
     };
     let template = &req.properties;
-    let tags = match model.model_arn() {
-        Some(arn) => p.list_tags(arn).await?,
-        None => Vec::new(),
-    };
+    let arn = require_arn("DescribeModel", model.model_arn())?;
+    let tags = p.list_tags(&arn).await?;
     let containers: Vec<Value> = model
         .containers()
         .iter()
@@ -292,7 +305,7 @@ pub(crate) async fn read(
     let Applied {
         physical_id,
         attributes,
-    } = applied(model.model_name().unwrap_or(&name).to_string());
+    } = applied(arn, model.model_name().unwrap_or(&name).to_string());
     Ok(Some(Observed {
         physical_id,
         properties: conform(observed, Some(template)),
@@ -307,26 +320,21 @@ pub(crate) async fn update(
     ensure_only_changed(req, &["Tags"])?;
     let old = Props::root(&req.old_properties, "AddTags")?.tags()?;
     let new = Props::root(&req.new_properties, "AddTags")?.tags()?;
-    let name = req.physical_id.clone();
-    let model = p
-        .call("DescribeModel", || {
-            p.sagemaker.describe_model().model_name(&name).send()
-        })
-        .await?;
-    if let Some(arn) = model.model_arn() {
-        p.update_tags(arn, &old, &new).await?;
-    }
-    Ok(applied(name))
+    p.update_tags(&req.physical_id, &old, &new).await?;
+    Ok(applied(
+        req.physical_id.clone(),
+        recorded_name(&req.old_attributes, NAME, &req.physical_id),
+    ))
 }
 
 pub(crate) async fn delete(
     p: &SageMakerProvider,
     req: &DeleteRequest,
 ) -> Result<(), ProviderError> {
-    let name = &req.physical_id;
+    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     absent_if_missing(
         p.call("DeleteModel", || {
-            p.sagemaker.delete_model().model_name(name).send()
+            p.sagemaker.delete_model().model_name(&name).send()
         })
         .await,
     )?;

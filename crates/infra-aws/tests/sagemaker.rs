@@ -63,12 +63,16 @@ async fn model_minimal() {
         vec![],
     )
     .await;
-    let name = &created.applied.physical_id;
+    let name = created.applied.attributes["ModelName"].as_str().unwrap();
     assert!(
         name.starts_with("mlplatform-backend-Thing-") && name.len() <= 63,
         "{name}"
     );
-    assert_eq!(created.applied.attributes["ModelName"], json!(name));
+    let arn = &created.applied.physical_id;
+    assert!(
+        arn.starts_with("arn:aws:sagemaker:us-east-1:") && arn.ends_with(&format!(":model/{name}")),
+        "Ref is the ARN: {arn}"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +103,10 @@ async fn model_full_with_tag_updates() {
         ],
     )
     .await;
-    assert_eq!(created.applied.physical_id, "churn-model");
+    assert_eq!(
+        created.applied.attributes["ModelName"],
+        json!("churn-model")
+    );
 }
 
 #[tokio::test]

@@ -371,7 +371,11 @@ async fn create_model_waits_out_iam_propagation() {
         .create(&req)
         .await
         .expect("created once the role propagates");
-    assert_eq!(applied.physical_id, "churn-model");
+    assert_eq!(
+        applied.physical_id,
+        "arn:aws:sagemaker:us-east-1:123456789012:model/churn-model"
+    );
+    assert_eq!(applied.attributes["ModelName"], json!("churn-model"));
     assert_eq!(fake.bodies("CreateModel").len(), 4);
     assert_eq!(
         fake.bodies("CreateModel")[3]["EnableNetworkIsolation"],
