@@ -100,7 +100,7 @@ EOT
     infra_json="$(python3 -c 'import json,sys; a,b,c=map(float,sys.argv[1:]); print(json.dumps({"apply_seconds": round(b-a,3), "destroy_seconds": round(c-b,3)}))' "$t0" "$t1" "$t2")"
     echo "infra: $infra_json" >&2
 else
-    echo "aws-roles: $INFRA has no 'apply --auto-approve' yet; measured the raw SDK loop only" >&2
+    echo "aws-roles: $INFRA has no 'apply --auto-approve' yet; measured the raw SDK loop and the provider only" >&2
 fi
 
 python3 - "$raw_json" "$provider_json" "$infra_json" <<'PY'

@@ -8,7 +8,9 @@
 #   scripts/local-aws.sh stop [PORT]      stop the server(s) started here (all by default)
 #   scripts/local-aws.sh env [PORT]       print shell exports pointing the AWS SDK at it
 #
-# Set INFRA_MOTO_SERVER to an existing moto_server executable to skip the venv.
+# Set INFRA_MOTO_SERVER to an existing moto_server executable to skip the venv, and
+# MOTO_IAM_LOAD_MANAGED_POLICIES=true for AWS managed policies (arn:aws:iam::aws:policy/...);
+# they make every new account several seconds slower, so tests go without.
 set -euo pipefail
 
 MOTO_VERSION="5.2.5"
@@ -107,5 +109,5 @@ case "${1:-}" in
     start) start "${2:-}" ;;
     stop) stop "${2:-}" ;;
     env) env_exports "${2:-}" ;;
-    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -37,6 +37,10 @@ const TRANSIENT_CODES: &[&str] = &[
     "ConcurrentModification",
     "ConcurrentModificationException",
     "IDPCommunicationError",
+    "EntityTemporarilyUnmodifiable",
+    "EntityTemporarilyUnmodifiableException",
+    "ServiceFailure",
+    "ServiceFailureException",
 ];
 
 const NOT_FOUND_CODES: &[&str] = &[
