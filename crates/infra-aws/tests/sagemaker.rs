@@ -445,3 +445,18 @@ async fn create_model_rides_out_iam_propagation_against_the_local_aws() {
     );
     created.assert_matches_template(&p).await;
 }
+
+#[tokio::test]
+async fn endpoint_config_with_fractional_weights() {
+    check_lifecycle(
+        "AWS::SageMaker::EndpointConfig",
+        json!({
+            "ProductionVariants": [
+                {"VariantName": "A", "ModelName": "churn-model", "InitialInstanceCount": 2, "InstanceType": "ml.m5.large", "InitialVariantWeight": 0.7},
+                {"VariantName": "B", "ModelName": "churn-model", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": "0.3"}
+            ]
+        }),
+        vec![],
+    )
+    .await;
+}

@@ -740,3 +740,40 @@ async fn delete_deregisters_scalable_targets_then_waits_until_gone() {
     );
     fake.assert_nothing_unexpected();
 }
+
+/// The local AWS does not report shadow variants; SageMaker does, with single-precision
+/// weights that must still read back as the template's decimals.
+#[tokio::test]
+async fn endpoint_config_reads_shadow_variants() {
+    let fake = FakeAws::start(|operation, _, _| match operation {
+        "DescribeEndpointConfig" => Some(Reply::Ok(json!({
+            "EndpointConfigName": "churn-config",
+            "EndpointConfigArn": CONFIG_ARN,
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 2, "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}],
+            "ShadowProductionVariants": [{"VariantName": "Shadow", "ModelName": "m2", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 0.1}],
+            "CreationTime": 1.7e9
+        }))),
+        "ListTags" => Some(Reply::Ok(json!({"Tags": []}))),
+        _ => None,
+    })
+    .await;
+    let p = sagemaker(&sdk_config(&fake.url));
+    let properties = json!({
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": "2", "InstanceType": "ml.m5.large"}],
+        "ShadowProductionVariants": [{"VariantName": "Shadow", "ModelName": "m2", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large", "InitialVariantWeight": 0.1}]
+    });
+    let mut attributes = infra_core::provider::Attributes::new();
+    attributes.insert("EndpointConfigName".into(), json!("churn-config"));
+    let observed = p
+        .read(&ReadRequest {
+            context: context("AWS::SageMaker::EndpointConfig", "Config"),
+            physical_id: CONFIG_ARN.into(),
+            properties: properties.clone(),
+            attributes,
+        })
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(observed.properties, properties);
+    fake.assert_nothing_unexpected();
+}
