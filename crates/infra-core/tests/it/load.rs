@@ -22,11 +22,16 @@ fn check(source: &str, syntax: Syntax, expected_code: &str, expected_line: usize
 fn check_limited(source: &str, syntax: Syntax, limits: &Limits, expected_code: &str, expected_line: usize) {
     let (sources, result) = parse_with(source, syntax, limits);
     let d = match result {
-        Ok(node) => panic!("{source:?} loaded as {} but should fail with {expected_code}", node.to_json()),
+        Ok(node) => panic!("{:?} loaded as {} but should fail with {expected_code}", short(source), node.to_json()),
         Err(d) => d,
     };
     let line = d.span.and_then(|s| sources.location(s)).map_or(0, |(_, line, _)| line);
-    assert_eq!((d.code, line), (expected_code, expected_line), "{source:?}: {d:#?}");
+    assert_eq!((d.code, line), (expected_code, expected_line), "{:?}: {d:#?}", short(source));
+}
+
+/// The start of a long source, for failure messages.
+fn short(source: &str) -> String {
+    source.chars().take(120).collect()
 }
 
 /// Loading `source` succeeds, with the tree `expected` (JSON, intrinsics in long form).
@@ -327,4 +332,27 @@ fn load_file_errors() {
     assert_eq!(d.secondary.len(), 1);
     let first = d.secondary.first().map(|l| l.span).and_then(|s| sources.location(s));
     assert_eq!(first, Some(("dup.json", 1, 2)));
+}
+
+#[test]
+fn hostile_inputs() {
+    // The billion laughs: nine levels of ten aliases each. Expansion stops at the limit, on
+    // the line where it is crossed, without building the rest.
+    let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (previous, name) in ('a'..='h').zip('b'..='i') {
+        let aliases = vec![format!("*{previous}"); 10].join(", ");
+        laughs.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+    }
+    let started = std::time::Instant::now();
+    check(&laughs, Yaml, "E0007", 6);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+
+    // Nesting far beyond the limit fails at the first bracket past it, without recursing.
+    check(&"[".repeat(1_000_000), Json, "E0006", 1);
+    check(&format!("{{\"A\":\n{}", "[".repeat(1_000_000)), Json, "E0006", 2);
+    check(&format!("A: {}", "[".repeat(1_000_000)), Yaml, "E0006", 1);
+    check(&format!("A: {}", "{a: ".repeat(100_000)), Yaml, "E0006", 1);
+    let block: String = (0..200).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+    check(&block, Yaml, "E0006", 129);
+    check(&format!("A: \"{}", "\\".repeat(10_000)), Yaml, "E0003", 1);
 }

@@ -249,3 +249,8 @@ fn fragment(message: &str) -> String {
         None => String::new(),
     }
 }
+
+/// The end of the character at `at`, for one-character spans at a parser's position.
+fn char_end(text: &str, at: usize) -> usize {
+    at + text.get(at..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8)
+}

@@ -5,7 +5,7 @@
 //! (block scalars report their first content line, block mappings their first `:`), so
 //! spans are completed here from the source text.
 
-use super::{codes, fragment, Cx, SeenKeys};
+use super::{char_end, codes, fragment, Cx, SeenKeys};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::source::Span;
 use crate::template::node::{Key, Node, NodeKind};
@@ -236,8 +236,7 @@ impl Builder<'_, '_> {
 
     fn syntax_error(&self, error: &ScanError) -> Diagnostic {
         let at = self.positions.offset(error.marker());
-        let end = at + self.text.get(at..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8);
-        let span = self.span(at, end);
+        let span = self.span(at, char_end(self.text, at));
         let info = fragment(error.info());
         if info.contains("recursion limit exceeded") {
             return self.cx.too_deep(span);
