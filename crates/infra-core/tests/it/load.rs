@@ -217,8 +217,9 @@ fn position(source: &str, syntax: Syntax, path: &[&str]) -> ((usize, usize), (us
 
 #[test]
 fn spans() {
+    type LineCol = (usize, usize);
     // (source, syntax, path, value (line, col), key (line, col))
-    let cases: &[(&str, Syntax, &[&str], (usize, usize), (usize, usize))] = &[
+    let cases: &[(&str, Syntax, &[&str], LineCol, LineCol)] = &[
         ("{\n  \"Resources\": {\n    \"B\": {\"Type\": \"x\"}\n  }\n}", Json, &["Resources", "B", "Type"], (3, 19), (3, 11)),
         ("{\"A\": [1, \"é\", 3]}", Json, &["A", "2"], (1, 16), (1, 2)),
         ("Resources:\n  B:\n    Type: x\n", Yaml, &["Resources", "B", "Type"], (3, 11), (3, 5)),
@@ -355,4 +356,28 @@ fn hostile_inputs() {
     let block: String = (0..200).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
     check(&block, Yaml, "E0006", 129);
     check(&format!("A: \"{}", "\\".repeat(10_000)), Yaml, "E0003", 1);
+}
+
+/// How loading errors read, rendered as the command line shows them.
+#[test]
+fn rendered() {
+    let cases = [
+        ("A: 1\nB:\n  C: !GetAtts X.Y\n", Yaml),
+        ("{\n  \"A\": 1,\n  \"A\": 2\n}", Json),
+        ("A:\n  B: !Base64 !Sub x\n", Yaml),
+        ("A: 1\n---\nB: 2\n", Yaml),
+        ("A: x: y\n", Yaml),
+        ("{\"A\": [1,]}", Json),
+        ("A: !!int x\n", Yaml),
+        ("- a\n", Yaml),
+        ("a: &a [1, 2]\nb: [*a, *a, *a]\n", Yaml),
+    ];
+    let limits = Limits { max_nodes: 8, ..Limits::default() };
+    let mut out = String::new();
+    for (source, syntax) in cases {
+        let (sources, result) = parse_with(source, syntax, &limits);
+        let d = result.expect_err("every case is an error");
+        out.push_str(&infra_core::render::diag::human(&[d], &sources, false));
+    }
+    insta::assert_snapshot!(out);
 }

@@ -5,6 +5,9 @@
 //! `{"Fn::GetAtt": ["Bucket", "Arn"]}` load to equal nodes (apart from spans). Every problem is
 //! a [`Diagnostic`] with a stable `E00xx` code and a span into the file; no input panics.
 
+// Diagnostics are returned by value throughout the engine; they are built once per failure.
+#![allow(clippy::result_large_err)]
+
 mod json;
 mod yaml;
 

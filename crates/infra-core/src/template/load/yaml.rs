@@ -243,7 +243,8 @@ impl Builder<'_, '_> {
         }
         let d = Diagnostic::error(codes::YAML_SYNTAX, "invalid YAML syntax").at(span).label(info.as_str());
         if self.text.get(at..).is_some_and(|t| t.starts_with('!')) {
-            d.note("A value takes one tag only, so a short form cannot directly follow another.")
+            d.label("a second tag on one value")
+                .note("A value takes one tag only, so a short form cannot directly follow another.")
                 .help("write the outer function in its long form, for example `Fn::Base64: !Sub ...`")
         } else if info.contains("mapping values are not allowed") {
             d.note("A plain value cannot contain `: `; quote the value, or check the indentation of this line.")
