@@ -381,3 +381,54 @@ fn rendered() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// Inputs the fuzzer once crashed on: each must load or fail cleanly, with every span inside
+/// the text and on character boundaries, under default and tight limits.
+#[test]
+fn fuzz_regressions() {
+    let dir = fixture("fuzz");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fuzz fixtures")
+        .map(|entry| entry.expect("fixture entry").path())
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    let tight = Limits { max_bytes: 1 << 16, max_depth: 8, max_nodes: 200 };
+    for path in paths {
+        let bytes = std::fs::read(&path).expect("read fixture");
+        let text = String::from_utf8_lossy(&bytes);
+        for limits in [Limits::default(), tight.clone()] {
+            for syntax in [Json, Yaml] {
+                let (sources, result) = parse_with(&text, syntax, &limits);
+                let name = format!("{} as {syntax:?}", path.display());
+                match result {
+                    Ok(node) => check_spans(&node, &text, &name),
+                    Err(d) => {
+                        for span in d.span.iter().chain(d.secondary.iter().map(|l| &l.span)) {
+                            check_span(span.range(), &text, &name);
+                        }
+                        infra_core::render::diag::human(&[d], &sources, false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_span(range: std::ops::Range<usize>, text: &str, name: &str) {
+    assert!(
+        range.start <= range.end && text.is_char_boundary(range.start) && text.is_char_boundary(range.end),
+        "{name}: bad span {range:?}"
+    );
+}
+
+fn check_spans(node: &Node, text: &str, name: &str) {
+    check_span(node.span.range(), text, name);
+    for child in node.as_seq().unwrap_or_default() {
+        check_spans(child, text, name);
+    }
+    for (key, value) in node.as_map().unwrap_or_default() {
+        check_span(key.span.range(), text, name);
+        check_spans(value, text, name);
+    }
+}
