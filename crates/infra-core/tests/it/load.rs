@@ -239,6 +239,9 @@ fn spans() {
         ("A: |\n  text\nB: 1\n", Yaml, &["B"], (3, 4), (3, 1)),
         ("A:\r\n  B: 1\r\n", Yaml, &["A", "B"], (2, 6), (2, 3)),
         ("\u{feff}A: 1\n", Yaml, &["A"], (1, 5), (1, 2)),
+        ("A: \"x\r\n  y\"\r\nB: |\r\n  t\r\n\r\nC: 'é\r\n  é'\r\nD: 1\r\n", Yaml, &["D"], (8, 4), (8, 1)),
+        ("A: 1\rB: [2]\r", Yaml, &["B", "0"], (1, 10), (1, 6)),
+        ("A: |\n  é\n  éé\nB: é\n", Yaml, &["B"], (4, 4), (4, 1)),
     ];
     for (source, syntax, path, value, key) in cases {
         assert_eq!(position(source, *syntax, path), (*value, *key), "{source:?} at {path:?}");
