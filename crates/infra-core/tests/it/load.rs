@@ -120,6 +120,10 @@ fn limits() {
     // Brackets in strings do not count, and the limits themselves are allowed.
     check_ok_limited("{\"A\": \"[[[[[[\", \"B\": [[1]]}", Json, &small, r#"{"A": "[[[[[[", "B": [[1]]}"#);
     check_ok_limited("A:\n  B: [!Ref X]\n", Yaml, &small, r#"{"A": {"B": [{"Ref": "X"}]}}"#);
+    // Values count, keys do not, whether written out or copied by an alias.
+    let five = Limits { max_nodes: 5, ..Limits::default() };
+    check_ok_limited("a: &a {k: 1}\nb: *a\n", Yaml, &five, r#"{"a": {"k": 1}, "b": {"k": 1}}"#);
+    check_limited("a: &a {k: 1}\nb: *a\nc:\n", Yaml, &five, "E0007", 3);
     // Aliases can nest deeper than any single anchor was written.
     check_limited("a: &a [[1]]\nb: [[*a]]\n", Yaml, &small, "E0006", 2);
 }

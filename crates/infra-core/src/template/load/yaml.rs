@@ -514,16 +514,19 @@ impl Builder<'_, '_> {
             self.root = Some(built.node);
             return Ok(());
         };
-        frame.size = frame.size.saturating_add(built.size);
-        frame.height = frame.height.max(built.height);
         frame.end = frame.end.max(end);
         if frame.start.is_none() {
             frame.start = Some(start);
         }
+        let mut add_value = |node: Node| {
+            frame.size = frame.size.saturating_add(built.size);
+            frame.height = frame.height.max(built.height);
+            node
+        };
         match &mut frame.items {
-            Items::Seq(items) => items.push(built.node),
+            Items::Seq(items) => items.push(add_value(built.node)),
             Items::Map { entries, pending, seen } => match pending.take() {
-                Some(key) => entries.push((key, built.node)),
+                Some(key) => entries.push((key, add_value(built.node))),
                 None => {
                     let name = match built.node.kind {
                         NodeKind::String(s) => s,
