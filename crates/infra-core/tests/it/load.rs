@@ -443,3 +443,16 @@ fn check_spans(node: &Node, text: &str, name: &str) {
         check_spans(value, text, name);
     }
 }
+
+#[test]
+fn long_lines_stay_linear() {
+    // One line of empty values, and one of multi-byte keys: both load in linear time.
+    let empties = format!("{{{}}}", (0..100_000).map(|i| format!("k{i}: ")).collect::<Vec<_>>().join(", "));
+    let wide = format!("{{{}}}", (0..100_000).map(|i| format!("é{i}: [é]")).collect::<Vec<_>>().join(", "));
+    for source in [empties, wide] {
+        let started = std::time::Instant::now();
+        let (_, result) = parse_with(&source, Yaml, &Limits::default());
+        assert!(result.is_ok(), "{:?}", result.err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    }
+}

@@ -689,8 +689,21 @@ fn quoted_end(text: &str, at: usize, quote: u8) -> usize {
     text.len()
 }
 
-fn line_start(text: &str, at: usize) -> usize {
-    text.get(..at).and_then(|t| t.rfind(['\n', '\r'])).map_or(0, |p| p + 1)
+/// How far back spans look for the start of a line. Spans only need nearby text, and an
+/// unbounded search would make a long one-line template quadratic.
+const LOOKBEHIND: usize = 512;
+
+/// Where the line holding `at` starts, and whether that is a real line start (rather than
+/// the limit of the search).
+fn line_start(text: &str, at: usize) -> (usize, bool) {
+    let mut from = at.saturating_sub(LOOKBEHIND);
+    while from < at && !text.is_char_boundary(from) {
+        from += 1;
+    }
+    match text.get(from..at).and_then(|t| t.rfind(['\n', '\r'])) {
+        Some(p) => (from + p + 1, true),
+        None => (from, from == 0),
+    }
 }
 
 /// A block scalar runs from its `|` or `>` header to its last line indented at least as far
@@ -702,7 +715,7 @@ fn block_extent(text: &str, at: usize, value: &str) -> (usize, usize) {
     if value.trim().is_empty() {
         return (start, end);
     }
-    let first = line_start(text, at);
+    let (first, _) = line_start(text, at);
     let indent = at - first;
     let mut pos = first;
     while let Some(rest) = text.get(pos..).filter(|r| !r.is_empty()) {
@@ -725,13 +738,13 @@ fn block_extent(text: &str, at: usize, value: &str) -> (usize, usize) {
 fn block_header(text: &str, at: usize) -> Option<(usize, usize)> {
     let mut seg_end = at;
     loop {
-        let start = line_start(text, seg_end);
+        let (start, whole) = line_start(text, seg_end);
         let segment = text.get(start..seg_end)?;
         let trimmed = segment.trim();
         if !trimmed.is_empty() && !trimmed.starts_with('#') {
             return block_indicator(segment).map(|(s, e)| (start + s, start + e));
         }
-        if start == 0 {
+        if start == 0 || !whole {
             return None;
         }
         seg_end = start - 1;
@@ -757,15 +770,21 @@ fn block_indicator(line: &str) -> Option<(usize, usize)> {
 /// For a value left empty (`Key:` with nothing after it), where the text before it ends:
 /// the parser reports the position of whatever comes next.
 fn end_of_previous_content(text: &str, at: usize) -> usize {
+    // Text before `at` on its own line cannot be a comment, since a comment runs to the end
+    // of its line: the common case needs no line scan.
+    let before = text.get(..at).unwrap_or_default().trim_end_matches([' ', '\t']);
+    if !before.is_empty() && !before.ends_with(['\n', '\r']) {
+        return before.len();
+    }
     let mut seg_end = at;
     loop {
-        let start = line_start(text, seg_end);
+        let (start, whole) = line_start(text, seg_end);
         let Some(segment) = text.get(start..seg_end) else { return at };
         let content = strip_comment(segment).trim_end();
         if !content.trim_start().is_empty() {
             return start + content.len();
         }
-        if start == 0 {
+        if start == 0 || !whole {
             return at;
         }
         seg_end = start - 1;
