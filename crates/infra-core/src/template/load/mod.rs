@@ -126,7 +126,7 @@ pub fn load_file(
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // `take` guards against files that grow while read, and against special files whose
     // reported size is 0.
-    file.take(limits.max_bytes as u64 + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    file.take((limits.max_bytes as u64).saturating_add(1)).read_to_end(&mut bytes).map_err(read_error)?;
     if bytes.len() > limits.max_bytes {
         return Err(too_large(display, bytes.len() as u64, limits));
     }
@@ -146,7 +146,7 @@ pub fn load_file(
             let lossy = String::from_utf8_lossy(&bytes).into_owned();
             let id = sources.add(path, display, lossy);
             let mut d = Diagnostic::error(codes::NOT_UTF8, "template is not valid UTF-8")
-                .at(Span::new(id, bad, bad + BOM.len_utf8()))
+                .at(Span::new(id, bad, bad + char::REPLACEMENT_CHARACTER.len_utf8()))
                 .label(format!("invalid byte 0x{byte:02x}"));
             if utf16 {
                 d = d.note("The file starts with a UTF-16 byte order mark.");
