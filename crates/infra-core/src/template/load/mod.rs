@@ -50,6 +50,8 @@ pub mod codes {
     pub const RECURSIVE_ALIAS: &str = "E0014";
     /// A core YAML tag (`!!int`, `!!bool`, ...) on a value it does not fit.
     pub const BAD_CORE_TAG: &str = "E0015";
+    /// A YAML merge key (`<<`) whose value is not a mapping or a list of mappings.
+    pub const BAD_MERGE: &str = "E0016";
 }
 
 /// Bounds on what one template file may cost to load.
@@ -238,8 +240,17 @@ impl SeenKeys {
                 .with_secondary(*first, "first defined here")
                 .note("A key may appear only once in a mapping; remove or rename one of them."));
         }
-        self.spans.insert(key.name.clone(), key.span);
+        self.first_time(key);
         Ok(())
+    }
+
+    /// Records `key` unless already seen; whether it was new.
+    fn first_time(&mut self, key: &Key) -> bool {
+        if self.spans.contains_key(&key.name) {
+            return false;
+        }
+        self.spans.insert(key.name.clone(), key.span);
+        true
     }
 }
 
