@@ -417,7 +417,7 @@ fn fuzz_regressions() {
     for path in paths {
         let bytes = std::fs::read(&path).expect("read fixture");
         let text = String::from_utf8_lossy(&bytes);
-        for limits in [Limits::default(), tight.clone()] {
+        for limits in [Limits::default(), tight] {
             for syntax in [Json, Yaml] {
                 let (sources, result) = parse_with(&text, syntax, &limits);
                 let name = format!("{} as {syntax:?}", path.display());

@@ -55,7 +55,7 @@ pub mod codes {
 }
 
 /// Bounds on what one template file may cost to load.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest file accepted, in bytes.
     pub max_bytes: usize,
