@@ -215,7 +215,7 @@ fn include_through_symlink_is_refused_and_inside_is_expanded() {
 #[test]
 fn seed_find_in_map_is_reported_where_cfn_lint_reports_it() {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seed/sagemaker-endpoint.json");
-    let v = validate_files(&[seed.clone()]);
+    let v = validate_files(std::slice::from_ref(&seed));
     let d = v.diags.iter().find(|d| d.code == "E1139").unwrap_or_else(|| panic!("no E1139:\n{}", listing(&v)));
     let (_, line, col) = d.span.and_then(|s| v.sources.location(s)).expect("located");
     // cfn-lint: "E1011 expected minimum item count: 3, found: 2 ... sagemaker-endpoint.json:56:24"
@@ -490,4 +490,19 @@ fn project_loads_end_to_end() {
     let v = validate_project(dir.path(), &["dev".to_string()]);
     assert!(!v.diags.has_errors(), "{}", listing(&v));
     assert_eq!((v.layers, v.environments, v.resources), (5, 1, 2));
+}
+
+#[test]
+fn top_level_include_merges_sections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "common/outputs.yaml", "Outputs:\n  BucketArn:\n    Value: !GetAtt Bucket.Arn\nResources:\n  Bucket:\n    Type: AWS::SQS::Queue\n");
+    write(
+        dir.path(),
+        "t.yaml",
+        "Transform:\n  Name: AWS::Include\n  Parameters:\n    Location: common/outputs.yaml\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n  Other:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Bucket\n",
+    );
+    let v = validate_files(&[dir.path().join("t.yaml")]);
+    // The included `Bucket` clashes with the template's; the included output is merged.
+    expect(&v, "E1064", "outputs.yaml", 5);
+    assert_eq!(v.diags.iter().filter(|d| d.is_error()).count(), 1, "{}", listing(&v));
 }
