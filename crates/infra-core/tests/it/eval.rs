@@ -506,3 +506,48 @@ fn top_level_include_merges_sections() {
     expect(&v, "E1064", "outputs.yaml", 5);
     assert_eq!(v.diags.iter().filter(|d| d.is_error()).count(), 1, "{}", listing(&v));
 }
+
+/// Random trees of intrinsics over a small vocabulary: evaluation reports problems and never
+/// panics, whatever the shape of the arguments.
+#[test]
+fn random_templates_never_panic() {
+    const KEYS: &[&str] = &[
+        "Ref", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::If", "Fn::FindInMap", "Fn::GetAtt", "Fn::Cidr", "Fn::Split",
+        "Fn::Base64", "Fn::GetAZs", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition", "Fn::ImportValue",
+        "Fn::Length", "Fn::ToJsonString", "Fn::Transform", "Fn::Contains", "Fn::ValueOf", "A", "Name",
+    ];
+    const STRINGS: &[&str] = &[
+        "A", "B", "P", "L", "M", "K", "V", "C1", "C2", "AWS::Region", "AWS::NoValue", "AWS::StackName", "${A}", "${B.Arn}",
+        "${!x}", "${", "${P}${L}", "10.0.0.0/16", "::/64", "1", "-1", "x,y", "", "AWS::Include", "A.Arn",
+    ];
+    fn gen(rng: &mut fastrand::Rng, depth: u32) -> serde_json::Value {
+        let pick = |rng: &mut fastrand::Rng, xs: &[&str]| xs.get(rng.usize(..xs.len())).copied().unwrap_or("").to_string();
+        match if depth == 0 { rng.u32(0..3) } else { rng.u32(0..6) } {
+            0 => json!(pick(rng, STRINGS)),
+            1 => json!([0.0, 1.0, 2.0, 3.0, 256.0, -3.0, 1.5][rng.usize(..7)]),
+            2 => json!(rng.bool()),
+            3 => serde_json::Value::Array((0..rng.usize(0..4)).map(|_| gen(rng, depth - 1)).collect()),
+            _ => {
+                let mut m = serde_json::Map::new();
+                m.insert(pick(rng, KEYS), gen(rng, depth - 1));
+                serde_json::Value::Object(m)
+            }
+        }
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..3000 {
+        let template = json!({
+            "Parameters": {"P": {"Type": "String", "Default": "1"}, "L": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+            "Mappings": {"M": {"K": {"V": "x"}}},
+            "Conditions": {"C1": gen(&mut rng, 3), "C2": gen(&mut rng, 3)},
+            "Rules": {"R": {"Assertions": [{"Assert": gen(&mut rng, 3)}]}},
+            "Resources": {
+                "A": {"Type": "AWS::S3::Bucket", "Condition": "C1", "Properties": {"X": gen(&mut rng, 4)}},
+                "B": {"Type": "AWS::S3::Bucket", "DependsOn": ["A"], "Properties": {"Y": gen(&mut rng, 4)}}
+            },
+            "Outputs": {"O": {"Value": gen(&mut rng, 4), "Export": {"Name": gen(&mut rng, 2)}}}
+        });
+        let (ev, _) = eval_json(template, &[]);
+        let _ = infra_core::graph::Graph::from_stack(&ev.stack).topo_order();
+    }
+}
