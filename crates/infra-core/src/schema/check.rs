@@ -53,7 +53,7 @@ fn check_resource(logical_id: &Key, resource: &Node, diags: &mut Diagnostics) {
         let mut d = Diagnostic::error(codes::UNKNOWN_TYPE, format!("unknown resource type `{type_name}`"))
             .at(type_node.span)
             .label("not a known resource type");
-        d = match did_you_mean(type_name, all_types()) {
+        d = match suggest(type_name, all_types()) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.note("Custom resources are named `Custom::<Name>` or use `AWS::CloudFormation::CustomResource`."),
         };
@@ -169,7 +169,7 @@ impl Validator<'_> {
         let mut d = Diagnostic::error(codes::UNKNOWN_PROPERTY, format!("unknown property `{}` in {owner}", key.name))
             .at(key.span)
             .label("unknown property");
-        if let Some(s) = did_you_mean(&key.name, schema.properties.keys().map(String::as_str)) {
+        if let Some(s) = suggest(&key.name, schema.properties.keys().map(String::as_str)) {
             d = d.help(format!("did you mean `{s}`?"));
         } else if !schema.properties.is_empty() {
             d = d.note(format!("Known properties: {}.", list_names(schema.properties.keys().map(String::as_str))));
@@ -226,7 +226,7 @@ impl Validator<'_> {
             let mut d = Diagnostic::error(codes::NOT_IN_ENUM, format!("`{text}` is not an allowed value for {}", self.subject()))
                 .at(node.span)
                 .label("not an allowed value");
-            if let Some(s) = did_you_mean(&text, names.iter().map(String::as_str)) {
+            if let Some(s) = suggest(&text, names.iter().map(String::as_str)) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             d = d.note(format!("Allowed values: {}.", list_names(names.iter().map(String::as_str))));
@@ -362,6 +362,16 @@ fn out_of_range_f64(n: f64, min: Option<f64>, max: Option<f64>) -> Option<String
     }
 }
 
+/// [`did_you_mean`], and for short names (attributes such as `Arn`, `Id`) where one edit is
+/// already a large share of the name, the candidate one edit away.
+fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    did_you_mean(name, candidates.clone()).or_else(|| {
+        candidates
+            .filter(|c| c.len() <= 6 && strsim::levenshtein(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()) == 1)
+            .min_by_key(|c| c.len())
+    })
+}
+
 fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     const SHOWN: usize = 12;
     let all: Vec<&str> = names.collect();
@@ -441,7 +451,7 @@ fn check_get_att(arg: &Node, resources: &[(Key, Node)], diags: &mut Diagnostics)
     )
     .at(span)
     .label("not an attribute of this resource type");
-    if let Some(s) = did_you_mean(attribute, names()) {
+    if let Some(s) = suggest(attribute, names()) {
         d = d.help(format!("did you mean `{s}`?"));
     }
     if names().next().is_some() {
