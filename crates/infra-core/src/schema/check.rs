@@ -33,8 +33,11 @@ pub mod codes {
 pub fn check_template(root: &Node, diags: &mut Diagnostics) {
     // A missing or malformed `Resources` section is a structural error reported elsewhere.
     let Some(resources) = root.get("Resources").and_then(Node::as_map) else { return };
+    // A transform rewrites resources into types of its own (`AWS::Serverless::*`) before
+    // CloudFormation sees them; those are not in the registry.
+    let transformed = root.get("Transform").is_some();
     for (logical_id, resource) in resources {
-        check_resource(logical_id, resource, diags);
+        check_resource(logical_id, resource, transformed, diags);
     }
     for section in ["Resources", "Outputs"] {
         if let Some(node) = root.get(section) {
@@ -43,10 +46,10 @@ pub fn check_template(root: &Node, diags: &mut Diagnostics) {
     }
 }
 
-fn check_resource(logical_id: &Key, resource: &Node, diags: &mut Diagnostics) {
+fn check_resource(logical_id: &Key, resource: &Node, transformed: bool, diags: &mut Diagnostics) {
     let Some(type_node) = resource.get("Type") else { return };
     let Some(type_name) = type_node.as_str() else { return };
-    if is_custom(type_name) {
+    if is_custom(type_name) || (transformed && type_name.starts_with("AWS::Serverless::")) {
         return;
     }
     let Some(schema) = get(type_name) else {
@@ -62,6 +65,8 @@ fn check_resource(logical_id: &Key, resource: &Node, diags: &mut Diagnostics) {
     };
     let mut v = Validator { schema, diags, path: String::new() };
     match resource.get_entry("Properties") {
+        // `Properties:` with nothing after it is no properties, as CloudFormation reads it.
+        Some((key, props)) if matches!(props.kind, NodeKind::Null) => v.check_required(&[], schema.root(), key.span),
         Some((key, props)) => v.check(props, schema.root(), key.span),
         None => v.check_required(&[], schema.root(), logical_id.span),
     }

@@ -74,6 +74,21 @@ fn unknown_resource_types() {
         "E2001",
         3,
     );
+    check(
+        "Resources:
+  Function:
+    Type: AWS::Serverless::Function
+",
+        "E2001",
+        3,
+    );
+    check_clean(
+        "Transform: AWS::Serverless-2016-10-31
+Resources:
+  Function:
+    Type: AWS::Serverless::Function
+",
+    );
     check_clean(
         "Resources:
   Custom:
@@ -240,6 +255,15 @@ fn missing_required_properties() {
 ",
         "E2004",
         2,
+    );
+    check(
+        "Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+",
+        "E2004",
+        4,
     );
     check(
         "Resources:
