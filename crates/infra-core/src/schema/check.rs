@@ -10,7 +10,7 @@ use super::{all_types, get, is_custom};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::Span;
 use crate::template::node::{Key, Node, NodeKind};
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -239,7 +239,7 @@ impl Validator<'_> {
         }
         if let NodeKind::String(s) = &node.kind {
             if let Some(pattern) = schema.pattern.as_deref() {
-                if compiled(pattern).is_some_and(|re| !re.is_match(s)) {
+                if compiled(pattern).is_some_and(|re| !re.is_match(s.as_bytes())) {
                     self.push(
                         Diagnostic::error(codes::PATTERN_MISMATCH, format!("`{s}` does not match the pattern of {}", self.subject()))
                             .at(node.span)
@@ -390,16 +390,25 @@ fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 fn matching_pattern_property<'s>(schema: &'s PropertySchema, key: &str) -> Option<&'s PropertySchema> {
     // A pattern the regex engine cannot compile is taken to match: better to miss a problem
     // than to call a valid key unknown.
-    schema.pattern_properties.iter().find(|(p, _)| compiled(p).is_none_or(|re| re.is_match(key))).map(|(_, s)| s)
+    schema.pattern_properties.iter().find(|(p, _)| compiled(p).is_none_or(|re| re.is_match(key.as_bytes()))).map(|(_, s)| s)
 }
 
-/// Registry patterns are ECMAScript regular expressions; those the `regex` crate cannot
-/// compile (look-around, backreferences) are skipped rather than guessed at.
+/// Registry patterns are ECMAScript regular expressions without the `u` flag, where `\w`,
+/// `\d` and `\b` are ASCII-only: so they are compiled without Unicode classes first (which
+/// is also far cheaper to build), and with them only when the pattern needs them (`\p{L}`,
+/// non-ASCII literals). Patterns neither way compiles (look-around, backreferences) are
+/// skipped rather than guessed at.
 fn compiled(pattern: &str) -> Option<Regex> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache.entry(pattern.to_string()).or_insert_with(|| Regex::new(pattern).ok()).clone()
+    cache
+        .entry(pattern.to_string())
+        .or_insert_with(|| {
+            let build = |unicode| RegexBuilder::new(pattern).unicode(unicode).build();
+            build(false).or_else(|_| build(true)).ok()
+        })
+        .clone()
 }
 
 fn visit_get_atts(node: &Node, resources: &[(Key, Node)], diags: &mut Diagnostics) {
