@@ -41,12 +41,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     Ok(if v.diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// `1 error`, `2 errors`: a count with its noun.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {one}s")
-    }
+    count(n, one, &format!("{one}s"))
 }
 
 /// `validate: 0 errors, 0 warnings (5 layers, 2 environments, 27 resources)`.

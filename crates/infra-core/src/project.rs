@@ -92,6 +92,15 @@ impl Project {
     /// Read a project as far as possible, collecting every problem. The returned project
     /// always carries the source map, so diagnostics can be rendered with snippets.
     pub fn read(dir: &Path) -> (Project, Diagnostics) {
+        let (mut p, mut diags) = Project::read_settings(dir);
+        if p.sources.files().next().is_some() {
+            p.discover_layers(&mut diags);
+        }
+        (p, diags)
+    }
+
+    /// Read only `infra.toml` (no templates): names, regions, environments.
+    pub fn read_settings(dir: &Path) -> (Project, Diagnostics) {
         let mut diags = Diagnostics::new();
         let mut p = Project { dir: dir.to_path_buf(), state_path: PathBuf::from("state"), ..Default::default() };
         let settings = dir.join(SETTINGS_FILE);
@@ -105,10 +114,8 @@ impl Project {
                     Diagnostic::error("E5001", format!("failed to read {}: {e}", settings.display()))
                         .note("A project directory holds infra.toml and stacks/<layer>/ folders; pass --project-dir to point at one."),
                 );
-                return (p, diags);
             }
         }
-        p.discover_layers(&mut diags);
         (p, diags)
     }
 
@@ -134,19 +141,21 @@ impl Project {
     }
 
     /// The environment named `name`, or the first one; an error naming the known ones.
-    pub fn select_environment(&self, name: Option<&str>) -> Result<&Environment, Diagnostic> {
+    pub fn select_environment(&self, name: Option<&str>) -> Result<&Environment, Box<Diagnostic>> {
         let known: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
         match name {
             Some(n) => self.environment(n).ok_or_else(|| {
+                Box::new({
                 let mut d = Diagnostic::error("E5007", format!("unknown environment `{n}`"));
                 match did_you_mean(n, known.iter().copied()) {
                     Some(m) => d = d.help(format!("did you mean `{m}`?")),
                     None => d = d.note(format!("Environments in infra.toml: {}.", if known.is_empty() { "none".into() } else { known.join(", ") })),
                 }
                 d
+                })
             }),
             None => self.environments.first().ok_or_else(|| {
-                Diagnostic::error("E5009", "infra.toml declares no environments").help("add a section such as [environments.dev]")
+                Box::new(Diagnostic::error("E5009", "infra.toml declares no environments").help("add a section such as [environments.dev]"))
             }),
         }
     }
@@ -178,6 +187,8 @@ impl Project {
                 let span = e.span().map(|r| Span::new(file, r.start, r.end)).unwrap_or(Span::new(file, 0, 0));
                 let message = e.message().trim().trim_end_matches('.').to_string();
                 diags.push(Diagnostic::error("E5002", format!("invalid TOML in {SETTINGS_FILE}")).at(span).label(message));
+                // Still check the templates, in the default layer order.
+                self.layers = default_layers();
                 return;
             }
         };
@@ -248,7 +259,7 @@ impl Project {
             diags.push(missing("[project]", root_span));
         }
         if !layers_set {
-            self.layers = DEFAULT_LAYERS.iter().map(|l| Layer { name: l.to_string(), ..Default::default() }).collect();
+            self.layers = default_layers();
         }
         if self.environments.is_empty() && !diags.has_errors() {
             diags.push(
@@ -452,6 +463,10 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 pub fn is_template_file(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| TEMPLATE_EXTENSIONS.contains(&e))
+}
+
+fn default_layers() -> Vec<Layer> {
+    DEFAULT_LAYERS.iter().map(|l| Layer { name: l.to_string(), ..Default::default() }).collect()
 }
 
 fn valid_name(s: &str) -> bool {

@@ -21,6 +21,9 @@ use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// The region single files are evaluated in when no project says otherwise.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
 /// What a validation run found.
 #[derive(Debug, Default)]
 pub struct Validation {
@@ -59,7 +62,7 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
         for e in envs {
             match project.select_environment(Some(e)) {
                 Ok(env) => selected.push(env),
-                Err(d) => diags.push(d),
+                Err(d) => diags.push(*d),
             }
         }
     }
@@ -86,9 +89,15 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
         model::check_has_resources(&f.root, &t, &mut diags);
         resources += t.resources.len();
         let layer = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let region = Project::load(&project_dir).map(|p| p.region.clone()).unwrap_or_else(|_| "us-east-1".into());
+        // The enclosing project's name and region, when there is one and it reads cleanly.
+        let (settings, problems) = Project::read_settings(&project_dir);
+        let (name, region) = if problems.has_errors() || settings.name.is_empty() {
+            ("infra".to_string(), DEFAULT_REGION.to_string())
+        } else {
+            (settings.name.clone(), settings.region.clone())
+        };
         let input = EvalInput {
-            project: "infra",
+            project: &name,
             environment: "validate",
             layer: &layer,
             region: &region,
@@ -109,7 +118,7 @@ pub fn load_stacks(project: &Project, env: &str, account_id: &str, exports: &BTr
     let mut diags = Diagnostics::new();
     let env = match project.select_environment(Some(env)) {
         Ok(e) => e,
-        Err(d) => return Err(Diagnostics::from_iter([d])),
+        Err(d) => return Err(Diagnostics::from_iter([*d])),
     };
     for layer in project.layer_details() {
         for f in &layer.files {

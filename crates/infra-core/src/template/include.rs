@@ -44,7 +44,7 @@ struct Ctx<'a, 'l> {
 }
 
 /// `{Name: AWS::Include, Parameters: {Location: path}}` → (name, location node).
-fn transform_spec<'n>(spec: &'n Node) -> Result<(&'n str, Option<&'n Node>), &'static str> {
+fn transform_spec(spec: &Node) -> Result<(&str, Option<&Node>), &'static str> {
     match &spec.kind {
         NodeKind::String(s) => Ok((s.as_str(), None)),
         NodeKind::Map(_) => {

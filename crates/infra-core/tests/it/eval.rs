@@ -215,7 +215,7 @@ fn include_through_symlink_is_refused_and_inside_is_expanded() {
 #[test]
 fn seed_find_in_map_is_reported_where_cfn_lint_reports_it() {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seed/sagemaker-endpoint.json");
-    let v = validate_files(&[seed.clone()]);
+    let v = validate_files(std::slice::from_ref(&seed));
     let d = v.diags.iter().find(|d| d.code == "E1139").unwrap_or_else(|| panic!("no E1139:\n{}", listing(&v)));
     let (_, line, col) = d.span.and_then(|s| v.sources.location(s)).expect("located");
     // cfn-lint: "E1011 expected minimum item count: 3, found: 2 ... sagemaker-endpoint.json:56:24"
@@ -490,4 +490,64 @@ fn project_loads_end_to_end() {
     let v = validate_project(dir.path(), &["dev".to_string()]);
     assert!(!v.diags.has_errors(), "{}", listing(&v));
     assert_eq!((v.layers, v.environments, v.resources), (5, 1, 2));
+}
+
+#[test]
+fn top_level_include_merges_sections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "common/outputs.yaml", "Outputs:\n  BucketArn:\n    Value: !GetAtt Bucket.Arn\nResources:\n  Bucket:\n    Type: AWS::SQS::Queue\n");
+    write(
+        dir.path(),
+        "t.yaml",
+        "Transform:\n  Name: AWS::Include\n  Parameters:\n    Location: common/outputs.yaml\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n  Other:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Bucket\n",
+    );
+    let v = validate_files(&[dir.path().join("t.yaml")]);
+    // The included `Bucket` clashes with the template's; the included output is merged.
+    expect(&v, "E1064", "outputs.yaml", 5);
+    assert_eq!(v.diags.iter().filter(|d| d.is_error()).count(), 1, "{}", listing(&v));
+}
+
+/// Random trees of intrinsics over a small vocabulary: evaluation reports problems and never
+/// panics, whatever the shape of the arguments.
+#[test]
+fn random_templates_never_panic() {
+    const KEYS: &[&str] = &[
+        "Ref", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::If", "Fn::FindInMap", "Fn::GetAtt", "Fn::Cidr", "Fn::Split",
+        "Fn::Base64", "Fn::GetAZs", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition", "Fn::ImportValue",
+        "Fn::Length", "Fn::ToJsonString", "Fn::Transform", "Fn::Contains", "Fn::ValueOf", "A", "Name",
+    ];
+    const STRINGS: &[&str] = &[
+        "A", "B", "P", "L", "M", "K", "V", "C1", "C2", "AWS::Region", "AWS::NoValue", "AWS::StackName", "${A}", "${B.Arn}",
+        "${!x}", "${", "${P}${L}", "10.0.0.0/16", "::/64", "1", "-1", "x,y", "", "AWS::Include", "A.Arn",
+    ];
+    fn gen(rng: &mut fastrand::Rng, depth: u32) -> serde_json::Value {
+        let pick = |rng: &mut fastrand::Rng, xs: &[&str]| xs.get(rng.usize(..xs.len())).copied().unwrap_or("").to_string();
+        match if depth == 0 { rng.u32(0..3) } else { rng.u32(0..6) } {
+            0 => json!(pick(rng, STRINGS)),
+            1 => json!([0.0, 1.0, 2.0, 3.0, 256.0, -3.0, 1.5][rng.usize(..7)]),
+            2 => json!(rng.bool()),
+            3 => serde_json::Value::Array((0..rng.usize(0..4)).map(|_| gen(rng, depth - 1)).collect()),
+            _ => {
+                let mut m = serde_json::Map::new();
+                m.insert(pick(rng, KEYS), gen(rng, depth - 1));
+                serde_json::Value::Object(m)
+            }
+        }
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..3000 {
+        let template = json!({
+            "Parameters": {"P": {"Type": "String", "Default": "1"}, "L": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+            "Mappings": {"M": {"K": {"V": "x"}}},
+            "Conditions": {"C1": gen(&mut rng, 3), "C2": gen(&mut rng, 3)},
+            "Rules": {"R": {"Assertions": [{"Assert": gen(&mut rng, 3)}]}},
+            "Resources": {
+                "A": {"Type": "AWS::S3::Bucket", "Condition": "C1", "Properties": {"X": gen(&mut rng, 4)}},
+                "B": {"Type": "AWS::S3::Bucket", "DependsOn": ["A"], "Properties": {"Y": gen(&mut rng, 4)}}
+            },
+            "Outputs": {"O": {"Value": gen(&mut rng, 4), "Export": {"Name": gen(&mut rng, 2)}}}
+        });
+        let (ev, _) = eval_json(template, &[]);
+        let _ = infra_core::graph::Graph::from_stack(&ev.stack).topo_order();
+    }
 }
