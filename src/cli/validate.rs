@@ -55,7 +55,12 @@ fn summary(v: &Validation, files: usize) -> String {
     let scope = if files > 0 {
         format!("{}, {}", plural(files, "file"), plural(v.resources, "resource"))
     } else {
-        format!("{}, {}, {}", plural(v.layers, "layer"), plural(v.environments, "environment"), plural(v.resources, "resource"))
+        format!(
+            "{}, {}, {}",
+            plural(v.layers, "layer"),
+            plural(v.environments, "environment"),
+            plural(v.resources, "resource")
+        )
     };
     format!(
         "validate: {}, {} ({scope})",

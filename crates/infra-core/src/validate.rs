@@ -12,8 +12,8 @@ use crate::graph;
 use crate::project::{Environment, Project};
 use crate::source::{FileId, SourceMap, Span};
 use crate::template::eval::{self, EvalInput, Evaluated, ParamInput};
-use crate::template::model::{self, Template};
 use crate::template::load;
+use crate::template::model::{self, Template};
 use crate::template::node::Node;
 use crate::template::DesiredStack;
 use crate::value::Value;
@@ -83,7 +83,9 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
     for path in paths {
         let display = path.display().to_string();
         let project_dir = project_root(path);
-        let Some(f) = crate::project::load_stack_file(&project_dir, &mut sources, path, &display, &mut diags) else { continue };
+        let Some(f) = crate::project::load_stack_file(&project_dir, &mut sources, path, &display, &mut diags) else {
+            continue;
+        };
         check_template(&f.root, &mut diags);
         let t = model::parse(&f.root, &mut diags);
         model::check_has_resources(&f.root, &t, &mut diags);
@@ -114,7 +116,12 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
 
 /// Evaluate every layer of a project for one environment, for planning and applying.
 /// `exports` holds the values of lower layers' exports known from state.
-pub fn load_stacks(project: &Project, env: &str, account_id: &str, exports: &BTreeMap<String, Value>) -> Result<Vec<DesiredStack>, Diagnostics> {
+pub fn load_stacks(
+    project: &Project,
+    env: &str,
+    account_id: &str,
+    exports: &BTreeMap<String, Value>,
+) -> Result<Vec<DesiredStack>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let env = match project.select_environment(Some(env)) {
         Ok(e) => e,
@@ -201,11 +208,16 @@ fn check_layer_has_resources(root: Option<&Node>, t: &Template, diags: &mut Diag
 /// Every parameter value in infra.toml must be declared by some layer it applies to, so that
 /// a misspelt name does not silently fall back to a default.
 fn check_parameters_used(project: &Project, env: &Environment, diags: &mut Diagnostics) {
-    let declared_by = |layer: &str, name: &str| project.layer(layer).is_some_and(|l| l.template.parameters.contains_key(name));
-    let all: Vec<&str> = project.layer_details().iter().flat_map(|l| l.template.parameters.keys().map(String::as_str)).collect();
+    let declared_by =
+        |layer: &str, name: &str| project.layer(layer).is_some_and(|l| l.template.parameters.contains_key(name));
+    let all: Vec<&str> =
+        project.layer_details().iter().flat_map(|l| l.template.parameters.keys().map(String::as_str)).collect();
     let report = |name: &str, input: &ParamInput, scope: String, candidates: Vec<&str>, diags: &mut Diagnostics| {
-        let mut d = Diagnostic::error("E5011", format!("parameter `{name}` of environment `{}` is not declared by {scope}", env.name))
-            .label("unused parameter value");
+        let mut d = Diagnostic::error(
+            "E5011",
+            format!("parameter `{name}` of environment `{}` is not declared by {scope}", env.name),
+        )
+        .label("unused parameter value");
         if let Some(span) = input.span {
             d = d.at(span);
         }
@@ -223,7 +235,13 @@ fn check_parameters_used(project: &Project, env: &Environment, diags: &mut Diagn
         let Some(l) = project.layer(layer) else { continue };
         for (name, input) in params {
             if !declared_by(layer, name) {
-                report(name, input, format!("layer `{layer}`"), l.template.parameters.keys().map(String::as_str).collect(), diags);
+                report(
+                    name,
+                    input,
+                    format!("layer `{layer}`"),
+                    l.template.parameters.keys().map(String::as_str).collect(),
+                    diags,
+                );
             }
         }
     }
@@ -254,9 +272,10 @@ fn check_layers(project: &Project, evaluated: &[(String, Evaluated)], diags: &mu
             let name = import.value.as_str();
             match exports.get(name) {
                 None => {
-                    let mut d = Diagnostic::error("E3012", format!("layer `{layer}` imports `{name}`, which no layer exports"))
-                        .at(import.span)
-                        .label("unknown export");
+                    let mut d =
+                        Diagnostic::error("E3012", format!("layer `{layer}` imports `{name}`, which no layer exports"))
+                            .at(import.span)
+                            .label("unknown export");
                     if let Some(m) = did_you_mean(name, exports.keys().copied()) {
                         d = d.help(format!("did you mean `{m}`?"));
                     } else {
@@ -267,16 +286,26 @@ fn check_layers(project: &Project, evaluated: &[(String, Evaluated)], diags: &mu
                 Some((from, output, span)) if rank(from) >= rank(layer) => {
                     let same = from == layer;
                     let (code, message) = if same {
-                        ("E3010", format!("layer `{layer}` imports `{name}`, which it exports itself (output `{output}`)"))
+                        (
+                            "E3010",
+                            format!("layer `{layer}` imports `{name}`, which it exports itself (output `{output}`)"),
+                        )
                     } else {
                         ("E3011", format!("layer `{layer}` imports `{name}` from higher layer `{from}`"))
                     };
                     diags.push(
                         Diagnostic::error(code, message)
                             .at(import.span)
-                            .label(if same { "use Ref or Fn::GetAtt within a layer" } else { "imports may only come from lower layers" })
+                            .label(if same {
+                                "use Ref or Fn::GetAtt within a layer"
+                            } else {
+                                "imports may only come from lower layers"
+                            })
                             .with_secondary(*span, format!("exported by layer `{from}`"))
-                            .note(format!("Layers are applied in order ({}); a layer can import only what a lower layer exports.", order.join(", "))),
+                            .note(format!(
+                                "Layers are applied in order ({}); a layer can import only what a lower layer exports.",
+                                order.join(", ")
+                            )),
                     );
                 }
                 Some(_) => {}

@@ -30,7 +30,12 @@ pub fn unsupported_transform(name: &str, span: Span) -> Diagnostic {
 /// Expand every `AWS::Include` in `root` (the top-level `Transform` section and
 /// `Fn::Transform` anywhere), reporting refused or unsupported transforms.
 pub fn apply(root: &mut Node, project_dir: &Path, load: &mut Loader, diags: &mut Diagnostics) {
-    let mut ctx = Ctx { project_dir: project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf()), load, diags, stack: Vec::new() };
+    let mut ctx = Ctx {
+        project_dir: project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf()),
+        load,
+        diags,
+        stack: Vec::new(),
+    };
     ctx.expand(root, 0);
     ctx.top_level(root);
 }
@@ -80,11 +85,9 @@ impl Ctx<'_, '_> {
         let (name, location) = match transform_spec(spec) {
             Ok(x) => x,
             Err(msg) => {
-                self.diags.push(
-                    Diagnostic::error("E1063", format!("malformed transform: {msg}"))
-                        .at(key.span)
-                        .note("Write `Fn::Transform: {Name: AWS::Include, Parameters: {Location: path/in/project.yaml}}`."),
-                );
+                self.diags.push(Diagnostic::error("E1063", format!("malformed transform: {msg}")).at(key.span).note(
+                    "Write `Fn::Transform: {Name: AWS::Include, Parameters: {Location: path/in/project.yaml}}`.",
+                ));
                 return None;
             }
         };
@@ -104,9 +107,12 @@ impl Ctx<'_, '_> {
         };
         let Some(loc) = location.as_str() else {
             self.diags.push(
-                Diagnostic::error("E1063", format!("the Location of `AWS::Include` must be a literal string, found {}", location.kind_name()))
-                    .at(location.span)
-                    .label("expected a path"),
+                Diagnostic::error(
+                    "E1063",
+                    format!("the Location of `AWS::Include` must be a literal string, found {}", location.kind_name()),
+                )
+                .at(location.span)
+                .label("expected a path"),
             );
             return None;
         };
@@ -136,7 +142,9 @@ impl Ctx<'_, '_> {
                 let loaded_elsewhere = !errors.is_empty();
                 self.diags.extend(errors);
                 if !loaded_elsewhere {
-                    self.diags.push(Diagnostic::error("E1062", format!("failed to load included file `{loc}`")).at(location.span));
+                    self.diags.push(
+                        Diagnostic::error("E1062", format!("failed to load included file `{loc}`")).at(location.span),
+                    );
                 }
                 return None;
             }
@@ -194,8 +202,11 @@ impl Ctx<'_, '_> {
             let Some(included) = self.include(&at, s, 0) else { continue };
             let Some(sections) = included.as_map() else {
                 self.diags.push(
-                    Diagnostic::error("E1064", format!("an included template must be a mapping of sections, found {}", included.kind_name()))
-                        .at(included.span),
+                    Diagnostic::error(
+                        "E1064",
+                        format!("an included template must be a mapping of sections, found {}", included.kind_name()),
+                    )
+                    .at(included.span),
                 );
                 continue;
             };
@@ -216,9 +227,15 @@ impl Ctx<'_, '_> {
                 for (k, v) in from {
                     if let Some((first, _)) = into.iter().find(|(x, _)| x.name == k.name) {
                         self.diags.push(
-                            Diagnostic::error("E1064", format!("`{}` in section `{}` is declared by the template and by an include", k.name, key.name))
-                                .at(k.span)
-                                .with_secondary(first.span, "also declared here"),
+                            Diagnostic::error(
+                                "E1064",
+                                format!(
+                                    "`{}` in section `{}` is declared by the template and by an include",
+                                    k.name, key.name
+                                ),
+                            )
+                            .at(k.span)
+                            .with_secondary(first.span, "also declared here"),
                         );
                     } else {
                         into.push((k.clone(), v.clone()));
@@ -226,7 +243,11 @@ impl Ctx<'_, '_> {
                 }
             }
             _ => self.diags.push(
-                Diagnostic::error("E1064", format!("section `{}` is declared by the template and by an include", key.name)).at(key.span),
+                Diagnostic::error(
+                    "E1064",
+                    format!("section `{}` is declared by the template and by an include", key.name),
+                )
+                .at(key.span),
             ),
         }
     }
