@@ -23,6 +23,9 @@ use crate::value::{scalar_string, Expr, Value};
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// How long a chain of conditions referring to conditions may be (evaluation recurses on it).
+const MAX_CONDITION_DEPTH: usize = 64;
+
 /// The account ID `infra validate` evaluates with, where no account is looked up.
 pub const PLACEHOLDER_ACCOUNT_ID: &str = "123456789012";
 
@@ -646,6 +649,13 @@ impl<'a, 'd> Eval<'a, 'd> {
             }
             return Err(self.report(d));
         };
+        if self.cond_stack.len() >= MAX_CONDITION_DEPTH {
+            let d = Diagnostic::error("E1120", format!("conditions nest more than {MAX_CONDITION_DEPTH} deep"))
+                .at(c.key_span)
+                .label("condition chain too long")
+                .note("Each condition here refers to the next; shorten the chain.");
+            return Err(self.report(d));
+        }
         self.conditions.insert(name.to_string(), CondState::InProgress);
         self.cond_stack.push(name.to_string());
         let r = self.eval_bool(&c.body, Scope::Conditions);

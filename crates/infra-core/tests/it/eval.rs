@@ -697,3 +697,32 @@ fn random_templates_never_panic() {
         let _ = infra_core::graph::Graph::from_stack(&ev.stack).topo_order();
     }
 }
+
+#[test]
+fn long_condition_chains_are_refused_not_overflowed() {
+    let mut conditions = serde_json::Map::new();
+    for i in 0..5000 {
+        conditions.insert(format!("C{i}"), json!({"Fn::Not": [{"Condition": format!("C{}", i + 1)}]}));
+    }
+    conditions.insert("C5000".into(), json!({"Fn::Equals": ["a", "a"]}));
+    let template = json!({"Conditions": conditions, "Resources": {"R": {"Type": "AWS::S3::Bucket", "Condition": "C0"}}});
+    let (_, diags) = eval_json(template, &[]);
+    assert!(diags.iter().any(|d| d.code == "E1120"), "{diags:?}");
+}
+
+#[test]
+fn deeply_nested_intrinsics_evaluate_within_the_stack() {
+    // Nearly as deep as the loader allows (128 levels): Fn::Select over Fn::If over lists.
+    let mut value = json!("x");
+    for i in 0..48 {
+        value = if i % 2 == 0 { json!({"Fn::Select": [0, [value]]}) } else { json!({"Fn::If": ["C", value, "y"]}) };
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = json!({
+        "Conditions": {"C": {"Fn::Equals": ["a", "a"]}},
+        "Resources": {"R": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": value}}}
+    });
+    write(dir.path(), "deep.json", &template.to_string());
+    let v = validate_files(&[dir.path().join("deep.json")]);
+    assert!(!v.diags.has_errors(), "{}", listing(&v));
+}
