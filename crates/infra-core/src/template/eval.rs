@@ -415,11 +415,6 @@ impl<'a, 'd> Eval<'a, 'd> {
         out
     }
 
-    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
-        let _ = self;
-        Diagnostic::error(code, message).at(span)
-    }
-
     fn report(&mut self, d: Diagnostic) -> Stop {
         self.diags.push(d);
         Stop::Reported
@@ -427,8 +422,8 @@ impl<'a, 'd> Eval<'a, 'd> {
 
     /// A misuse of a function: wrong arity or argument types.
     fn misuse(&mut self, f: &Key, message: impl Into<String>) -> Stop {
-        let d = self
-            .error(code_of(&f.name), f.span, message)
+        let d = Diagnostic::error(code_of(&f.name), message)
+            .at(f.span)
             .label(format!("invalid `{}`", f.name))
             .note(format!("{}.", usage(&f.name)));
         self.report(d)
@@ -1071,9 +1066,10 @@ impl<'a, 'd> Eval<'a, 'd> {
                     let pname = self.literal_name(f, p, "the parameter name")?;
                     if !self.t.parameters.contains_key(pname) {
                         let known: Vec<&str> = self.t.parameters.keys().map(String::as_str).collect();
-                        let mut d = self
-                            .error("E1154", p.span, format!("`Fn::ValueOf` refers to unknown parameter `{pname}`"))
-                            .label("not a parameter");
+                        let mut d =
+                            Diagnostic::error("E1154", format!("`Fn::ValueOf` refers to unknown parameter `{pname}`"))
+                                .at(p.span)
+                                .label("not a parameter");
                         if let Some(m) = did_you_mean(pname, known) {
                             d = d.help(format!("did you mean `{m}`?"));
                         }

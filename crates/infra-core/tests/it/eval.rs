@@ -705,7 +705,8 @@ fn long_condition_chains_are_refused_not_overflowed() {
         conditions.insert(format!("C{i}"), json!({"Fn::Not": [{"Condition": format!("C{}", i + 1)}]}));
     }
     conditions.insert("C5000".into(), json!({"Fn::Equals": ["a", "a"]}));
-    let template = json!({"Conditions": conditions, "Resources": {"R": {"Type": "AWS::S3::Bucket", "Condition": "C0"}}});
+    let template =
+        json!({"Conditions": conditions, "Resources": {"R": {"Type": "AWS::S3::Bucket", "Condition": "C0"}}});
     let (_, diags) = eval_json(template, &[]);
     assert!(diags.iter().any(|d| d.code == "E1120"), "{diags:?}");
 }
