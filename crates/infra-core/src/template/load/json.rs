@@ -1,6 +1,6 @@
 //! The JSON loader: strict JSON (no comments, no trailing commas, no bare keys) with byte spans.
 
-use super::{codes, fragment, Cx, SeenKeys};
+use super::{char_end, codes, fragment, Cx, SeenKeys};
 use crate::diag::Diagnostic;
 use crate::template::node::{Key, Node, NodeKind};
 use jsonc_parser::ast::{ObjectPropName, Value};
@@ -27,7 +27,8 @@ pub(super) fn parse(text: &str, cx: &Cx) -> Result<Option<Node>, Diagnostic> {
     };
     let parsed = jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options).map_err(|e| {
         let range = e.range();
-        let span = cx.span(range.start, range.end.max(range.start + 1).min(text.len().max(range.start)));
+        let end = if range.end > range.start { range.end } else { char_end(text, range.start) };
+        let span = cx.span(range.start, end);
         match e.kind() {
             ParseErrorKind::NestingDepthExceeded => cx.too_deep(span),
             kind => syntax_error(span, &kind.to_string()),

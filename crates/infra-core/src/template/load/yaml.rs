@@ -5,7 +5,7 @@
 //! (block scalars report their first content line, block mappings their first `:`), so
 //! spans are completed here from the source text.
 
-use super::{codes, fragment, Cx, SeenKeys};
+use super::{char_end, codes, fragment, Cx, SeenKeys};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::source::Span;
 use crate::template::node::{Key, Node, NodeKind};
@@ -236,15 +236,15 @@ impl Builder<'_, '_> {
 
     fn syntax_error(&self, error: &ScanError) -> Diagnostic {
         let at = self.positions.offset(error.marker());
-        let end = at + self.text.get(at..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8);
-        let span = self.span(at, end);
+        let span = self.span(at, char_end(self.text, at));
         let info = fragment(error.info());
         if info.contains("recursion limit exceeded") {
             return self.cx.too_deep(span);
         }
         let d = Diagnostic::error(codes::YAML_SYNTAX, "invalid YAML syntax").at(span).label(info.as_str());
         if self.text.get(at..).is_some_and(|t| t.starts_with('!')) {
-            d.note("A value takes one tag only, so a short form cannot directly follow another.")
+            d.label("a second tag on one value")
+                .note("A value takes one tag only, so a short form cannot directly follow another.")
                 .help("write the outer function in its long form, for example `Fn::Base64: !Sub ...`")
         } else if info.contains("mapping values are not allowed") {
             d.note("A plain value cannot contain `: `; quote the value, or check the indentation of this line.")
