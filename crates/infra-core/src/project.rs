@@ -141,29 +141,24 @@ impl Project {
     }
 
     /// The environment named `name`, or the first one; an error naming the known ones.
-    pub fn select_environment(&self, name: Option<&str>) -> Result<&Environment, Box<Diagnostic>> {
+    // The diagnostic is what callers render; boxing it would only add noise at every call site.
+    #[allow(clippy::result_large_err)]
+    pub fn select_environment(&self, name: Option<&str>) -> Result<&Environment, Diagnostic> {
         let known: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
         match name {
             Some(n) => self.environment(n).ok_or_else(|| {
-                Box::new({
-                    let mut d = Diagnostic::error("E5007", format!("unknown environment `{n}`"));
-                    match did_you_mean(n, known.iter().copied()) {
-                        Some(m) => d = d.help(format!("did you mean `{m}`?")),
-                        None => {
-                            d = d.note(format!(
-                                "Environments in infra.toml: {}.",
-                                if known.is_empty() { "none".into() } else { known.join(", ") }
-                            ))
-                        }
-                    }
-                    d
-                })
+                let d = Diagnostic::error("E5007", format!("unknown environment `{n}`"));
+                match did_you_mean(n, known.iter().copied()) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.note(format!(
+                        "Environments in infra.toml: {}.",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    )),
+                }
             }),
             None => self.environments.first().ok_or_else(|| {
-                Box::new(
-                    Diagnostic::error("E5009", "infra.toml declares no environments")
-                        .help("add a section such as [environments.dev]"),
-                )
+                Diagnostic::error("E5009", "infra.toml declares no environments")
+                    .help("add a section such as [environments.dev]")
             }),
         }
     }

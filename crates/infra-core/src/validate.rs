@@ -62,7 +62,7 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
         for e in envs {
             match project.select_environment(Some(e)) {
                 Ok(env) => selected.push(env),
-                Err(d) => diags.push(*d),
+                Err(d) => diags.push(d),
             }
         }
     }
@@ -125,7 +125,7 @@ pub fn load_stacks(
     let mut diags = Diagnostics::new();
     let env = match project.select_environment(Some(env)) {
         Ok(e) => e,
-        Err(d) => return Err(Diagnostics::from_iter([*d])),
+        Err(d) => return Err(Diagnostics::from_iter([d])),
     };
     for layer in project.layer_details() {
         for f in &layer.files {

@@ -5,14 +5,15 @@
 //! resource stays an [`Expr`] ("known after apply"). Problems are reported with the span of
 //! the intrinsic's key, each function with its own code:
 //!
-//! E1100–E1106 parameter values, E1110–E1111 rules, E1120–E1122 conditions, E1130 Ref,
-//! E1131 Ref argument, E1132–E1133 Fn::GetAtt, E1134–E1135 Fn::Sub, E1136 Fn::Join,
-//! E1137 Fn::Select, E1138 Fn::Split, E1139–E1140 Fn::FindInMap, E1141 Fn::If, E1142 Fn::Equals,
-//! E1143 Fn::And/Fn::Or, E1144 Fn::Not, E1145 Condition, E1146 Fn::ImportValue, E1147 Fn::Base64,
-//! E1148 Fn::Cidr, E1149 Fn::GetAZs, E1150 unknown function, E1151 Fn::Length,
-//! E1152 Fn::ToJsonString, E1153 function not allowed here, E1154 rule functions,
-//! E1155 DependsOn, E1156 Properties, E1157 export name, E1158 reference to a resource whose
-//! condition is false.
+//! E1100–E1106 parameter values, E1110 failed rule assertion, E1120 condition cycle or chain too
+//! long, E1121 unknown condition, E1122 not a condition, E1130 Ref target, E1131 Ref argument,
+//! E1132–E1133 Fn::GetAtt, E1134–E1135 Fn::Sub, E1136 Fn::Join, E1137 Fn::Select, E1138 Fn::Split,
+//! E1139–E1140 Fn::FindInMap, E1141 Fn::If, E1142 Fn::Equals, E1143 Fn::And, E1144 Fn::Not,
+//! E1145 Condition, E1146 Fn::ImportValue, E1147 Fn::Base64, E1148 Fn::Cidr, E1149 Fn::GetAZs,
+//! E1150 unknown function, E1151 Fn::Length, E1152 Fn::ToJsonString, E1153 function or reference
+//! not allowed here, E1155 DependsOn, E1156 Properties, E1157 export name, E1158 reference to a
+//! resource whose condition is false, E1159 Fn::Contains, E1160 Fn::EachMemberEquals,
+//! E1161 Fn::EachMemberIn, E1162 Fn::RefAll, E1163 Fn::ValueOf, E1164 Fn::ValueOfAll, E1165 Fn::Or.
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::Span;
@@ -263,7 +264,7 @@ fn code_of(f: &str) -> &'static str {
         "Fn::FindInMap" => "E1139",
         "Fn::If" => "E1141",
         "Fn::Equals" => "E1142",
-        "Fn::And" | "Fn::Or" => "E1143",
+        "Fn::And" => "E1143",
         "Fn::Not" => "E1144",
         "Condition" | "Fn::Condition" => "E1145",
         "Fn::ImportValue" => "E1146",
@@ -272,7 +273,14 @@ fn code_of(f: &str) -> &'static str {
         "Fn::GetAZs" => "E1149",
         "Fn::Length" => "E1151",
         "Fn::ToJsonString" => "E1152",
-        _ => "E1154",
+        "Fn::Contains" => "E1159",
+        "Fn::EachMemberEquals" => "E1160",
+        "Fn::EachMemberIn" => "E1161",
+        "Fn::RefAll" => "E1162",
+        "Fn::ValueOf" => "E1163",
+        "Fn::ValueOfAll" => "E1164",
+        "Fn::Or" => "E1165",
+        _ => "E1150",
     }
 }
 
@@ -1067,7 +1075,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                     if !self.t.parameters.contains_key(pname) {
                         let known: Vec<&str> = self.t.parameters.keys().map(String::as_str).collect();
                         let mut d =
-                            Diagnostic::error("E1154", format!("`Fn::ValueOf` refers to unknown parameter `{pname}`"))
+                            Diagnostic::error("E1163", format!("`Fn::ValueOf` refers to unknown parameter `{pname}`"))
                                 .at(p.span)
                                 .label("not a parameter");
                         if let Some(m) = did_you_mean(pname, known) {

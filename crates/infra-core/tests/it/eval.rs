@@ -126,11 +126,18 @@ fn rules_and_conditions() {
     let rule = "Parameters:\n  Env:\n    Type: String\n    Default: dev\nRules:\n  ProdOnly:\n    Assertions:\n      - Assert: !Equals [!Ref Env, prod]\n        AssertDescription: Env must be prod\n";
     check(&format!("{rule}{BUCKET}"), "E1110", 8);
     check(&format!("Rules:\n  R:\n    RuleCondition: !Equals [a, a]\n{BUCKET}"), "E1051", 2);
-    check(&format!("Rules:\n  R:\n    Assertions:\n      - Assert: !Contains [a, a]\n{BUCKET}"), "E1154", 4);
+    check(&format!("Rules:\n  R:\n    Assertions:\n      - Assert: !Contains [a, a]\n{BUCKET}"), "E1159", 4);
     check(&format!("Conditions:\n  A: !Condition B\n  B: !Not [!Condition A]\n{BUCKET}"), "E1120", 2);
     check("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Condition: IsProdd\n", "E1121", 4);
     check(&format!("Conditions:\n  C: !Sub x\n{BUCKET}"), "E1122", 2);
     check(&format!("Conditions:\n  C: !And [!Equals [a, a]]\n{BUCKET}"), "E1143", 2);
+    check(&format!("Conditions:\n  C: !Or [!Equals [a, a], a, b, c, d, e, f, g, h, i, j]\n{BUCKET}"), "E1165", 2);
+    check(&format!("Rules:\n  R:\n    Assertions:\n      - Assert: !EachMemberIn [[a], a]\n{BUCKET}"), "E1161", 4);
+    check(
+        &format!("Rules:\n  R:\n    Assertions:\n      - Assert: {{\"Fn::ValueOf\": [Nope, Tags]}}\n{BUCKET}"),
+        "E1163",
+        4,
+    );
     check(&format!("Conditions:\n  C: !Not [!Equals [a, a], !Equals [a, a]]\n{BUCKET}"), "E1144", 2);
     check(&format!("Conditions:\n  C: !Equals [!Ref Bucket, a]\n{BUCKET}"), "E1153", 2);
 }
