@@ -62,6 +62,13 @@ fn good_project() {
 }
 
 #[test]
+fn folders_stand_for_their_templates() {
+    let r = infra(&["validate", "tests/fixtures/eval/project/stacks"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (3 files, 6 resources)\n");
+}
+
+#[test]
 fn unknown_environment() {
     let r = infra(&["--project-dir", GOOD, "--env", "prd", "validate"]);
     assert_eq!(r.code, 1);

@@ -34,6 +34,33 @@ pub struct Validation {
     pub environments: usize,
     /// Resources declared across all templates checked.
     pub resources: usize,
+    /// Template files checked on their own ([`validate_files`]).
+    pub files: usize,
+}
+
+fn template_files_under(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>(),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(load::codes::READ, format!("failed to read folder `{}`", dir.display()))
+                    .note(format!("{e}.")),
+            );
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden || p.is_symlink() {
+            continue;
+        }
+        if p.is_dir() {
+            template_files_under(&p, out, diags);
+        } else if crate::project::is_template_file(&p) {
+            out.push(p);
+        }
+    }
 }
 
 /// Read one template file into the source map and parse it.
@@ -71,16 +98,33 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
     }
     let resources = project.layer_details().iter().map(|l| l.template.resources.len()).sum();
     let layers = project.layer_details().len();
-    Validation { diags: finish(diags), layers, environments: selected.len(), resources, sources: project.sources }
+    Validation {
+        diags: finish(diags),
+        layers,
+        environments: selected.len(),
+        resources,
+        files: 0,
+        sources: project.sources,
+    }
 }
 
 /// Validate files on their own: each template is one stack, parameters take their defaults,
 /// and a parameter with neither default nor value is left unresolved.
+/// A folder stands for every template file below it.
 pub fn validate_files(paths: &[PathBuf]) -> Validation {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
     let mut resources = 0;
+    let mut files = Vec::new();
     for path in paths {
+        if path.is_dir() {
+            template_files_under(path, &mut files, &mut diags);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let count = files.len();
+    for path in &files {
         let display = path.display().to_string();
         let project_dir = project_root(path);
         let Some(f) = crate::project::load_stack_file(&project_dir, &mut sources, path, &display, &mut diags) else {
@@ -111,7 +155,7 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
         let ev = eval::evaluate(&t, &input, &mut diags);
         graph::check_stack(&ev.stack, &mut diags);
     }
-    Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources }
+    Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources, files: count }
 }
 
 /// Evaluate every layer of a project for one environment, for planning and applying.

@@ -731,6 +731,8 @@ impl<'a, 'd> Eval<'a, 'd> {
                 format!("`{what}` target `{id}` is a parameter, not a resource")
             } else if id.starts_with("AWS::") && what != "DependsOn" {
                 format!("unknown pseudo parameter `{id}`")
+            } else if what == "Ref" {
+                format!("`Ref` refers to unknown parameter or resource `{id}`")
             } else {
                 format!("`{what}` refers to unknown resource `{id}`")
             };
