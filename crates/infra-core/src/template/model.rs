@@ -163,6 +163,8 @@ pub struct Spanned<T> {
 pub struct Parameter {
     pub name: String,
     pub key_span: Span,
+    /// The declaration as written, to tell a repeated declaration from a conflicting one.
+    pub definition: serde_json::Value,
     pub param_type: ParamType,
     pub default: Option<Node>,
     pub allowed_values: Option<Vec<Node>>,
@@ -187,6 +189,8 @@ pub struct Assertion {
 pub struct Rule {
     pub name: String,
     pub key_span: Span,
+    /// The declaration as written.
+    pub definition: serde_json::Value,
     pub rule_condition: Option<Node>,
     pub assertions: Vec<Assertion>,
 }
@@ -196,6 +200,8 @@ pub struct Rule {
 pub struct Mapping {
     pub name: String,
     pub key_span: Span,
+    /// The declaration as written.
+    pub definition: serde_json::Value,
     pub entries: IndexMap<String, IndexMap<String, Node>>,
 }
 
@@ -251,34 +257,70 @@ impl Template {
         if self.description.is_none() {
             self.description = other.description;
         }
-        merge_section(&mut self.parameters, other.parameters, "parameter", |p| p.key_span, diags);
-        merge_section(&mut self.rules, other.rules, "rule", |p| p.key_span, diags);
-        merge_section(&mut self.mappings, other.mappings, "mapping", |p| p.key_span, diags);
-        merge_section(&mut self.conditions, other.conditions, "condition", |p| p.key_span, diags);
-        merge_section(&mut self.resources, other.resources, "resource", |p| p.key_span, diags);
-        merge_section(&mut self.outputs, other.outputs, "output", |p| p.key_span, diags);
+        // Each file of a layer is a template on its own, so files may repeat the same
+        // parameter, rule, mapping or condition; they may not declare it differently.
+        merge_section(
+            &mut self.parameters,
+            other.parameters,
+            "parameter",
+            |p| (p.key_span, Some(p.definition.clone())),
+            diags,
+        );
+        merge_section(&mut self.rules, other.rules, "rule", |p| (p.key_span, Some(p.definition.clone())), diags);
+        merge_section(
+            &mut self.mappings,
+            other.mappings,
+            "mapping",
+            |p| (p.key_span, Some(p.definition.clone())),
+            diags,
+        );
+        merge_section(
+            &mut self.conditions,
+            other.conditions,
+            "condition",
+            |p| (p.key_span, Some(p.body.to_json())),
+            diags,
+        );
+        merge_section(&mut self.resources, other.resources, "resource", |p| (p.key_span, None), diags);
+        merge_section(&mut self.outputs, other.outputs, "output", |p| (p.key_span, None), diags);
     }
 }
 
+/// `describe` gives an item's span and, for items that files may share, its definition.
 fn merge_section<T>(
     into: &mut IndexMap<String, T>,
     from: IndexMap<String, T>,
     what: &str,
-    span: impl Fn(&T) -> Span,
+    describe: impl Fn(&T) -> (Span, Option<serde_json::Value>),
     diags: &mut Diagnostics,
 ) {
     for (name, item) in from {
-        if let Some(first) = into.get(&name) {
-            diags.push(
-                Diagnostic::error("E3020", format!("{what} `{name}` is declared in two files of the same layer"))
-                    .at(span(&item))
-                    .label("declared again here")
-                    .with_secondary(span(first), "first declared here")
-                    .note("All files of a layer form one stack, so each logical ID must be unique within the layer."),
-            );
-        } else {
+        let Some(first) = into.get(&name) else {
             into.insert(name, item);
+            continue;
+        };
+        let ((span, definition), (first_span, first_definition)) = (describe(&item), describe(first));
+        if definition.is_some() && definition == first_definition {
+            continue;
         }
+        let (message, note) = if definition.is_some() {
+            (
+                format!("{what} `{name}` is declared differently in two files of the same layer"),
+                "Files of a layer may repeat a declaration, but all copies must be identical.",
+            )
+        } else {
+            (
+                format!("{what} `{name}` is declared in two files of the same layer"),
+                "All files of a layer form one stack, so each logical ID must be unique within the layer.",
+            )
+        };
+        diags.push(
+            Diagnostic::error("E3020", message)
+                .at(span)
+                .label("declared again here")
+                .with_secondary(first_span, "first declared here")
+                .note(note),
+        );
     }
 }
 
@@ -475,6 +517,7 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
     let mut p = Parameter {
         name: name.clone(),
         key_span: key.span,
+        definition: value.to_json(),
         param_type: ParamType::String,
         default: None,
         allowed_values: None,
@@ -639,7 +682,13 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
 
 fn parse_rule(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Rule> {
     let entries = expect_map("E1050", "rule", key, value, diags)?;
-    let mut rule = Rule { name: key.name.clone(), key_span: key.span, rule_condition: None, assertions: Vec::new() };
+    let mut rule = Rule {
+        name: key.name.clone(),
+        key_span: key.span,
+        definition: value.to_json(),
+        rule_condition: None,
+        assertions: Vec::new(),
+    };
     let mut has_assertions = false;
     for (k, v) in entries {
         match k.name.as_str() {
@@ -721,7 +770,8 @@ fn parse_mapping(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Map
         );
         return None;
     };
-    let mut m = Mapping { name: key.name.clone(), key_span: key.span, entries: IndexMap::new() };
+    let mut m =
+        Mapping { name: key.name.clone(), key_span: key.span, definition: value.to_json(), entries: IndexMap::new() };
     for (k1, v1) in top {
         let Some(second) = v1.as_map() else {
             diags.push(

@@ -316,6 +316,25 @@ fn project_errors() {
         "stacks/shared/more.yaml",
         2,
     );
+    // Files of a layer may repeat a parameter, but not declare it differently.
+    let with_param = |t: &str| {
+        format!("Parameters:\n  Env:\n    Type: {t}\nResources:\n  Q{}:\n    Type: AWS::SQS::Queue\n", t.len())
+    };
+    run(
+        vec![
+            (
+                "infra.toml".into(),
+                format!(
+                    "{TOML}[environments.dev.parameters]\nEnv = \"1\"\n[environments.prod.parameters]\nEnv = \"2\"\n"
+                ),
+            ),
+            layer("shared", &with_param("String")),
+            ("stacks/shared/more.yaml".into(), with_param("Number")),
+        ],
+        "E3020",
+        "stacks/shared/more.yaml",
+        2,
+    );
     // Stray folder, unknown keys, bad values.
     run(
         vec![
@@ -373,6 +392,27 @@ fn project_errors() {
     run(vec![("infra.toml".into(), TOML.into()), layer("shared", &ssm)], "E1106", "stacks/shared/main.yaml", 2);
     let required = "Parameters:\n  Name:\n    Type: String\n".to_string() + BUCKET;
     run(vec![("infra.toml".into(), TOML.into()), layer("shared", &required)], "E1100", "stacks/shared/main.yaml", 2);
+}
+
+#[test]
+fn files_of_a_layer_share_identical_declarations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "infra.toml",
+        &format!(
+            "{TOML}[environments.dev.parameters]\nEnv = \"dev\"\n[environments.prod.parameters]\nEnv = \"prod\"\n"
+        ),
+    );
+    let common = "Parameters:\n  Env:\n    Type: String\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\n";
+    write(dir.path(), "stacks/backend/a.yaml", &format!("{common}Resources:\n  A:\n    Type: AWS::SQS::Queue\n"));
+    write(
+        dir.path(),
+        "stacks/backend/b.yaml",
+        &format!("{common}Resources:\n  B:\n    Type: AWS::SQS::Queue\n    Condition: IsProd\n"),
+    );
+    let v = validate_project(dir.path(), &[]);
+    assert!(v.diags.is_empty(), "{}", listing(&v));
 }
 
 #[test]
