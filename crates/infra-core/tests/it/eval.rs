@@ -774,3 +774,21 @@ fn deeply_nested_intrinsics_evaluate_within_the_stack() {
     let v = validate_files(&[dir.path().join("deep.json")]);
     assert!(!v.diags.has_errors(), "{}", listing(&v));
 }
+
+#[test]
+fn reference_project_validates_and_loads_in_every_environment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let v = validate_project(&root, &[]);
+    assert!(!v.diags.has_errors(), "{}", listing(&v));
+    assert_eq!((v.layers, v.environments), (5, 2));
+    let project = infra_core::project::Project::load(&root).unwrap_or_else(|d| panic!("{:?}", d.into_vec()));
+    for env in ["dev", "prod"] {
+        let stacks = load_stacks(&project, env, "111111111111", &BTreeMap::new())
+            .unwrap_or_else(|d| panic!("{env}: {:?}", d.into_vec()));
+        assert_eq!(stacks.iter().map(|s| s.layer.as_str()).collect::<Vec<_>>(), project.layers().collect::<Vec<_>>());
+        for s in &stacks {
+            let order = infra_core::graph::Graph::from_stack(s).topo_order().expect("no cycle");
+            assert_eq!(order.len(), s.resources.len());
+        }
+    }
+}
