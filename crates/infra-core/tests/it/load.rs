@@ -64,6 +64,8 @@ fn errors() {
     check("{\"A\": 007}", Json, "E0002", 1);
     check("{\"A\": \"tab\there\"}", Json, "E0002", 1);
     check("{\"A\": \"unterminated", Json, "E0002", 1);
+    check("{\"A\":\n\u{a0}1}", Json, "E0002", 2);
+    check("{\"A\": 1,\u{b}\"B\": 2}", Json, "E0002", 1);
     check("A: 1\n B: 2\n", Yaml, "E0003", 2);
     check("A:\n  - 1\n  B: 2\n", Yaml, "E0003", 3);
     check("A: [1, 2\n", Yaml, "E0003", 2);
@@ -189,6 +191,8 @@ fn scalars() {
     let json = [
         (r#"{"A": [1, -0.5, 1e10, true, false, null, "s\u00e9\n"]}"#, r#"{"A": [1, -0.5, 1e10, true, false, null, "sé\n"]}"#),
         ("\u{feff}{\"A\": {}}", r#"{"A": {}}"#),
+        (r#"{"A\u00a0": "x"}"#, "{\"A\u{a0}\": \"x\"}"),
+        ("{\"A\": \"\u{a0}\u{2028}\"}", "{\"A\": \"\u{a0}\u{2028}\"}"),
         (r#"{"Fn::Not": 0}"#, r#"{"Fn::Not": 0}"#),
     ];
     for (source, expected) in json {

@@ -793,3 +793,63 @@ fn block_entry_start(text: &str, at: usize) -> usize {
         at
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_schema_numbers() {
+        fn check(value: &str, int: bool, float: bool) {
+            assert_eq!((is_int(value), is_float(value)), (int, float), "{value:?}");
+        }
+        check("0", true, true);
+        check("-12", true, true);
+        check("+7", true, true);
+        check("0x1f", true, false);
+        check("0o17", true, false);
+        check("0o18", false, false);
+        check("0x", false, false);
+        check("-0x1", false, false);
+        check("1.", false, true);
+        check(".5", false, true);
+        check("1.5e-3", false, true);
+        check("1E10", false, true);
+        check("1e", false, false);
+        check("e3", false, false);
+        check(".", false, false);
+        check("-.inf", false, true);
+        check(".NaN", false, true);
+        check("-.nan", false, false);
+        check("1_000", false, false);
+        check("", false, false);
+    }
+
+    #[test]
+    fn block_indicators() {
+        fn check(line: &str, expected: Option<(usize, usize)>) {
+            assert_eq!(block_indicator(line), expected, "{line:?}");
+        }
+        check("A: |", Some((3, 4)));
+        check("A: >-", Some((3, 5)));
+        check("A: |2+ # comment", Some((3, 6)));
+        check("- |", Some((2, 3)));
+        check("A: !Sub |", Some((8, 9)));
+        check("\"a | b\": |", Some((9, 10)));
+        check("A: a|b", None);
+        check("A: x > y", None);
+        check("A: plain", None);
+    }
+
+    #[test]
+    fn comments() {
+        fn check(line: &str, expected: &str) {
+            assert_eq!(strip_comment(line), expected, "{line:?}");
+        }
+        check("A: 1 # one", "A: 1 ");
+        check("# all", "");
+        check("A: 'x # y'", "A: 'x # y'");
+        check("A: \"x # y\" # z", "A: \"x # y\" ");
+        check("A: x#y", "A: x#y");
+    }
+}
