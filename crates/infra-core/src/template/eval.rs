@@ -393,6 +393,15 @@ impl<'a, 'd> Eval<'a, 'd> {
             };
             let export_name = match &o.export_name {
                 Some(n) => match self.eval(n, Scope::ExportName) {
+                    Ok(Some(Value::String(s))) if !is_export_name(&s) => {
+                        let d =
+                            Diagnostic::error("E1157", format!("invalid export name \"{s}\" of output `{}`", o.name))
+                                .at(n.span)
+                                .label("not a valid export name")
+                                .note("Export names are 1 to 255 characters: letters, digits, `-` and `:`.");
+                        self.report(d);
+                        None
+                    }
                     Ok(Some(Value::String(s))) => {
                         out.exports.push((s.clone(), o.name.clone(), n.span));
                         Some(Value::String(s))
@@ -1471,6 +1480,11 @@ impl<'a, 'd> Eval<'a, 'd> {
         };
         Ok(literal(v))
     }
+}
+
+/// What CloudFormation accepts as an export name.
+fn is_export_name(s: &str) -> bool {
+    (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':')
 }
 
 /// CloudFormation compares values as strings (`"1"` equals `1`).

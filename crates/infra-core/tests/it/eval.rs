@@ -119,6 +119,7 @@ fn mapping_resource_and_output_errors() {
     check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Exprt: {{Name: y}}\n"), "E1042", 7);
     check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Export: {{Value: y}}\n"), "E1043", 7);
     check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Export:\n      Name: !Ref Bucket\n"), "E1153", 8);
+    check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Export:\n      Name: my_export\n"), "E1157", 8);
 }
 
 #[test]
