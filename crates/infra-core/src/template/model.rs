@@ -1043,3 +1043,45 @@ fn parse_output(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Outp
     }
     Some(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `expected`: whether the type parses, and then whether `Ref` gives a list.
+    fn check(input: &str, expected: Option<bool>) {
+        let got = ParamType::parse(input);
+        assert_eq!(got.as_ref().map(ParamType::is_list), expected, "{input}");
+        if let Some(t) = got {
+            assert_eq!(t.name(), input);
+        }
+    }
+
+    #[test]
+    fn parameter_types() {
+        check("String", Some(false));
+        check("Number", Some(false));
+        check("List<Number>", Some(true));
+        check("CommaDelimitedList", Some(true));
+        check("AWS::EC2::VPC::Id", Some(false));
+        check("List<AWS::EC2::Subnet::Id>", Some(true));
+        check("AWS::SSM::Parameter::Name", Some(false));
+        check("AWS::SSM::Parameter::Value<String>", Some(false));
+        check("AWS::SSM::Parameter::Value<List<String>>", Some(true));
+        check("AWS::SSM::Parameter::Value<CommaDelimitedList>", Some(true));
+        check("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", Some(false));
+        check("AWS::SSM::Parameter::Value<List<AWS::EC2::SecurityGroup::Id>>", Some(true));
+        check("string", None);
+        check("List<String>", None);
+        check("AWS::EC2::Bucket::Id", None);
+        check("AWS::SSM::Parameter::Value<Number>", None);
+        check("AWS::SSM::Parameter::Value<", None);
+    }
+
+    #[test]
+    fn logical_ids() {
+        for (id, ok) in [("Bucket1", true), ("", false), ("my-bucket", false), ("a_b", false), ("Ünï", false)] {
+            assert_eq!(is_logical_id(id), ok, "{id}");
+        }
+    }
+}
