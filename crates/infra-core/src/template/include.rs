@@ -12,7 +12,8 @@ use std::path::{Component, Path, PathBuf};
 /// How deep includes may nest (an include that includes itself stops here).
 const MAX_DEPTH: usize = 8;
 
-/// Transforms that need no rewriting here: the functions they enable are evaluated directly.
+/// Top-level transforms that need no rewriting here: the functions they enable are evaluated
+/// directly.
 const ACCEPTED: &[&str] = &["AWS::LanguageExtensions"];
 
 /// Reads and parses an included file into a node tree (adding it to the source map).
@@ -67,7 +68,7 @@ impl Ctx<'_, '_> {
         if let Some((key, spec)) = node.as_intrinsic() {
             if key.name == "Fn::Transform" {
                 let (key, spec) = (key.clone(), spec.clone());
-                if let Some(included) = self.include(&key, &spec, depth) {
+                if let Some(included) = self.include(&key, &spec, depth, false) {
                     *node = included;
                 }
                 return;
@@ -81,7 +82,7 @@ impl Ctx<'_, '_> {
     }
 
     /// Run one transform spec; `Some` with the included tree for `AWS::Include`.
-    fn include(&mut self, key: &Key, spec: &Node, depth: usize) -> Option<Node> {
+    fn include(&mut self, key: &Key, spec: &Node, depth: usize, top_level: bool) -> Option<Node> {
         let (name, location) = match transform_spec(spec) {
             Ok(x) => x,
             Err(msg) => {
@@ -92,7 +93,7 @@ impl Ctx<'_, '_> {
             }
         };
         if name != "AWS::Include" {
-            if !ACCEPTED.contains(&name) {
+            if !(top_level && ACCEPTED.contains(&name)) {
                 self.diags.push(unsupported_transform(name, key.span));
             }
             return None;
@@ -199,7 +200,7 @@ impl Ctx<'_, '_> {
         };
         for s in &specs {
             let at = Key { name: key.name.clone(), span: if s.span.is_synthetic() { key.span } else { s.span } };
-            let Some(included) = self.include(&at, s, 0) else { continue };
+            let Some(included) = self.include(&at, s, 0, true) else { continue };
             let Some(sections) = included.as_map() else {
                 self.diags.push(
                     Diagnostic::error(

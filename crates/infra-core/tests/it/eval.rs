@@ -225,6 +225,18 @@ fn transforms() {
 }
 
 #[test]
+fn language_extensions_transform_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "t.yaml",
+        "Transform: AWS::LanguageExtensions\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      DelaySeconds: {\"Fn::Length\": [a, b]}\n",
+    );
+    let v = validate_files(&[dir.path().join("t.yaml")]);
+    assert!(!v.diags.has_errors(), "{}", listing(&v));
+}
+
+#[test]
 fn include_through_symlink_is_refused_and_inside_is_expanded() {
     let outside = tempfile::tempdir().expect("tempdir");
     write(outside.path(), "secret.yaml", "BucketName: stolen\n");
