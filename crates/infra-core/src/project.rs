@@ -303,6 +303,14 @@ impl Project {
             diags.push(s.wrong_type(v, "project.layers", "a list of layer names"));
             return;
         };
+        if items.is_empty() {
+            diags.push(
+                Diagnostic::error("E5004", "`project.layers` must name at least one layer")
+                    .at(s.span(v.span()))
+                    .label("empty list")
+                    .help("remove the key to use the default layers"),
+            );
+        }
         for item in items.iter() {
             let Some(name) = s.string(item, "project.layers", diags) else { continue };
             let span = s.span(item.span());

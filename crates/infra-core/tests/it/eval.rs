@@ -378,6 +378,24 @@ fn project_errors() {
     );
     run(vec![("infra.toml".into(), "[project\n".into())], "E5002", "infra.toml", 1);
     run(
+        vec![("infra.toml".into(), TOML.replace("region = \"us-east-1\"", "region = \"us-east-1\"\nlayers = []"))],
+        "E5004",
+        "infra.toml",
+        4,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.prod]\nendpoint = \"x\""))],
+        "E5003",
+        "infra.toml",
+        8,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.\"pr od\"]"))],
+        "E5008",
+        "infra.toml",
+        7,
+    );
+    run(
         vec![
             ("infra.toml".into(), format!("{TOML}[environments.dev.layers.backnd.parameters]\nX = \"1\"\n")),
             layer("shared", BUCKET),
