@@ -265,6 +265,13 @@ fn seed_find_in_map_is_reported_where_cfn_lint_reports_it() {
     assert_eq!((line, col), (56, 24));
     let help = d.help.clone().unwrap_or_default();
     assert!(help.contains(r#"["RegionMap", {"Ref": "AWS::Region"}, "NullTransformer"]"#), "{help}");
+    // In YAML the span is the short-form tag itself. cfn-lint reports 10:7 here, the key of the
+    // enclosing property, since its YAML positions for tagged values are those of their key.
+    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/find-in-map.yaml");
+    let v = validate_files(std::slice::from_ref(&yaml));
+    let d = v.diags.iter().find(|d| d.code == "E1139").unwrap_or_else(|| panic!("no E1139:\n{}", listing(&v)));
+    assert_eq!(d.span.and_then(|s| v.sources.location(s)).map(|(_, l, c)| (l, c)), Some((10, 23)));
+    assert_eq!(d.help.as_deref(), Some(r#"the correct form is ["RegionMap", {"Ref": "AWS::Region"}, "Image"]"#));
     let fixed = seed.with_file_name("sagemaker-endpoint-fixed.json");
     let v = validate_files(&[fixed]);
     assert!(!v.diags.iter().any(|d| d.code.starts_with("E1")), "{}", listing(&v));
