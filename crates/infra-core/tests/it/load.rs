@@ -120,6 +120,10 @@ fn limits() {
     // Brackets in strings do not count, and the limits themselves are allowed.
     check_ok_limited("{\"A\": \"[[[[[[\", \"B\": [[1]]}", Json, &small, r#"{"A": "[[[[[[", "B": [[1]]}"#);
     check_ok_limited("A:\n  B: [!Ref X]\n", Yaml, &small, r#"{"A": {"B": [{"Ref": "X"}]}}"#);
+    // Values count, keys do not, whether written out or copied by an alias.
+    let five = Limits { max_nodes: 5, ..Limits::default() };
+    check_ok_limited("a: &a {k: 1}\nb: *a\n", Yaml, &five, r#"{"a": {"k": 1}, "b": {"k": 1}}"#);
+    check_limited("a: &a {k: 1}\nb: *a\nc:\n", Yaml, &five, "E0007", 3);
     // Aliases can nest deeper than any single anchor was written.
     check_limited("a: &a [[1]]\nb: [[*a]]\n", Yaml, &small, "E0006", 2);
 }
@@ -239,6 +243,9 @@ fn spans() {
         ("A: |\n  text\nB: 1\n", Yaml, &["B"], (3, 4), (3, 1)),
         ("A:\r\n  B: 1\r\n", Yaml, &["A", "B"], (2, 6), (2, 3)),
         ("\u{feff}A: 1\n", Yaml, &["A"], (1, 5), (1, 2)),
+        ("A: \"x\r\n  y\"\r\nB: |\r\n  t\r\n\r\nC: 'é\r\n  é'\r\nD: 1\r\n", Yaml, &["D"], (8, 4), (8, 1)),
+        ("A: 1\rB: [2]\r", Yaml, &["B", "0"], (1, 10), (1, 6)),
+        ("A: |\n  é\n  éé\nB: é\n", Yaml, &["B"], (4, 4), (4, 1)),
     ];
     for (source, syntax, path, value, key) in cases {
         assert_eq!(position(source, *syntax, path), (*value, *key), "{source:?} at {path:?}");

@@ -409,19 +409,20 @@ impl Builder<'_, '_> {
         let flow = self.text.get(at..).is_some_and(|t| t.starts_with(opener));
         let start = if flow || !map { Some(if flow { at } else { block_entry_start(self.text, at) }) } else { None };
         let first = start.unwrap_or(at);
+        let first_end = char_end(self.text, first);
         if self.at_key() {
-            return Err(self.complex_key(first, first + 1, if map { "a mapping" } else { "a list" }));
+            return Err(self.complex_key(first, first_end, if map { "a mapping" } else { "a list" }));
         }
         let wrap = match tagging {
             Tagging::Intrinsic { key, start, end } => Some((key, start, end)),
             Tagging::Core(core, tag_span) if core != if map { CoreTag::Map } else { CoreTag::Seq } => {
-                return Err(bad_core_tag(core, tag_span, self.span(first, first + 1), if map { "a mapping" } else { "a list" }));
+                return Err(bad_core_tag(core, tag_span, self.span(first, first_end), if map { "a mapping" } else { "a list" }));
             }
             _ => None,
         };
         let depth = self.depth() + 1 + usize::from(wrap.is_some());
-        self.check_depth(depth, first, first + 1)?;
-        self.count(1 + usize::from(wrap.is_some()), first, first + 1, "the limit is reached here")?;
+        self.check_depth(depth, first, first_end)?;
+        self.count(1 + usize::from(wrap.is_some()), first, first_end, "the limit is reached here")?;
         let items = if map {
             Items::Map { entries: Vec::new(), pending: None, seen: SeenKeys::default() }
         } else {
@@ -513,16 +514,19 @@ impl Builder<'_, '_> {
             self.root = Some(built.node);
             return Ok(());
         };
-        frame.size = frame.size.saturating_add(built.size);
-        frame.height = frame.height.max(built.height);
         frame.end = frame.end.max(end);
         if frame.start.is_none() {
             frame.start = Some(start);
         }
+        let mut add_value = |node: Node| {
+            frame.size = frame.size.saturating_add(built.size);
+            frame.height = frame.height.max(built.height);
+            node
+        };
         match &mut frame.items {
-            Items::Seq(items) => items.push(built.node),
+            Items::Seq(items) => items.push(add_value(built.node)),
             Items::Map { entries, pending, seen } => match pending.take() {
-                Some(key) => entries.push((key, built.node)),
+                Some(key) => entries.push((key, add_value(built.node))),
                 None => {
                     let name = match built.node.kind {
                         NodeKind::String(s) => s,
