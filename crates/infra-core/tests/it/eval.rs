@@ -221,7 +221,7 @@ fn transforms() {
     check(&include("../outside.yaml"), "E1061", 8);
     check(&include("s3://bucket/snippet.yaml"), "E1061", 8);
     check(&include("/etc/hostname"), "E1061", 8);
-    check(&include("missing.yaml"), "E1061", 8);
+    check(&include("missing.yaml"), "E1062", 8);
 }
 
 #[test]
