@@ -129,7 +129,7 @@ pub fn validate_files_in(paths: &[PathBuf], env: Option<&str>) -> Validation {
         }
     }
     let count = files.len();
-    let mut settings_by_dir: HashMap<PathBuf, (Option<Project>, Option<(FileId, FileId)>)> = HashMap::new();
+    let mut settings_by_dir: HashMap<PathBuf, Settings> = HashMap::new();
     for path in &files {
         let display = path.display().to_string();
         let project_dir = project_root(path);
@@ -193,6 +193,10 @@ pub fn validate_files_in(paths: &[PathBuf], env: Option<&str>) -> Validation {
     }
     Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources, files: count }
 }
+
+/// An enclosing project's settings (when they read cleanly) and where its infra.toml moved
+/// from (its own source map) to (the validation's).
+type Settings = (Option<Project>, Option<(FileId, FileId)>);
 
 /// The configured layer whose folder (`stacks/<layer>/`) holds `path`.
 fn enclosing_layer(project_dir: &Path, path: &Path, project: Option<&Project>) -> Option<String> {
