@@ -28,8 +28,8 @@ fn infra(args: &[&str]) -> Run {
 }
 
 const SEED: &str = "tests/fixtures/seed/sagemaker-endpoint.json";
-const GOOD: &str = "tests/fixtures/eval/project";
-const BAD: &str = "tests/fixtures/eval/bad-project";
+const GOOD: &str = "crates/infra-core/tests/fixtures/eval/project";
+const BAD: &str = "crates/infra-core/tests/fixtures/eval/bad-project";
 
 #[test]
 fn seed_template_human() {
@@ -59,6 +59,13 @@ fn good_project() {
     assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (5 layers, 2 environments, 6 resources)\n");
     let r = infra(&["--project-dir", GOOD, "--env", "prod", "validate"]);
     assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (5 layers, 1 environment, 6 resources)\n");
+}
+
+#[test]
+fn folders_stand_for_their_templates() {
+    let r = infra(&["validate", "crates/infra-core/tests/fixtures/eval/project/stacks"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (3 files, 6 resources)\n");
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     }
     let env = match project.select_environment(global.env.as_deref()) {
         Ok(e) => e.name.clone(),
-        Err(d) => return fail(&[*d], &project.sources),
+        Err(d) => return fail(&[d], &project.sources),
     };
     if let Some(l) = &args.layer {
         if project.layer(l).is_none() {

@@ -2,7 +2,7 @@
 
 use super::{Format, Global};
 use infra_core::render::diag as render;
-use infra_core::validate::{validate_files, validate_project, Validation};
+use infra_core::validate::{validate_files_in, validate_project, Validation};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,9 +17,11 @@ use std::process::ExitCode;
   infra validate                         # the whole project, every environment
   infra validate --env dev               # the whole project, environment dev only
   infra validate stacks/backend/api.yaml # one template on its own, with parameter defaults
+  infra validate stacks/                 # every template below a folder, each on its own
+  infra validate --env prod stacks/backend/api.yaml  # one template with prod's parameter values
   infra validate --format json           # machine-readable diagnostics")]
 pub struct Args {
-    /// Template files to check on their own instead of the project
+    /// Template files (or folders of them) to check on their own instead of the project
     pub paths: Vec<PathBuf>,
 }
 
@@ -28,14 +30,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let envs: Vec<String> = global.env.iter().cloned().collect();
         validate_project(&global.project_dir, &envs)
     } else {
-        validate_files(&args.paths)
+        validate_files_in(&args.paths, global.env.as_deref())
     };
     let diags: Vec<_> = v.diags.iter().cloned().collect();
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&render::json(&diags, &v.sources))?),
         Format::Human => {
             print!("{}", render::human(&diags, &v.sources, global.color()));
-            println!("{}", summary(&v, args.paths.len()));
+            println!("{}", summary(&v, !args.paths.is_empty()));
         }
     }
     Ok(if v.diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
@@ -51,11 +53,16 @@ fn plural(n: usize, one: &str) -> String {
 }
 
 /// `validate: 0 errors, 0 warnings (5 layers, 2 environments, 27 resources)`.
-fn summary(v: &Validation, files: usize) -> String {
-    let scope = if files > 0 {
-        format!("{}, {}", plural(files, "file"), plural(v.resources, "resource"))
+fn summary(v: &Validation, files: bool) -> String {
+    let scope = if files {
+        format!("{}, {}", plural(v.files, "file"), plural(v.resources, "resource"))
     } else {
-        format!("{}, {}, {}", plural(v.layers, "layer"), plural(v.environments, "environment"), plural(v.resources, "resource"))
+        format!(
+            "{}, {}, {}",
+            plural(v.layers, "layer"),
+            plural(v.environments, "environment"),
+            plural(v.resources, "resource")
+        )
     };
     format!(
         "validate: {}, {} ({scope})",

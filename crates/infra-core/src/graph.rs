@@ -110,7 +110,8 @@ impl Graph {
         before: impl Fn(&Edges) -> &BTreeSet<String>,
         after: impl Fn(&Edges) -> &BTreeSet<String>,
     ) -> Result<Vec<String>, Cycle> {
-        let mut waiting: BTreeMap<&str, usize> = self.nodes.iter().map(|(id, e)| (id.as_str(), before(e).len())).collect();
+        let mut waiting: BTreeMap<&str, usize> =
+            self.nodes.iter().map(|(id, e)| (id.as_str(), before(e).len())).collect();
         let mut ready: BTreeSet<&str> = waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
         let mut out = Vec::with_capacity(self.nodes.len());
         while let Some(id) = ready.pop_first() {
@@ -162,7 +163,8 @@ impl Graph {
                         }
                         Colour::Grey => {
                             let from = path.iter().position(|p| *p == next.as_str()).unwrap_or(0);
-                            let mut cycle: Vec<String> = path.get(from..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
+                            let mut cycle: Vec<String> =
+                                path.get(from..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
                             cycle.push(next.clone());
                             return Some(Cycle(cycle));
                         }
