@@ -295,3 +295,43 @@ pub fn exports_of<'a>(states: impl IntoIterator<Item = &'a crate::state::State>)
     }
     out
 }
+
+/// Why a saved plan can no longer be applied.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StalePlan {
+    #[error("the templates, parameters or environment changed since the plan was made")]
+    Fingerprint,
+    #[error("the state of layer {layer} is a different state (lineage {found}, plan made against {expected})")]
+    Lineage { layer: String, expected: uuid::Uuid, found: uuid::Uuid },
+    #[error("the state of layer {layer} changed since the plan was made (serial {found}, plan made against {expected})")]
+    Serial { layer: String, expected: u64, found: u64 },
+    #[error("the plan is for environment {expected}, not {found}")]
+    Environment { expected: String, found: String },
+}
+
+impl Plan {
+    /// Refuse a saved plan whose templates or states have moved on since it was made.
+    pub fn check_fresh(&self, env: &str, fingerprint: &str, states: &BTreeMap<String, crate::state::State>) -> Result<(), StalePlan> {
+        if self.env != env {
+            return Err(StalePlan::Environment { expected: self.env.clone(), found: env.to_string() });
+        }
+        if self.fingerprint != fingerprint {
+            return Err(StalePlan::Fingerprint);
+        }
+        for lp in &self.layers {
+            let (lineage, serial) = match states.get(&lp.layer) {
+                Some(s) => (s.lineage, s.serial),
+                None => (lp.lineage, 0),
+            };
+            // A state never written has no lineage worth comparing: any fresh one will do.
+            let never_written = serial == 0 && lp.serial == 0;
+            if lineage != lp.lineage && !never_written {
+                return Err(StalePlan::Lineage { layer: lp.layer.clone(), expected: lp.lineage, found: lineage });
+            }
+            if serial != lp.serial {
+                return Err(StalePlan::Serial { layer: lp.layer.clone(), expected: lp.serial, found: serial });
+            }
+        }
+        Ok(())
+    }
+}
