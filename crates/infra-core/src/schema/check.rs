@@ -33,8 +33,11 @@ pub mod codes {
 pub fn check_template(root: &Node, diags: &mut Diagnostics) {
     // A missing or malformed `Resources` section is a structural error reported elsewhere.
     let Some(resources) = root.get("Resources").and_then(Node::as_map) else { return };
+    // A transform rewrites resources into types of its own (`AWS::Serverless::*`) before
+    // CloudFormation sees them; those are not in the registry.
+    let transformed = root.get("Transform").is_some();
     for (logical_id, resource) in resources {
-        check_resource(logical_id, resource, diags);
+        check_resource(logical_id, resource, transformed, diags);
     }
     for section in ["Resources", "Outputs"] {
         if let Some(node) = root.get(section) {
@@ -43,17 +46,17 @@ pub fn check_template(root: &Node, diags: &mut Diagnostics) {
     }
 }
 
-fn check_resource(logical_id: &Key, resource: &Node, diags: &mut Diagnostics) {
+fn check_resource(logical_id: &Key, resource: &Node, transformed: bool, diags: &mut Diagnostics) {
     let Some(type_node) = resource.get("Type") else { return };
     let Some(type_name) = type_node.as_str() else { return };
-    if is_custom(type_name) {
+    if is_custom(type_name) || (transformed && type_name.starts_with("AWS::Serverless::")) {
         return;
     }
     let Some(schema) = get(type_name) else {
         let mut d = Diagnostic::error(codes::UNKNOWN_TYPE, format!("unknown resource type `{type_name}`"))
             .at(type_node.span)
             .label("not a known resource type");
-        d = match did_you_mean(type_name, all_types()) {
+        d = match suggest(type_name, all_types()) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None => d.note("Custom resources are named `Custom::<Name>` or use `AWS::CloudFormation::CustomResource`."),
         };
@@ -62,6 +65,8 @@ fn check_resource(logical_id: &Key, resource: &Node, diags: &mut Diagnostics) {
     };
     let mut v = Validator { schema, diags, path: String::new() };
     match resource.get_entry("Properties") {
+        // `Properties:` with nothing after it is no properties, as CloudFormation reads it.
+        Some((key, props)) if matches!(props.kind, NodeKind::Null) => v.check_required(&[], schema.root(), key.span),
         Some((key, props)) => v.check(props, schema.root(), key.span),
         None => v.check_required(&[], schema.root(), logical_id.span),
     }
@@ -169,7 +174,7 @@ impl Validator<'_> {
         let mut d = Diagnostic::error(codes::UNKNOWN_PROPERTY, format!("unknown property `{}` in {owner}", key.name))
             .at(key.span)
             .label("unknown property");
-        if let Some(s) = did_you_mean(&key.name, schema.properties.keys().map(String::as_str)) {
+        if let Some(s) = suggest(&key.name, schema.properties.keys().map(String::as_str)) {
             d = d.help(format!("did you mean `{s}`?"));
         } else if !schema.properties.is_empty() {
             d = d.note(format!("Known properties: {}.", list_names(schema.properties.keys().map(String::as_str))));
@@ -226,7 +231,7 @@ impl Validator<'_> {
             let mut d = Diagnostic::error(codes::NOT_IN_ENUM, format!("`{text}` is not an allowed value for {}", self.subject()))
                 .at(node.span)
                 .label("not an allowed value");
-            if let Some(s) = did_you_mean(&text, names.iter().map(String::as_str)) {
+            if let Some(s) = suggest(&text, names.iter().map(String::as_str)) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             d = d.note(format!("Allowed values: {}.", list_names(names.iter().map(String::as_str))));
@@ -362,6 +367,16 @@ fn out_of_range_f64(n: f64, min: Option<f64>, max: Option<f64>) -> Option<String
     }
 }
 
+/// [`did_you_mean`], and for short names (attributes such as `Arn`, `Id`) where one edit is
+/// already a large share of the name, the candidate one edit away.
+fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    did_you_mean(name, candidates.clone()).or_else(|| {
+        candidates
+            .filter(|c| c.len() <= 6 && strsim::levenshtein(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()) == 1)
+            .min_by_key(|c| c.len())
+    })
+}
+
 fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     const SHOWN: usize = 12;
     let all: Vec<&str> = names.collect();
@@ -441,7 +456,7 @@ fn check_get_att(arg: &Node, resources: &[(Key, Node)], diags: &mut Diagnostics)
     )
     .at(span)
     .label("not an attribute of this resource type");
-    if let Some(s) = did_you_mean(attribute, names()) {
+    if let Some(s) = suggest(attribute, names()) {
         d = d.help(format!("did you mean `{s}`?"));
     }
     if names().next().is_some() {

@@ -66,7 +66,7 @@ pub fn get(resource_type: &str) -> Option<&'static ResourceSchema> {
 }
 
 /// Every known resource type name: the vendored registry types and the engine's own.
-pub fn all_types() -> impl Iterator<Item = &'static str> {
+pub fn all_types() -> impl Iterator<Item = &'static str> + Clone {
     registry().types.iter().copied().chain(std::iter::once(LOCAL_DATA_TYPE))
 }
 
