@@ -31,29 +31,7 @@ use tokio::task::JoinSet;
 /// An error from the journal or state store behind a [`Recorder`].
 pub type RecordError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The provider call an intent announces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IntentAction {
-    Create,
-    Update,
-    Delete,
-}
-
-/// Written (durably) before a provider call, so that a crash leaves a trace to recover from.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Intent {
-    /// The state key: a logical ID, or a deposed key for the old side of a replacement.
-    pub logical_id: String,
-    pub resource_type: String,
-    pub action: IntentAction,
-    /// For a create: the name chosen before the call (also its physical ID when set).
-    pub physical_name: Option<String>,
-    /// For an update or delete: the resource's physical ID.
-    pub physical_id: Option<String>,
-    /// Unique per intent; providers use it as a client token.
-    pub token: String,
-}
+pub use crate::state::journal::{Intent, IntentAction};
 
 /// Where the walker records what it does; implemented over the state journal. Each call is
 /// durable when it returns.
@@ -99,6 +77,35 @@ impl Recorder for MemoryRecorder {
     }
     async fn outputs(&self, layer: &str, outputs: &BTreeMap<String, OutputRecord>) -> Result<(), RecordError> {
         self.push(RecordedEntry::Outputs(layer.to_string(), outputs.clone()))
+    }
+}
+
+/// A [`Recorder`] over the layers' state journals (group-committed, durable on return).
+pub struct JournalRecorder {
+    journals: BTreeMap<String, crate::state::Journal>,
+}
+
+impl JournalRecorder {
+    pub fn new(journals: BTreeMap<String, crate::state::Journal>) -> Self {
+        JournalRecorder { journals }
+    }
+
+    fn journal(&self, layer: &str) -> Result<&crate::state::Journal, RecordError> {
+        self.journals.get(layer).ok_or_else(|| format!("no journal open for layer {layer}").into())
+    }
+}
+
+#[async_trait]
+impl Recorder for JournalRecorder {
+    async fn intent(&self, layer: &str, intent: &Intent) -> Result<(), RecordError> {
+        Ok(self.journal(layer)?.append(crate::state::Entry::Intent(intent.clone())).await?)
+    }
+    async fn done(&self, layer: &str, key: &str, record: Option<&ResourceRecord>) -> Result<(), RecordError> {
+        let entry = crate::state::Entry::Done { logical_id: key.to_string(), record: record.cloned() };
+        Ok(self.journal(layer)?.append(entry).await?)
+    }
+    async fn outputs(&self, layer: &str, outputs: &BTreeMap<String, OutputRecord>) -> Result<(), RecordError> {
+        Ok(self.journal(layer)?.append(crate::state::Entry::Outputs(outputs.clone())).await?)
     }
 }
 

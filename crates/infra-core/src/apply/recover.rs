@@ -38,6 +38,8 @@ pub enum Resolution {
     Gone,
     /// The interrupted delete was finished.
     DeleteFinished,
+    /// The resource left state without being touched, as the interrupted operation meant.
+    Forgotten,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -57,6 +59,7 @@ impl fmt::Display for Recovered {
             Resolution::UpdateLeftToPlan => "interrupted update; the plan shows what is left".to_string(),
             Resolution::Gone => "resource no longer exists; removed from state".to_string(),
             Resolution::DeleteFinished => "interrupted delete finished".to_string(),
+            Resolution::Forgotten => "removed from state, as the interrupted operation meant".to_string(),
         };
         write!(f, "{}.{}: {what}", self.layer, self.logical_id)
     }
@@ -103,6 +106,12 @@ pub async fn recover(
             action: intent.action,
             message,
         };
+        if intent.action == IntentAction::Forget {
+            recorder.done(layer, key, None).await.map_err(RecoverError::Journal)?;
+            state.resources.remove(key);
+            out.push(Recovered { layer: layer.to_string(), logical_id: key.to_string(), action: intent.action, resolution: Resolution::Forgotten });
+            continue;
+        }
         let Some(provider) = registry.for_type(&intent.resource_type) else {
             return Err(err(format!("no provider for resource type {}", intent.resource_type)));
         };
@@ -183,8 +192,8 @@ pub async fn recover(
                     _ => (Some(cur), Resolution::UpdateLeftToPlan),
                 }
             }
-            (IntentAction::Update, None) | (IntentAction::Delete, None) => (None, Resolution::Gone),
-            (IntentAction::Delete, Some(_)) => {
+            (IntentAction::Update | IntentAction::Delete | IntentAction::Forget, None) => (None, Resolution::Gone),
+            (IntentAction::Delete | IntentAction::Forget, Some(_)) => {
                 let Some(cur) = current.clone() else {
                     return Err(err("the resource is not in state".to_string()));
                 };
