@@ -66,6 +66,7 @@ fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::
     let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout)?;
     plan.check_fresh(&ws.env, &ws.fingerprint(), &ws.states)
         .map_err(|e| anyhow::anyhow!("apply the saved plan {}: {e}; make a new plan", path.display()))?;
+    plan.adopt_lineage(&mut ws.states);
     let registry = ws.registry_for_plan(&plan)?;
     let json = global.format == Format::Json;
     let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;

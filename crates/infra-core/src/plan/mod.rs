@@ -334,4 +334,15 @@ impl Plan {
         }
         Ok(())
     }
+
+    /// Give layers that have never been written the lineage the plan was made with, so the
+    /// state a saved plan creates is recognisably the one it planned.
+    pub fn adopt_lineage(&self, states: &mut BTreeMap<String, crate::state::State>) {
+        for lp in &self.layers {
+            let state = states.entry(lp.layer.clone()).or_default();
+            if state.serial == 0 && lp.serial == 0 {
+                state.lineage = lp.lineage;
+            }
+        }
+    }
 }
