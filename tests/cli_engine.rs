@@ -139,7 +139,7 @@ fn plan_of_a_new_project() {
 fn apply_then_plan_changes() {
     let p = project();
     insta::assert_snapshot!("apply_refused_without_terminal", infra(p.path(), &["apply"]));
-    insta::assert_snapshot!("apply_new", infra(p.path(), &["apply", "-auto-approve", "--parallelism", "2"]));
+    insta::assert_snapshot!("apply_new", infra(p.path(), &["apply", "-auto-approve", "--parallelism", "1"]));
     insta::assert_snapshot!("plan_no_changes", infra(p.path(), &["plan", "--detailed-exitcode"]));
 
     edit(p.path(), "infra.toml", "hello", "bonjour");
@@ -174,7 +174,7 @@ fn destroy_respects_imports() {
     infra(p.path(), &["apply", "-auto-approve"]);
     insta::assert_snapshot!("destroy_export_in_use", infra(p.path(), &["destroy", "--layer", "shared", "-auto-approve"]));
     insta::assert_snapshot!("destroy_refused_without_terminal", infra(p.path(), &["destroy"]));
-    insta::assert_snapshot!("destroy_all", infra(p.path(), &["destroy", "-auto-approve"]));
+    insta::assert_snapshot!("destroy_all", infra(p.path(), &["destroy", "-auto-approve", "-parallelism=1"]));
     insta::assert_snapshot!("plan_after_destroy_json_summary", {
         let out = infra(p.path(), &["plan", "--format", "json"]);
         let json = out.split_once("--- stdout\n").map(|(_, j)| j).unwrap_or("");

@@ -67,6 +67,9 @@ pub enum ActionReason {
     ReplaceBecause { properties: Vec<String> },
     /// These create-only properties take a value known only after apply.
     ReplaceBecauseUnknown { properties: Vec<String> },
+    /// Only what infra keeps about the resource changed (its `DependsOn`, `DeletionPolicy` or
+    /// `UpdateReplacePolicy`); the apply records it without calling the provider.
+    SettingsChanged { settings: Vec<String> },
     /// `--replace` asked for it.
     ReplaceRequested,
     /// In state, not in the template.
