@@ -68,6 +68,9 @@ fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::
     if plan.format_version != infra_core::plan::PLAN_FORMAT_VERSION {
         bail!("apply {}: plan format version {} is not supported by this build", path.display(), plan.format_version);
     }
+    if let Some(env) = global.env.as_deref().filter(|e| *e != plan.env) {
+        bail!("apply {}: the plan is for environment {}, not {env}", path.display(), plan.env);
+    }
     let layers: Vec<String> = plan.layers.iter().map(|l| l.layer.clone()).collect();
     let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout)?;
     plan.check_fresh(&ws.env, &ws.fingerprint(), &ws.states)

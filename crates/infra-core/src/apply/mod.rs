@@ -371,6 +371,15 @@ fn build_graph(lp: &LayerPlan) -> Vec<Node> {
             }
         }
     }
+    // An old object still waiting under the deposed key goes before a new replacement
+    // deposes another object under the same key.
+    for c in &lp.changes {
+        if let Some(base) = crate::plan::deposed_of(&c.logical_id) {
+            if let (Some(&o), Some(&n)) = (old_side.get(c.logical_id.as_str()), new_side.get(base)) {
+                edges.push((o, n));
+            }
+        }
+    }
     for (first, then) in edges {
         if first != then {
             nodes[first].dependents.push(then);
@@ -555,7 +564,7 @@ impl Walker<'_> {
                     logical_id: "(outputs)".to_string(),
                     resource_type: String::new(),
                     operation: Operation::Update,
-                    message: format!("failed to record outputs: {e}"),
+                    message: format!("record outputs: {e}"),
                 });
                 return false;
             }
@@ -617,7 +626,7 @@ impl Walker<'_> {
                 if !resolved.is_known() {
                     let missing: Vec<String> = resolved.references().into_iter().collect();
                     return Err(fail(format!(
-                        "failed to resolve properties: {} not known (not applied)",
+                        "its properties depend on {}, which is not applied",
                         if missing.is_empty() { "an imported value".to_string() } else { missing.join(", ") }
                     )));
                 }
@@ -625,7 +634,7 @@ impl Walker<'_> {
             }
             Step::Delete | Step::Forget => {
                 if current.is_none() && node.step == Step::Delete {
-                    return Err(fail(format!("failed to find {} in state", node.key)));
+                    return Err(fail(format!("{} is not in state", node.key)));
                 }
                 current.as_ref().map(|r| r.properties.clone()).unwrap_or(serde_json::Value::Null)
             }
@@ -789,7 +798,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         ($e:expr) => {
             if let Err(e) = $e.await {
                 result.fatal = true;
-                return Err(format!("failed to write the journal: {e}"));
+                return Err(format!("write the journal: {e}"));
             }
         };
     }
@@ -857,7 +866,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         Step::Update => {
             let Some(provider) = &job.provider else { return Err("no provider".to_string()) };
             let Some(current) = &job.current else {
-                return Err(format!("failed to find {key} in state"));
+                return Err(format!("{key} is not in state"));
             };
             if compare::same(&job.properties, &current.properties) {
                 // Known-after-apply values turned out unchanged: nothing to call.
@@ -906,7 +915,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         Step::Delete => {
             let Some(provider) = &job.provider else { return Err("no provider".to_string()) };
             let Some(current) = &job.current else {
-                return Err(format!("failed to find {key} in state"));
+                return Err(format!("{key} is not in state"));
             };
             let intent = Intent {
                 logical_id: key.to_string(),

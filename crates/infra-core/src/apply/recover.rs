@@ -67,9 +67,9 @@ impl fmt::Display for Recovered {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoverError {
-    #[error("failed to recover the interrupted {action:?} of {layer}.{logical_id}: {message}")]
+    #[error("recover the interrupted {} of {layer}.{logical_id}: {message}", format!("{action:?}").to_lowercase())]
     Provider { layer: String, logical_id: String, action: IntentAction, message: String },
-    #[error("failed to write the journal: {0}")]
+    #[error("write the journal: {0}")]
     Journal(RecordError),
 }
 

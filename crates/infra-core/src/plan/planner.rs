@@ -50,7 +50,7 @@ pub struct PlanInput<'a> {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("failed to order resources in layer {layer}: dependency cycle between {}", ids.join(", "))]
+    #[error("dependency cycle in layer {layer} between {}", ids.join(", "))]
     Cycle { layer: String, ids: Vec<String> },
     #[error("no resource `{id}` in the selected layers{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
     UnknownResource { id: String, suggestion: Option<String> },
@@ -91,6 +91,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     if input.options.destroy {
         layers.reverse();
     }
+    check_providers(input.registry, &layers)?;
     check_exports(input, &layers)?;
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -406,7 +407,7 @@ fn plan_resource(
     let Some(rec) = recorded else {
         change.action = Action::Create;
         change.reason = ActionReason::New;
-        return require_provider(change, provider.is_some());
+        return Ok(change);
     };
 
     let changed = changed_properties(after, &rec.properties);
@@ -466,21 +467,22 @@ fn plan_resource(
             ReplaceOrder::DeleteBeforeCreate { properties: fixed }
         });
     }
-    if action == Action::NoOp {
-        return Ok(change);
-    }
-    require_provider(change, provider.is_some())
+    Ok(change)
 }
 
-fn require_provider(change: ResourceChange, supported: bool) -> Result<ResourceChange, PlanError> {
-    if supported {
-        Ok(change)
-    } else {
-        Err(PlanError::UnsupportedType {
-            layer: change.layer,
-            logical_id: change.logical_id,
-            resource_type: change.resource_type,
-        })
+/// Every change that calls a provider needs one; say so before anything is done.
+fn check_providers(registry: &Registry, layers: &[LayerPlan]) -> Result<(), PlanError> {
+    let missing = layers
+        .iter()
+        .flat_map(|l| &l.changes)
+        .find(|c| !matches!(c.action, Action::NoOp | Action::Forget) && !registry.supports(&c.resource_type));
+    match missing {
+        Some(c) => Err(PlanError::UnsupportedType {
+            layer: c.layer.clone(),
+            logical_id: c.logical_id.clone(),
+            resource_type: c.resource_type.clone(),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -502,7 +502,7 @@ async fn local_resources_work_end_to_end() {
     let p = f.plan(&files("hi"), PlanOptions::default());
     let r = f.apply(&p).await;
     assert_eq!(r.failures.len(), 1, "{r:?}");
-    assert!(r.failures[0].message.contains("Data not known"), "{}", r.failures[0].message);
+    assert!(r.failures[0].message.contains("depend on Data, which is not applied"), "{}", r.failures[0].message);
 
     let mut f = Fixture::new();
     let stacks = |content: &str| {
@@ -632,4 +632,19 @@ async fn resume_of_interrupted_updates_and_replacements() {
     assert!(text.contains("# R (deposed object) will be destroyed"), "{text}");
     assert!(f.apply(&p).await.is_success());
     assert!(!f.mem.objects().contains_key(&old_r));
+}
+
+#[test]
+fn plan_errors_name_the_problem() {
+    let f = Fixture::new();
+    let check = |stacks: &[DesiredStack], options: PlanOptions, expected: &str| match f.try_plan(stacks, options) {
+        Err(e) => assert_eq!(e.to_string(), expected),
+        Ok(p) => panic!("expected an error, got {:?}", actions(&p)),
+    };
+    check(&[stack("app", &[("X", "Nope::Thing", json!({}))])], PlanOptions::default(), "no provider for resource type Nope::Thing (app.X)");
+    check(&[stack("app", &[("Alpha", THING, json!({}))])], target("Alpah"), "no resource `Alpah` in the selected layers (did you mean `Alpha`?)");
+    check(&[stack("app", &[])], PlanOptions { layers: vec!["nope".to_string()], ..Default::default() }, "no layer `nope` in the project");
+    let mut cyclic = stack("app", &[("A", THING, json!({"V": {"Ref": "B"}})), ("B", THING, json!({"V": {"Ref": "A"}}))]);
+    cyclic.resources["A"].depends_on.insert("B".to_string());
+    check(&[cyclic], PlanOptions::default(), "dependency cycle in layer app between A, B");
 }
