@@ -66,7 +66,13 @@ pub struct Workspace {
 
 impl Workspace {
     /// Load the project and every layer's state, locking the `locked` layers (all when empty).
-    pub fn open(global: &Global, env: Option<&str>, locked: &[String], operation: &str, lock_timeout: Duration) -> anyhow::Result<Self> {
+    pub fn open(
+        global: &Global,
+        env: Option<&str>,
+        locked: &[String],
+        operation: &str,
+        lock_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let color = global.color();
         let (project, diags) = Project::read(&global.project_dir);
         if diags.has_errors() {
@@ -196,7 +202,8 @@ impl Workspace {
 
     /// Evaluate every layer's templates for this environment.
     pub fn stacks(&self, account_lookup: bool) -> anyhow::Result<Vec<DesiredStack>> {
-        let account = self.runtime.block_on(providers::account_id(account_lookup, self.region(), self.endpoint_url()))?;
+        let account =
+            self.runtime.block_on(providers::account_id(account_lookup, self.region(), self.endpoint_url()))?;
         match infra_core::validate::load_stacks(&self.project, &self.env, &account, &self.exports()) {
             Ok(s) => Ok(s),
             Err(d) => {
@@ -229,7 +236,12 @@ impl Workspace {
 
     /// Providers for the types a plan changes.
     pub fn registry_for_plan(&self, plan: &Plan) -> anyhow::Result<Registry> {
-        let types = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change()).map(|c| c.resource_type.as_str());
+        let types = plan
+            .layers
+            .iter()
+            .flat_map(|l| &l.changes)
+            .filter(|c| c.action.is_change())
+            .map(|c| c.resource_type.as_str());
         self.runtime.block_on(providers::registry(types, self.region(), self.endpoint_url()))
     }
 
@@ -269,7 +281,13 @@ impl Workspace {
     }
 
     /// Apply a plan, showing progress, and commit every layer it touched, whatever happened.
-    pub fn apply(&mut self, plan: &Plan, registry: &Registry, parallelism: u32, progress: bool) -> anyhow::Result<ApplyReport> {
+    pub fn apply(
+        &mut self,
+        plan: &Plan,
+        registry: &Registry,
+        parallelism: u32,
+        progress: bool,
+    ) -> anyhow::Result<ApplyReport> {
         let layers: Vec<String> = plan.layers.iter().filter(|l| l.has_changes()).map(|l| l.layer.clone()).collect();
         let recorder = Arc::new(self.recorder(&layers)?);
         self.dirty.extend(layers);

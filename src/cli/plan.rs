@@ -50,7 +50,11 @@ impl Selection {
 
 /// Plan with the workspace's states, printing it for people unless `format` is JSON (which
 /// callers print themselves); shared with `apply` and `destroy`.
-pub fn make_and_show(ws: &Workspace, options: PlanOptions, format: Format) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
+pub fn make_and_show(
+    ws: &Workspace,
+    options: PlanOptions,
+    format: Format,
+) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
     let stacks = ws.stacks_for_planning()?;
     let registry = ws.registry(&stacks)?;
     let plan = ws.plan(&stacks, &registry, options)?;
@@ -70,7 +74,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let text = serde_json::to_string_pretty(&render::plan::json(&plan))?;
         std::fs::write(path, text + "\n").with_context(|| format!("write the plan to {}", path.display()))?;
         if global.format == Format::Human {
-            println!("\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}", path.display(), path.display());
+            println!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}",
+                path.display(),
+                path.display()
+            );
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })

@@ -14,7 +14,11 @@ pub fn needs_aws<'a>(mut types: impl Iterator<Item = &'a str>) -> bool {
 }
 
 /// Providers for a run touching `types`.
-pub async fn registry<'a>(types: impl Iterator<Item = &'a str>, region: &str, endpoint_url: Option<&str>) -> anyhow::Result<Registry> {
+pub async fn registry<'a>(
+    types: impl Iterator<Item = &'a str>,
+    region: &str,
+    endpoint_url: Option<&str>,
+) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
     registry.register(Arc::new(LocalProvider::new()));
     if needs_aws(types) {

@@ -145,13 +145,29 @@ pub struct Subject {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Started { subject: Subject },
+    Started {
+        subject: Subject,
+    },
     /// Sent every heartbeat interval while an operation runs.
-    Heartbeat { subject: Subject, elapsed: Duration },
-    Finished { subject: Subject, elapsed: Duration, physical_id: Option<String> },
-    Failed { subject: Subject, elapsed: Duration, error: String },
+    Heartbeat {
+        subject: Subject,
+        elapsed: Duration,
+    },
+    Finished {
+        subject: Subject,
+        elapsed: Duration,
+        physical_id: Option<String>,
+    },
+    Failed {
+        subject: Subject,
+        elapsed: Duration,
+        error: String,
+    },
     /// Not attempted because something it depends on failed.
-    Skipped { subject: Subject, because: String },
+    Skipped {
+        subject: Subject,
+        because: String,
+    },
 }
 
 pub trait Reporter: Send + Sync {
@@ -478,7 +494,8 @@ impl Walker<'_> {
     ) -> bool {
         let mut fatal = false;
         let mut nodes = build_graph(lp);
-        let mut ready: VecDeque<usize> = nodes.iter().enumerate().filter(|(_, n)| n.waits_for == 0).map(|(i, _)| i).collect();
+        let mut ready: VecDeque<usize> =
+            nodes.iter().enumerate().filter(|(_, n)| n.waits_for == 0).map(|(i, _)| i).collect();
         let mut running: JoinSet<JobResult> = JoinSet::new();
         let mut finished = 0usize;
         let mut layer_failed = false;
@@ -768,13 +785,18 @@ async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
     let started = Instant::now();
     ctx.reporter.event(&Event::Started { subject: subject.clone() });
     let mut result = JobResult { node: job.node, writes: Vec::new(), counted: None, failure: None, fatal: false };
-    let outcome = with_heartbeat(perform(&job, &ctx, &mut result), ctx.reporter.as_ref(), &subject, started, ctx.heartbeat).await;
+    let outcome =
+        with_heartbeat(perform(&job, &ctx, &mut result), ctx.reporter.as_ref(), &subject, started, ctx.heartbeat).await;
     match outcome {
         Ok(physical_id) => {
             ctx.reporter.event(&Event::Finished { subject, elapsed: started.elapsed(), physical_id });
         }
         Err(message) => {
-            ctx.reporter.event(&Event::Failed { subject: subject.clone(), elapsed: started.elapsed(), error: message.clone() });
+            ctx.reporter.event(&Event::Failed {
+                subject: subject.clone(),
+                elapsed: started.elapsed(),
+                error: message.clone(),
+            });
             result.failure = Some(Failure {
                 layer: job.layer.clone(),
                 logical_id: job.key.clone(),

@@ -7,8 +7,7 @@
 
 use super::compare::{self, Difference};
 use super::{
-    deposed_of, Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange,
-    PLAN_FORMAT_VERSION,
+    deposed_of, Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, PLAN_FORMAT_VERSION,
 };
 use crate::provider::Registry;
 use crate::state::{DeletionPolicy, ResourceRecord, State};
@@ -81,11 +80,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut layers = Vec::new();
     for stack in &selected {
         let state = input.states.get(&stack.layer).unwrap_or(&empty);
-        let lp = if input.options.destroy {
-            plan_destroy(input, stack, state)
-        } else {
-            plan_layer(input, stack, state)?
-        };
+        let lp =
+            if input.options.destroy { plan_destroy(input, stack, state) } else { plan_layer(input, stack, state)? };
         layers.push(lp);
     }
     if input.options.destroy {
@@ -220,12 +216,7 @@ impl<'a> LayerGraph<'a> {
 }
 
 /// Which IDs of a layer the plan covers, after `--target` and `--exclude`.
-fn selection<'a>(
-    input: &PlanInput<'_>,
-    g: &LayerGraph<'a>,
-    all: &[&'a str],
-    forward: bool,
-) -> HashSet<&'a str> {
+fn selection<'a>(input: &PlanInput<'_>, g: &LayerGraph<'a>, all: &[&'a str], forward: bool) -> HashSet<&'a str> {
     let o = &input.options;
     let mut chosen: HashSet<&str> = if o.targets.is_empty() {
         all.iter().copied().collect()
@@ -239,9 +230,8 @@ fn selection<'a>(
         }
     };
     if !o.excludes.is_empty() {
-        let excluded = closure(all.iter().copied().filter(|id| o.excludes.iter().any(|e| e == id)), |id| {
-            g.dependents(id)
-        });
+        let excluded =
+            closure(all.iter().copied().filter(|id| o.excludes.iter().any(|e| e == id)), |id| g.dependents(id));
         chosen.retain(|id| !excluded.contains(id));
     }
     chosen
@@ -451,7 +441,11 @@ fn plan_resource(
     change.reason = reason;
     if action == Action::Replace {
         let names: Vec<String> = provider.and_then(|p| p.name_properties(ty)).unwrap_or_else(|| {
-            create_only.iter().filter(|p| p.rsplit('/').next().is_some_and(|last| last.ends_with("Name"))).cloned().collect()
+            create_only
+                .iter()
+                .filter(|p| p.rsplit('/').next().is_some_and(|last| last.ends_with("Name")))
+                .cloned()
+                .collect()
         });
         let fixed: Vec<String> = names
             .into_iter()
@@ -518,9 +512,7 @@ pub(crate) fn changed_properties(after: &Value, recorded: &serde_json::Value) ->
         keys.extend(o.keys().map(String::as_str));
     }
     keys.into_iter()
-        .filter(|k| {
-            compare::compare(desired.and_then(|m| m.get(*k)), recorded.get(*k)) != Difference::Same
-        })
+        .filter(|k| compare::compare(desired.and_then(|m| m.get(*k)), recorded.get(*k)) != Difference::Same)
         .map(str::to_string)
         .collect()
 }
@@ -652,7 +644,8 @@ fn check_exports(input: &PlanInput<'_>, layers: &[LayerPlan]) -> Result<(), Plan
         let Some(state) = input.states.get(&lp.layer) else { continue };
         for oc in &lp.outputs {
             let Some(old) = state.outputs.get(&oc.name).and_then(|o| o.export_name.as_ref()) else { continue };
-            let kept = oc.action != Action::Delete && oc.export_name.as_ref().and_then(Value::as_str) == Some(old.as_str());
+            let kept =
+                oc.action != Action::Delete && oc.export_name.as_ref().and_then(Value::as_str) == Some(old.as_str());
             if kept {
                 continue;
             }

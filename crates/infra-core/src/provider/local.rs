@@ -223,7 +223,11 @@ impl Provider for LocalProvider {
             FILE => {
                 let path = PathBuf::from(&req.physical_id);
                 if !path.is_file() {
-                    return Err(ProviderError::new(ErrorKind::NotFound, "UpdateFile", format!("{} does not exist", path.display())));
+                    return Err(ProviderError::new(
+                        ErrorKind::NotFound,
+                        "UpdateFile",
+                        format!("{} does not exist", path.display()),
+                    ));
                 }
                 replace_file(&path, &content_of(&req.new_properties)).map_err(|e| io_error("UpdateFile", &path, e))?;
                 Ok(Applied { physical_id: req.physical_id.clone(), attributes: file_attributes(&path) })

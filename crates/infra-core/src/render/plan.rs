@@ -196,7 +196,9 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                 let note = if forcing.contains(k) { st.red(" # forces replacement") } else { String::new() };
                 match (old, new) {
                     (None, Some(n)) => property_line(out, pad, &st.green("+"), k, &value_text(n), &note),
-                    (Some(o), None) => property_line(out, pad, &st.red("-"), k, &format!("{} → null", json_text(o)), &note),
+                    (Some(o), None) => {
+                        property_line(out, pad, &st.red("-"), k, &format!("{} → null", json_text(o)), &note)
+                    }
                     (Some(o), Some(n)) => {
                         if crate::plan::compare::compare(Some(n), Some(o)) == crate::plan::compare::Difference::Same {
                             hidden += 1;
@@ -208,7 +210,11 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                 }
             }
             if hidden > 0 {
-                let _ = writeln!(out, "{pad}  # ({hidden} unchanged propert{} hidden)", if hidden == 1 { "y" } else { "ies" });
+                let _ = writeln!(
+                    out,
+                    "{pad}  # ({hidden} unchanged propert{} hidden)",
+                    if hidden == 1 { "y" } else { "ies" }
+                );
             }
             if c.action == Action::Replace && c.forcing_properties().is_empty() {
                 if let Some(b) = &c.before {
@@ -299,7 +305,9 @@ fn output(out: &mut String, st: &Style, layer: &str, o: &OutputChange) {
     let name = format!("{layer}.{}", o.name);
     let old = o.before.as_ref().map(json_text).unwrap_or_else(|| "null".to_string());
     match o.action {
-        Action::Create => property_line(out, "  ", &st.green("+"), &name, &o.after.as_ref().map(value_text).unwrap_or_default(), ""),
+        Action::Create => {
+            property_line(out, "  ", &st.green("+"), &name, &o.after.as_ref().map(value_text).unwrap_or_default(), "")
+        }
         Action::Delete | Action::Forget => property_line(out, "  ", &st.red("-"), &name, &format!("{old} → null"), ""),
         _ => {
             let new = o.after.as_ref().map(value_text).unwrap_or_else(|| "null".to_string());
