@@ -235,3 +235,17 @@ fn terraform_style_flags_are_accepted() {
     check(&["infra", "plan", "-h"], &["infra", "plan", "-h"]);
     check(&["infra", "apply", "--", "-auto-approve"], &["infra", "apply", "--", "-auto-approve"]);
 }
+
+#[test]
+fn no_echo_values_are_masked_in_plans() {
+    let p = project();
+    edit(p.path(), "infra.toml", "Greeting = \"hello\"", "Greeting = \"hello\"\nToken = \"s3cr3t-token\"");
+    std::fs::write(
+        p.path().join("stacks/backend/secret.yaml"),
+        "Parameters:\n  Token:\n    Type: String\n    NoEcho: true\nResources:\n  Client:\n    Type: Infra::Local::Data\n    Properties:\n      Input:\n        Header: !Sub \"Bearer ${Token}\"\n        Plain: visible\n",
+    )
+    .expect("write");
+    let out = infra(p.path(), &["plan", "--target", "Client"]);
+    insta::assert_snapshot!("plan_no_echo", out);
+    assert!(!out.contains("s3cr3t"), "{out}");
+}

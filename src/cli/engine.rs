@@ -263,6 +263,23 @@ impl Workspace {
         hex::encode(h.finalize())
     }
 
+    /// Values of `NoEcho` parameters in this environment, to hide when showing plans.
+    pub fn secrets(&self) -> Vec<String> {
+        let Some(env) = self.project.environment(&self.env) else { return Vec::new() };
+        let mut out = Vec::new();
+        for layer in self.project.layer_details() {
+            let given = env.parameters_for(&layer.name);
+            for (name, p) in layer.template.parameters.iter().filter(|(_, p)| p.no_echo) {
+                let value = match given.get(name) {
+                    Some(v) => Some(v.value.clone()),
+                    None => p.default.as_ref().and_then(|d| d.as_str().map(str::to_string)),
+                };
+                out.extend(value.filter(|v| !v.is_empty()));
+            }
+        }
+        out
+    }
+
     pub fn plan(&self, stacks: &[DesiredStack], registry: &Registry, options: PlanOptions) -> anyhow::Result<Plan> {
         let exports = self.exports();
         let schema = |ty: &str| infra_core::schema::get(ty).map(|s| s.create_only_properties().to_vec());

@@ -59,7 +59,7 @@ pub fn make_and_show(
     let registry = ws.registry(&stacks)?;
     let plan = ws.plan(&stacks, &registry, options)?;
     if format == Format::Human {
-        print!("{}", render::plan::human(&plan, ws.color));
+        print!("{}", render::plan::human_masked(&plan, ws.color, &ws.secrets()));
     }
     Ok((plan, registry))
 }

@@ -322,7 +322,13 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
         }
     }
 
-    let outputs = plan_outputs(stack, state, &resolver);
+    let mut outputs = plan_outputs(stack, state, &resolver);
+    if !input.options.targets.is_empty() || !input.options.excludes.is_empty() {
+        // An output that waits on a resource left out of this run cannot be recorded by it.
+        outputs.retain(|o| {
+            o.after.as_ref().is_none_or(|v| v.is_known() || v.references().iter().all(|r| chosen.contains(r.as_str())))
+        });
+    }
     Ok(LayerPlan {
         layer: stack.layer.clone(),
         env: input.env.to_string(),
