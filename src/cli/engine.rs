@@ -231,7 +231,12 @@ impl Workspace {
     /// Providers for every type the stacks and states mention.
     pub fn registry(&self, stacks: &[DesiredStack]) -> anyhow::Result<Registry> {
         let types = self.types(stacks);
-        self.runtime.block_on(providers::registry(types.into_iter(), self.region(), self.endpoint_url()))
+        self.runtime.block_on(providers::registry(
+            types.into_iter(),
+            &self.project.dir,
+            self.region(),
+            self.endpoint_url(),
+        ))
     }
 
     /// Providers for the types a plan changes.
@@ -242,7 +247,7 @@ impl Workspace {
             .flat_map(|l| &l.changes)
             .filter(|c| c.action.is_change())
             .map(|c| c.resource_type.as_str());
-        self.runtime.block_on(providers::registry(types, self.region(), self.endpoint_url()))
+        self.runtime.block_on(providers::registry(types, &self.project.dir, self.region(), self.endpoint_url()))
     }
 
     /// sha256 over every source file (settings and templates), the environment and its

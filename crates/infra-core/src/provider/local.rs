@@ -25,11 +25,28 @@ pub const FILE: &str = "Infra::Local::File";
 
 /// Provider for the engine-local resource types.
 #[derive(Debug, Default)]
-pub struct LocalProvider;
+pub struct LocalProvider {
+    /// What a relative `Directory` is relative to (the project directory), rather than
+    /// wherever the command happens to run.
+    base: Option<PathBuf>,
+}
 
 impl LocalProvider {
     pub fn new() -> Self {
-        LocalProvider
+        LocalProvider { base: None }
+    }
+
+    /// Relative `Directory` values are taken relative to `base`.
+    pub fn with_base(base: &Path) -> Self {
+        LocalProvider { base: Some(std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf())) }
+    }
+
+    fn file_path(&self, operation: &str, props: &J, file_name: Option<&str>) -> Result<PathBuf, ProviderError> {
+        let path = file_path(operation, props, file_name)?;
+        Ok(match &self.base {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path,
+        })
     }
 }
 
@@ -121,7 +138,7 @@ impl Provider for LocalProvider {
         };
         // The physical name is the full path, which is also the physical ID, so a crashed
         // create can be found again by it.
-        file_path("ChooseFileName", props, Some(&name)).ok().map(|p| p.display().to_string())
+        self.file_path("ChooseFileName", props, Some(&name)).ok().map(|p| p.display().to_string())
     }
 
     fn create_only_properties(&self, resource_type: &str) -> Option<Vec<String>> {
@@ -155,7 +172,7 @@ impl Provider for LocalProvider {
             FILE => {
                 let path = match &req.physical_name {
                     Some(p) => PathBuf::from(p),
-                    None => file_path("CreateFile", &req.properties, None)?,
+                    None => self.file_path("CreateFile", &req.properties, None)?,
                 };
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| io_error("CreateFile", dir, e))?;
