@@ -149,7 +149,7 @@ impl Workspace {
     /// Settle operations a crashed run left open, before anything is planned.
     fn settle(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
         let stacks = self.stacks(false)?;
-        let registry = self.registry(&stacks)?;
+        let registry = self.registry_for_types(open.iter().map(|o| o.intent.resource_type.as_str()))?;
         let layers: Vec<String> = self.dirty.clone();
         let recorder = self.recorder(&layers)?;
         let (project, env) = (self.project.name.clone(), self.env.clone());
@@ -228,26 +228,15 @@ impl Workspace {
         desired.chain(recorded).collect()
     }
 
-    /// Providers for every type the stacks and states mention.
-    pub fn registry(&self, stacks: &[DesiredStack]) -> anyhow::Result<Registry> {
-        let types = self.types(stacks);
-        self.runtime.block_on(providers::registry(
-            types.into_iter(),
-            &self.project.dir,
-            self.region(),
-            self.endpoint_url(),
-        ))
+    /// Providers for these resource types (the engine's own always).
+    pub fn registry_for_types<'a>(&self, types: impl Iterator<Item = &'a str>) -> anyhow::Result<Registry> {
+        self.runtime.block_on(providers::registry(types, &self.project.dir, self.region(), self.endpoint_url()))
     }
 
     /// Providers for the types a plan changes.
     pub fn registry_for_plan(&self, plan: &Plan) -> anyhow::Result<Registry> {
-        let types = plan
-            .layers
-            .iter()
-            .flat_map(|l| &l.changes)
-            .filter(|c| c.action.is_change())
-            .map(|c| c.resource_type.as_str());
-        self.runtime.block_on(providers::registry(types, &self.project.dir, self.region(), self.endpoint_url()))
+        let changed = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change());
+        self.registry_for_types(changed.map(|c| c.resource_type.as_str()))
     }
 
     /// sha256 over every source file (settings and templates), the environment and its

@@ -56,8 +56,11 @@ pub fn make_and_show(
     format: Format,
 ) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
     let stacks = ws.stacks_for_planning()?;
-    let registry = ws.registry(&stacks)?;
-    let plan = ws.plan(&stacks, &registry, options)?;
+    // Planning needs only the engine's own providers; the others are set up for what the
+    // plan changes.
+    let plan = ws.plan(&stacks, &ws.registry_for_types(std::iter::empty())?, options)?;
+    let registry = ws.registry_for_plan(&plan)?;
+    plan.check_providers(&registry).map_err(|e| anyhow::anyhow!("plan: {e}"))?;
     if format == Format::Human {
         print!("{}", render::plan::human_masked(&plan, ws.color, &ws.secrets()));
     }

@@ -505,15 +505,20 @@ impl Walker<'_> {
                 if nodes[i].skipped {
                     continue;
                 }
+                // Taking the global permit here, in ready order, keeps starts in a stable order
+                // and avoids a task per waiting step. The semaphore is never closed.
+                let Ok(permit) = global.clone().acquire_owned().await else { break };
+                if self.interrupt.is_set() {
+                    break;
+                }
                 match self.prepare(plan, lp, &nodes[i], i, state, exports, provider_permits) {
                     Ok(job) => {
                         let ctx = TaskContext {
                             recorder: self.recorder.clone(),
                             reporter: self.reporter.clone(),
-                            global: global.clone(),
                             heartbeat: self.options.heartbeat,
                         };
-                        running.spawn(run_job(job, ctx));
+                        running.spawn(run_job(job, ctx, permit));
                     }
                     Err(failure) => {
                         layer_failed = true;
@@ -747,7 +752,6 @@ fn step_operation(step: Step) -> Operation {
 struct TaskContext {
     recorder: Arc<dyn Recorder>,
     reporter: Arc<dyn Reporter>,
-    global: Arc<Semaphore>,
     heartbeat: Duration,
 }
 
@@ -769,9 +773,9 @@ async fn with_heartbeat<T>(
     }
 }
 
-async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
-    // Permits are held for the whole step; a closed semaphore cannot happen (never closed).
-    let _global = ctx.global.clone().acquire_owned().await.ok();
+async fn run_job(job: Job, ctx: TaskContext, permit: tokio::sync::OwnedSemaphorePermit) -> JobResult {
+    // Both permits are held for the whole step.
+    let _global = permit;
     let _provider = match &job.provider_permits {
         Some(s) => s.clone().acquire_owned().await.ok(),
         None => None,

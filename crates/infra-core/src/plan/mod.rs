@@ -215,6 +215,24 @@ impl Plan {
         self.layers.iter().flat_map(|l| &l.changes).any(|c| c.action.is_change() && c.resource_type.starts_with(prefix))
     }
 
+    /// Every change that calls a provider needs one in `registry`; say so before anything is
+    /// done. Kept apart from planning so that providers are set up only for what a plan changes.
+    pub fn check_providers(&self, registry: &crate::provider::Registry) -> Result<(), PlanError> {
+        let missing = self
+            .layers
+            .iter()
+            .flat_map(|l| &l.changes)
+            .find(|c| !matches!(c.action, Action::NoOp | Action::Forget) && !registry.supports(&c.resource_type));
+        match missing {
+            Some(c) => Err(PlanError::UnsupportedType {
+                layer: c.layer.clone(),
+                logical_id: c.logical_id.clone(),
+                resource_type: c.resource_type.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }

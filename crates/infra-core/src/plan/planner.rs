@@ -87,7 +87,6 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     if input.options.destroy {
         layers.reverse();
     }
-    check_providers(input.registry, &layers)?;
     check_exports(input, &layers)?;
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -468,22 +467,6 @@ fn plan_resource(
         });
     }
     Ok(change)
-}
-
-/// Every change that calls a provider needs one; say so before anything is done.
-fn check_providers(registry: &Registry, layers: &[LayerPlan]) -> Result<(), PlanError> {
-    let missing = layers
-        .iter()
-        .flat_map(|l| &l.changes)
-        .find(|c| !matches!(c.action, Action::NoOp | Action::Forget) && !registry.supports(&c.resource_type));
-    match missing {
-        Some(c) => Err(PlanError::UnsupportedType {
-            layer: c.layer.clone(),
-            logical_id: c.logical_id.clone(),
-            resource_type: c.resource_type.clone(),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// The resource attributes infra keeps in state, besides properties, that differ.

@@ -82,7 +82,7 @@ impl Fixture {
     fn try_plan(&self, stacks: &[DesiredStack], options: PlanOptions) -> Result<Plan, PlanError> {
         let exports = plan::exports_of(self.states.values());
         let no_schema = |_: &str| None;
-        plan::plan(&PlanInput {
+        let p = plan::plan(&PlanInput {
             project: "proj",
             env: "dev",
             stacks,
@@ -92,7 +92,9 @@ impl Fixture {
             create_only: &no_schema,
             options,
             fingerprint: "fp".to_string(),
-        })
+        })?;
+        p.check_providers(&self.registry)?;
+        Ok(p)
     }
 
     fn plan(&self, stacks: &[DesiredStack], options: PlanOptions) -> Plan {
