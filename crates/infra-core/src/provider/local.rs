@@ -105,13 +105,13 @@ fn file_attributes(path: &Path) -> Attributes {
     a
 }
 
-/// Write `content` to `path` through a temporary file and a rename, so a reader never sees half.
-fn replace_file(path: &Path, content: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("infra-tmp-{}", fastrand::u32(..)));
-    let mut f = std::fs::File::create(&tmp)?;
+/// Rewrite an existing file in place. No temporary file is used, so a killed run leaves
+/// nothing behind; a half-written file is what the update's journal intent is for (recovery
+/// finishes the update).
+fn rewrite_file(path: &Path, content: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
     f.write_all(content.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    f.sync_all()
 }
 
 #[async_trait]
@@ -246,7 +246,7 @@ impl Provider for LocalProvider {
                         format!("{} does not exist", path.display()),
                     ));
                 }
-                replace_file(&path, &content_of(&req.new_properties)).map_err(|e| io_error("UpdateFile", &path, e))?;
+                rewrite_file(&path, &content_of(&req.new_properties)).map_err(|e| io_error("UpdateFile", &path, e))?;
                 Ok(Applied { physical_id: req.physical_id.clone(), attributes: file_attributes(&path) })
             }
             other => Err(ProviderError::new(ErrorKind::Unsupported, "Update", format!("unknown type {other}"))),
