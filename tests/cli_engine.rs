@@ -249,3 +249,17 @@ fn no_echo_values_are_masked_in_plans() {
     insta::assert_snapshot!("plan_no_echo", out);
     assert!(!out.contains("s3cr3t"), "{out}");
 }
+
+#[test]
+fn importers_follow_a_changing_export() {
+    let p = project();
+    infra(p.path(), &["apply", "-auto-approve"]);
+    let out = infra(p.path(), &["plan", "--replace", "Seed"]);
+    insta::assert_snapshot!("plan_export_changes", out);
+    let applied = infra(p.path(), &["apply", "-auto-approve", "--replace", "Seed"]);
+    // Config's input turns out unchanged once Seed is known, so it needs no call.
+    assert!(applied.contains("Apply complete: 1 added, 1 changed, 1 destroyed"), "{applied}");
+    assert!(applied.contains("shared.Seed (deposed): Destruction complete"), "{applied}");
+    let again = infra(p.path(), &["plan", "--detailed-exitcode"]);
+    assert!(again.starts_with("exit: 0"), "{again}");
+}
