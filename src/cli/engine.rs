@@ -455,9 +455,6 @@ pub fn finish(plan: &Plan, report: &ApplyReport, json: bool) -> std::process::Ex
         let doc = serde_json::json!({ "plan": render::plan::json(plan), "report": report });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        if !report.failures.is_empty() || !report.skipped.is_empty() || !report.layers_not_attempted.is_empty() {
-            println!();
-        }
         for f in &report.failures {
             eprintln!("error: failed to {f}");
         }
