@@ -108,7 +108,7 @@ fn redact(text: &str) -> String {
 }
 
 fn is_timing(word: &str) -> bool {
-    let w = word.trim_start_matches('(').trim_end_matches(['.', ')', ',']).trim_end_matches(')');
+    let w = word.trim_start_matches('(').trim_end_matches(['.', ')', ',', ':']).trim_end_matches(')');
     w.ends_with('s')
         && w.len() > 1
         && w[..w.len() - 1].chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -262,4 +262,21 @@ fn importers_follow_a_changing_export() {
     assert!(applied.contains("shared.Seed (deposed): Destruction complete"), "{applied}");
     let again = infra(p.path(), &["plan", "--detailed-exitcode"]);
     assert!(again.starts_with("exit: 0"), "{again}");
+}
+
+#[test]
+fn a_failed_create_stops_only_its_dependents() {
+    let p = project();
+    std::fs::write(p.path().join("blocker"), "").expect("write");
+    std::fs::write(
+        p.path().join("stacks/backend/files.yaml"),
+        "Resources:\n  Bad:\n    Type: Infra::Local::File\n    Properties:\n      Directory: blocker/sub\n      FileName: x.txt\n  AfterBad:\n    Type: Infra::Local::Data\n    Properties:\n      Input: !GetAtt Bad.Path\n",
+    )
+    .expect("write");
+    let out = infra(p.path(), &["apply", "-auto-approve", "--parallelism", "1"]);
+    let tail =
+        out.split_once("Plan: ").map(|(_, t)| t).unwrap_or(&out).replace(&p.path().display().to_string(), "<dir>");
+    insta::assert_snapshot!("apply_failure", tail);
+    let list = infra(p.path(), &["state", "list"]);
+    assert!(list.contains("backend.App") && !list.contains("AfterBad"), "{list}");
 }
