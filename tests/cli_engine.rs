@@ -280,3 +280,16 @@ fn a_failed_create_stops_only_its_dependents() {
     let list = infra(p.path(), &["state", "list"]);
     assert!(list.contains("backend.App") && !list.contains("AfterBad"), "{list}");
 }
+
+#[test]
+fn apply_reports_as_one_json_document() {
+    let p = project();
+    let refused = infra(p.path(), &["apply", "--format", "json"]);
+    assert!(refused.starts_with("exit: 1") && refused.contains("pass -auto-approve"), "{refused}");
+    let out = infra(p.path(), &["apply", "-auto-approve", "--format", "json"]);
+    let json = out.split_once("--- stdout\n").map(|(_, j)| j).unwrap_or("");
+    let doc: serde_json::Value = serde_json::from_str(json).expect("one JSON document");
+    assert_eq!(doc["plan"]["summary"]["add"], 4);
+    assert_eq!(doc["report"]["added"], 4);
+    assert_eq!(doc["report"]["failures"], serde_json::json!([]));
+}
