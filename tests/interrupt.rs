@@ -8,6 +8,7 @@
 mod file_project;
 
 use file_project::{median, output_text, seed, signal, Graph, Workspace};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -43,8 +44,8 @@ fn one_sigint_stops_cleanly_and_saves_what_completed() {
     let ws = Workspace::new();
     ws.write_template(&graph, 1);
 
-    let child = ws.command(APPLY).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
-    let child = child.spawn().expect("spawn infra");
+    let mut command = ws.command(APPLY);
+    let child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn infra");
     std::thread::sleep(full.mul_f64(0.4));
     signal(&child, libc::SIGINT);
     let out = child.wait_with_output().expect("wait for infra");
