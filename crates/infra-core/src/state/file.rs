@@ -28,6 +28,8 @@ pub enum Damage {
     WrongShape,
     /// The same logical ID appears twice.
     DuplicateLogicalId,
+    /// No file, but a backup beside it: infra never deletes a state file, so it was lost.
+    Missing,
 }
 
 impl Damage {
@@ -38,6 +40,7 @@ impl Damage {
             Damage::InvalidJson => "not valid JSON",
             Damage::WrongShape => "not a state file",
             Damage::DuplicateLogicalId => "ambiguous",
+            Damage::Missing => "missing",
         }
     }
 }

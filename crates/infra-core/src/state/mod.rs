@@ -128,6 +128,7 @@ impl StateError {
                 Damage::InvalidJson => "invalid-json",
                 Damage::WrongShape => "wrong-shape",
                 Damage::DuplicateLogicalId => "duplicate-logical-id",
+                Damage::Missing => "missing",
             },
             StateError::NewerVersion { .. } => "newer-version",
             StateError::LineageMismatch { .. } => "lineage-mismatch",
@@ -145,6 +146,13 @@ impl StateError {
 }
 
 fn damaged_message(path: &std::path::Path, damage: Damage, detail: &str, backup: Option<&std::path::Path>) -> String {
+    if let (Damage::Missing, Some(b)) = (damage, backup) {
+        return format!(
+            "read state file {}: it is missing, but its backup {} exists; infra never deletes a state file, so copy the backup over it (inspect it first), or delete the backup if this layer really has nothing deployed",
+            path.display(),
+            b.display()
+        );
+    }
     let mut msg = format!(
         "read state file {}: it is {} ({detail}); the file was left untouched",
         path.display(),

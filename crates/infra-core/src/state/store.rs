@@ -7,7 +7,7 @@
 
 use super::journal::{self, Intent, Journal, JournalHeader};
 use super::lock::{self, LockGuard};
-use super::{file, State, StateError};
+use super::{file, Damage, State, StateError};
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -117,10 +117,10 @@ impl LayerStore {
         Ok(loaded)
     }
 
-    /// Open the journal for an operation on top of what is on disk now.
+    /// Open the journal for an operation on top of the state as [`load`](Self::load) returns
+    /// it now (a leftover journal included).
     pub fn journal(&self) -> Result<Journal, StateError> {
-        let on_disk = self.read_state()?.unwrap_or_default();
-        self.journal_for(&on_disk)
+        self.journal_for(&self.load()?.state)
     }
 
     /// Open the journal for an operation on top of `state` (as returned by
@@ -221,6 +221,14 @@ impl LayerStore {
     fn read_state_bytes(&self) -> Result<Option<(Vec<u8>, State)>, StateError> {
         let bytes = match std::fs::read(&self.paths.state) {
             Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound && self.paths.backup.exists() => {
+                return Err(StateError::Damaged {
+                    path: self.paths.state.clone(),
+                    damage: Damage::Missing,
+                    detail: String::new(),
+                    backup: Some(self.paths.backup.clone()),
+                });
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(source) => {
                 return Err(StateError::Io { action: "read state file", path: self.paths.state.clone(), source })

@@ -165,6 +165,21 @@ fn empty_files_are_not_missing_state() {
 }
 
 #[test]
+fn missing_file_with_a_backup_is_not_empty_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    store.commit(&mut state).unwrap();
+    std::fs::remove_file(&store.paths().state).unwrap();
+    let err = store.load().unwrap_err();
+    assert_eq!(err.kind(), "missing");
+    assert!(err.to_string().contains(&store.paths().backup.display().to_string()), "{err}");
+    assert_eq!(store.commit(&mut State::new()).unwrap_err().kind(), "missing");
+    assert!(!store.paths().state.exists());
+}
+
+#[test]
 fn damage_messages_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
@@ -519,6 +534,13 @@ fn journal_on_fresh_layer_keeps_its_lineage() {
     assert!(loaded.recovered);
     assert_eq!(loaded.state.lineage, state.lineage);
     assert!(store.load_expecting(state.lineage).is_ok());
+    // Reopening after the crash continues the same journal.
+    let journal = store.journal().unwrap();
+    rt().block_on(journal.append(done("B", Some("b")))).unwrap();
+    let mut loaded = store.load().unwrap();
+    assert_eq!(loaded.state.resources.keys().collect::<Vec<_>>(), ["A", "B"]);
+    store.commit(&mut loaded.state).unwrap();
+    assert_eq!(store.load().unwrap().state.lineage, state.lineage);
 }
 
 #[test]
@@ -683,4 +705,50 @@ fn journal_errors_match_state_errors() {
     stale.serial = 0;
     assert_eq!(store.journal_for(&stale).unwrap_err().kind(), "serial-conflict");
     assert!(store.journal().is_ok());
+}
+
+#[test]
+fn journal_is_shareable_across_tasks() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<infra_core::state::Journal>();
+}
+
+/// Writes `lines` (each already a full journal line) as a layer's journal and replays it.
+fn check_journal(lines: &[&str], expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    std::fs::create_dir_all(store.paths().journal.parent().unwrap()).unwrap();
+    let text = lines.concat();
+    std::fs::write(&store.paths().journal, &text).unwrap();
+    match (replay(&store.paths().journal), expected) {
+        (Ok(entries), _) => assert_eq!(format!("{} entries", entries.len()), expected, "{text}"),
+        (Err(e), _) => assert_eq!(e.kind(), expected, "{text}: {e}"),
+    }
+    assert_eq!(std::fs::read_to_string(&store.paths().journal).unwrap(), text, "journal changed");
+}
+
+/// One checksummed journal line around `json`.
+fn line(json: &str) -> String {
+    use sha2::Digest;
+    let sum = sha2::Sha256::digest(json.as_bytes());
+    format!("{} {json}\n", sum[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[test]
+fn journal_lines_are_checked() {
+    let begin = line(r#"{"record":"begin","journal":1,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
+    let newer = line(r#"{"record":"begin","journal":2,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
+    let gone = line(r#"{"record":"done","logical_id":"A","resource":null}"#);
+    let unknown = line(r#"{"record":"mystery"}"#);
+    let no_sum = "{\"record\":\"done\",\"logical_id\":\"A\",\"resource\":null}\n";
+    check_journal(&[&begin], "0 entries");
+    check_journal(&[&begin, &gone, &gone], "2 entries");
+    check_journal(&[&begin, &gone, "0123"], "1 entries");
+    check_journal(&[&begin, &gone, no_sum], "1 entries");
+    check_journal(&[&begin, no_sum, &gone], "journal-corrupt");
+    check_journal(&[&begin, &unknown, &gone], "journal-corrupt");
+    check_journal(&[&begin, &begin, &gone], "journal-corrupt");
+    check_journal(&[&gone, &gone], "journal-corrupt");
+    check_journal(&[""], "journal-corrupt");
+    check_journal(&[&newer, &gone], "newer-version");
 }
