@@ -42,14 +42,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let mut ws = Workspace::open(global, None, &args.selection.layers, "apply", args.running.lock_timeout)?;
     let (plan, registry) = super::plan::make_and_show(&ws, args.selection.options(false), global.format)?;
     if !plan.has_changes() {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&infra_core::render::plan::json(&plan))?);
+        }
         return Ok(ExitCode::SUCCESS);
+    }
+    if !args.auto_approve && json {
+        bail!("get approval: with --format json there is no prompt; pass -auto-approve");
     }
     if !args.auto_approve && !engine::approve("Do you want to perform these actions?", "infra will perform the actions described above.")? {
         println!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
     let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
-    Ok(engine::finish(&report, false, json))
+    Ok(engine::finish(&plan, &report, json))
 }
 
 fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::Result<ExitCode> {
@@ -66,8 +72,9 @@ fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::
     let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout)?;
     plan.check_fresh(&ws.env, &ws.fingerprint(), &ws.states)
         .map_err(|e| anyhow::anyhow!("apply the saved plan {}: {e}; make a new plan", path.display()))?;
+    plan.adopt_lineage(&mut ws.states);
     let registry = ws.registry_for_plan(&plan)?;
     let json = global.format == Format::Json;
     let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
-    Ok(engine::finish(&report, plan.destroy, json))
+    Ok(engine::finish(&plan, &report, json))
 }

@@ -37,7 +37,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let options = PlanOptions { targets: args.targets.clone(), layers: args.layers.clone(), destroy: true, ..Default::default() };
     let (plan, registry) = super::plan::make_and_show(&ws, options, global.format)?;
     if !plan.has_changes() {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&infra_core::render::plan::json(&plan))?);
+        }
         return Ok(ExitCode::SUCCESS);
+    }
+    if !args.auto_approve && json {
+        anyhow::bail!("get approval: with --format json there is no prompt; pass -auto-approve");
     }
     if !args.auto_approve
         && !engine::approve("Do you really want to destroy these resources?", "infra will destroy the resources described above. There is no undo.")?
@@ -46,5 +52,5 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
-    Ok(engine::finish(&report, true, json))
+    Ok(engine::finish(&plan, &report, json))
 }

@@ -386,10 +386,13 @@ impl Reporter for Progress {
     }
 }
 
-/// Print failures and the summary; the exit code for the outcome.
-pub fn finish(report: &ApplyReport, destroy: bool, json: bool) -> std::process::ExitCode {
+/// Print failures and the summary (with `--format json`: one document holding the plan and
+/// the report); the exit code for the outcome.
+pub fn finish(plan: &Plan, report: &ApplyReport, json: bool) -> std::process::ExitCode {
+    let destroy = plan.destroy;
     if json {
-        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        let doc = serde_json::json!({ "plan": render::plan::json(plan), "report": report });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         if !report.failures.is_empty() || !report.skipped.is_empty() || !report.layers_not_attempted.is_empty() {
             println!();

@@ -48,14 +48,14 @@ impl Selection {
     }
 }
 
-/// Plan with the workspace's states and print it; shared with `apply` and `destroy`.
+/// Plan with the workspace's states, printing it for people unless `format` is JSON (which
+/// callers print themselves); shared with `apply` and `destroy`.
 pub fn make_and_show(ws: &Workspace, options: PlanOptions, format: Format) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
     let stacks = ws.stacks_for_planning()?;
     let registry = ws.registry(&stacks)?;
     let plan = ws.plan(&stacks, &registry, options)?;
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&render::plan::json(&plan))?),
-        Format::Human => print!("{}", render::plan::human(&plan, ws.color)),
+    if format == Format::Human {
+        print!("{}", render::plan::human(&plan, ws.color));
     }
     Ok((plan, registry))
 }
@@ -63,6 +63,9 @@ pub fn make_and_show(ws: &Workspace, options: PlanOptions, format: Format) -> an
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let ws = Workspace::open(global, None, &args.selection.layers, "plan", args.running.lock_timeout)?;
     let (plan, _) = make_and_show(&ws, args.selection.options(false), global.format)?;
+    if global.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&render::plan::json(&plan))?);
+    }
     if let Some(path) = &args.out {
         let text = serde_json::to_string_pretty(&render::plan::json(&plan))?;
         std::fs::write(path, text + "\n").with_context(|| format!("write the plan to {}", path.display()))?;

@@ -468,27 +468,6 @@ impl Walker<'_> {
         report: &mut ApplyReport,
     ) -> bool {
         let mut fatal = false;
-        // Unchanged resources may still carry new bookkeeping (policies, dependencies).
-        for c in lp.changes.iter().filter(|c| c.action == Action::NoOp) {
-            if let Some(rec) = state.resources.get(&c.logical_id) {
-                let deps: Vec<String> = c.depends_on.clone();
-                if rec.depends_on != deps
-                    || rec.deletion_policy != c.deletion_policy
-                    || rec.update_replace_policy != c.update_replace_policy
-                {
-                    let mut updated = rec.clone();
-                    updated.depends_on = deps;
-                    updated.deletion_policy = c.deletion_policy;
-                    updated.update_replace_policy = c.update_replace_policy;
-                    if let Err(e) = self.recorder.done(&lp.layer, &c.logical_id, Some(&updated)).await {
-                        report.failures.push(journal_failure(lp, c, Operation::Update, &e));
-                        return false;
-                    }
-                    state.resources.insert(c.logical_id.clone(), updated);
-                }
-            }
-        }
-
         let mut nodes = build_graph(lp);
         let mut ready: VecDeque<usize> = nodes.iter().enumerate().filter(|(_, n)| n.waits_for == 0).map(|(i, _)| i).collect();
         let mut running: JoinSet<JobResult> = JoinSet::new();
@@ -739,16 +718,6 @@ fn step_operation(step: Step) -> Operation {
     }
 }
 
-fn journal_failure(lp: &LayerPlan, c: &ResourceChange, operation: Operation, e: &RecordError) -> Failure {
-    Failure {
-        layer: lp.layer.clone(),
-        logical_id: c.logical_id.clone(),
-        resource_type: c.resource_type.clone(),
-        operation,
-        message: format!("failed to write the journal: {e}"),
-    }
-}
-
 struct TaskContext {
     recorder: Arc<dyn Recorder>,
     reporter: Arc<dyn Reporter>,
@@ -899,6 +868,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                 if &record != current {
                     journal!(rec.done(layer, key, Some(&record)));
                     result.writes.push((key.to_string(), Some(record)));
+                    result.counted = Some(Action::Update);
                 }
                 return Ok(Some(current.physical_id.clone()));
             }

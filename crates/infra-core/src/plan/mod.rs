@@ -67,6 +67,9 @@ pub enum ActionReason {
     ReplaceBecause { properties: Vec<String> },
     /// These create-only properties take a value known only after apply.
     ReplaceBecauseUnknown { properties: Vec<String> },
+    /// Only what infra keeps about the resource changed (its `DependsOn`, `DeletionPolicy` or
+    /// `UpdateReplacePolicy`); the apply records it without calling the provider.
+    SettingsChanged { settings: Vec<String> },
     /// `--replace` asked for it.
     ReplaceRequested,
     /// In state, not in the template.
@@ -333,5 +336,16 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// Give layers that have never been written the lineage the plan was made with, so the
+    /// state a saved plan creates is recognisably the one it planned.
+    pub fn adopt_lineage(&self, states: &mut BTreeMap<String, crate::state::State>) {
+        for lp in &self.layers {
+            let state = states.entry(lp.layer.clone()).or_default();
+            if state.serial == 0 && lp.serial == 0 {
+                state.lineage = lp.lineage;
+            }
+        }
     }
 }

@@ -439,7 +439,12 @@ fn plan_resource(
     } else if !changed.is_empty() {
         (Action::Update, ActionReason::Changed { properties: changed })
     } else {
-        (Action::NoOp, ActionReason::Unchanged)
+        let settings = changed_settings(desired, rec);
+        if settings.is_empty() {
+            (Action::NoOp, ActionReason::Unchanged)
+        } else {
+            (Action::Update, ActionReason::SettingsChanged { settings })
+        }
     };
     change.action = action;
     change.reason = reason;
@@ -477,6 +482,24 @@ fn require_provider(change: ResourceChange, supported: bool) -> Result<ResourceC
             resource_type: change.resource_type,
         })
     }
+}
+
+/// The resource attributes infra keeps in state, besides properties, that differ.
+fn changed_settings(desired: &DesiredResource, rec: &ResourceRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    let deps: Vec<&String> = desired.depends_on.iter().collect();
+    let mut recorded: Vec<&String> = rec.depends_on.iter().collect();
+    recorded.sort();
+    if deps != recorded {
+        out.push("DependsOn".to_string());
+    }
+    if desired.deletion_policy != rec.deletion_policy {
+        out.push("DeletionPolicy".to_string());
+    }
+    if desired.update_replace_policy != rec.update_replace_policy {
+        out.push("UpdateReplacePolicy".to_string());
+    }
+    out
 }
 
 /// Top-level properties whose desired value differs from (or is unknown against) the record.

@@ -123,6 +123,9 @@ fn heading(c: &ResourceChange) -> String {
     };
     let what = match (&c.action, &c.reason) {
         (Action::Create, _) => "will be created".to_string(),
+        (Action::Update, ActionReason::SettingsChanged { settings }) => {
+            format!("will be updated in-place (only {} changed; no call to the provider)", settings.join(", "))
+        }
         (Action::Update, _) => "will be updated in-place".to_string(),
         (Action::Replace, reason) => {
             let order = match &c.replace_order {

@@ -219,10 +219,32 @@ impl ResourceSchema {
             root,
             definitions: IndexMap::new(),
             create_only: vec!["TriggersReplace".into()],
-            read_only: vec!["Output".into()],
+            read_only: vec!["Output".into(), "Id".into()],
             write_only: Vec::new(),
             primary_identifier: Vec::new(),
-            attributes: vec!["Output".into()],
+            attributes: vec!["Output".into(), "Id".into()],
+        }
+    }
+
+    /// `Infra::Local::File`: a file on the machine running infra.
+    pub(crate) fn local_file() -> Self {
+        let mut root = PropertySchema {
+            additional_properties: AdditionalProperties::Forbidden,
+            ..Default::default()
+        };
+        for p in ["Directory", "FileName", "Content"] {
+            root.properties.insert(p.into(), PropertySchema::default());
+        }
+        root.required = vec!["Directory".into()];
+        ResourceSchema {
+            type_name: super::LOCAL_FILE_TYPE.into(),
+            root,
+            definitions: IndexMap::new(),
+            create_only: vec!["Directory".into(), "FileName".into()],
+            read_only: vec!["Path".into()],
+            write_only: Vec::new(),
+            primary_identifier: Vec::new(),
+            attributes: vec!["Path".into()],
         }
     }
 

@@ -528,3 +528,108 @@ async fn local_resources_work_end_to_end() {
     assert!(f.apply(&p).await.is_success());
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
+
+#[tokio::test]
+async fn settings_only_changes_are_recorded_without_provider_calls() {
+    let mut f = Fixture::new();
+    let s = stack("app", &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": 2}))]);
+    f.converge(&[s.clone()]).await;
+    let mut changed = s.clone();
+    changed.resources["B"].depends_on.insert("A".to_string());
+    changed.resources["A"].deletion_policy = DeletionPolicy::Retain;
+    let p = f.plan(&[changed.clone()], PlanOptions::default());
+    assert_eq!(actions(&p), ["A:update", "B:update"]);
+    assert_eq!(p.layers[0].changes[0].reason, ActionReason::SettingsChanged { settings: vec!["DeletionPolicy".to_string()] });
+    let calls = f.mem.mutations().len();
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(f.mem.mutations().len(), calls, "no provider call");
+    assert_eq!(f.state("app").resources["B"].depends_on, ["A"]);
+    assert_eq!(f.state("app").resources["A"].deletion_policy, DeletionPolicy::Retain);
+    assert!(!f.plan(&[changed], PlanOptions::default()).has_changes());
+}
+
+#[tokio::test]
+async fn interrupt_stops_new_operations_and_heartbeats_report_progress() {
+    let mut f = Fixture::new();
+    f.mem.delay("A", Duration::from_millis(120));
+    let s = stack("app", &[("A", THING, json!({})), ("B", THING, json!({"V": {"Ref": "A"}}))]);
+    let p = f.plan(&[s], PlanOptions::default());
+    let events = Arc::new(infra_core::apply::CollectEvents::default());
+    let interrupt = Arc::new(Interrupt::new());
+    let walker = Walker {
+        registry: &f.registry,
+        recorder: f.recorder.clone(),
+        reporter: events.clone(),
+        interrupt: interrupt.clone(),
+        options: ApplyOptions { parallelism: 4, heartbeat: Duration::from_millis(30) },
+    };
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        trigger.trigger();
+    });
+    let mut exports = BTreeMap::new();
+    let r = walker.apply(&p, &mut f.states, &mut exports).await;
+    assert!(r.interrupted && !r.is_success(), "{r:?}");
+    assert_eq!(r.added, 1, "the running create finished and was recorded");
+    assert_eq!(f.state("app").resources.keys().collect::<Vec<_>>(), ["A"]);
+    assert_eq!(f.mem.mutations(), [(CallKind::Create, "A".to_string())]);
+    let events = events.0.lock().expect("events").clone();
+    let heartbeat = events.iter().find_map(|e| match e {
+        infra_core::apply::Event::Heartbeat { .. } => Some(infra_core::render::progress::event_line(e)),
+        _ => None,
+    });
+    assert!(heartbeat.is_some_and(|l| l.starts_with("app.A: Still creating... (")), "{events:?}");
+    let summary = infra_core::render::progress::summary(&r, false);
+    assert!(summary.starts_with("Apply interrupted: 1 added, 0 changed, 0 destroyed ("), "{summary}");
+}
+
+#[tokio::test]
+async fn resume_of_interrupted_updates_and_replacements() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("U", NAMED, json!({"Name": "u", "V": 1})), ("R", THING, json!({"Kind": "a"}))])]).await;
+    let old_r = f.state("app").resources["R"].physical_id.clone();
+    // A crash left: an update of U that never reached the provider, and a replacement of R
+    // whose new object was created but not recorded.
+    f.mem.insert("mem-new", Object { resource_type: THING.to_string(), logical_id: "R".to_string(), properties: json!({"Kind": "b"}) });
+    let stacks = [stack("app", &[("U", NAMED, json!({"Name": "u", "V": 2})), ("R", THING, json!({"Kind": "b"}))])];
+    let open = [
+        OpenIntent {
+            layer: "app".to_string(),
+            intent: Intent {
+                logical_id: "U".to_string(),
+                resource_type: NAMED.to_string(),
+                action: IntentAction::Update,
+                physical_name: None,
+                physical_id: Some("u".to_string()),
+                token: "t1".to_string(),
+            },
+        },
+        OpenIntent {
+            layer: "app".to_string(),
+            intent: Intent {
+                logical_id: "R".to_string(),
+                resource_type: THING.to_string(),
+                action: IntentAction::Create,
+                physical_name: Some("mem-new".to_string()),
+                physical_id: None,
+                token: "t2".to_string(),
+            },
+        },
+    ];
+    let recovered = recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref())
+        .await
+        .expect("recover");
+    let resolutions: Vec<Resolution> = recovered.into_iter().map(|r| r.resolution).collect();
+    assert_eq!(resolutions, [Resolution::UpdateFinished, Resolution::Adopted { physical_id: "mem-new".to_string() }]);
+    assert_eq!(f.mem.objects()["u"].properties, json!({"Name": "u", "V": 2}));
+    // The old R waits under its deposed key; the next plan destroys it.
+    assert_eq!(f.state("app").resources["R~deposed"].physical_id, old_r);
+    let p = f.plan(&stacks, PlanOptions::default());
+    assert_eq!(actions(&p), ["U:noop", "R:noop", "R~deposed:delete"]);
+    let text = infra_core::render::plan::human(&p, false);
+    assert!(text.contains("# R (deposed object) will be destroyed"), "{text}");
+    assert!(f.apply(&p).await.is_success());
+    assert!(!f.mem.objects().contains_key(&old_r));
+}
