@@ -87,7 +87,11 @@ fn kill_and_rerun(graph: &Graph, scenario: Scenario, delay: Duration, context: &
     }
 
     ws.run_ok(args, &format!("{context}: the run after the kill"));
-    assert_eq!(ws.check_agreement(context), expected, "{context}: state does not hold exactly the template's resources");
+    assert_eq!(
+        ws.check_agreement(context),
+        expected,
+        "{context}: state does not hold exactly the template's resources"
+    );
     if scenario == Scenario::Destroy {
         assert_eq!(ws.files(), Vec::<String>::new(), "{context}: destroy left files behind");
     } else {

@@ -155,7 +155,13 @@ impl Workspace {
     /// Runs `infra` to completion and fails the test, with its output, unless it exits 0.
     pub fn run_ok(&self, args: &[&str], context: &str) {
         let out = self.run(args);
-        assert!(out.status.success(), "{context}: infra {} exited with {}\n{}", args.join(" "), out.status, output_text(&out));
+        assert!(
+            out.status.success(),
+            "{context}: infra {} exited with {}\n{}",
+            args.join(" "),
+            out.status,
+            output_text(&out)
+        );
     }
 
     /// How long a whole `infra` process takes to run `args`.
@@ -185,12 +191,17 @@ impl Workspace {
         let mut recorded = BTreeMap::new();
         for (id, record) in &loaded.state.resources {
             let path = record.attributes.get("Path").and_then(|p| p.as_str());
-            let path = PathBuf::from(path.unwrap_or_else(|| panic!("{context}: {id} has no Path attribute: {record:?}")));
+            let path =
+                PathBuf::from(path.unwrap_or_else(|| panic!("{context}: {id} has no Path attribute: {record:?}")));
             let content = record.properties.get("Content").and_then(|c| c.as_str()).unwrap_or_default();
             let on_disk = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{context}: {id} is in state but {} cannot be read: {e}", path.display()));
             assert_eq!(on_disk, content, "{context}: {id}: {} holds other content than state says", path.display());
-            assert_eq!(path.parent(), Some(self.reality.as_path()), "{context}: {id} was written outside the directory");
+            assert_eq!(
+                path.parent(),
+                Some(self.reality.as_path()),
+                "{context}: {id} was written outside the directory"
+            );
             recorded.insert(path, id.clone());
         }
 
