@@ -22,12 +22,15 @@ chain=${2:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin infra >&2
-bin=${CARGO_TARGET_DIR:-$root/target}/release/infra
-case "$bin" in /*) ;; *) bin=$root/$bin ;; esac
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/infra-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin infra >&2
+built=${CARGO_TARGET_DIR:-$root/target}/release/infra
+case "$built" in /*) ;; *) built=$root/$built ;; esac
+# A private copy, so another build into a shared target directory cannot swap it mid-run.
+bin=$work/infra
+cp "$built" "$bin"
 project=$work/project
 python3 "$here/generate.py" infra "$project" "$n" "$chain"
 
