@@ -56,10 +56,6 @@ impl Graph {
         Graph { files }
     }
 
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
     pub fn logical_ids(&self) -> BTreeSet<String> {
         (0..self.files.len()).map(logical_id).collect()
     }
