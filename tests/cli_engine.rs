@@ -82,7 +82,13 @@ fn redact(text: &str) -> String {
             l.push_str(head);
             let candidate: String = tail.chars().take(36).collect();
             let is_uuid = candidate.len() == 36
-                && candidate.char_indices().all(|(j, c)| if [8, 13, 18, 23].contains(&j) { c == '-' } else { c.is_ascii_hexdigit() });
+                && candidate.char_indices().all(|(j, c)| {
+                    if [8, 13, 18, 23].contains(&j) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                });
             if is_uuid {
                 l.push_str("<id>");
                 rest = &tail[36..];
@@ -103,7 +109,9 @@ fn redact(text: &str) -> String {
 
 fn is_timing(word: &str) -> bool {
     let w = word.trim_start_matches('(').trim_end_matches(['.', ')', ',']).trim_end_matches(')');
-    w.ends_with('s') && w.len() > 1 && w[..w.len() - 1].chars().all(|c| c.is_ascii_digit() || c == '.')
+    w.ends_with('s')
+        && w.len() > 1
+        && w[..w.len() - 1].chars().all(|c| c.is_ascii_digit() || c == '.')
         && w.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
@@ -132,7 +140,10 @@ fn plan_of_a_new_project() {
     insta::assert_snapshot!("plan_new", infra(p.path(), &["plan"]));
     insta::assert_snapshot!("plan_new_layer", infra(p.path(), &["plan", "--layer", "shared", "--target", "Config"]));
     insta::assert_snapshot!("plan_unknown_target", infra(p.path(), &["plan", "--target", "Confg"]));
-    insta::assert_snapshot!("plan_detailed_exitcode", infra(p.path(), &["plan", "-detailed-exitcode", "--exclude", "Seed"]));
+    insta::assert_snapshot!(
+        "plan_detailed_exitcode",
+        infra(p.path(), &["plan", "-detailed-exitcode", "--exclude", "Seed"])
+    );
 }
 
 #[test]
@@ -146,7 +157,10 @@ fn apply_then_plan_changes() {
     edit(p.path(), "stacks/shared/data.yaml", "TriggersReplace: v1", "TriggersReplace: v2");
     edit(p.path(), "stacks/shared/data.yaml", "s3:GetObject", "s3:PutObject");
     insta::assert_snapshot!("plan_changes", infra(p.path(), &["plan", "--detailed-exitcode"]));
-    insta::assert_snapshot!("plan_replace_requested", infra(p.path(), &["plan", "--target", "App", "--replace", "App"]));
+    insta::assert_snapshot!(
+        "plan_replace_requested",
+        infra(p.path(), &["plan", "--target", "App", "--replace", "App"])
+    );
 }
 
 #[test]
@@ -157,10 +171,16 @@ fn saved_plans_apply_exactly_once() {
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.path().join("plan.json")).expect("plan file")).expect("json");
     assert_eq!(saved["summary"]["add"], 4);
-    assert_eq!(saved["layers"][0]["changes"][1]["after"]["Input"]["Seed"], serde_json::json!({"Fn::GetAtt": ["Seed", "Output"]}));
+    assert_eq!(
+        saved["layers"][0]["changes"][1]["after"]["Input"]["Seed"],
+        serde_json::json!({"Fn::GetAtt": ["Seed", "Output"]})
+    );
 
     let applied = infra(p.path(), &["apply", "plan.json"]);
-    assert!(applied.starts_with("exit: 0") && applied.contains("Apply complete: 4 added, 0 changed, 0 destroyed"), "{applied}");
+    assert!(
+        applied.starts_with("exit: 0") && applied.contains("Apply complete: 4 added, 0 changed, 0 destroyed"),
+        "{applied}"
+    );
     insta::assert_snapshot!("saved_plan_stale", infra(p.path(), &["apply", "plan.json"]));
 
     infra(p.path(), &["plan", "-out=second.json"]);
@@ -172,7 +192,10 @@ fn saved_plans_apply_exactly_once() {
 fn destroy_respects_imports() {
     let p = project();
     infra(p.path(), &["apply", "-auto-approve"]);
-    insta::assert_snapshot!("destroy_export_in_use", infra(p.path(), &["destroy", "--layer", "shared", "-auto-approve"]));
+    insta::assert_snapshot!(
+        "destroy_export_in_use",
+        infra(p.path(), &["destroy", "--layer", "shared", "-auto-approve"])
+    );
     insta::assert_snapshot!("destroy_refused_without_terminal", infra(p.path(), &["destroy"]));
     insta::assert_snapshot!("destroy_all", infra(p.path(), &["destroy", "-auto-approve", "-parallelism=1"]));
     insta::assert_snapshot!("plan_after_destroy_json_summary", {
@@ -211,4 +234,18 @@ fn terraform_style_flags_are_accepted() {
     check(&["infra", "plan", "--out", "p.json"], &["infra", "plan", "--out", "p.json"]);
     check(&["infra", "plan", "-h"], &["infra", "plan", "-h"]);
     check(&["infra", "apply", "--", "-auto-approve"], &["infra", "apply", "--", "-auto-approve"]);
+}
+
+#[test]
+fn no_echo_values_are_masked_in_plans() {
+    let p = project();
+    edit(p.path(), "infra.toml", "Greeting = \"hello\"", "Greeting = \"hello\"\nToken = \"s3cr3t-token\"");
+    std::fs::write(
+        p.path().join("stacks/backend/secret.yaml"),
+        "Parameters:\n  Token:\n    Type: String\n    NoEcho: true\nResources:\n  Client:\n    Type: Infra::Local::Data\n    Properties:\n      Input:\n        Header: !Sub \"Bearer ${Token}\"\n        Plain: visible\n",
+    )
+    .expect("write");
+    let out = infra(p.path(), &["plan", "--target", "Client"]);
+    insta::assert_snapshot!("plan_no_echo", out);
+    assert!(!out.contains("s3cr3t"), "{out}");
 }

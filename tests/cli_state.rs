@@ -201,3 +201,40 @@ fn damaged_state_is_reported_and_left_alone() {
     insta::assert_snapshot!("damaged_rm", infra(p.path(), &["state", "rm", "shared.ModelBucket"]));
     assert_eq!(std::fs::read(&shared.paths().state).unwrap(), bytes);
 }
+
+#[test]
+fn only_settings_problems_stop_state_commands() {
+    let p = project();
+    std::fs::create_dir_all(p.path().join("stacks/shared")).unwrap();
+    std::fs::write(p.path().join("stacks/shared/broken.yaml"), "Resources: [unclosed\n").unwrap();
+    assert!(infra(p.path(), &["state", "list"]).starts_with("exit: 0"));
+    std::fs::write(p.path().join("infra.toml"), SETTINGS.replace("[state]", "[state]\nbogus = 1")).unwrap();
+    insta::assert_snapshot!("settings_error", infra(p.path(), &["state", "list"]));
+}
+
+#[test]
+fn interrupted_run_is_shown_and_blocks_rm() {
+    use infra_core::state::{Entry, Intent, IntentAction};
+    let p = project();
+    let backend = store(p.path(), "backend");
+    let journal = backend.journal().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        let created = resource("Alarm", "AWS::CloudWatch::Alarm", "mlplatform-dev-alarm", &["Endpoint"]);
+        journal.append(Entry::Done { logical_id: "Alarm".into(), record: Some(created) }).await.unwrap();
+        let intent = Intent {
+            logical_id: "Endpoint".into(),
+            resource_type: "AWS::SageMaker::Endpoint".into(),
+            action: IntentAction::Update,
+            physical_name: None,
+            physical_id: Some("mlplatform-dev-endpoint".into()),
+            token: "token-1".into(),
+        };
+        journal.append(Entry::Intent(intent)).await.unwrap();
+    });
+    insta::assert_snapshot!("interrupted_list", infra(p.path(), &["state", "list", "--layer", "backend"]));
+    let before = std::fs::read(&backend.paths().state).unwrap();
+    insta::assert_snapshot!("interrupted_rm", infra(p.path(), &["state", "rm", "backend.Alarm"]));
+    assert_eq!(std::fs::read(&backend.paths().state).unwrap(), before);
+    assert!(backend.paths().journal.exists());
+}

@@ -50,7 +50,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     if !args.auto_approve && json {
         bail!("get approval: with --format json there is no prompt; pass -auto-approve");
     }
-    if !args.auto_approve && !engine::approve("Do you want to perform these actions?", "infra will perform the actions described above.")? {
+    if !args.auto_approve
+        && !engine::approve("Do you want to perform these actions?", "infra will perform the actions described above.")?
+    {
         println!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
@@ -60,13 +62,21 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
 
 fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::Result<ExitCode> {
     let selection = &args.selection;
-    if !(selection.layers.is_empty() && selection.targets.is_empty() && selection.excludes.is_empty() && selection.replace.is_empty()) {
+    if !(selection.layers.is_empty()
+        && selection.targets.is_empty()
+        && selection.excludes.is_empty()
+        && selection.replace.is_empty())
+    {
         bail!("apply {}: a saved plan is applied as it is; choose layers and targets when making it", path.display());
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("read the plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text).with_context(|| format!("read the plan {}: not a plan saved by `infra plan -out`", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("read the plan {}: not a plan saved by `infra plan -out`", path.display()))?;
     if plan.format_version != infra_core::plan::PLAN_FORMAT_VERSION {
         bail!("apply {}: plan format version {} is not supported by this build", path.display(), plan.format_version);
+    }
+    if let Some(env) = global.env.as_deref().filter(|e| *e != plan.env) {
+        bail!("apply {}: the plan is for environment {}, not {env}", path.display(), plan.env);
     }
     let layers: Vec<String> = plan.layers.iter().map(|l| l.layer.clone()).collect();
     let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout)?;

@@ -34,7 +34,8 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let json = global.format == Format::Json;
     let mut ws = Workspace::open(global, None, &args.layers, "destroy", args.running.lock_timeout)?;
-    let options = PlanOptions { targets: args.targets.clone(), layers: args.layers.clone(), destroy: true, ..Default::default() };
+    let options =
+        PlanOptions { targets: args.targets.clone(), layers: args.layers.clone(), destroy: true, ..Default::default() };
     let (plan, registry) = super::plan::make_and_show(&ws, options, global.format)?;
     if !plan.has_changes() {
         if json {
@@ -46,7 +47,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         anyhow::bail!("get approval: with --format json there is no prompt; pass -auto-approve");
     }
     if !args.auto_approve
-        && !engine::approve("Do you really want to destroy these resources?", "infra will destroy the resources described above. There is no undo.")?
+        && !engine::approve(
+            "Do you really want to destroy these resources?",
+            "infra will destroy the resources described above. There is no undo.",
+        )?
     {
         println!("Destroy cancelled.");
         return Ok(ExitCode::from(1));

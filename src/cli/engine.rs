@@ -66,7 +66,13 @@ pub struct Workspace {
 
 impl Workspace {
     /// Load the project and every layer's state, locking the `locked` layers (all when empty).
-    pub fn open(global: &Global, env: Option<&str>, locked: &[String], operation: &str, lock_timeout: Duration) -> anyhow::Result<Self> {
+    pub fn open(
+        global: &Global,
+        env: Option<&str>,
+        locked: &[String],
+        operation: &str,
+        lock_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let color = global.color();
         let (project, diags) = Project::read(&global.project_dir);
         if diags.has_errors() {
@@ -143,7 +149,7 @@ impl Workspace {
     /// Settle operations a crashed run left open, before anything is planned.
     fn settle(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
         let stacks = self.stacks(false)?;
-        let registry = self.registry(&stacks)?;
+        let registry = self.registry_for_types(open.iter().map(|o| o.intent.resource_type.as_str()))?;
         let layers: Vec<String> = self.dirty.clone();
         let recorder = self.recorder(&layers)?;
         let (project, env) = (self.project.name.clone(), self.env.clone());
@@ -196,7 +202,8 @@ impl Workspace {
 
     /// Evaluate every layer's templates for this environment.
     pub fn stacks(&self, account_lookup: bool) -> anyhow::Result<Vec<DesiredStack>> {
-        let account = self.runtime.block_on(providers::account_id(account_lookup, self.region(), self.endpoint_url()))?;
+        let account =
+            self.runtime.block_on(providers::account_id(account_lookup, self.region(), self.endpoint_url()))?;
         match infra_core::validate::load_stacks(&self.project, &self.env, &account, &self.exports()) {
             Ok(s) => Ok(s),
             Err(d) => {
@@ -221,16 +228,15 @@ impl Workspace {
         desired.chain(recorded).collect()
     }
 
-    /// Providers for every type the stacks and states mention.
-    pub fn registry(&self, stacks: &[DesiredStack]) -> anyhow::Result<Registry> {
-        let types = self.types(stacks);
-        self.runtime.block_on(providers::registry(types.into_iter(), self.region(), self.endpoint_url()))
+    /// Providers for these resource types (the engine's own always).
+    pub fn registry_for_types<'a>(&self, types: impl Iterator<Item = &'a str>) -> anyhow::Result<Registry> {
+        self.runtime.block_on(providers::registry(types, &self.project.dir, self.region(), self.endpoint_url()))
     }
 
     /// Providers for the types a plan changes.
     pub fn registry_for_plan(&self, plan: &Plan) -> anyhow::Result<Registry> {
-        let types = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change()).map(|c| c.resource_type.as_str());
-        self.runtime.block_on(providers::registry(types, self.region(), self.endpoint_url()))
+        let changed = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change());
+        self.registry_for_types(changed.map(|c| c.resource_type.as_str()))
     }
 
     /// sha256 over every source file (settings and templates), the environment and its
@@ -251,6 +257,23 @@ impl Workspace {
         hex::encode(h.finalize())
     }
 
+    /// Values of `NoEcho` parameters in this environment, to hide when showing plans.
+    pub fn secrets(&self) -> Vec<String> {
+        let Some(env) = self.project.environment(&self.env) else { return Vec::new() };
+        let mut out = Vec::new();
+        for layer in self.project.layer_details() {
+            let given = env.parameters_for(&layer.name);
+            for (name, p) in layer.template.parameters.iter().filter(|(_, p)| p.no_echo) {
+                let value = match given.get(name) {
+                    Some(v) => Some(v.value.clone()),
+                    None => p.default.as_ref().and_then(|d| d.as_str().map(str::to_string)),
+                };
+                out.extend(value.filter(|v| !v.is_empty()));
+            }
+        }
+        out
+    }
+
     pub fn plan(&self, stacks: &[DesiredStack], registry: &Registry, options: PlanOptions) -> anyhow::Result<Plan> {
         let exports = self.exports();
         let schema = |ty: &str| infra_core::schema::get(ty).map(|s| s.create_only_properties().to_vec());
@@ -269,7 +292,13 @@ impl Workspace {
     }
 
     /// Apply a plan, showing progress, and commit every layer it touched, whatever happened.
-    pub fn apply(&mut self, plan: &Plan, registry: &Registry, parallelism: u32, progress: bool) -> anyhow::Result<ApplyReport> {
+    pub fn apply(
+        &mut self,
+        plan: &Plan,
+        registry: &Registry,
+        parallelism: u32,
+        progress: bool,
+    ) -> anyhow::Result<ApplyReport> {
         let layers: Vec<String> = plan.layers.iter().filter(|l| l.has_changes()).map(|l| l.layer.clone()).collect();
         let recorder = Arc::new(self.recorder(&layers)?);
         self.dirty.extend(layers);

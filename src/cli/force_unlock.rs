@@ -26,7 +26,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = StateScope::from_project(global)?;
+    let scope = match StateScope::from_project(global) {
+        Ok(scope) => scope,
+        Err(code) => return Ok(code),
+    };
     let layer = match &args.layer {
         Some(l) => scope.layer(l)?,
         None => {

@@ -1,5 +1,6 @@
 //! `infra graph`: the resource dependency graph as Graphviz DOT.
 
+use super::validate::count;
 use super::Global;
 use infra_core::graph::{self, Graph};
 use infra_core::project::Project;
@@ -12,7 +13,8 @@ use std::process::ExitCode;
 /// Print the dependency graph of the project's resources in Graphviz DOT format.
 ///
 /// Each layer is a cluster; an edge points from a resource to what it depends on (through
-/// Ref, Fn::GetAtt, Fn::Sub or DependsOn). The graph is that of one environment (--env, by
+/// Ref, Fn::GetAtt, Fn::Sub or DependsOn); dashed edges are Fn::ImportValue of another
+/// layer's export, pointing at the resources the exported value refers to. The graph is that of one environment (--env, by
 /// default the first in infra.toml), since conditions can drop resources. A short summary goes
 /// to stderr, so stdout can be piped straight into `dot`.
 #[derive(clap::Args, Debug)]
@@ -59,13 +61,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         Some(l) => format!("{}-{env}-{l}", project.name),
         None => format!("{}-{env}", project.name),
     };
-    print!("{}", graph::layers_to_dot(&name, &graphs));
+    let imports = graph::import_edges(&stacks);
+    let dot = graph::layers_to_dot(&name, &graphs, &imports);
+    print!("{dot}");
     let nodes: usize = graphs.iter().map(|(_, g)| g.len()).sum();
     let edges: usize = graphs.iter().map(|(_, g)| g.edge_count()).sum();
-    eprintln!(
-        "graph: {} layer(s), {nodes} resource(s), {edges} dependenc{} (environment {env})",
-        graphs.len(),
-        if edges == 1 { "y" } else { "ies" }
+    let mut summary = format!(
+        "graph: {}, {}, {}",
+        count(graphs.len(), "layer", "layers"),
+        count(nodes, "resource", "resources"),
+        count(edges, "dependency", "dependencies")
     );
+    if args.layer.is_none() {
+        summary.push_str(&format!(", {}", count(imports.len(), "cross-layer import", "cross-layer imports")));
+    }
+    eprintln!("{summary} (environment {env})");
     Ok(ExitCode::SUCCESS)
 }

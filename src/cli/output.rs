@@ -26,7 +26,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = StateScope::from_project(global)?;
+    let scope = match StateScope::from_project(global) {
+        Ok(scope) => scope,
+        Err(code) => return Ok(code),
+    };
     let mut layers: Vec<(&str, BTreeMap<String, OutputRecord>)> = Vec::new();
     for layer in scope.selected(args.layer.as_deref())? {
         layers.push((layer, scope.load(layer)?.state.outputs));

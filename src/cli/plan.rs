@@ -50,12 +50,19 @@ impl Selection {
 
 /// Plan with the workspace's states, printing it for people unless `format` is JSON (which
 /// callers print themselves); shared with `apply` and `destroy`.
-pub fn make_and_show(ws: &Workspace, options: PlanOptions, format: Format) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
+pub fn make_and_show(
+    ws: &Workspace,
+    options: PlanOptions,
+    format: Format,
+) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
     let stacks = ws.stacks_for_planning()?;
-    let registry = ws.registry(&stacks)?;
-    let plan = ws.plan(&stacks, &registry, options)?;
+    // Planning needs only the engine's own providers; the others are set up for what the
+    // plan changes.
+    let plan = ws.plan(&stacks, &ws.registry_for_types(std::iter::empty())?, options)?;
+    let registry = ws.registry_for_plan(&plan)?;
+    plan.check_providers(&registry).map_err(|e| anyhow::anyhow!("plan: {e}"))?;
     if format == Format::Human {
-        print!("{}", render::plan::human(&plan, ws.color));
+        print!("{}", render::plan::human_masked(&plan, ws.color, &ws.secrets()));
     }
     Ok((plan, registry))
 }
@@ -70,7 +77,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let text = serde_json::to_string_pretty(&render::plan::json(&plan))?;
         std::fs::write(path, text + "\n").with_context(|| format!("write the plan to {}", path.display()))?;
         if global.format == Format::Human {
-            println!("\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}", path.display(), path.display());
+            println!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}",
+                path.display(),
+                path.display()
+            );
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })

@@ -6,6 +6,7 @@
 
 use infra_core::provider::local::LocalProvider;
 use infra_core::provider::Registry;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Whether any of these resource types needs the AWS providers.
@@ -14,9 +15,14 @@ pub fn needs_aws<'a>(mut types: impl Iterator<Item = &'a str>) -> bool {
 }
 
 /// Providers for a run touching `types`.
-pub async fn registry<'a>(types: impl Iterator<Item = &'a str>, region: &str, endpoint_url: Option<&str>) -> anyhow::Result<Registry> {
+pub async fn registry<'a>(
+    types: impl Iterator<Item = &'a str>,
+    project_dir: &Path,
+    region: &str,
+    endpoint_url: Option<&str>,
+) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
-    registry.register(Arc::new(LocalProvider::new()));
+    registry.register(Arc::new(LocalProvider::with_base(project_dir)));
     if needs_aws(types) {
         register_aws(&mut registry, region, endpoint_url).await?;
     }

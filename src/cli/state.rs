@@ -1,10 +1,11 @@
 //! `infra state list|show|rm`: read and edit recorded state without calling AWS.
 
 use super::{Format, Global};
-use anyhow::{bail, Context};
+use anyhow::bail;
+use infra_core::diag::Diagnostic;
+use infra_core::project::Project;
+use infra_core::render::diag as render;
 use infra_core::state::{LayerStore, Loaded, ResourceRecord};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -61,7 +62,10 @@ pub struct RmArgs {
 }
 
 pub fn run(cmd: Command, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = StateScope::from_project(global)?;
+    let scope = match StateScope::from_project(global) {
+        Ok(scope) => scope,
+        Err(code) => return Ok(code),
+    };
     match cmd {
         Command::List(args) => list(&scope, args, global.format),
         Command::Show(args) => show(&scope, args, global.format),
@@ -79,18 +83,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
     }
     match format {
         Format::Json => {
-            let json: Vec<_> = rows
-                .iter()
-                .map(|(layer, r)| {
-                    serde_json::json!({
-                        "address": format!("{layer}.{}", r.logical_id),
-                        "layer": layer,
-                        "logical_id": r.logical_id,
-                        "type": r.resource_type,
-                        "physical_id": r.physical_id,
-                    })
-                })
-                .collect();
+            let json: Vec<_> = rows.iter().map(|(layer, r)| summary_json(layer, r)).collect();
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         Format::Human if rows.is_empty() => println!("No resources in state (env {}).", scope.env),
@@ -144,19 +137,28 @@ fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn record_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
+/// Address, type and physical ID: what identifies a resource in listings.
+fn summary_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
     serde_json::json!({
         "address": format!("{layer}.{}", r.logical_id),
         "layer": layer,
         "logical_id": r.logical_id,
         "type": r.resource_type,
         "physical_id": r.physical_id,
-        "properties": r.properties,
-        "attributes": r.attributes,
-        "depends_on": r.depends_on,
-        "deletion_policy": r.deletion_policy,
-        "update_replace_policy": r.update_replace_policy,
     })
+}
+
+/// Everything recorded for a resource.
+fn record_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
+    let mut json = summary_json(layer, r);
+    if let Some(fields) = json.as_object_mut() {
+        fields.insert("properties".into(), r.properties.clone());
+        fields.insert("attributes".into(), serde_json::json!(r.attributes));
+        fields.insert("depends_on".into(), serde_json::json!(r.depends_on));
+        fields.insert("deletion_policy".into(), serde_json::json!(r.deletion_policy));
+        fields.insert("update_replace_policy".into(), serde_json::json!(r.update_replace_policy));
+    }
+    json
 }
 
 fn find<'a>(
@@ -192,6 +194,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
     }
     for (layer, ids) in &by_layer {
         let loaded = scope.load(layer)?;
+        refuse_in_flight(scope, layer, &loaded)?;
         for id in ids {
             find(scope, layer, id, &loaded)?;
         }
@@ -201,14 +204,9 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
     for (layer, ids) in &by_layer {
         let store = scope.store(layer);
         let _lock = store.lock("state rm", args.lock_timeout)?;
-        let mut loaded = scope.load(layer)?;
-        if !loaded.in_flight.is_empty() {
-            bail!(
-                "remove resources from layer {layer} (env {}): an interrupted operation is still in flight for {}; run `infra apply` for this layer first so it is resolved",
-                scope.env,
-                in_flight_list(&loaded)
-            );
-        }
+        // Again under the lock: another operation may have run since the check above.
+        let mut loaded = store.load()?;
+        refuse_in_flight(scope, layer, &loaded)?;
         let mut gone = Vec::new();
         for id in ids {
             find(scope, layer, id, &loaded)?;
@@ -217,7 +215,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
             }
         }
         store.commit(&mut loaded.state)?;
-        for record in &loaded.state.resources.values().collect::<Vec<_>>() {
+        for record in loaded.state.resources.values() {
             for dep in record.depends_on.iter().filter(|d| gone.iter().any(|g| &g.logical_id == *d)) {
                 eprintln!(
                     "warning: {layer}.{} depends on {layer}.{dep}, which is no longer in state",
@@ -230,16 +228,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
 
     match format {
         Format::Json => {
-            let json: Vec<_> = removed
-                .iter()
-                .map(|(layer, r)| {
-                    serde_json::json!({
-                        "address": format!("{layer}.{}", r.logical_id),
-                        "type": r.resource_type,
-                        "physical_id": r.physical_id,
-                    })
-                })
-                .collect();
+            let json: Vec<_> = removed.iter().map(|(layer, r)| summary_json(layer, r)).collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "removed": json }))?);
         }
         Format::Human => {
@@ -252,6 +241,19 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rewriting state would drop the journal, and with it the only record of operations that
+/// may or may not have happened.
+fn refuse_in_flight(scope: &StateScope, layer: &str, loaded: &Loaded) -> anyhow::Result<()> {
+    if loaded.in_flight.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "remove resources from layer {layer} (env {}): an interrupted operation is still in flight for {}; run `infra apply` for this layer first so it is resolved",
+        scope.env,
+        in_flight_list(loaded)
+    )
+}
+
 fn in_flight_list(loaded: &Loaded) -> String {
     let items: Vec<String> = loaded
         .in_flight
@@ -261,81 +263,31 @@ fn in_flight_list(loaded: &Loaded) -> String {
     items.join(", ")
 }
 
-/// Where one environment's state lives and the project's layers in order: what the state
+/// Where one environment's state lives and the project's layers in order: all the state
 /// commands need from the project.
-///
-/// Read from `infra.toml` with a deliberately minimal parse; at integration this is built
-/// from `infra_core::project::Project::load` instead.
 pub(crate) struct StateScope {
     pub state_dir: PathBuf,
     pub env: String,
     pub layers: Vec<String>,
 }
 
-const DEFAULT_LAYERS: [&str; 5] = ["identity", "network", "shared", "backend", "frontend"];
-
-#[derive(Deserialize)]
-struct Settings {
-    project: ProjectSettings,
-    #[serde(default)]
-    state: StateSettings,
-    #[serde(default)]
-    environments: BTreeMap<String, toml::Spanned<toml::Value>>,
-}
-
-#[derive(Deserialize)]
-struct ProjectSettings {
-    #[serde(default)]
-    layers: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct StateSettings {
-    #[serde(default = "default_state_path")]
-    path: PathBuf,
-}
-
-impl Default for StateSettings {
-    fn default() -> Self {
-        StateSettings { path: default_state_path() }
-    }
-}
-
-fn default_state_path() -> PathBuf {
-    PathBuf::from("state")
-}
-
 impl StateScope {
-    pub(crate) fn from_project(global: &Global) -> anyhow::Result<Self> {
-        let path = global.project_dir.join("infra.toml");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-        let settings: Settings = toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
-        // The first environment in the file is the default one.
-        let mut envs: Vec<(&String, usize)> = settings.environments.iter().map(|(k, v)| (k, v.span().start)).collect();
-        envs.sort_by_key(|(_, at)| *at);
-        let env = match &global.env {
-            Some(env) if settings.environments.contains_key(env) => env.clone(),
-            Some(env) => {
-                let names: Vec<&str> = envs.iter().map(|(n, _)| n.as_str()).collect();
-                let hint = infra_core::diag::did_you_mean(env, names.iter().copied())
-                    .map(|n| format!("; did you mean `{n}`?"))
-                    .unwrap_or_default();
-                bail!(
-                    "use environment `{env}`: {} defines {}{hint}",
-                    path.display(),
-                    name_list(&names, "no environments")
-                )
-            }
-            None => match envs.first() {
-                Some((name, _)) => name.to_string(),
-                None => bail!(
-                    "choose an environment: {} defines none; add an `[environments.<name>]` table",
-                    path.display()
-                ),
-            },
+    /// Reads the project's settings. Only settings problems stop a state command: a broken
+    /// template must not stand in the way of inspecting or repairing state. On failure the
+    /// diagnostics are already printed and the exit code is returned.
+    pub(crate) fn from_project(global: &Global) -> Result<Self, ExitCode> {
+        let (project, diags) = Project::read(&global.project_dir);
+        let fail = |diags: &[Diagnostic]| {
+            eprint!("{}", render::human(diags, &project.sources, global.color()));
+            ExitCode::from(1)
         };
-        let layers = settings.project.layers.unwrap_or_else(|| DEFAULT_LAYERS.map(String::from).to_vec());
-        Ok(StateScope { state_dir: global.project_dir.join(settings.state.path), env, layers })
+        let settings: Vec<Diagnostic> =
+            diags.into_vec().into_iter().filter(|d| d.is_error() && d.code.starts_with("E5")).collect();
+        if !settings.is_empty() {
+            return Err(fail(&settings));
+        }
+        let env = project.select_environment(global.env.as_deref()).map_err(|d| fail(&[d]))?.name.clone();
+        Ok(StateScope { state_dir: project.state_dir(), env, layers: project.layers().map(String::from).collect() })
     }
 
     pub(crate) fn store(&self, layer: &str) -> LayerStore {
@@ -375,7 +327,7 @@ impl StateScope {
         let loaded = store.load()?;
         if loaded.recovered {
             eprintln!(
-                "warning: layer {layer} (env {}) has progress from an interrupted run in {}; it is included below",
+                "warning: layer {layer} (env {}) includes progress of an interrupted run, from {}",
                 self.env,
                 store.paths().journal.display()
             );

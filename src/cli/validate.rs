@@ -17,9 +17,10 @@ use std::process::ExitCode;
   infra validate                         # the whole project, every environment
   infra validate --env dev               # the whole project, environment dev only
   infra validate stacks/backend/api.yaml # one template on its own, with parameter defaults
+  infra validate stacks/                 # every template below a folder, each on its own
   infra validate --format json           # machine-readable diagnostics")]
 pub struct Args {
-    /// Template files to check on their own instead of the project
+    /// Template files (or folders of them) to check on their own instead of the project
     pub paths: Vec<PathBuf>,
 }
 
@@ -35,26 +36,32 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&render::json(&diags, &v.sources))?),
         Format::Human => {
             print!("{}", render::human(&diags, &v.sources, global.color()));
-            println!("{}", summary(&v, args.paths.len()));
+            println!("{}", summary(&v, !args.paths.is_empty()));
         }
     }
     Ok(if v.diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// `1 error`, `2 errors`: a count with its noun.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {one}s")
-    }
+    count(n, one, &format!("{one}s"))
 }
 
 /// `validate: 0 errors, 0 warnings (5 layers, 2 environments, 27 resources)`.
-fn summary(v: &Validation, files: usize) -> String {
-    let scope = if files > 0 {
-        format!("{}, {}", plural(files, "file"), plural(v.resources, "resource"))
+fn summary(v: &Validation, files: bool) -> String {
+    let scope = if files {
+        format!("{}, {}", plural(v.files, "file"), plural(v.resources, "resource"))
     } else {
-        format!("{}, {}, {}", plural(v.layers, "layer"), plural(v.environments, "environment"), plural(v.resources, "resource"))
+        format!(
+            "{}, {}, {}",
+            plural(v.layers, "layer"),
+            plural(v.environments, "environment"),
+            plural(v.resources, "resource")
+        )
     };
     format!(
         "validate: {}, {} ({scope})",

@@ -8,6 +8,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::template::DesiredStack;
+use crate::value::{Expr, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -109,7 +110,8 @@ impl Graph {
         before: impl Fn(&Edges) -> &BTreeSet<String>,
         after: impl Fn(&Edges) -> &BTreeSet<String>,
     ) -> Result<Vec<String>, Cycle> {
-        let mut waiting: BTreeMap<&str, usize> = self.nodes.iter().map(|(id, e)| (id.as_str(), before(e).len())).collect();
+        let mut waiting: BTreeMap<&str, usize> =
+            self.nodes.iter().map(|(id, e)| (id.as_str(), before(e).len())).collect();
         let mut ready: BTreeSet<&str> = waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
         let mut out = Vec::with_capacity(self.nodes.len());
         while let Some(id) = ready.pop_first() {
@@ -161,7 +163,8 @@ impl Graph {
                         }
                         Colour::Grey => {
                             let from = path.iter().position(|p| *p == next.as_str()).unwrap_or(0);
-                            let mut cycle: Vec<String> = path.get(from..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
+                            let mut cycle: Vec<String> =
+                                path.get(from..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
                             cycle.push(next.clone());
                             return Some(Cycle(cycle));
                         }
@@ -195,21 +198,92 @@ impl Graph {
     }
 }
 
+/// A dependency between layers: a resource that imports an export, and a resource the
+/// exported value refers to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ImportEdge {
+    pub layer: String,
+    pub logical_id: String,
+    pub export: String,
+    pub from_layer: String,
+    pub from_logical_id: String,
+}
+
+/// Cross-layer edges among evaluated stacks (imports still unresolved, as in validation).
+pub fn import_edges(stacks: &[DesiredStack]) -> Vec<ImportEdge> {
+    let mut exporters: BTreeMap<&str, (&str, BTreeSet<String>)> = BTreeMap::new();
+    for s in stacks {
+        for o in s.outputs.values() {
+            if let Some(Value::String(name)) = &o.export_name {
+                exporters.insert(name, (s.layer.as_str(), o.value.references()));
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    for s in stacks {
+        for (id, r) in &s.resources {
+            let mut names = BTreeSet::new();
+            imported_names(&r.properties, &mut names);
+            for name in names {
+                if let Some((layer, targets)) = exporters.get(name.as_str()) {
+                    for t in targets {
+                        out.insert(ImportEdge {
+                            layer: s.layer.clone(),
+                            logical_id: id.clone(),
+                            export: name.clone(),
+                            from_layer: layer.to_string(),
+                            from_logical_id: t.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn imported_names(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::List(items) => items.iter().for_each(|i| imported_names(i, out)),
+        Value::Map(m) => m.values().for_each(|i| imported_names(i, out)),
+        Value::Expr(e) => match e.as_ref() {
+            Expr::ImportValue(Value::String(name)) => {
+                out.insert(name.clone());
+            }
+            Expr::ImportValue(v) | Expr::Select(_, v) | Expr::Split(_, v) | Expr::Base64(v) => imported_names(v, out),
+            Expr::Join(_, parts) => parts.iter().for_each(|i| imported_names(i, out)),
+            Expr::Cidr(a, b, c) => [a, b, c].into_iter().for_each(|i| imported_names(i, out)),
+            Expr::Ref(_) | Expr::GetAtt(..) => {}
+        },
+        _ => {}
+    }
+}
+
 /// Several layers' graphs in one DOT document, one cluster per layer (node IDs are
-/// `layer/LogicalId`, labelled with the logical ID).
-pub fn layers_to_dot(name: &str, layers: &[(String, Graph)]) -> String {
+/// `layer/LogicalId`, labelled with the logical ID), with imports as dashed edges.
+pub fn layers_to_dot(name: &str, layers: &[(String, Graph)], imports: &[ImportEdge]) -> String {
+    let node = |layer: &str, id: &str| dot_id(&format!("{layer}/{id}"));
     let mut out = format!("digraph {} {{\n  rankdir=BT;\n  node [shape=box];\n", dot_id(name));
     for (layer, g) in layers {
         out.push_str(&format!("  subgraph {} {{\n    label={};\n", dot_id(&format!("cluster_{layer}")), dot_id(layer)));
         for id in g.nodes() {
-            out.push_str(&format!("    {} [label={}];\n", dot_id(&format!("{layer}/{id}")), dot_id(id)));
+            out.push_str(&format!("    {} [label={}];\n", node(layer, id), dot_id(id)));
         }
         for id in g.nodes() {
             for d in g.dependencies(id) {
-                out.push_str(&format!("    {} -> {};\n", dot_id(&format!("{layer}/{id}")), dot_id(&format!("{layer}/{d}"))));
+                out.push_str(&format!("    {} -> {};\n", node(layer, id), node(layer, d)));
             }
         }
         out.push_str("  }\n");
+    }
+    let shown: BTreeSet<&str> = layers.iter().map(|(l, _)| l.as_str()).collect();
+    for e in imports.iter().filter(|e| shown.contains(e.layer.as_str()) && shown.contains(e.from_layer.as_str())) {
+        out.push_str(&format!(
+            "  {} -> {} [style=dashed, label={}];\n",
+            node(&e.layer, &e.logical_id),
+            node(&e.from_layer, &e.from_logical_id),
+            dot_id(&e.export)
+        ));
     }
     out.push_str("}\n");
     out

@@ -92,6 +92,15 @@ impl Project {
     /// Read a project as far as possible, collecting every problem. The returned project
     /// always carries the source map, so diagnostics can be rendered with snippets.
     pub fn read(dir: &Path) -> (Project, Diagnostics) {
+        let (mut p, mut diags) = Project::read_settings(dir);
+        if p.sources.files().next().is_some() {
+            p.discover_layers(&mut diags);
+        }
+        (p, diags)
+    }
+
+    /// Read only `infra.toml` (no templates): names, regions, environments.
+    pub fn read_settings(dir: &Path) -> (Project, Diagnostics) {
         let mut diags = Diagnostics::new();
         let mut p = Project { dir: dir.to_path_buf(), state_path: PathBuf::from("state"), ..Default::default() };
         let settings = dir.join(SETTINGS_FILE);
@@ -105,10 +114,8 @@ impl Project {
                     Diagnostic::error("E5001", format!("failed to read {}: {e}", settings.display()))
                         .note("A project directory holds infra.toml and stacks/<layer>/ folders; pass --project-dir to point at one."),
                 );
-                return (p, diags);
             }
         }
-        p.discover_layers(&mut diags);
         (p, diags)
     }
 
@@ -134,19 +141,24 @@ impl Project {
     }
 
     /// The environment named `name`, or the first one; an error naming the known ones.
+    // The diagnostic is what callers render; boxing it would only add noise at every call site.
+    #[allow(clippy::result_large_err)]
     pub fn select_environment(&self, name: Option<&str>) -> Result<&Environment, Diagnostic> {
         let known: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
         match name {
             Some(n) => self.environment(n).ok_or_else(|| {
-                let mut d = Diagnostic::error("E5007", format!("unknown environment `{n}`"));
+                let d = Diagnostic::error("E5007", format!("unknown environment `{n}`"));
                 match did_you_mean(n, known.iter().copied()) {
-                    Some(m) => d = d.help(format!("did you mean `{m}`?")),
-                    None => d = d.note(format!("Environments in infra.toml: {}.", if known.is_empty() { "none".into() } else { known.join(", ") })),
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.note(format!(
+                        "Environments in infra.toml: {}.",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    )),
                 }
-                d
             }),
             None => self.environments.first().ok_or_else(|| {
-                Diagnostic::error("E5009", "infra.toml declares no environments").help("add a section such as [environments.dev]")
+                Diagnostic::error("E5009", "infra.toml declares no environments")
+                    .help("add a section such as [environments.dev]")
             }),
         }
     }
@@ -177,7 +189,11 @@ impl Project {
             Err(e) => {
                 let span = e.span().map(|r| Span::new(file, r.start, r.end)).unwrap_or(Span::new(file, 0, 0));
                 let message = e.message().trim().trim_end_matches('.').to_string();
-                diags.push(Diagnostic::error("E5002", format!("invalid TOML in {SETTINGS_FILE}")).at(span).label(message));
+                diags.push(
+                    Diagnostic::error("E5002", format!("invalid TOML in {SETTINGS_FILE}")).at(span).label(message),
+                );
+                // Still check the templates, in the default layer order.
+                self.layers = default_layers();
                 return;
             }
         };
@@ -207,7 +223,11 @@ impl Project {
                     match name {
                         Some(n) => {
                             if !valid_name(&n) {
-                                diags.push(invalid_name("project name", &n, s.span(pv_span(t, "name").unwrap_or(k.span()))));
+                                diags.push(invalid_name(
+                                    "project name",
+                                    &n,
+                                    s.span(pv_span(t, "name").unwrap_or(k.span())),
+                                ));
                             }
                             self.name = n;
                         }
@@ -248,7 +268,7 @@ impl Project {
             diags.push(missing("[project]", root_span));
         }
         if !layers_set {
-            self.layers = DEFAULT_LAYERS.iter().map(|l| Layer { name: l.to_string(), ..Default::default() }).collect();
+            self.layers = default_layers();
         }
         if self.environments.is_empty() && !diags.has_errors() {
             diags.push(
@@ -263,9 +283,12 @@ impl Project {
             for (layer, params) in &env.layer_parameters {
                 if !names.contains(layer) {
                     let span = params.values().find_map(|p| p.span).unwrap_or(env.span);
-                    let mut d = Diagnostic::error("E5010", format!("environment `{}` sets parameters for unknown layer `{layer}`", env.name))
-                        .at(span)
-                        .label("not a configured layer");
+                    let mut d = Diagnostic::error(
+                        "E5010",
+                        format!("environment `{}` sets parameters for unknown layer `{layer}`", env.name),
+                    )
+                    .at(span)
+                    .label("not a configured layer");
                     if let Some(m) = did_you_mean(layer, names.iter().map(String::as_str)) {
                         d = d.help(format!("did you mean `{m}`?"));
                     }
@@ -280,6 +303,14 @@ impl Project {
             diags.push(s.wrong_type(v, "project.layers", "a list of layer names"));
             return;
         };
+        if items.is_empty() {
+            diags.push(
+                Diagnostic::error("E5004", "`project.layers` must name at least one layer")
+                    .at(s.span(v.span()))
+                    .label("empty list")
+                    .help("remove the key to use the default layers"),
+            );
+        }
         for item in items.iter() {
             let Some(name) = s.string(item, "project.layers", diags) else { continue };
             let span = s.span(item.span());
@@ -346,7 +377,12 @@ impl Project {
                         env.layer_parameters.insert(lk.get_ref().to_string(), params);
                     }
                 }
-                other => diags.push(s.unknown(other, k, &format!("[environments.{name}]"), &["region", "endpoint_url", "parameters", "layers"])),
+                other => diags.push(s.unknown(
+                    other,
+                    k,
+                    &format!("[environments.{name}]"),
+                    &["region", "endpoint_url", "parameters", "layers"],
+                )),
             }
         }
         Some(env)
@@ -407,7 +443,8 @@ impl Project {
             };
             let mut layer = Layer { name: name.clone(), ..Default::default() };
             for path in files.into_iter().filter(|p| p.is_file() && is_template_file(p)) {
-                let display = format!("stacks/{name}/{}", path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
+                let display =
+                    format!("stacks/{name}/{}", path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
                 if let Some(f) = load_stack_file(&self.dir, &mut self.sources, &path, &display, diags) {
                     let t = model::parse(&f.root, diags);
                     layer.template.merge(t, diags);
@@ -422,7 +459,13 @@ impl Project {
 }
 
 /// Load one template file and expand its includes.
-pub fn load_stack_file(project_dir: &Path, sources: &mut SourceMap, path: &Path, display: &str, diags: &mut Diagnostics) -> Option<StackFile> {
+pub fn load_stack_file(
+    project_dir: &Path,
+    sources: &mut SourceMap,
+    path: &Path,
+    display: &str,
+    diags: &mut Diagnostics,
+) -> Option<StackFile> {
     let (file, root) = match crate::validate::load_template(sources, path, display) {
         Ok(x) => x,
         Err(errors) => {
@@ -432,7 +475,8 @@ pub fn load_stack_file(project_dir: &Path, sources: &mut SourceMap, path: &Path,
     };
     let mut root = root;
     let mut loader = |p: &Path| {
-        let shown = p.strip_prefix(project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf()))
+        let shown = p
+            .strip_prefix(project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf()))
             .map(|r| r.display().to_string())
             .unwrap_or_else(|_| p.display().to_string());
         crate::validate::load_template(sources, p, &shown).map(|(_, n)| n)
@@ -454,6 +498,10 @@ pub fn is_template_file(p: &Path) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| TEMPLATE_EXTENSIONS.contains(&e))
 }
 
+fn default_layers() -> Vec<Layer> {
+    DEFAULT_LAYERS.iter().map(|l| Layer { name: l.to_string(), ..Default::default() }).collect()
+}
+
 fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
@@ -466,7 +514,9 @@ fn invalid_name(what: &str, name: &str, span: Span) -> Diagnostic {
 }
 
 fn missing(what: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E5005", format!("infra.toml is missing `{what}`")).at(span).label(format!("`{what}` is required"))
+    Diagnostic::error("E5005", format!("infra.toml is missing `{what}`"))
+        .at(span)
+        .label(format!("`{what}` is required"))
 }
 
 fn pv_span(t: &DeTable, key: &str) -> Option<std::ops::Range<usize>> {
@@ -484,13 +534,21 @@ impl Settings {
     }
 
     /// Entries in document order (the TOML map itself is sorted by key).
-    fn entries<'t, 'i>(&self, t: &'t DeTable<'i>) -> Vec<(&'t TSpanned<toml::de::DeString<'i>>, &'t TSpanned<DeValue<'i>>)> {
+    fn entries<'t, 'i>(
+        &self,
+        t: &'t DeTable<'i>,
+    ) -> Vec<(&'t TSpanned<toml::de::DeString<'i>>, &'t TSpanned<DeValue<'i>>)> {
         let mut v: Vec<_> = t.iter().collect();
         v.sort_by_key(|(k, _)| k.span().start);
         v
     }
 
-    fn table<'t, 'i>(&self, v: &'t TSpanned<DeValue<'i>>, path: &str, diags: &mut Diagnostics) -> Option<&'t DeTable<'i>> {
+    fn table<'t, 'i>(
+        &self,
+        v: &'t TSpanned<DeValue<'i>>,
+        path: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<&'t DeTable<'i>> {
         match v.get_ref().as_table() {
             Some(t) => Some(t),
             None => {
@@ -517,7 +575,9 @@ impl Settings {
     }
 
     fn unknown(&self, name: &str, key: &TSpanned<toml::de::DeString>, section: &str, known: &[&str]) -> Diagnostic {
-        let mut d = Diagnostic::error("E5003", format!("unknown key `{name}` in {section}")).at(self.span(key.span())).label("unknown key");
+        let mut d = Diagnostic::error("E5003", format!("unknown key `{name}` in {section}"))
+            .at(self.span(key.span()))
+            .label("unknown key");
         match did_you_mean(name, known.iter().copied()) {
             Some(m) => d = d.help(format!("did you mean `{m}`?")),
             None => d = d.note(format!("Known keys: {}.", known.join(", "))),
@@ -540,14 +600,20 @@ impl Settings {
                 }
             };
             let value = match v.get_ref() {
-                DeValue::Array(items) => items.iter().map(|i| scalar(i.get_ref())).collect::<Option<Vec<_>>>().map(|v| v.join(",")),
+                DeValue::Array(items) => {
+                    items.iter().map(|i| scalar(i.get_ref())).collect::<Option<Vec<_>>>().map(|v| v.join(","))
+                }
                 other => scalar(other),
             };
             match value {
                 Some(value) => {
                     out.insert(k.get_ref().to_string(), ParamInput { value, span: Some(self.span(v.span())) });
                 }
-                None => diags.push(self.wrong_type(v, &format!("{path}.{}", k.get_ref()), "a string, a number, a boolean or a list of them")),
+                None => diags.push(self.wrong_type(
+                    v,
+                    &format!("{path}.{}", k.get_ref()),
+                    "a string, a number, a boolean or a list of them",
+                )),
             }
         }
         out

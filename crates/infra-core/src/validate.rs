@@ -12,14 +12,17 @@ use crate::graph;
 use crate::project::{Environment, Project};
 use crate::source::{FileId, SourceMap, Span};
 use crate::template::eval::{self, EvalInput, Evaluated, ParamInput};
-use crate::template::model::{self, Template};
 use crate::template::load;
+use crate::template::model::{self, Template};
 use crate::template::node::Node;
 use crate::template::DesiredStack;
 use crate::value::Value;
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+
+/// The region single files are evaluated in when no project says otherwise.
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// What a validation run found.
 #[derive(Debug, Default)]
@@ -31,6 +34,33 @@ pub struct Validation {
     pub environments: usize,
     /// Resources declared across all templates checked.
     pub resources: usize,
+    /// Template files checked on their own ([`validate_files`]).
+    pub files: usize,
+}
+
+fn template_files_under(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>(),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(load::codes::READ, format!("failed to read folder `{}`", dir.display()))
+                    .note(format!("{e}.")),
+            );
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden || p.is_symlink() {
+            continue;
+        }
+        if p.is_dir() {
+            template_files_under(&p, out, diags);
+        } else if crate::project::is_template_file(&p) {
+            out.push(p);
+        }
+    }
 }
 
 /// Read one template file into the source map and parse it.
@@ -68,27 +98,52 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
     }
     let resources = project.layer_details().iter().map(|l| l.template.resources.len()).sum();
     let layers = project.layer_details().len();
-    Validation { diags: finish(diags), layers, environments: selected.len(), resources, sources: project.sources }
+    Validation {
+        diags: finish(diags),
+        layers,
+        environments: selected.len(),
+        resources,
+        files: 0,
+        sources: project.sources,
+    }
 }
 
 /// Validate files on their own: each template is one stack, parameters take their defaults,
 /// and a parameter with neither default nor value is left unresolved.
+/// A folder stands for every template file below it.
 pub fn validate_files(paths: &[PathBuf]) -> Validation {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
     let mut resources = 0;
+    let mut files = Vec::new();
     for path in paths {
+        if path.is_dir() {
+            template_files_under(path, &mut files, &mut diags);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let count = files.len();
+    for path in &files {
         let display = path.display().to_string();
         let project_dir = project_root(path);
-        let Some(f) = crate::project::load_stack_file(&project_dir, &mut sources, path, &display, &mut diags) else { continue };
+        let Some(f) = crate::project::load_stack_file(&project_dir, &mut sources, path, &display, &mut diags) else {
+            continue;
+        };
         check_template(&f.root, &mut diags);
         let t = model::parse(&f.root, &mut diags);
         model::check_has_resources(&f.root, &t, &mut diags);
         resources += t.resources.len();
         let layer = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let region = Project::load(&project_dir).map(|p| p.region.clone()).unwrap_or_else(|_| "us-east-1".into());
+        // The enclosing project's name and region, when there is one and it reads cleanly.
+        let (settings, problems) = Project::read_settings(&project_dir);
+        let (name, region) = if problems.has_errors() || settings.name.is_empty() {
+            ("infra".to_string(), DEFAULT_REGION.to_string())
+        } else {
+            (settings.name.clone(), settings.region.clone())
+        };
         let input = EvalInput {
-            project: "infra",
+            project: &name,
             environment: "validate",
             layer: &layer,
             region: &region,
@@ -100,12 +155,17 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
         let ev = eval::evaluate(&t, &input, &mut diags);
         graph::check_stack(&ev.stack, &mut diags);
     }
-    Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources }
+    Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources, files: count }
 }
 
 /// Evaluate every layer of a project for one environment, for planning and applying.
 /// `exports` holds the values of lower layers' exports known from state.
-pub fn load_stacks(project: &Project, env: &str, account_id: &str, exports: &BTreeMap<String, Value>) -> Result<Vec<DesiredStack>, Diagnostics> {
+pub fn load_stacks(
+    project: &Project,
+    env: &str,
+    account_id: &str,
+    exports: &BTreeMap<String, Value>,
+) -> Result<Vec<DesiredStack>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let env = match project.select_environment(Some(env)) {
         Ok(e) => e,
@@ -192,11 +252,16 @@ fn check_layer_has_resources(root: Option<&Node>, t: &Template, diags: &mut Diag
 /// Every parameter value in infra.toml must be declared by some layer it applies to, so that
 /// a misspelt name does not silently fall back to a default.
 fn check_parameters_used(project: &Project, env: &Environment, diags: &mut Diagnostics) {
-    let declared_by = |layer: &str, name: &str| project.layer(layer).is_some_and(|l| l.template.parameters.contains_key(name));
-    let all: Vec<&str> = project.layer_details().iter().flat_map(|l| l.template.parameters.keys().map(String::as_str)).collect();
+    let declared_by =
+        |layer: &str, name: &str| project.layer(layer).is_some_and(|l| l.template.parameters.contains_key(name));
+    let all: Vec<&str> =
+        project.layer_details().iter().flat_map(|l| l.template.parameters.keys().map(String::as_str)).collect();
     let report = |name: &str, input: &ParamInput, scope: String, candidates: Vec<&str>, diags: &mut Diagnostics| {
-        let mut d = Diagnostic::error("E5011", format!("parameter `{name}` of environment `{}` is not declared by {scope}", env.name))
-            .label("unused parameter value");
+        let mut d = Diagnostic::error(
+            "E5011",
+            format!("parameter `{name}` of environment `{}` is not declared by {scope}", env.name),
+        )
+        .label("unused parameter value");
         if let Some(span) = input.span {
             d = d.at(span);
         }
@@ -214,7 +279,13 @@ fn check_parameters_used(project: &Project, env: &Environment, diags: &mut Diagn
         let Some(l) = project.layer(layer) else { continue };
         for (name, input) in params {
             if !declared_by(layer, name) {
-                report(name, input, format!("layer `{layer}`"), l.template.parameters.keys().map(String::as_str).collect(), diags);
+                report(
+                    name,
+                    input,
+                    format!("layer `{layer}`"),
+                    l.template.parameters.keys().map(String::as_str).collect(),
+                    diags,
+                );
             }
         }
     }
@@ -245,9 +316,10 @@ fn check_layers(project: &Project, evaluated: &[(String, Evaluated)], diags: &mu
             let name = import.value.as_str();
             match exports.get(name) {
                 None => {
-                    let mut d = Diagnostic::error("E3012", format!("layer `{layer}` imports `{name}`, which no layer exports"))
-                        .at(import.span)
-                        .label("unknown export");
+                    let mut d =
+                        Diagnostic::error("E3012", format!("layer `{layer}` imports `{name}`, which no layer exports"))
+                            .at(import.span)
+                            .label("unknown export");
                     if let Some(m) = did_you_mean(name, exports.keys().copied()) {
                         d = d.help(format!("did you mean `{m}`?"));
                     } else {
@@ -258,16 +330,26 @@ fn check_layers(project: &Project, evaluated: &[(String, Evaluated)], diags: &mu
                 Some((from, output, span)) if rank(from) >= rank(layer) => {
                     let same = from == layer;
                     let (code, message) = if same {
-                        ("E3010", format!("layer `{layer}` imports `{name}`, which it exports itself (output `{output}`)"))
+                        (
+                            "E3010",
+                            format!("layer `{layer}` imports `{name}`, which it exports itself (output `{output}`)"),
+                        )
                     } else {
                         ("E3011", format!("layer `{layer}` imports `{name}` from higher layer `{from}`"))
                     };
                     diags.push(
                         Diagnostic::error(code, message)
                             .at(import.span)
-                            .label(if same { "use Ref or Fn::GetAtt within a layer" } else { "imports may only come from lower layers" })
+                            .label(if same {
+                                "use Ref or Fn::GetAtt within a layer"
+                            } else {
+                                "imports may only come from lower layers"
+                            })
                             .with_secondary(*span, format!("exported by layer `{from}`"))
-                            .note(format!("Layers are applied in order ({}); a layer can import only what a lower layer exports.", order.join(", "))),
+                            .note(format!(
+                                "Layers are applied in order ({}); a layer can import only what a lower layer exports.",
+                                order.join(", ")
+                            )),
                     );
                 }
                 Some(_) => {}

@@ -145,13 +145,29 @@ pub struct Subject {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Started { subject: Subject },
+    Started {
+        subject: Subject,
+    },
     /// Sent every heartbeat interval while an operation runs.
-    Heartbeat { subject: Subject, elapsed: Duration },
-    Finished { subject: Subject, elapsed: Duration, physical_id: Option<String> },
-    Failed { subject: Subject, elapsed: Duration, error: String },
+    Heartbeat {
+        subject: Subject,
+        elapsed: Duration,
+    },
+    Finished {
+        subject: Subject,
+        elapsed: Duration,
+        physical_id: Option<String>,
+    },
+    Failed {
+        subject: Subject,
+        elapsed: Duration,
+        error: String,
+    },
     /// Not attempted because something it depends on failed.
-    Skipped { subject: Subject, because: String },
+    Skipped {
+        subject: Subject,
+        because: String,
+    },
 }
 
 pub trait Reporter: Send + Sync {
@@ -371,6 +387,15 @@ fn build_graph(lp: &LayerPlan) -> Vec<Node> {
             }
         }
     }
+    // An old object still waiting under the deposed key goes before a new replacement
+    // deposes another object under the same key.
+    for c in &lp.changes {
+        if let Some(base) = crate::plan::deposed_of(&c.logical_id) {
+            if let (Some(&o), Some(&n)) = (old_side.get(c.logical_id.as_str()), new_side.get(base)) {
+                edges.push((o, n));
+            }
+        }
+    }
     for (first, then) in edges {
         if first != then {
             nodes[first].dependents.push(then);
@@ -469,7 +494,8 @@ impl Walker<'_> {
     ) -> bool {
         let mut fatal = false;
         let mut nodes = build_graph(lp);
-        let mut ready: VecDeque<usize> = nodes.iter().enumerate().filter(|(_, n)| n.waits_for == 0).map(|(i, _)| i).collect();
+        let mut ready: VecDeque<usize> =
+            nodes.iter().enumerate().filter(|(_, n)| n.waits_for == 0).map(|(i, _)| i).collect();
         let mut running: JoinSet<JobResult> = JoinSet::new();
         let mut finished = 0usize;
         let mut layer_failed = false;
@@ -479,15 +505,20 @@ impl Walker<'_> {
                 if nodes[i].skipped {
                     continue;
                 }
+                // Taking the global permit here, in ready order, keeps starts in a stable order
+                // and avoids a task per waiting step. The semaphore is never closed.
+                let Ok(permit) = global.clone().acquire_owned().await else { break };
+                if self.interrupt.is_set() {
+                    break;
+                }
                 match self.prepare(plan, lp, &nodes[i], i, state, exports, provider_permits) {
                     Ok(job) => {
                         let ctx = TaskContext {
                             recorder: self.recorder.clone(),
                             reporter: self.reporter.clone(),
-                            global: global.clone(),
                             heartbeat: self.options.heartbeat,
                         };
-                        running.spawn(run_job(job, ctx));
+                        running.spawn(run_job(job, ctx, permit));
                     }
                     Err(failure) => {
                         layer_failed = true;
@@ -555,7 +586,7 @@ impl Walker<'_> {
                     logical_id: "(outputs)".to_string(),
                     resource_type: String::new(),
                     operation: Operation::Update,
-                    message: format!("failed to record outputs: {e}"),
+                    message: format!("record outputs: {e}"),
                 });
                 return false;
             }
@@ -617,7 +648,7 @@ impl Walker<'_> {
                 if !resolved.is_known() {
                     let missing: Vec<String> = resolved.references().into_iter().collect();
                     return Err(fail(format!(
-                        "failed to resolve properties: {} not known (not applied)",
+                        "its properties depend on {}, which is not applied",
                         if missing.is_empty() { "an imported value".to_string() } else { missing.join(", ") }
                     )));
                 }
@@ -625,7 +656,7 @@ impl Walker<'_> {
             }
             Step::Delete | Step::Forget => {
                 if current.is_none() && node.step == Step::Delete {
-                    return Err(fail(format!("failed to find {} in state", node.key)));
+                    return Err(fail(format!("{} is not in state", node.key)));
                 }
                 current.as_ref().map(|r| r.properties.clone()).unwrap_or(serde_json::Value::Null)
             }
@@ -721,7 +752,6 @@ fn step_operation(step: Step) -> Operation {
 struct TaskContext {
     recorder: Arc<dyn Recorder>,
     reporter: Arc<dyn Reporter>,
-    global: Arc<Semaphore>,
     heartbeat: Duration,
 }
 
@@ -743,9 +773,9 @@ async fn with_heartbeat<T>(
     }
 }
 
-async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
-    // Permits are held for the whole step; a closed semaphore cannot happen (never closed).
-    let _global = ctx.global.clone().acquire_owned().await.ok();
+async fn run_job(job: Job, ctx: TaskContext, permit: tokio::sync::OwnedSemaphorePermit) -> JobResult {
+    // Both permits are held for the whole step.
+    let _global = permit;
     let _provider = match &job.provider_permits {
         Some(s) => s.clone().acquire_owned().await.ok(),
         None => None,
@@ -759,13 +789,18 @@ async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
     let started = Instant::now();
     ctx.reporter.event(&Event::Started { subject: subject.clone() });
     let mut result = JobResult { node: job.node, writes: Vec::new(), counted: None, failure: None, fatal: false };
-    let outcome = with_heartbeat(perform(&job, &ctx, &mut result), ctx.reporter.as_ref(), &subject, started, ctx.heartbeat).await;
+    let outcome =
+        with_heartbeat(perform(&job, &ctx, &mut result), ctx.reporter.as_ref(), &subject, started, ctx.heartbeat).await;
     match outcome {
         Ok(physical_id) => {
             ctx.reporter.event(&Event::Finished { subject, elapsed: started.elapsed(), physical_id });
         }
         Err(message) => {
-            ctx.reporter.event(&Event::Failed { subject: subject.clone(), elapsed: started.elapsed(), error: message.clone() });
+            ctx.reporter.event(&Event::Failed {
+                subject: subject.clone(),
+                elapsed: started.elapsed(),
+                error: message.clone(),
+            });
             result.failure = Some(Failure {
                 layer: job.layer.clone(),
                 logical_id: job.key.clone(),
@@ -789,7 +824,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         ($e:expr) => {
             if let Err(e) = $e.await {
                 result.fatal = true;
-                return Err(format!("failed to write the journal: {e}"));
+                return Err(format!("write the journal: {e}"));
             }
         };
     }
@@ -857,7 +892,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         Step::Update => {
             let Some(provider) = &job.provider else { return Err("no provider".to_string()) };
             let Some(current) = &job.current else {
-                return Err(format!("failed to find {key} in state"));
+                return Err(format!("{key} is not in state"));
             };
             if compare::same(&job.properties, &current.properties) {
                 // Known-after-apply values turned out unchanged: nothing to call.
@@ -906,7 +941,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         Step::Delete => {
             let Some(provider) = &job.provider else { return Err("no provider".to_string()) };
             let Some(current) = &job.current else {
-                return Err(format!("failed to find {key} in state"));
+                return Err(format!("{key} is not in state"));
             };
             let intent = Intent {
                 logical_id: key.to_string(),

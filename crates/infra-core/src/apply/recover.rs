@@ -67,9 +67,9 @@ impl fmt::Display for Recovered {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoverError {
-    #[error("failed to recover the interrupted {action:?} of {layer}.{logical_id}: {message}")]
+    #[error("recover the interrupted {} of {layer}.{logical_id}: {message}", format!("{action:?}").to_lowercase())]
     Provider { layer: String, logical_id: String, action: IntentAction, message: String },
-    #[error("failed to write the journal: {0}")]
+    #[error("write the journal: {0}")]
     Journal(RecordError),
 }
 
@@ -109,7 +109,12 @@ pub async fn recover(
         if intent.action == IntentAction::Forget {
             recorder.done(layer, key, None).await.map_err(RecoverError::Journal)?;
             state.resources.remove(key);
-            out.push(Recovered { layer: layer.to_string(), logical_id: key.to_string(), action: intent.action, resolution: Resolution::Forgotten });
+            out.push(Recovered {
+                layer: layer.to_string(),
+                logical_id: key.to_string(),
+                action: intent.action,
+                resolution: Resolution::Forgotten,
+            });
             continue;
         }
         let Some(provider) = registry.for_type(&intent.resource_type) else {
@@ -133,7 +138,9 @@ pub async fn recover(
             None => None,
             Some(id) => {
                 let (properties, attributes) = match (&current, &intended) {
-                    (Some(c), _) if intent.action != IntentAction::Create => (c.properties.clone(), c.attributes.clone()),
+                    (Some(c), _) if intent.action != IntentAction::Create => {
+                        (c.properties.clone(), c.attributes.clone())
+                    }
                     (_, Some(v)) => (v.to_json(), BTreeMap::new()),
                     _ => (serde_json::Value::Object(Default::default()), BTreeMap::new()),
                 };
@@ -210,7 +217,12 @@ pub async fn recover(
                 state.resources.remove(key);
             }
         }
-        out.push(Recovered { layer: layer.to_string(), logical_id: key.to_string(), action: intent.action, resolution });
+        out.push(Recovered {
+            layer: layer.to_string(),
+            logical_id: key.to_string(),
+            action: intent.action,
+            resolution,
+        });
     }
     Ok(out)
 }

@@ -212,10 +212,25 @@ impl Plan {
     /// Whether the plan touches any resource type with this prefix (say `AWS::`), so callers
     /// can skip setting up providers nobody needs.
     pub fn uses_type_prefix(&self, prefix: &str) -> bool {
-        self.layers
+        self.layers.iter().flat_map(|l| &l.changes).any(|c| c.action.is_change() && c.resource_type.starts_with(prefix))
+    }
+
+    /// Every change that calls a provider needs one in `registry`; say so before anything is
+    /// done. Kept apart from planning so that providers are set up only for what a plan changes.
+    pub fn check_providers(&self, registry: &crate::provider::Registry) -> Result<(), PlanError> {
+        let missing = self
+            .layers
             .iter()
             .flat_map(|l| &l.changes)
-            .any(|c| c.action.is_change() && c.resource_type.starts_with(prefix))
+            .find(|c| !matches!(c.action, Action::NoOp | Action::Forget) && !registry.supports(&c.resource_type));
+        match missing {
+            Some(c) => Err(PlanError::UnsupportedType {
+                layer: c.layer.clone(),
+                logical_id: c.logical_id.clone(),
+                resource_type: c.resource_type.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -306,7 +321,9 @@ pub enum StalePlan {
     Fingerprint,
     #[error("the state of layer {layer} is a different state (lineage {found}, plan made against {expected})")]
     Lineage { layer: String, expected: uuid::Uuid, found: uuid::Uuid },
-    #[error("the state of layer {layer} changed since the plan was made (serial {found}, plan made against {expected})")]
+    #[error(
+        "the state of layer {layer} changed since the plan was made (serial {found}, plan made against {expected})"
+    )]
     Serial { layer: String, expected: u64, found: u64 },
     #[error("the plan is for environment {expected}, not {found}")]
     Environment { expected: String, found: String },
@@ -314,7 +331,12 @@ pub enum StalePlan {
 
 impl Plan {
     /// Refuse a saved plan whose templates or states have moved on since it was made.
-    pub fn check_fresh(&self, env: &str, fingerprint: &str, states: &BTreeMap<String, crate::state::State>) -> Result<(), StalePlan> {
+    pub fn check_fresh(
+        &self,
+        env: &str,
+        fingerprint: &str,
+        states: &BTreeMap<String, crate::state::State>,
+    ) -> Result<(), StalePlan> {
         if self.env != env {
             return Err(StalePlan::Environment { expected: self.env.clone(), found: env.to_string() });
         }

@@ -7,8 +7,7 @@
 
 use super::compare::{self, Difference};
 use super::{
-    deposed_of, Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange,
-    PLAN_FORMAT_VERSION,
+    deposed_of, Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, PLAN_FORMAT_VERSION,
 };
 use crate::provider::Registry;
 use crate::state::{DeletionPolicy, ResourceRecord, State};
@@ -50,7 +49,7 @@ pub struct PlanInput<'a> {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("failed to order resources in layer {layer}: dependency cycle between {}", ids.join(", "))]
+    #[error("dependency cycle in layer {layer} between {}", ids.join(", "))]
     Cycle { layer: String, ids: Vec<String> },
     #[error("no resource `{id}` in the selected layers{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
     UnknownResource { id: String, suggestion: Option<String> },
@@ -81,11 +80,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut layers = Vec::new();
     for stack in &selected {
         let state = input.states.get(&stack.layer).unwrap_or(&empty);
-        let lp = if input.options.destroy {
-            plan_destroy(input, stack, state)
-        } else {
-            plan_layer(input, stack, state)?
-        };
+        let lp =
+            if input.options.destroy { plan_destroy(input, stack, state) } else { plan_layer(input, stack, state)? };
         layers.push(lp);
     }
     if input.options.destroy {
@@ -219,12 +215,7 @@ impl<'a> LayerGraph<'a> {
 }
 
 /// Which IDs of a layer the plan covers, after `--target` and `--exclude`.
-fn selection<'a>(
-    input: &PlanInput<'_>,
-    g: &LayerGraph<'a>,
-    all: &[&'a str],
-    forward: bool,
-) -> HashSet<&'a str> {
+fn selection<'a>(input: &PlanInput<'_>, g: &LayerGraph<'a>, all: &[&'a str], forward: bool) -> HashSet<&'a str> {
     let o = &input.options;
     let mut chosen: HashSet<&str> = if o.targets.is_empty() {
         all.iter().copied().collect()
@@ -238,9 +229,8 @@ fn selection<'a>(
         }
     };
     if !o.excludes.is_empty() {
-        let excluded = closure(all.iter().copied().filter(|id| o.excludes.iter().any(|e| e == id)), |id| {
-            g.dependents(id)
-        });
+        let excluded =
+            closure(all.iter().copied().filter(|id| o.excludes.iter().any(|e| e == id)), |id| g.dependents(id));
         chosen.retain(|id| !excluded.contains(id));
     }
     chosen
@@ -331,7 +321,13 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
         }
     }
 
-    let outputs = plan_outputs(stack, state, &resolver);
+    let mut outputs = plan_outputs(stack, state, &resolver);
+    if !input.options.targets.is_empty() || !input.options.excludes.is_empty() {
+        // An output that waits on a resource left out of this run cannot be recorded by it.
+        outputs.retain(|o| {
+            o.after.as_ref().is_none_or(|v| v.is_known() || v.references().iter().all(|r| chosen.contains(r.as_str())))
+        });
+    }
     Ok(LayerPlan {
         layer: stack.layer.clone(),
         env: input.env.to_string(),
@@ -406,7 +402,7 @@ fn plan_resource(
     let Some(rec) = recorded else {
         change.action = Action::Create;
         change.reason = ActionReason::New;
-        return require_provider(change, provider.is_some());
+        return Ok(change);
     };
 
     let changed = changed_properties(after, &rec.properties);
@@ -450,7 +446,11 @@ fn plan_resource(
     change.reason = reason;
     if action == Action::Replace {
         let names: Vec<String> = provider.and_then(|p| p.name_properties(ty)).unwrap_or_else(|| {
-            create_only.iter().filter(|p| p.rsplit('/').next().is_some_and(|last| last.ends_with("Name"))).cloned().collect()
+            create_only
+                .iter()
+                .filter(|p| p.rsplit('/').next().is_some_and(|last| last.ends_with("Name")))
+                .cloned()
+                .collect()
         });
         let fixed: Vec<String> = names
             .into_iter()
@@ -466,22 +466,7 @@ fn plan_resource(
             ReplaceOrder::DeleteBeforeCreate { properties: fixed }
         });
     }
-    if action == Action::NoOp {
-        return Ok(change);
-    }
-    require_provider(change, provider.is_some())
-}
-
-fn require_provider(change: ResourceChange, supported: bool) -> Result<ResourceChange, PlanError> {
-    if supported {
-        Ok(change)
-    } else {
-        Err(PlanError::UnsupportedType {
-            layer: change.layer,
-            logical_id: change.logical_id,
-            resource_type: change.resource_type,
-        })
-    }
+    Ok(change)
 }
 
 /// The resource attributes infra keeps in state, besides properties, that differ.
@@ -516,9 +501,7 @@ pub(crate) fn changed_properties(after: &Value, recorded: &serde_json::Value) ->
         keys.extend(o.keys().map(String::as_str));
     }
     keys.into_iter()
-        .filter(|k| {
-            compare::compare(desired.and_then(|m| m.get(*k)), recorded.get(*k)) != Difference::Same
-        })
+        .filter(|k| compare::compare(desired.and_then(|m| m.get(*k)), recorded.get(*k)) != Difference::Same)
         .map(str::to_string)
         .collect()
 }
@@ -650,7 +633,8 @@ fn check_exports(input: &PlanInput<'_>, layers: &[LayerPlan]) -> Result<(), Plan
         let Some(state) = input.states.get(&lp.layer) else { continue };
         for oc in &lp.outputs {
             let Some(old) = state.outputs.get(&oc.name).and_then(|o| o.export_name.as_ref()) else { continue };
-            let kept = oc.action != Action::Delete && oc.export_name.as_ref().and_then(Value::as_str) == Some(old.as_str());
+            let kept =
+                oc.action != Action::Delete && oc.export_name.as_ref().and_then(Value::as_str) == Some(old.as_str());
             if kept {
                 continue;
             }

@@ -25,11 +25,28 @@ pub const FILE: &str = "Infra::Local::File";
 
 /// Provider for the engine-local resource types.
 #[derive(Debug, Default)]
-pub struct LocalProvider;
+pub struct LocalProvider {
+    /// What a relative `Directory` is relative to (the project directory), rather than
+    /// wherever the command happens to run.
+    base: Option<PathBuf>,
+}
 
 impl LocalProvider {
     pub fn new() -> Self {
-        LocalProvider
+        LocalProvider { base: None }
+    }
+
+    /// Relative `Directory` values are taken relative to `base`.
+    pub fn with_base(base: &Path) -> Self {
+        LocalProvider { base: Some(std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf())) }
+    }
+
+    fn file_path(&self, operation: &str, props: &J, file_name: Option<&str>) -> Result<PathBuf, ProviderError> {
+        let path = file_path(operation, props, file_name)?;
+        Ok(match &self.base {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path,
+        })
     }
 }
 
@@ -137,7 +154,7 @@ impl Provider for LocalProvider {
         };
         // The physical name is the full path, which is also the physical ID, so a crashed
         // create can be found again by it.
-        file_path("ChooseFileName", props, Some(&name)).ok().map(|p| p.display().to_string())
+        self.file_path("ChooseFileName", props, Some(&name)).ok().map(|p| p.display().to_string())
     }
 
     fn create_only_properties(&self, resource_type: &str) -> Option<Vec<String>> {
@@ -171,7 +188,7 @@ impl Provider for LocalProvider {
             FILE => {
                 let path = match &req.physical_name {
                     Some(p) => PathBuf::from(p),
-                    None => file_path("CreateFile", &req.properties, None)?,
+                    None => self.file_path("CreateFile", &req.properties, None)?,
                 };
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| io_error("CreateFile", dir, e))?;
@@ -239,7 +256,11 @@ impl Provider for LocalProvider {
             FILE => {
                 let path = PathBuf::from(&req.physical_id);
                 if !path.is_file() {
-                    return Err(ProviderError::new(ErrorKind::NotFound, "UpdateFile", format!("{} does not exist", path.display())));
+                    return Err(ProviderError::new(
+                        ErrorKind::NotFound,
+                        "UpdateFile",
+                        format!("{} does not exist", path.display()),
+                    ));
                 }
                 replace_file(&path, &content_of(&req.new_properties)).map_err(|e| io_error("UpdateFile", &path, e))?;
                 Ok(Applied { physical_id: req.physical_id.clone(), attributes: file_attributes(&path) })

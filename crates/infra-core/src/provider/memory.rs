@@ -159,7 +159,13 @@ impl MemoryProvider {
     }
 
     /// Record the call, wait the configured delay, and fail if told to.
-    async fn enter(&self, kind: CallKind, logical_id: &str, physical_id: Option<&str>, props: &J) -> Result<Running<'_>, ProviderError> {
+    async fn enter(
+        &self,
+        kind: CallKind,
+        logical_id: &str,
+        physical_id: Option<&str>,
+        props: &J,
+    ) -> Result<Running<'_>, ProviderError> {
         let (delay, failure) = {
             let mut inner = self.lock();
             inner.calls.push(Call {
@@ -223,7 +229,8 @@ impl Provider for MemoryProvider {
 
     async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
         let ctx = &req.context;
-        let _running = self.enter(CallKind::Create, &ctx.logical_id, req.physical_name.as_deref(), &req.properties).await?;
+        let _running =
+            self.enter(CallKind::Create, &ctx.logical_id, req.physical_name.as_deref(), &req.properties).await?;
         let mut inner = self.lock();
         let id = match &req.physical_name {
             Some(n) => n.clone(),
@@ -237,7 +244,11 @@ impl Provider for MemoryProvider {
         }
         inner.objects.insert(
             id.clone(),
-            Object { resource_type: ctx.resource_type.clone(), logical_id: ctx.logical_id.clone(), properties: req.properties.clone() },
+            Object {
+                resource_type: ctx.resource_type.clone(),
+                logical_id: ctx.logical_id.clone(),
+                properties: req.properties.clone(),
+            },
         );
         Ok(Applied { attributes: Self::attributes(&ctx.resource_type, &id, &req.properties), physical_id: id })
     }
@@ -255,7 +266,8 @@ impl Provider for MemoryProvider {
 
     async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
         let ctx = &req.context;
-        let _running = self.enter(CallKind::Update, &ctx.logical_id, Some(&req.physical_id), &req.new_properties).await?;
+        let _running =
+            self.enter(CallKind::Update, &ctx.logical_id, Some(&req.physical_id), &req.new_properties).await?;
         let mut inner = self.lock();
         let Some(o) = inner.objects.get_mut(&req.physical_id) else {
             return Err(strict("Update", format!("{} does not exist", req.physical_id)));

@@ -3,7 +3,8 @@
 //! Human form: one block per changed resource with a `+` (create), `~` (update in place),
 //! `-/+` or `+/-` (replace, destroy-first or create-first), `-` (destroy) marker; per-property
 //! `old → new`; multi-line strings and JSON documents (IAM policies) as a unified diff; values
-//! not known until apply as `(known after apply)`; and a closing summary line.
+//! not known until apply as `(known after apply)`; values of `NoEcho` parameters as
+//! `(sensitive value)` ([`human_masked`]); and a closing summary line.
 //!
 //! JSON form ([`json`]): `{"format_version": 1, "project", "env", "destroy", "fingerprint",
 //! "summary": {"add", "change", "replace", "destroy", "forget", "outputs_changed"},
@@ -60,6 +61,57 @@ impl Style {
             Action::Forget => self.yellow("."),
             Action::NoOp => " ".to_string(),
         }
+    }
+}
+
+/// Stands in for a secret while rendering; shown as `(sensitive value)`.
+const SENSITIVE_MARK: &str = "\u{2}sensitive\u{2}";
+
+/// The plan for a terminal or a log, with every string that contains one of `secrets`
+/// (values of `NoEcho` parameters) shown as `(sensitive value)`.
+pub fn human_masked(plan: &Plan, color: bool, secrets: &[String]) -> String {
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+    if secrets.is_empty() {
+        return human(plan, color);
+    }
+    let mut masked = plan.clone();
+    for lp in &mut masked.layers {
+        for c in &mut lp.changes {
+            if let Some(after) = &mut c.after {
+                *after = mask_value(after, &secrets);
+            }
+            if let Some(before) = &mut c.before {
+                before.properties = mask_json(&before.properties, &secrets);
+            }
+        }
+        for o in &mut lp.outputs {
+            o.after = o.after.as_ref().map(|v| mask_value(v, &secrets));
+            o.before = o.before.as_ref().map(|v| mask_json(v, &secrets));
+        }
+    }
+    let marker = J::String(SENSITIVE_MARK.to_string()).to_string();
+    human(&masked, color).replace(&marker, "(sensitive value)")
+}
+
+fn is_secret(s: &str, secrets: &[&str]) -> bool {
+    secrets.iter().any(|secret| s.contains(secret))
+}
+
+fn mask_value(v: &Value, secrets: &[&str]) -> Value {
+    match v {
+        Value::String(s) if is_secret(s, secrets) => Value::String(SENSITIVE_MARK.to_string()),
+        Value::List(items) => Value::List(items.iter().map(|x| mask_value(x, secrets)).collect()),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), mask_value(x, secrets))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn mask_json(v: &J, secrets: &[&str]) -> J {
+    match v {
+        J::String(s) if is_secret(s, secrets) => J::String(SENSITIVE_MARK.to_string()),
+        J::Array(items) => J::Array(items.iter().map(|x| mask_json(x, secrets)).collect()),
+        J::Object(m) => J::Object(m.iter().map(|(k, x)| (k.clone(), mask_json(x, secrets))).collect()),
+        other => other.clone(),
     }
 }
 
@@ -196,7 +248,9 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                 let note = if forcing.contains(k) { st.red(" # forces replacement") } else { String::new() };
                 match (old, new) {
                     (None, Some(n)) => property_line(out, pad, &st.green("+"), k, &value_text(n), &note),
-                    (Some(o), None) => property_line(out, pad, &st.red("-"), k, &format!("{} → null", json_text(o)), &note),
+                    (Some(o), None) => {
+                        property_line(out, pad, &st.red("-"), k, &format!("{} → null", json_text(o)), &note)
+                    }
                     (Some(o), Some(n)) => {
                         if crate::plan::compare::compare(Some(n), Some(o)) == crate::plan::compare::Difference::Same {
                             hidden += 1;
@@ -208,7 +262,11 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                 }
             }
             if hidden > 0 {
-                let _ = writeln!(out, "{pad}  # ({hidden} unchanged propert{} hidden)", if hidden == 1 { "y" } else { "ies" });
+                let _ = writeln!(
+                    out,
+                    "{pad}  # ({hidden} unchanged propert{} hidden)",
+                    if hidden == 1 { "y" } else { "ies" }
+                );
             }
             if c.action == Action::Replace && c.forcing_properties().is_empty() {
                 if let Some(b) = &c.before {
@@ -299,7 +357,9 @@ fn output(out: &mut String, st: &Style, layer: &str, o: &OutputChange) {
     let name = format!("{layer}.{}", o.name);
     let old = o.before.as_ref().map(json_text).unwrap_or_else(|| "null".to_string());
     match o.action {
-        Action::Create => property_line(out, "  ", &st.green("+"), &name, &o.after.as_ref().map(value_text).unwrap_or_default(), ""),
+        Action::Create => {
+            property_line(out, "  ", &st.green("+"), &name, &o.after.as_ref().map(value_text).unwrap_or_default(), "")
+        }
         Action::Delete | Action::Forget => property_line(out, "  ", &st.red("-"), &name, &format!("{old} → null"), ""),
         _ => {
             let new = o.after.as_ref().map(value_text).unwrap_or_else(|| "null".to_string());

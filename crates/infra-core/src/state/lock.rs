@@ -60,25 +60,24 @@ pub(crate) fn acquire(
     operation: &str,
     timeout: Duration,
 ) -> Result<LockGuard, StateError> {
-    let deadline = Instant::now() + timeout;
+    // A timeout too large to represent means waiting as long as it takes.
+    let deadline = Instant::now().checked_add(timeout);
     let mut pause = Duration::from_millis(25);
     loop {
-        match try_acquire(&paths.lock, operation)? {
-            Some(guard) => return Ok(guard),
-            None => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Err(StateError::Locked {
-                        layer: layer.to_string(),
-                        env: env.to_string(),
-                        info: read_info(&paths.lock).ok().flatten().map(Box::new),
-                        path: paths.lock.clone(),
-                    });
-                }
-                std::thread::sleep(pause.min(deadline - now));
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
+        if let Some(guard) = try_acquire(&paths.lock, operation)? {
+            return Ok(guard);
         }
+        let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(Instant::now()));
+        if left.is_zero() {
+            return Err(StateError::Locked {
+                layer: layer.to_string(),
+                env: env.to_string(),
+                info: read_info(&paths.lock).ok().flatten().map(Box::new),
+                path: paths.lock.clone(),
+            });
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_secs(1));
     }
 }
 

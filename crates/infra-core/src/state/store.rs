@@ -197,7 +197,15 @@ impl LayerStore {
                 found: 0,
             });
         }
-        let next = State { serial: state.serial + 1, ..state.clone() };
+        let Some(serial) = state.serial.checked_add(1) else {
+            return Err(StateError::Damaged {
+                path: self.paths.state.clone(),
+                damage: Damage::WrongShape,
+                detail: format!("serial {} cannot increase any further", state.serial),
+                backup: self.paths.backup.exists().then(|| self.paths.backup.clone()),
+            });
+        };
+        let next = State { serial, ..state.clone() };
         let bytes =
             file::encode(&next).map_err(|source| StateError::Encode { path: self.paths.state.clone(), source })?;
         create_dir(parent(&self.paths.state))?;

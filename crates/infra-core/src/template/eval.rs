@@ -5,14 +5,15 @@
 //! resource stays an [`Expr`] ("known after apply"). Problems are reported with the span of
 //! the intrinsic's key, each function with its own code:
 //!
-//! E1100–E1106 parameter values, E1110–E1111 rules, E1120–E1122 conditions, E1130 Ref,
-//! E1131 Ref argument, E1132–E1133 Fn::GetAtt, E1134–E1135 Fn::Sub, E1136 Fn::Join,
-//! E1137 Fn::Select, E1138 Fn::Split, E1139–E1140 Fn::FindInMap, E1141 Fn::If, E1142 Fn::Equals,
-//! E1143 Fn::And/Fn::Or, E1144 Fn::Not, E1145 Condition, E1146 Fn::ImportValue, E1147 Fn::Base64,
-//! E1148 Fn::Cidr, E1149 Fn::GetAZs, E1150 unknown function, E1151 Fn::Length,
-//! E1152 Fn::ToJsonString, E1153 function not allowed here, E1154 rule functions,
-//! E1155 DependsOn, E1156 Properties, E1157 export name, E1158 reference to a resource whose
-//! condition is false.
+//! E1100–E1106 parameter values, E1110 failed rule assertion, E1120 condition cycle or chain too
+//! long, E1121 unknown condition, E1122 not a condition, E1130 Ref target, E1131 Ref argument,
+//! E1132–E1133 Fn::GetAtt, E1134–E1135 Fn::Sub, E1136 Fn::Join, E1137 Fn::Select, E1138 Fn::Split,
+//! E1139–E1140 Fn::FindInMap, E1141 Fn::If, E1142 Fn::Equals, E1143 Fn::And, E1144 Fn::Not,
+//! E1145 Condition, E1146 Fn::ImportValue, E1147 Fn::Base64, E1148 Fn::Cidr, E1149 Fn::GetAZs,
+//! E1150 unknown function, E1151 Fn::Length, E1152 Fn::ToJsonString, E1153 function or reference
+//! not allowed here, E1155 DependsOn, E1156 Properties, E1157 export name, E1158 reference to a
+//! resource whose condition is false, E1159 Fn::Contains, E1160 Fn::EachMemberEquals,
+//! E1161 Fn::EachMemberIn, E1162 Fn::RefAll, E1163 Fn::ValueOf, E1164 Fn::ValueOfAll, E1165 Fn::Or.
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::Span;
@@ -22,6 +23,9 @@ use crate::template::{DesiredOutput, DesiredResource, DesiredStack};
 use crate::value::{scalar_string, Expr, Value};
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How long a chain of conditions referring to conditions may be (evaluation recurses on it).
+const MAX_CONDITION_DEPTH: usize = 64;
 
 /// The account ID `infra validate` evaluates with, where no account is looked up.
 pub const PLACEHOLDER_ACCOUNT_ID: &str = "123456789012";
@@ -260,7 +264,7 @@ fn code_of(f: &str) -> &'static str {
         "Fn::FindInMap" => "E1139",
         "Fn::If" => "E1141",
         "Fn::Equals" => "E1142",
-        "Fn::And" | "Fn::Or" => "E1143",
+        "Fn::And" => "E1143",
         "Fn::Not" => "E1144",
         "Condition" | "Fn::Condition" => "E1145",
         "Fn::ImportValue" => "E1146",
@@ -269,7 +273,14 @@ fn code_of(f: &str) -> &'static str {
         "Fn::GetAZs" => "E1149",
         "Fn::Length" => "E1151",
         "Fn::ToJsonString" => "E1152",
-        _ => "E1154",
+        "Fn::Contains" => "E1159",
+        "Fn::EachMemberEquals" => "E1160",
+        "Fn::EachMemberIn" => "E1161",
+        "Fn::RefAll" => "E1162",
+        "Fn::ValueOf" => "E1163",
+        "Fn::ValueOfAll" => "E1164",
+        "Fn::Or" => "E1165",
+        _ => "E1150",
     }
 }
 
@@ -326,7 +337,10 @@ impl<'a, 'd> Eval<'a, 'd> {
         for (name, c) in &self.t.conditions {
             let _ = self.condition(name, c.key_span);
         }
-        let mut out = Evaluated { stack: DesiredStack { layer: self.input.layer.to_string(), ..Default::default() }, ..Default::default() };
+        let mut out = Evaluated {
+            stack: DesiredStack { layer: self.input.layer.to_string(), ..Default::default() },
+            ..Default::default()
+        };
         // Conditions first, so a reference to a dropped resource is reported wherever it is.
         for r in self.t.resources.values() {
             if let Some(c) = &r.condition {
@@ -379,15 +393,31 @@ impl<'a, 'd> Eval<'a, 'd> {
             };
             let export_name = match &o.export_name {
                 Some(n) => match self.eval(n, Scope::ExportName) {
+                    Ok(Some(Value::String(s))) if !is_export_name(&s) => {
+                        let d =
+                            Diagnostic::error("E1157", format!("invalid export name \"{s}\" of output `{}`", o.name))
+                                .at(n.span)
+                                .label("not a valid export name")
+                                .note("Export names are 1 to 255 characters: letters, digits, `-` and `:`.");
+                        self.report(d);
+                        None
+                    }
                     Ok(Some(Value::String(s))) => {
                         out.exports.push((s.clone(), o.name.clone(), n.span));
                         Some(Value::String(s))
                     }
                     Ok(Some(v)) => {
                         self.diags.push(
-                            Diagnostic::error("E1157", format!("export name of output `{}` must be a string, found {}", o.name, value_kind(&v)))
-                                .at(n.span)
-                                .label("expected a string"),
+                            Diagnostic::error(
+                                "E1157",
+                                format!(
+                                    "export name of output `{}` must be a string, found {}",
+                                    o.name,
+                                    value_kind(&v)
+                                ),
+                            )
+                            .at(n.span)
+                            .label("expected a string"),
                         );
                         None
                     }
@@ -402,11 +432,6 @@ impl<'a, 'd> Eval<'a, 'd> {
         out
     }
 
-    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
-        let _ = self;
-        Diagnostic::error(code, message).at(span)
-    }
-
     fn report(&mut self, d: Diagnostic) -> Stop {
         self.diags.push(d);
         Stop::Reported
@@ -414,7 +439,10 @@ impl<'a, 'd> Eval<'a, 'd> {
 
     /// A misuse of a function: wrong arity or argument types.
     fn misuse(&mut self, f: &Key, message: impl Into<String>) -> Stop {
-        let d = self.error(code_of(&f.name), f.span, message).label(format!("invalid `{}`", f.name)).note(format!("{}.", usage(&f.name)));
+        let d = Diagnostic::error(code_of(&f.name), message)
+            .at(f.span)
+            .label(format!("invalid `{}`", f.name))
+            .note(format!("{}.", usage(&f.name)));
         self.report(d)
     }
 
@@ -425,7 +453,11 @@ impl<'a, 'd> Eval<'a, 'd> {
         let (raw, span, from_env) = match (given, &p.default) {
             (Some(g), _) => (g.value.clone(), g.span.unwrap_or(p.key_span), true),
             (None, Some(d)) => match &d.kind {
-                NodeKind::Seq(items) => (items.iter().filter_map(|i| scalar_string(&literal(i))).collect::<Vec<_>>().join(","), d.span, false),
+                NodeKind::Seq(items) => (
+                    items.iter().filter_map(|i| scalar_string(&literal(i))).collect::<Vec<_>>().join(","),
+                    d.span,
+                    false,
+                ),
                 _ => (scalar_string(&literal(d)).unwrap_or_default(), d.span, false),
             },
             (None, None) => {
@@ -435,13 +467,16 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let d = if matches!(p.param_type, ParamType::AwsSpecific { .. } | ParamType::SsmValue { .. }) {
                     self.unresolvable(p)
                 } else {
-                    Diagnostic::error("E1100", format!("parameter `{}` has no value in environment `{}`", p.name, self.input.environment))
-                        .at(p.key_span)
-                        .label("no value and no Default")
-                        .help(format!(
-                            "set it in infra.toml under [environments.{}.parameters], or give the parameter a Default",
-                            self.input.environment
-                        ))
+                    Diagnostic::error(
+                        "E1100",
+                        format!("parameter `{}` has no value in environment `{}`", p.name, self.input.environment),
+                    )
+                    .at(p.key_span)
+                    .label("no value and no Default")
+                    .help(format!(
+                        "set it in infra.toml under [environments.{}.parameters], or give the parameter a Default",
+                        self.input.environment
+                    ))
                 };
                 self.diags.push(d);
                 return ParamState::Failed;
@@ -455,7 +490,8 @@ impl<'a, 'd> Eval<'a, 'd> {
             self.diags.push(d);
             return ParamState::Failed;
         }
-        let secondary = |d: Diagnostic| if from_env { d.with_secondary(p.key_span, "parameter declared here") } else { d };
+        let secondary =
+            |d: Diagnostic| if from_env { d.with_secondary(p.key_span, "parameter declared here") } else { d };
         let what = if p.no_echo { "the value (hidden: NoEcho)".to_string() } else { format!("value \"{raw}\"") };
         let mut problems = Vec::new();
         let items: Vec<String> = if p.param_type.is_list() {
@@ -485,23 +521,35 @@ impl<'a, 'd> Eval<'a, 'd> {
                 if !found {
                     let list: Vec<String> = allowed.iter().filter_map(|a| scalar_string(&literal(a))).collect();
                     let listed = if p.no_echo { String::new() } else { format!(" (allowed: {})", list.join(", ")) };
-                    problems.push(("E1102", format!("{what} of parameter `{}` is not one of its AllowedValues{listed}", p.name)));
+                    problems.push((
+                        "E1102",
+                        format!("{what} of parameter `{}` is not one of its AllowedValues{listed}", p.name),
+                    ));
                 }
             }
             if let Some((pat, re)) = &p.allowed_pattern {
                 if !re.is_match(item) {
-                    problems.push(("E1103", format!("{what} of parameter `{}` does not match AllowedPattern `{}`", p.name, pat.value)));
+                    problems.push((
+                        "E1103",
+                        format!("{what} of parameter `{}` does not match AllowedPattern `{}`", p.name, pat.value),
+                    ));
                 }
             }
             if let (Some(n), true) = (number, numeric) {
                 if let Some(min) = &p.min_value {
                     if n < min.value {
-                        problems.push(("E1105", format!("{what} of parameter `{}` is less than MinValue {}", p.name, min.value)));
+                        problems.push((
+                            "E1105",
+                            format!("{what} of parameter `{}` is less than MinValue {}", p.name, min.value),
+                        ));
                     }
                 }
                 if let Some(max) = &p.max_value {
                     if n > max.value {
-                        problems.push(("E1105", format!("{what} of parameter `{}` is greater than MaxValue {}", p.name, max.value)));
+                        problems.push((
+                            "E1105",
+                            format!("{what} of parameter `{}` is greater than MaxValue {}", p.name, max.value),
+                        ));
                     }
                 }
             }
@@ -509,12 +557,18 @@ impl<'a, 'd> Eval<'a, 'd> {
         let len = raw.chars().count() as u64;
         if let Some(min) = &p.min_length {
             if len < min.value {
-                problems.push(("E1104", format!("{what} of parameter `{}` is shorter than MinLength {}", p.name, min.value)));
+                problems.push((
+                    "E1104",
+                    format!("{what} of parameter `{}` is shorter than MinLength {}", p.name, min.value),
+                ));
             }
         }
         if let Some(max) = &p.max_length {
             if len > max.value {
-                problems.push(("E1104", format!("{what} of parameter `{}` is longer than MaxLength {}", p.name, max.value)));
+                problems.push((
+                    "E1104",
+                    format!("{what} of parameter `{}` is longer than MaxLength {}", p.name, max.value),
+                ));
             }
         }
         if problems.is_empty() {
@@ -540,11 +594,14 @@ impl<'a, 'd> Eval<'a, 'd> {
     }
 
     fn unresolvable(&self, p: &Parameter) -> Diagnostic {
-        Diagnostic::error("E1106", format!("parameter `{}` of type {} cannot be resolved locally", p.name, p.param_type.name()))
-            .at(p.key_span)
-            .label("needs a value from the environment")
-            .note("infra does not read Parameter Store or look up account resources while evaluating templates.")
-            .help(format!("give the value in infra.toml under [environments.{}.parameters]", self.input.environment))
+        Diagnostic::error(
+            "E1106",
+            format!("parameter `{}` of type {} cannot be resolved locally", p.name, p.param_type.name()),
+        )
+        .at(p.key_span)
+        .label("needs a value from the environment")
+        .note("infra does not read Parameter Store or look up account resources while evaluating templates.")
+        .help(format!("give the value in infra.toml under [environments.{}.parameters]", self.input.environment))
     }
 
     // ---------------------------------------------------------------- rules and conditions
@@ -559,10 +616,13 @@ impl<'a, 'd> Eval<'a, 'd> {
         for a in &rule.assertions {
             if let Ok(false) = self.eval_bool(&a.assert, Scope::Rules) {
                 let span = a.assert.as_intrinsic().map(|(k, _)| k.span).unwrap_or(a.assert.span);
-                let mut d = Diagnostic::error("E1110", match &a.description {
-                    Some(desc) => format!("rule `{}` failed: {desc}", rule.name),
-                    None => format!("rule `{}` failed", rule.name),
-                })
+                let mut d = Diagnostic::error(
+                    "E1110",
+                    match &a.description {
+                        Some(desc) => format!("rule `{}` failed: {desc}", rule.name),
+                        None => format!("rule `{}` failed", rule.name),
+                    },
+                )
                 .at(span)
                 .label("this assertion is false")
                 .with_secondary(rule.key_span, "rule declared here");
@@ -593,12 +653,21 @@ impl<'a, 'd> Eval<'a, 'd> {
         }
         let Some(c) = self.t.conditions.get(name) else {
             let known: Vec<&str> = self.t.conditions.keys().map(String::as_str).collect();
-            let mut d = Diagnostic::error("E1121", format!("unknown condition `{name}`")).at(span).label("not declared in Conditions");
+            let mut d = Diagnostic::error("E1121", format!("unknown condition `{name}`"))
+                .at(span)
+                .label("not declared in Conditions");
             if let Some(m) = did_you_mean(name, known) {
                 d = d.help(format!("did you mean `{m}`?"));
             }
             return Err(self.report(d));
         };
+        if self.cond_stack.len() >= MAX_CONDITION_DEPTH {
+            let d = Diagnostic::error("E1120", format!("conditions nest more than {MAX_CONDITION_DEPTH} deep"))
+                .at(c.key_span)
+                .label("condition chain too long")
+                .note("Each condition here refers to the next; shorten the chain.");
+            return Err(self.report(d));
+        }
         self.conditions.insert(name.to_string(), CondState::InProgress);
         self.cond_stack.push(name.to_string());
         let r = self.eval_bool(&c.body, Scope::Conditions);
@@ -647,9 +716,12 @@ impl<'a, 'd> Eval<'a, 'd> {
             Ok(Some(v @ Value::Map(_))) => v,
             Ok(None) | Ok(Some(Value::Null)) | Err(_) => Value::Map(BTreeMap::new()),
             Ok(Some(v)) => {
-                let d = Diagnostic::error("E1156", format!("`Properties` of resource `{id}` must be a mapping, found {}", value_kind(&v)))
-                    .at(props.span)
-                    .label("expected a mapping");
+                let d = Diagnostic::error(
+                    "E1156",
+                    format!("`Properties` of resource `{id}` must be a mapping, found {}", value_kind(&v)),
+                )
+                .at(props.span)
+                .label("expected a mapping");
                 self.report(d);
                 Value::Map(BTreeMap::new())
             }
@@ -668,6 +740,8 @@ impl<'a, 'd> Eval<'a, 'd> {
                 format!("`{what}` target `{id}` is a parameter, not a resource")
             } else if id.starts_with("AWS::") && what != "DependsOn" {
                 format!("unknown pseudo parameter `{id}`")
+            } else if what == "Ref" {
+                format!("`Ref` refers to unknown parameter or resource `{id}`")
             } else {
                 format!("`{what}` refers to unknown resource `{id}`")
             };
@@ -675,7 +749,9 @@ impl<'a, 'd> Eval<'a, 'd> {
             if let Some(m) = did_you_mean(id, names) {
                 d = d.help(format!("did you mean `{m}`?"));
             } else if what != "DependsOn" {
-                d = d.note("Resources of other layers are reached through their Outputs' Export.Name and Fn::ImportValue.");
+                d = d.note(
+                    "Resources of other layers are reached through their Outputs' Export.Name and Fn::ImportValue.",
+                );
             }
             return Err(self.report(d));
         }
@@ -691,10 +767,18 @@ impl<'a, 'd> Eval<'a, 'd> {
             return Err(self.report(d));
         }
         if let Some(cond) = self.dropped.get(id) {
-            let d = Diagnostic::error("E1158", format!("`{what}` refers to resource `{id}`, which is not created in environment `{}`", self.input.environment))
-                .at(span)
-                .label(format!("condition `{cond}` is false"))
-                .help(format!("guard this reference with `Fn::If: [{cond}, ..., !Ref AWS::NoValue]` or give it the same Condition"));
+            let d = Diagnostic::error(
+                "E1158",
+                format!(
+                    "`{what}` refers to resource `{id}`, which is not created in environment `{}`",
+                    self.input.environment
+                ),
+            )
+            .at(span)
+            .label(format!("condition `{cond}` is false"))
+            .help(format!(
+                "guard this reference with `Fn::If: [{cond}, ..., !Ref AWS::NoValue]` or give it the same Condition"
+            ));
             return Err(self.report(d));
         }
         self.refs.insert(id.to_string());
@@ -770,7 +854,9 @@ impl<'a, 'd> Eval<'a, 'd> {
         match self.eval_value(node, scope, f)? {
             Value::String(s) => Ok(s),
             Value::Number(n) => Ok(n.to_string()),
-            other => Err(self.misuse(f, format!("{what} of `{}` must be a string, found {}", f.name, value_kind(&other)))),
+            other => {
+                Err(self.misuse(f, format!("{what} of `{}` must be a string, found {}", f.name, value_kind(&other))))
+            }
         }
     }
 
@@ -792,7 +878,10 @@ impl<'a, 'd> Eval<'a, 'd> {
     fn literal_name<'n>(&mut self, f: &Key, node: &'n Node, what: &str) -> R<&'n str> {
         match node.as_str() {
             Some(s) => Ok(s),
-            None => Err(self.misuse(f, format!("{what} of `{}` must be a literal string, found {}", f.name, node.kind_name()))),
+            None => {
+                Err(self
+                    .misuse(f, format!("{what} of `{}` must be a literal string, found {}", f.name, node.kind_name())))
+            }
         }
     }
 
@@ -828,7 +917,11 @@ impl<'a, 'd> Eval<'a, 'd> {
                         // Both branches may be taken somewhere; check both.
                         let a = self.eval(yes, scope).err();
                         let b = self.eval(no, scope).err();
-                        Err(if a == Some(Stop::Reported) || b == Some(Stop::Reported) { Stop::Reported } else { Stop::Unknown })
+                        Err(if a == Some(Stop::Reported) || b == Some(Stop::Reported) {
+                            Stop::Reported
+                        } else {
+                            Stop::Unknown
+                        })
                     }
                     Err(Stop::Reported) => Err(Stop::Reported),
                 }
@@ -911,7 +1004,12 @@ impl<'a, 'd> Eval<'a, 'd> {
                     Some(v) => Ok(Some(v)),
                     None => Err(self.misuse(
                         f,
-                        format!("`Fn::Cidr` cannot carve {} subnets of {} host bits from {}", shown(&b), shown(&c), shown(&a)),
+                        format!(
+                            "`Fn::Cidr` cannot carve {} subnets of {} host bits from {}",
+                            shown(&b),
+                            shown(&c),
+                            shown(&a)
+                        ),
                     )),
                 }
             }
@@ -919,18 +1017,29 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let region = match self.eval_value(arg, scope, f)? {
                     Value::String(s) if s.is_empty() => self.input.region.to_string(),
                     Value::String(s) => s,
-                    other => return Err(self.misuse(f, format!("`Fn::GetAZs` takes a region name, found {}", value_kind(&other)))),
+                    other => {
+                        return Err(
+                            self.misuse(f, format!("`Fn::GetAZs` takes a region name, found {}", value_kind(&other)))
+                        )
+                    }
                 };
                 Ok(Some(Value::List(["a", "b", "c"].iter().map(|z| Value::String(format!("{region}{z}"))).collect())))
             }
             "Fn::Length" => match self.eval_value(arg, scope, f)? {
                 Value::List(items) => Ok(Some(Value::Number(items.len().into()))),
-                other => Err(self.misuse(f, format!("`Fn::Length` takes a list known before apply, found {}", value_kind(&other)))),
+                other => Err(self
+                    .misuse(f, format!("`Fn::Length` takes a list known before apply, found {}", value_kind(&other)))),
             },
             "Fn::ToJsonString" => {
                 let v = self.eval_value(arg, scope, f)?;
                 if !v.is_known() || !matches!(v, Value::List(_) | Value::Map(_)) {
-                    return Err(self.misuse(f, format!("`Fn::ToJsonString` takes a mapping or a list known before apply, found {}", value_kind(&v))));
+                    return Err(self.misuse(
+                        f,
+                        format!(
+                            "`Fn::ToJsonString` takes a mapping or a list known before apply, found {}",
+                            value_kind(&v)
+                        ),
+                    ));
                 }
                 Ok(Some(Value::String(v.to_json().to_string())))
             }
@@ -938,14 +1047,21 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let name = arg.get("Name").and_then(Node::as_str).unwrap_or("");
                 Err(self.report(crate::template::include::unsupported_transform(name, f.span)))
             }
-            "Fn::Contains" | "Fn::EachMemberEquals" | "Fn::EachMemberIn" | "Fn::RefAll" | "Fn::ValueOf" | "Fn::ValueOfAll" => {
+            "Fn::Contains"
+            | "Fn::EachMemberEquals"
+            | "Fn::EachMemberIn"
+            | "Fn::RefAll"
+            | "Fn::ValueOf"
+            | "Fn::ValueOfAll" => {
                 if scope != Scope::Rules {
                     return Err(self.scope_error(f, "in the Assertions and RuleCondition of Rules"));
                 }
                 self.rule_function(f, arg, scope).map(Some)
             }
             _ => {
-                let mut d = Diagnostic::error("E1150", format!("unknown intrinsic function `{name}`")).at(f.span).label("unknown function");
+                let mut d = Diagnostic::error("E1150", format!("unknown intrinsic function `{name}`"))
+                    .at(f.span)
+                    .label("unknown function");
                 match did_you_mean(name, FUNCTIONS.iter().copied()) {
                     Some(m) => d = d.help(format!("did you mean `{m}`?")),
                     None => d = d.note("Supported functions: Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::FindInMap, Fn::If, Fn::ImportValue, Fn::Base64, Fn::Cidr, Fn::GetAZs, Fn::Length, Fn::ToJsonString, and the condition and rule functions."),
@@ -969,7 +1085,10 @@ impl<'a, 'd> Eval<'a, 'd> {
                     let pname = self.literal_name(f, p, "the parameter name")?;
                     if !self.t.parameters.contains_key(pname) {
                         let known: Vec<&str> = self.t.parameters.keys().map(String::as_str).collect();
-                        let mut d = self.error("E1154", p.span, format!("`Fn::ValueOf` refers to unknown parameter `{pname}`")).label("not a parameter");
+                        let mut d =
+                            Diagnostic::error("E1163", format!("`Fn::ValueOf` refers to unknown parameter `{pname}`"))
+                                .at(p.span)
+                                .label("not a parameter");
                         if let Some(m) = did_you_mean(pname, known) {
                             d = d.help(format!("did you mean `{m}`?"));
                         }
@@ -986,14 +1105,23 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let b = self.eval_value(b, scope, f);
                 let (a, b) = (a?, b?);
                 let Value::List(members) = a else {
-                    return Err(self.misuse(f, format!("the first argument of `{}` must be a list, found {}", f.name, value_kind(&a))));
+                    return Err(self.misuse(
+                        f,
+                        format!("the first argument of `{}` must be a list, found {}", f.name, value_kind(&a)),
+                    ));
                 };
                 Ok(Value::Bool(match f.name.as_str() {
                     "Fn::Contains" => members.iter().any(|m| equal(m, &b)),
                     "Fn::EachMemberEquals" => members.iter().all(|m| equal(m, &b)),
                     _ => {
                         let Value::List(allowed) = b else {
-                            return Err(self.misuse(f, format!("the second argument of `Fn::EachMemberIn` must be a list, found {}", value_kind(&b))));
+                            return Err(self.misuse(
+                                f,
+                                format!(
+                                    "the second argument of `Fn::EachMemberIn` must be a list, found {}",
+                                    value_kind(&b)
+                                ),
+                            ));
                         };
                         members.iter().all(|m| allowed.iter().any(|x| equal(m, x)))
                     }
@@ -1004,7 +1132,9 @@ impl<'a, 'd> Eval<'a, 'd> {
 
     fn reference(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Option<Value>> {
         let Some(name) = arg.as_str() else {
-            return Err(self.misuse(f, format!("`Ref` takes a logical ID as a literal string, found {}", arg.kind_name())));
+            return Err(
+                self.misuse(f, format!("`Ref` takes a logical ID as a literal string, found {}", arg.kind_name()))
+            );
         };
         if let Some(state) = self.params.get(name) {
             return match state {
@@ -1031,7 +1161,9 @@ impl<'a, 'd> Eval<'a, 'd> {
             "AWS::Region" => s(i.region.to_string()),
             "AWS::AccountId" => s(i.account_id.to_string()),
             "AWS::Partition" => s(partition(i.region).to_string()),
-            "AWS::URLSuffix" => s(if partition(i.region) == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" }.to_string()),
+            "AWS::URLSuffix" => {
+                s(if partition(i.region) == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" }.to_string())
+            }
             "AWS::StackName" => s(i.stack_name()),
             "AWS::StackId" => s(stack_id(i.region, i.account_id, &i.stack_name())),
             "AWS::NotificationARNs" => Some(Some(Value::List(Vec::new()))),
@@ -1044,7 +1176,10 @@ impl<'a, 'd> Eval<'a, 'd> {
         let (id, attr) = match &arg.kind {
             NodeKind::String(s) => match s.split_once('.') {
                 Some((id, attr)) if !id.is_empty() && !attr.is_empty() => (id.to_string(), attr.to_string()),
-                _ => return Err(self.misuse(f, format!("`Fn::GetAtt` string form must be \"LogicalId.Attribute\", found \"{s}\""))),
+                _ => {
+                    return Err(self
+                        .misuse(f, format!("`Fn::GetAtt` string form must be \"LogicalId.Attribute\", found \"{s}\"")))
+                }
             },
             NodeKind::Seq(_) => {
                 let args = self.args(f, arg, 2..=2)?;
@@ -1053,7 +1188,12 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let attr = self.eval_string(attr, scope, f, "the attribute name")?;
                 (id, attr)
             }
-            _ => return Err(self.misuse(f, format!("`Fn::GetAtt` takes [\"LogicalId\", \"Attribute\"], found {}", arg.kind_name()))),
+            _ => {
+                return Err(self.misuse(
+                    f,
+                    format!("`Fn::GetAtt` takes [\"LogicalId\", \"Attribute\"], found {}", arg.kind_name()),
+                ))
+            }
         };
         self.resource_reference(&id, f.span, scope, "E1133", "Fn::GetAtt")?;
         Ok(Value::Expr(Box::new(Expr::GetAtt(id, attr))))
@@ -1067,11 +1207,22 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let [s, vars] = args else { return Err(Stop::Reported) };
                 let s = self.literal_name(f, s, "the first argument")?;
                 if vars.as_map().is_none() || vars.as_intrinsic().is_some() {
-                    return Err(self.misuse(f, format!("the second argument of `Fn::Sub` must be a mapping of variables, found {}", vars.kind_name())));
+                    return Err(self.misuse(
+                        f,
+                        format!(
+                            "the second argument of `Fn::Sub` must be a mapping of variables, found {}",
+                            vars.kind_name()
+                        ),
+                    ));
                 }
                 (s, Some(vars))
             }
-            _ => return Err(self.misuse(f, format!("`Fn::Sub` takes a string or [string, {{variables}}], found {}", arg.kind_name()))),
+            _ => {
+                return Err(self.misuse(
+                    f,
+                    format!("`Fn::Sub` takes a string or [string, {{variables}}], found {}", arg.kind_name()),
+                ))
+            }
         };
         let mut vars: HashMap<&str, R<Value>> = HashMap::new();
         for (k, v) in vars_node.and_then(Node::as_map).unwrap_or(&[]) {
@@ -1111,7 +1262,8 @@ impl<'a, 'd> Eval<'a, 'd> {
                         parts.push(v);
                     }
                     None => {
-                        let s = self.misuse(f, format!("`${{{var}}}` in `Fn::Sub` is {}, not a string", value_kind(&v)));
+                        let s =
+                            self.misuse(f, format!("`${{{var}}}` in `Fn::Sub` is {}, not a string", value_kind(&v)));
                         stop = worst(stop, s);
                     }
                 },
@@ -1173,7 +1325,12 @@ impl<'a, 'd> Eval<'a, 'd> {
         let items = match self.eval_value(list, scope, f)? {
             Value::List(items) => items,
             v @ Value::Expr(_) => return Ok(Value::Expr(Box::new(Expr::Join(sep, vec![v])))),
-            other => return Err(self.misuse(f, format!("the second argument of `Fn::Join` must be a list, found {}", value_kind(&other)))),
+            other => {
+                return Err(self.misuse(
+                    f,
+                    format!("the second argument of `Fn::Join` must be a list, found {}", value_kind(&other)),
+                ))
+            }
         };
         let mut out = Vec::new();
         for i in &items {
@@ -1181,7 +1338,9 @@ impl<'a, 'd> Eval<'a, 'd> {
                 Value::Expr(_) => return Ok(Value::Expr(Box::new(Expr::Join(sep, items)))),
                 v => match scalar_string(v) {
                     Some(s) => out.push(s),
-                    None => return Err(self.misuse(f, format!("`Fn::Join` can only join strings, found {}", value_kind(v)))),
+                    None => {
+                        return Err(self.misuse(f, format!("`Fn::Join` can only join strings, found {}", value_kind(v))))
+                    }
                 },
             }
         }
@@ -1200,15 +1359,24 @@ impl<'a, 'd> Eval<'a, 'd> {
             _ => None,
         };
         let Some(index) = index.and_then(|i| usize::try_from(i).ok()) else {
-            return Err(self.misuse(f, format!("the index of `Fn::Select` must be a non-negative integer, found {}", shown(&index_v))));
+            return Err(self.misuse(
+                f,
+                format!("the index of `Fn::Select` must be a non-negative integer, found {}", shown(&index_v)),
+            ));
         };
         match list_v {
             Value::List(items) => match items.get(index) {
                 Some(v) => Ok(Some(v.clone())),
-                None => Err(self.misuse(f, format!("index {index} of `Fn::Select` is out of range for a list of {} items", items.len()))),
+                None => Err(self.misuse(
+                    f,
+                    format!("index {index} of `Fn::Select` is out of range for a list of {} items", items.len()),
+                )),
             },
             v @ Value::Expr(_) => Ok(Some(Value::Expr(Box::new(Expr::Select(index, v))))),
-            other => Err(self.misuse(f, format!("the second argument of `Fn::Select` must be a list, found {}", value_kind(&other)))),
+            other => Err(self.misuse(
+                f,
+                format!("the second argument of `Fn::Select` must be a list, found {}", value_kind(&other)),
+            )),
         }
     }
 
@@ -1222,13 +1390,19 @@ impl<'a, 'd> Eval<'a, 'd> {
         match self.eval_value(source, scope, f)? {
             Value::String(s) => Ok(Value::List(s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect())),
             v @ Value::Expr(_) => Ok(Value::Expr(Box::new(Expr::Split(sep, v)))),
-            other => Err(self.misuse(f, format!("the second argument of `Fn::Split` must be a string, found {}", value_kind(&other)))),
+            other => Err(self.misuse(
+                f,
+                format!("the second argument of `Fn::Split` must be a string, found {}", value_kind(&other)),
+            )),
         }
     }
 
     fn find_in_map(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Value> {
         let Some(items) = arg.as_seq() else {
-            return Err(self.misuse(f, format!("`Fn::FindInMap` takes [MapName, TopLevelKey, SecondLevelKey], found {}", arg.kind_name())));
+            return Err(self.misuse(
+                f,
+                format!("`Fn::FindInMap` takes [MapName, TopLevelKey, SecondLevelKey], found {}", arg.kind_name()),
+            ));
         };
         if items.len() != 3 {
             let map = if self.t.mappings.len() == 1 {
@@ -1236,9 +1410,15 @@ impl<'a, 'd> Eval<'a, 'd> {
             } else {
                 "MapName".to_string()
             };
-            let mut d = Diagnostic::error("E1139", format!("`Fn::FindInMap` takes exactly 3 arguments [MapName, TopLevelKey, SecondLevelKey], found {}", items.len()))
-                .at(f.span)
-                .label("wrong number of arguments");
+            let mut d = Diagnostic::error(
+                "E1139",
+                format!(
+                    "`Fn::FindInMap` takes exactly 3 arguments [MapName, TopLevelKey, SecondLevelKey], found {}",
+                    items.len()
+                ),
+            )
+            .at(f.span)
+            .label("wrong number of arguments");
             d = match items {
                 [first, second] if first.as_str().is_some_and(|s| PSEUDO_PARAMETERS.contains(&s)) => {
                     let pseudo = first.as_str().unwrap_or_default();
@@ -1253,7 +1433,8 @@ impl<'a, 'd> Eval<'a, 'd> {
         let mut keys = Vec::new();
         let mut stop = None;
         for (i, item) in items.iter().enumerate() {
-            let what = ["the map name", "the top-level key", "the second-level key"].get(i).copied().unwrap_or("an argument");
+            let what =
+                ["the map name", "the top-level key", "the second-level key"].get(i).copied().unwrap_or("an argument");
             match self.eval_string(item, scope, f, what) {
                 Ok(s) => keys.push(s),
                 Err(s) => stop = worst(stop, s),
@@ -1265,7 +1446,9 @@ impl<'a, 'd> Eval<'a, 'd> {
         let [map_name, top, second] = keys.as_slice() else { return Err(Stop::Reported) };
         let Some(map) = self.t.mappings.get(map_name) else {
             let known: Vec<&str> = self.t.mappings.keys().map(String::as_str).collect();
-            let mut d = Diagnostic::error("E1140", format!("`Fn::FindInMap` refers to unknown mapping `{map_name}`")).at(f.span).label("not declared in Mappings");
+            let mut d = Diagnostic::error("E1140", format!("`Fn::FindInMap` refers to unknown mapping `{map_name}`"))
+                .at(f.span)
+                .label("not declared in Mappings");
             if let Some(m) = did_you_mean(map_name, known) {
                 d = d.help(format!("did you mean `{m}`?"));
             }
@@ -1297,6 +1480,11 @@ impl<'a, 'd> Eval<'a, 'd> {
         };
         Ok(literal(v))
     }
+}
+
+/// What CloudFormation accepts as an export name.
+fn is_export_name(s: &str) -> bool {
+    (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':')
 }
 
 /// CloudFormation compares values as strings (`"1"` equals `1`).

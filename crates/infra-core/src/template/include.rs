@@ -12,7 +12,8 @@ use std::path::{Component, Path, PathBuf};
 /// How deep includes may nest (an include that includes itself stops here).
 const MAX_DEPTH: usize = 8;
 
-/// Transforms that need no rewriting here: the functions they enable are evaluated directly.
+/// Top-level transforms that need no rewriting here: the functions they enable are evaluated
+/// directly.
 const ACCEPTED: &[&str] = &["AWS::LanguageExtensions"];
 
 /// Reads and parses an included file into a node tree (adding it to the source map).
@@ -30,7 +31,12 @@ pub fn unsupported_transform(name: &str, span: Span) -> Diagnostic {
 /// Expand every `AWS::Include` in `root` (the top-level `Transform` section and
 /// `Fn::Transform` anywhere), reporting refused or unsupported transforms.
 pub fn apply(root: &mut Node, project_dir: &Path, load: &mut Loader, diags: &mut Diagnostics) {
-    let mut ctx = Ctx { project_dir: project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf()), load, diags, stack: Vec::new() };
+    let mut ctx = Ctx {
+        project_dir: project_dir.canonicalize().unwrap_or_else(|_| project_dir.to_path_buf()),
+        load,
+        diags,
+        stack: Vec::new(),
+    };
     ctx.expand(root, 0);
     ctx.top_level(root);
 }
@@ -44,7 +50,7 @@ struct Ctx<'a, 'l> {
 }
 
 /// `{Name: AWS::Include, Parameters: {Location: path}}` → (name, location node).
-fn transform_spec<'n>(spec: &'n Node) -> Result<(&'n str, Option<&'n Node>), &'static str> {
+fn transform_spec(spec: &Node) -> Result<(&str, Option<&Node>), &'static str> {
     match &spec.kind {
         NodeKind::String(s) => Ok((s.as_str(), None)),
         NodeKind::Map(_) => {
@@ -62,7 +68,7 @@ impl Ctx<'_, '_> {
         if let Some((key, spec)) = node.as_intrinsic() {
             if key.name == "Fn::Transform" {
                 let (key, spec) = (key.clone(), spec.clone());
-                if let Some(included) = self.include(&key, &spec, depth) {
+                if let Some(included) = self.include(&key, &spec, depth, false) {
                     *node = included;
                 }
                 return;
@@ -76,20 +82,18 @@ impl Ctx<'_, '_> {
     }
 
     /// Run one transform spec; `Some` with the included tree for `AWS::Include`.
-    fn include(&mut self, key: &Key, spec: &Node, depth: usize) -> Option<Node> {
+    fn include(&mut self, key: &Key, spec: &Node, depth: usize, top_level: bool) -> Option<Node> {
         let (name, location) = match transform_spec(spec) {
             Ok(x) => x,
             Err(msg) => {
-                self.diags.push(
-                    Diagnostic::error("E1063", format!("malformed transform: {msg}"))
-                        .at(key.span)
-                        .note("Write `Fn::Transform: {Name: AWS::Include, Parameters: {Location: path/in/project.yaml}}`."),
-                );
+                self.diags.push(Diagnostic::error("E1063", format!("malformed transform: {msg}")).at(key.span).note(
+                    "Write `Fn::Transform: {Name: AWS::Include, Parameters: {Location: path/in/project.yaml}}`.",
+                ));
                 return None;
             }
         };
         if name != "AWS::Include" {
-            if !ACCEPTED.contains(&name) {
+            if !(top_level && ACCEPTED.contains(&name)) {
                 self.diags.push(unsupported_transform(name, key.span));
             }
             return None;
@@ -104,9 +108,12 @@ impl Ctx<'_, '_> {
         };
         let Some(loc) = location.as_str() else {
             self.diags.push(
-                Diagnostic::error("E1063", format!("the Location of `AWS::Include` must be a literal string, found {}", location.kind_name()))
-                    .at(location.span)
-                    .label("expected a path"),
+                Diagnostic::error(
+                    "E1063",
+                    format!("the Location of `AWS::Include` must be a literal string, found {}", location.kind_name()),
+                )
+                .at(location.span)
+                .label("expected a path"),
             );
             return None;
         };
@@ -136,7 +143,9 @@ impl Ctx<'_, '_> {
                 let loaded_elsewhere = !errors.is_empty();
                 self.diags.extend(errors);
                 if !loaded_elsewhere {
-                    self.diags.push(Diagnostic::error("E1062", format!("failed to load included file `{loc}`")).at(location.span));
+                    self.diags.push(
+                        Diagnostic::error("E1062", format!("failed to load included file `{loc}`")).at(location.span),
+                    );
                 }
                 return None;
             }
@@ -191,11 +200,14 @@ impl Ctx<'_, '_> {
         };
         for s in &specs {
             let at = Key { name: key.name.clone(), span: if s.span.is_synthetic() { key.span } else { s.span } };
-            let Some(included) = self.include(&at, s, 0) else { continue };
+            let Some(included) = self.include(&at, s, 0, true) else { continue };
             let Some(sections) = included.as_map() else {
                 self.diags.push(
-                    Diagnostic::error("E1064", format!("an included template must be a mapping of sections, found {}", included.kind_name()))
-                        .at(included.span),
+                    Diagnostic::error(
+                        "E1064",
+                        format!("an included template must be a mapping of sections, found {}", included.kind_name()),
+                    )
+                    .at(included.span),
                 );
                 continue;
             };
@@ -216,9 +228,15 @@ impl Ctx<'_, '_> {
                 for (k, v) in from {
                     if let Some((first, _)) = into.iter().find(|(x, _)| x.name == k.name) {
                         self.diags.push(
-                            Diagnostic::error("E1064", format!("`{}` in section `{}` is declared by the template and by an include", k.name, key.name))
-                                .at(k.span)
-                                .with_secondary(first.span, "also declared here"),
+                            Diagnostic::error(
+                                "E1064",
+                                format!(
+                                    "`{}` in section `{}` is declared by the template and by an include",
+                                    k.name, key.name
+                                ),
+                            )
+                            .at(k.span)
+                            .with_secondary(first.span, "also declared here"),
                         );
                     } else {
                         into.push((k.clone(), v.clone()));
@@ -226,7 +244,11 @@ impl Ctx<'_, '_> {
                 }
             }
             _ => self.diags.push(
-                Diagnostic::error("E1064", format!("section `{}` is declared by the template and by an include", key.name)).at(key.span),
+                Diagnostic::error(
+                    "E1064",
+                    format!("section `{}` is declared by the template and by an include", key.name),
+                )
+                .at(key.span),
             ),
         }
     }

@@ -82,10 +82,16 @@ pub enum ParamType {
     SsmParameterName,
     /// An AWS-specific type such as `AWS::EC2::VPC::Id`, or `List<...>` of one. Its value is an
     /// ID that exists in the account; a default is used as given.
-    AwsSpecific { name: String, list: bool },
+    AwsSpecific {
+        name: String,
+        list: bool,
+    },
     /// `AWS::SSM::Parameter::Value<T>`: the value is read from Parameter Store at deploy time,
     /// which infra cannot do locally.
-    SsmValue { inner: String, list: bool },
+    SsmValue {
+        inner: String,
+        list: bool,
+    },
 }
 
 impl ParamType {
@@ -157,6 +163,8 @@ pub struct Spanned<T> {
 pub struct Parameter {
     pub name: String,
     pub key_span: Span,
+    /// The declaration as written, to tell a repeated declaration from a conflicting one.
+    pub definition: serde_json::Value,
     pub param_type: ParamType,
     pub default: Option<Node>,
     pub allowed_values: Option<Vec<Node>>,
@@ -181,6 +189,8 @@ pub struct Assertion {
 pub struct Rule {
     pub name: String,
     pub key_span: Span,
+    /// The declaration as written.
+    pub definition: serde_json::Value,
     pub rule_condition: Option<Node>,
     pub assertions: Vec<Assertion>,
 }
@@ -190,6 +200,8 @@ pub struct Rule {
 pub struct Mapping {
     pub name: String,
     pub key_span: Span,
+    /// The declaration as written.
+    pub definition: serde_json::Value,
     pub entries: IndexMap<String, IndexMap<String, Node>>,
 }
 
@@ -245,34 +257,70 @@ impl Template {
         if self.description.is_none() {
             self.description = other.description;
         }
-        merge_section(&mut self.parameters, other.parameters, "parameter", |p| p.key_span, diags);
-        merge_section(&mut self.rules, other.rules, "rule", |p| p.key_span, diags);
-        merge_section(&mut self.mappings, other.mappings, "mapping", |p| p.key_span, diags);
-        merge_section(&mut self.conditions, other.conditions, "condition", |p| p.key_span, diags);
-        merge_section(&mut self.resources, other.resources, "resource", |p| p.key_span, diags);
-        merge_section(&mut self.outputs, other.outputs, "output", |p| p.key_span, diags);
+        // Each file of a layer is a template on its own, so files may repeat the same
+        // parameter, rule, mapping or condition; they may not declare it differently.
+        merge_section(
+            &mut self.parameters,
+            other.parameters,
+            "parameter",
+            |p| (p.key_span, Some(p.definition.clone())),
+            diags,
+        );
+        merge_section(&mut self.rules, other.rules, "rule", |p| (p.key_span, Some(p.definition.clone())), diags);
+        merge_section(
+            &mut self.mappings,
+            other.mappings,
+            "mapping",
+            |p| (p.key_span, Some(p.definition.clone())),
+            diags,
+        );
+        merge_section(
+            &mut self.conditions,
+            other.conditions,
+            "condition",
+            |p| (p.key_span, Some(p.body.to_json())),
+            diags,
+        );
+        merge_section(&mut self.resources, other.resources, "resource", |p| (p.key_span, None), diags);
+        merge_section(&mut self.outputs, other.outputs, "output", |p| (p.key_span, None), diags);
     }
 }
 
+/// `describe` gives an item's span and, for items that files may share, its definition.
 fn merge_section<T>(
     into: &mut IndexMap<String, T>,
     from: IndexMap<String, T>,
     what: &str,
-    span: impl Fn(&T) -> Span,
+    describe: impl Fn(&T) -> (Span, Option<serde_json::Value>),
     diags: &mut Diagnostics,
 ) {
     for (name, item) in from {
-        if let Some(first) = into.get(&name) {
-            diags.push(
-                Diagnostic::error("E3020", format!("{what} `{name}` is declared in two files of the same layer"))
-                    .at(span(&item))
-                    .label("declared again here")
-                    .with_secondary(span(first), "first declared here")
-                    .note("All files of a layer form one stack, so each logical ID must be unique within the layer."),
-            );
-        } else {
+        let Some(first) = into.get(&name) else {
             into.insert(name, item);
+            continue;
+        };
+        let ((span, definition), (first_span, first_definition)) = (describe(&item), describe(first));
+        if definition.is_some() && definition == first_definition {
+            continue;
         }
+        let (message, note) = if definition.is_some() {
+            (
+                format!("{what} `{name}` is declared differently in two files of the same layer"),
+                "Files of a layer may repeat a declaration, but all copies must be identical.",
+            )
+        } else {
+            (
+                format!("{what} `{name}` is declared in two files of the same layer"),
+                "All files of a layer form one stack, so each logical ID must be unique within the layer.",
+            )
+        };
+        diags.push(
+            Diagnostic::error("E3020", message)
+                .at(span)
+                .label("declared again here")
+                .with_secondary(first_span, "first declared here")
+                .note(note),
+        );
     }
 }
 
@@ -392,9 +440,12 @@ fn section_map<'a>(key: &Key, value: &'a Node, diags: &mut Diagnostics) -> Optio
         Some(m) => Some(m),
         None => {
             diags.push(
-                Diagnostic::error("E1005", format!("section `{}` must be a mapping, found {}", key.name, value.kind_name()))
-                    .at(value.span)
-                    .label("expected a mapping"),
+                Diagnostic::error(
+                    "E1005",
+                    format!("section `{}` must be a mapping, found {}", key.name, value.kind_name()),
+                )
+                .at(value.span)
+                .label("expected a mapping"),
             );
             None
         }
@@ -417,7 +468,13 @@ fn section_entries<'a>(key: &Key, value: &'a Node, diags: &mut Diagnostics) -> &
     entries
 }
 
-fn expect_map<'a>(code: &'static str, what: &str, key: &Key, value: &'a Node, diags: &mut Diagnostics) -> Option<&'a [(Key, Node)]> {
+fn expect_map<'a>(
+    code: &'static str,
+    what: &str,
+    key: &Key,
+    value: &'a Node,
+    diags: &mut Diagnostics,
+) -> Option<&'a [(Key, Node)]> {
     let m = value.as_map();
     if m.is_none() {
         diags.push(
@@ -434,9 +491,12 @@ fn string_attr(code: &'static str, owner: &str, attr: &Key, value: &Node, diags:
         Some(s) => Some(s.to_string()),
         None => {
             diags.push(
-                Diagnostic::error(code, format!("`{}` of `{owner}` must be a string, found {}", attr.name, value.kind_name()))
-                    .at(value.span)
-                    .label("expected a string"),
+                Diagnostic::error(
+                    code,
+                    format!("`{}` of `{owner}` must be a string, found {}", attr.name, value.kind_name()),
+                )
+                .at(value.span)
+                .label("expected a string"),
             );
             None
         }
@@ -457,6 +517,7 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
     let mut p = Parameter {
         name: name.clone(),
         key_span: key.span,
+        definition: value.to_json(),
         param_type: ParamType::String,
         default: None,
         allowed_values: None,
@@ -512,7 +573,9 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
             }
             "Default" => match &v.kind {
                 NodeKind::String(_) | NodeKind::Number(_) | NodeKind::Bool(_) => p.default = Some(v.clone()),
-                NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::String(_) | NodeKind::Number(_))) => {
+                NodeKind::Seq(items)
+                    if items.iter().all(|i| matches!(i.kind, NodeKind::String(_) | NodeKind::Number(_))) =>
+                {
                     p.default = Some(v.clone())
                 }
                 _ => diags.push(bad(k, v, "a string or a number")),
@@ -532,27 +595,28 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
                 Some(s) => match regex::Regex::new(&format!("^(?:{s})$")) {
                     Ok(re) => p.allowed_pattern = Some((Spanned { value: s.to_string(), span: v.span }, re)),
                     Err(e) => diags.push(
-                        Diagnostic::error("E1014", format!("`AllowedPattern` of parameter `{name}` is not a valid regular expression"))
-                            .at(v.span)
-                            .label("invalid pattern")
-                            .note(e.to_string()),
+                        Diagnostic::error(
+                            "E1014",
+                            format!("`AllowedPattern` of parameter `{name}` is not a valid regular expression"),
+                        )
+                        .at(v.span)
+                        .label("invalid pattern")
+                        .note(e.to_string()),
                     ),
                 },
                 None => diags.push(bad(k, v, "a string")),
             },
-            "MinLength" | "MaxLength" => {
-                match number_of(v).filter(|f| *f >= 0.0 && f.fract() == 0.0) {
-                    Some(n) => {
-                        let s = Some(Spanned { value: n as u64, span: v.span });
-                        if k.name == "MinLength" {
-                            p.min_length = s
-                        } else {
-                            p.max_length = s
-                        }
+            "MinLength" | "MaxLength" => match number_of(v).filter(|f| *f >= 0.0 && f.fract() == 0.0) {
+                Some(n) => {
+                    let s = Some(Spanned { value: n as u64, span: v.span });
+                    if k.name == "MinLength" {
+                        p.min_length = s
+                    } else {
+                        p.max_length = s
                     }
-                    None => diags.push(bad(k, v, "a non-negative integer")),
                 }
-            }
+                None => diags.push(bad(k, v, "a non-negative integer")),
+            },
             "MinValue" | "MaxValue" => match number_of(v) {
                 Some(n) => {
                     let s = Some(Spanned { value: n, span: v.span });
@@ -585,18 +649,26 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
                 .help("add `Type: String` (or Number, CommaDelimitedList, ...)"),
         );
     }
-    let length_ok = matches!(p.param_type, ParamType::String | ParamType::CommaDelimitedList | ParamType::SsmParameterName);
-    for (attr, s) in [("MinLength", p.min_length.as_ref().map(|s| s.span)), ("MaxLength", p.max_length.as_ref().map(|s| s.span))] {
+    let length_ok =
+        matches!(p.param_type, ParamType::String | ParamType::CommaDelimitedList | ParamType::SsmParameterName);
+    for (attr, s) in
+        [("MinLength", p.min_length.as_ref().map(|s| s.span)), ("MaxLength", p.max_length.as_ref().map(|s| s.span))]
+    {
         if let (Some(span), false) = (s, length_ok) {
             diags.push(
-                Diagnostic::error("E1014", format!("`{attr}` does not apply to parameter `{name}` of type {}", p.param_type.name()))
-                    .at(span)
-                    .note("MinLength and MaxLength apply to String parameters; use MinValue and MaxValue for numbers."),
+                Diagnostic::error(
+                    "E1014",
+                    format!("`{attr}` does not apply to parameter `{name}` of type {}", p.param_type.name()),
+                )
+                .at(span)
+                .note("MinLength and MaxLength apply to String parameters; use MinValue and MaxValue for numbers."),
             );
         }
     }
     let numeric = matches!(p.param_type, ParamType::Number | ParamType::NumberList);
-    for (attr, s) in [("MinValue", p.min_value.as_ref().map(|s| s.span)), ("MaxValue", p.max_value.as_ref().map(|s| s.span))] {
+    for (attr, s) in
+        [("MinValue", p.min_value.as_ref().map(|s| s.span)), ("MaxValue", p.max_value.as_ref().map(|s| s.span))]
+    {
         if let (Some(span), false) = (s, numeric) {
             diags.push(
                 Diagnostic::error("E1014", format!("`{attr}` does not apply to parameter `{name}` of type {}", p.param_type.name()))
@@ -610,7 +682,13 @@ fn parse_parameter(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<P
 
 fn parse_rule(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Rule> {
     let entries = expect_map("E1050", "rule", key, value, diags)?;
-    let mut rule = Rule { name: key.name.clone(), key_span: key.span, rule_condition: None, assertions: Vec::new() };
+    let mut rule = Rule {
+        name: key.name.clone(),
+        key_span: key.span,
+        definition: value.to_json(),
+        rule_condition: None,
+        assertions: Vec::new(),
+    };
     let mut has_assertions = false;
     for (k, v) in entries {
         match k.name.as_str() {
@@ -619,18 +697,24 @@ fn parse_rule(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Rule> 
                 has_assertions = true;
                 let Some(items) = v.as_seq() else {
                     diags.push(
-                        Diagnostic::error("E1051", format!("`Assertions` of rule `{}` must be a list, found {}", key.name, v.kind_name()))
-                            .at(v.span)
-                            .label("expected a list of {Assert, AssertDescription}"),
+                        Diagnostic::error(
+                            "E1051",
+                            format!("`Assertions` of rule `{}` must be a list, found {}", key.name, v.kind_name()),
+                        )
+                        .at(v.span)
+                        .label("expected a list of {Assert, AssertDescription}"),
                     );
                     continue;
                 };
                 for item in items {
                     let Some(fields) = item.as_map() else {
                         diags.push(
-                            Diagnostic::error("E1051", format!("an assertion must be a mapping, found {}", item.kind_name()))
-                                .at(item.span)
-                                .label("expected {Assert, AssertDescription}"),
+                            Diagnostic::error(
+                                "E1051",
+                                format!("an assertion must be a mapping, found {}", item.kind_name()),
+                            )
+                            .at(item.span)
+                            .label("expected {Assert, AssertDescription}"),
                         );
                         continue;
                     };
@@ -640,7 +724,13 @@ fn parse_rule(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Rule> 
                         match fk.name.as_str() {
                             "Assert" => assert = Some(fv.clone()),
                             "AssertDescription" => description = string_attr("E1051", &key.name, fk, fv, diags),
-                            other => diags.push(unknown_key("E1051", "assertion attribute", other, fk.span, &["Assert", "AssertDescription"])),
+                            other => diags.push(unknown_key(
+                                "E1051",
+                                "assertion attribute",
+                                other,
+                                fk.span,
+                                &["Assert", "AssertDescription"],
+                            )),
                         }
                     }
                     match assert {
@@ -653,12 +743,16 @@ fn parse_rule(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Rule> 
                     }
                 }
             }
-            other => diags.push(unknown_key("E1050", "rule attribute", other, k.span, &["RuleCondition", "Assertions"])),
+            other => {
+                diags.push(unknown_key("E1050", "rule attribute", other, k.span, &["RuleCondition", "Assertions"]))
+            }
         }
     }
     if !has_assertions {
         diags.push(
-            Diagnostic::error("E1051", format!("rule `{}` has no `Assertions`", key.name)).at(key.span).label("missing `Assertions`"),
+            Diagnostic::error("E1051", format!("rule `{}` has no `Assertions`", key.name))
+                .at(key.span)
+                .label("missing `Assertions`"),
         );
     }
     Some(rule)
@@ -667,20 +761,32 @@ fn parse_rule(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Rule> 
 fn parse_mapping(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Mapping> {
     let Some(top) = value.as_map() else {
         diags.push(
-            Diagnostic::error("E1020", format!("mapping `{}` must be a mapping of mappings, found {}", key.name, value.kind_name()))
-                .at(value.span)
-                .label("expected a mapping"),
+            Diagnostic::error(
+                "E1020",
+                format!("mapping `{}` must be a mapping of mappings, found {}", key.name, value.kind_name()),
+            )
+            .at(value.span)
+            .label("expected a mapping"),
         );
         return None;
     };
-    let mut m = Mapping { name: key.name.clone(), key_span: key.span, entries: IndexMap::new() };
+    let mut m =
+        Mapping { name: key.name.clone(), key_span: key.span, definition: value.to_json(), entries: IndexMap::new() };
     for (k1, v1) in top {
         let Some(second) = v1.as_map() else {
             diags.push(
-                Diagnostic::error("E1020", format!("`{}` in mapping `{}` must be a mapping of keys to values, found {}", k1.name, key.name, v1.kind_name()))
-                    .at(v1.span)
-                    .label("expected a second-level mapping")
-                    .note("Mappings have exactly two levels of keys: `Map: {TopLevelKey: {SecondLevelKey: value}}`."),
+                Diagnostic::error(
+                    "E1020",
+                    format!(
+                        "`{}` in mapping `{}` must be a mapping of keys to values, found {}",
+                        k1.name,
+                        key.name,
+                        v1.kind_name()
+                    ),
+                )
+                .at(v1.span)
+                .label("expected a second-level mapping")
+                .note("Mappings have exactly two levels of keys: `Map: {TopLevelKey: {SecondLevelKey: value}}`."),
             );
             continue;
         };
@@ -688,15 +794,23 @@ fn parse_mapping(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Map
         for (k2, v2) in second {
             let plain = match &v2.kind {
                 NodeKind::String(_) | NodeKind::Number(_) | NodeKind::Bool(_) => true,
-                NodeKind::Seq(items) => items.iter().all(|i| matches!(i.kind, NodeKind::String(_) | NodeKind::Number(_) | NodeKind::Bool(_))),
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .all(|i| matches!(i.kind, NodeKind::String(_) | NodeKind::Number(_) | NodeKind::Bool(_))),
                 _ => false,
             };
             if !plain {
                 diags.push(
-                    Diagnostic::error("E1020", format!("value of `{}.{}` in mapping `{}` must be a string, a number or a list of them", k1.name, k2.name, key.name))
-                        .at(v2.span)
-                        .label(format!("found {}", v2.kind_name()))
-                        .note("Mapping values are literals; intrinsic functions and nested mappings are not allowed."),
+                    Diagnostic::error(
+                        "E1020",
+                        format!(
+                            "value of `{}.{}` in mapping `{}` must be a string, a number or a list of them",
+                            k1.name, k2.name, key.name
+                        ),
+                    )
+                    .at(v2.span)
+                    .label(format!("found {}", v2.kind_name()))
+                    .note("Mapping values are literals; intrinsic functions and nested mappings are not allowed."),
                 );
                 continue;
             }
@@ -707,7 +821,14 @@ fn parse_mapping(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Map
     Some(m)
 }
 
-fn policy(code: &'static str, owner: &str, k: &Key, v: &Node, allow_snapshot: bool, diags: &mut Diagnostics) -> DeletionPolicy {
+fn policy(
+    code: &'static str,
+    owner: &str,
+    k: &Key,
+    v: &Node,
+    allow_snapshot: bool,
+    diags: &mut Diagnostics,
+) -> DeletionPolicy {
     match v.as_str() {
         Some("Delete") => DeletionPolicy::Delete,
         Some("Retain") | Some("RetainExceptOnCreate") => DeletionPolicy::Retain,
@@ -717,7 +838,9 @@ fn policy(code: &'static str, owner: &str, k: &Key, v: &Node, allow_snapshot: bo
             let mut d = Diagnostic::error(code, format!("invalid {} {shown} for `{owner}`", k.name))
                 .at(v.span)
                 .label("expected Delete, Retain, RetainExceptOnCreate or Snapshot");
-            if let Some(m) = v.as_str().and_then(|s| did_you_mean(s, ["Delete", "Retain", "RetainExceptOnCreate", "Snapshot"])) {
+            if let Some(m) =
+                v.as_str().and_then(|s| did_you_mean(s, ["Delete", "Retain", "RetainExceptOnCreate", "Snapshot"]))
+            {
                 d = d.help(format!("did you mean `{m}`?"));
             }
             diags.push(d);
@@ -726,14 +849,23 @@ fn policy(code: &'static str, owner: &str, k: &Key, v: &Node, allow_snapshot: bo
     }
 }
 
-fn condition_name(owner: &str, k: &Key, v: &Node, code: &'static str, diags: &mut Diagnostics) -> Option<Spanned<String>> {
+fn condition_name(
+    owner: &str,
+    k: &Key,
+    v: &Node,
+    code: &'static str,
+    diags: &mut Diagnostics,
+) -> Option<Spanned<String>> {
     match v.as_str() {
         Some(s) => Some(Spanned { value: s.to_string(), span: v.span }),
         None => {
             diags.push(
-                Diagnostic::error(code, format!("`{}` of `{owner}` must be the name of a condition, found {}", k.name, v.kind_name()))
-                    .at(v.span)
-                    .label("expected a condition name"),
+                Diagnostic::error(
+                    code,
+                    format!("`{}` of `{owner}` must be the name of a condition, found {}", k.name, v.kind_name()),
+                )
+                .at(v.span)
+                .label("expected a condition name"),
             );
             None
         }
@@ -760,9 +892,12 @@ fn parse_resource(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Re
             "Type" => match v.as_str() {
                 Some(s) => resource_type = Some(Spanned { value: s.to_string(), span: v.span }),
                 None => diags.push(
-                    Diagnostic::error("E1032", format!("`Type` of resource `{id}` must be a string, found {}", v.kind_name()))
-                        .at(v.span)
-                        .label("expected a resource type such as AWS::S3::Bucket"),
+                    Diagnostic::error(
+                        "E1032",
+                        format!("`Type` of resource `{id}` must be a string, found {}", v.kind_name()),
+                    )
+                    .at(v.span)
+                    .label("expected a resource type such as AWS::S3::Bucket"),
                 ),
             },
             "Properties" => {
@@ -770,9 +905,12 @@ fn parse_resource(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Re
                     r.properties = Some(v.clone());
                 } else if !matches!(v.kind, NodeKind::Null) {
                     diags.push(
-                        Diagnostic::error("E1036", format!("`Properties` of resource `{id}` must be a mapping, found {}", v.kind_name()))
-                            .at(v.span)
-                            .label("expected a mapping"),
+                        Diagnostic::error(
+                            "E1036",
+                            format!("`Properties` of resource `{id}` must be a mapping, found {}", v.kind_name()),
+                        )
+                        .at(v.span)
+                        .label("expected a mapping"),
                     );
                 }
             }
@@ -783,17 +921,26 @@ fn parse_resource(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Re
                         match i.as_str() {
                             Some(s) => r.depends_on.push(Spanned { value: s.to_string(), span: i.span }),
                             None => diags.push(
-                                Diagnostic::error("E1034", format!("`DependsOn` of `{id}` must list logical IDs, found {}", i.kind_name()))
-                                    .at(i.span)
-                                    .label("expected a logical ID"),
+                                Diagnostic::error(
+                                    "E1034",
+                                    format!("`DependsOn` of `{id}` must list logical IDs, found {}", i.kind_name()),
+                                )
+                                .at(i.span)
+                                .label("expected a logical ID"),
                             ),
                         }
                     }
                 }
                 _ => diags.push(
-                    Diagnostic::error("E1034", format!("`DependsOn` of `{id}` must be a logical ID or a list of them, found {}", v.kind_name()))
-                        .at(v.span)
-                        .label("expected a string or a list of strings"),
+                    Diagnostic::error(
+                        "E1034",
+                        format!(
+                            "`DependsOn` of `{id}` must be a logical ID or a list of them, found {}",
+                            v.kind_name()
+                        ),
+                    )
+                    .at(v.span)
+                    .label("expected a string or a list of strings"),
                 ),
             },
             "Condition" => r.condition = condition_name(id, k, v, "E1037", diags),
@@ -838,9 +985,12 @@ fn parse_output(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Outp
             "Description" => {
                 if matches!(v.kind, NodeKind::Map(_) | NodeKind::Seq(_)) && v.as_intrinsic().is_none() {
                     diags.push(
-                        Diagnostic::error("E1044", format!("`Description` of output `{name}` must be a string, found {}", v.kind_name()))
-                            .at(v.span)
-                            .label("expected a string"),
+                        Diagnostic::error(
+                            "E1044",
+                            format!("`Description` of output `{name}` must be a string, found {}", v.kind_name()),
+                        )
+                        .at(v.span)
+                        .label("expected a string"),
                     );
                 } else {
                     o.description = Some(v.clone());
@@ -850,9 +1000,15 @@ fn parse_output(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Outp
             "Export" => {
                 let Some(fields) = v.as_map() else {
                     diags.push(
-                        Diagnostic::error("E1043", format!("`Export` of output `{name}` must be a mapping with `Name`, found {}", v.kind_name()))
-                            .at(v.span)
-                            .label("expected `Export: {Name: ...}`"),
+                        Diagnostic::error(
+                            "E1043",
+                            format!(
+                                "`Export` of output `{name}` must be a mapping with `Name`, found {}",
+                                v.kind_name()
+                            ),
+                        )
+                        .at(v.span)
+                        .label("expected `Export: {Name: ...}`"),
                     );
                     continue;
                 };
@@ -886,4 +1042,46 @@ fn parse_output(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Outp
         }
     }
     Some(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `expected`: whether the type parses, and then whether `Ref` gives a list.
+    fn check(input: &str, expected: Option<bool>) {
+        let got = ParamType::parse(input);
+        assert_eq!(got.as_ref().map(ParamType::is_list), expected, "{input}");
+        if let Some(t) = got {
+            assert_eq!(t.name(), input);
+        }
+    }
+
+    #[test]
+    fn parameter_types() {
+        check("String", Some(false));
+        check("Number", Some(false));
+        check("List<Number>", Some(true));
+        check("CommaDelimitedList", Some(true));
+        check("AWS::EC2::VPC::Id", Some(false));
+        check("List<AWS::EC2::Subnet::Id>", Some(true));
+        check("AWS::SSM::Parameter::Name", Some(false));
+        check("AWS::SSM::Parameter::Value<String>", Some(false));
+        check("AWS::SSM::Parameter::Value<List<String>>", Some(true));
+        check("AWS::SSM::Parameter::Value<CommaDelimitedList>", Some(true));
+        check("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", Some(false));
+        check("AWS::SSM::Parameter::Value<List<AWS::EC2::SecurityGroup::Id>>", Some(true));
+        check("string", None);
+        check("List<String>", None);
+        check("AWS::EC2::Bucket::Id", None);
+        check("AWS::SSM::Parameter::Value<Number>", None);
+        check("AWS::SSM::Parameter::Value<", None);
+    }
+
+    #[test]
+    fn logical_ids() {
+        for (id, ok) in [("Bucket1", true), ("", false), ("my-bucket", false), ("a_b", false), ("Ünï", false)] {
+            assert_eq!(is_logical_id(id), ok, "{id}");
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Planner, walker, destroy and recovery against the strict in-memory provider.
 
 use infra_core::apply::recover::{recover, OpenIntent, Resolution};
-use infra_core::apply::{ApplyOptions, ApplyReport, Intent, IntentAction, Interrupt, MemoryRecorder, RecordedEntry, Silent, Walker};
+use infra_core::apply::{
+    ApplyOptions, ApplyReport, Intent, IntentAction, Interrupt, MemoryRecorder, RecordedEntry, Silent, Walker,
+};
 use infra_core::plan::{self, Action, ActionReason, Plan, PlanError, PlanInput, PlanOptions, ReplaceOrder, StalePlan};
 use infra_core::provider::local::LocalProvider;
 use infra_core::provider::memory::{CallKind, MemoryProvider, Object};
@@ -54,7 +56,12 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        Self::with(MemoryProvider::new(&[THING, NAMED]).with_create_only(THING, &["Kind"]).with_create_only(NAMED, &["Name", "Kind"]).with_name_property(NAMED, "Name"))
+        Self::with(
+            MemoryProvider::new(&[THING, NAMED])
+                .with_create_only(THING, &["Kind"])
+                .with_create_only(NAMED, &["Name", "Kind"])
+                .with_name_property(NAMED, "Name"),
+        )
     }
 
     fn with(mem: MemoryProvider) -> Self {
@@ -75,7 +82,7 @@ impl Fixture {
     fn try_plan(&self, stacks: &[DesiredStack], options: PlanOptions) -> Result<Plan, PlanError> {
         let exports = plan::exports_of(self.states.values());
         let no_schema = |_: &str| None;
-        plan::plan(&PlanInput {
+        let p = plan::plan(&PlanInput {
             project: "proj",
             env: "dev",
             stacks,
@@ -85,7 +92,9 @@ impl Fixture {
             create_only: &no_schema,
             options,
             fingerprint: "fp".to_string(),
-        })
+        })?;
+        p.check_providers(&self.registry)?;
+        Ok(p)
     }
 
     fn plan(&self, stacks: &[DesiredStack], options: PlanOptions) -> Plan {
@@ -190,7 +199,12 @@ fn planned_actions() {
     );
     // A fixed name that stays the same cannot exist twice: delete first.
     let n = |p: J| ("N", NAMED, p);
-    check(&[n(json!({"Name": "n1", "Kind": "a"}))], &[n(json!({"Name": "n1", "Kind": "b"}))], none(), &["N:replace(delete-first)"]);
+    check(
+        &[n(json!({"Name": "n1", "Kind": "a"}))],
+        &[n(json!({"Name": "n1", "Kind": "b"}))],
+        none(),
+        &["N:replace(delete-first)"],
+    );
     check(&[n(json!({"Name": "n1", "Kind": "a"}))], &[n(json!({"Name": "n2", "Kind": "a"}))], none(), &["N:replace"]);
     // Unknown input into a create-only property replaces; into another property updates.
     check(
@@ -213,7 +227,8 @@ fn planned_actions() {
         &["P:update", "C:noop"],
     );
     // Selection: --target takes dependencies along, --exclude takes dependents along.
-    let three = [("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("C", THING, json!({"V": 3}))];
+    let three =
+        [("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("C", THING, json!({"V": 3}))];
     check(&[], &three, target("B"), &["A:create", "B:create"]);
     check(&[], &three, target("A"), &["A:create"]);
     check(&[], &three, exclude("A"), &["C:create"]);
@@ -258,10 +273,14 @@ async fn known_after_apply_is_resolved_during_apply() {
         "app",
         &[
             ("Role", NAMED, json!({"Name": "role-1"})),
-            ("Fn", THING, json!({"RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "Label": {"Fn::Join": ["-", [{"Ref": "Role"}, "x"]]}})),
+            (
+                "Fn",
+                THING,
+                json!({"RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "Label": {"Fn::Join": ["-", [{"Ref": "Role"}, "x"]]}}),
+            ),
         ],
     );
-    let p = f.plan(&[s.clone()], PlanOptions::default());
+    let p = f.plan(std::slice::from_ref(&s), PlanOptions::default());
     let text = infra_core::render::plan::human(&p, false);
     assert!(text.contains("RoleArn = (known after apply)"), "{text}");
     let r = f.apply(&p).await;
@@ -280,10 +299,7 @@ async fn create_before_delete_repoints_dependents_first() {
     let old_p = f.state("app").resources["P"].physical_id.clone();
     let after = [("P", THING, json!({"Kind": "b"})), ("C", THING, json!({"V": {"Ref": "P"}}))];
     let p = f.plan(&[stack("app", &after)], PlanOptions::default());
-    assert_eq!(
-        p.layers[0].changes[0].reason,
-        ActionReason::ReplaceBecause { properties: vec!["Kind".to_string()] }
-    );
+    assert_eq!(p.layers[0].changes[0].reason, ActionReason::ReplaceBecause { properties: vec!["Kind".to_string()] });
     let mem_before = f.mem.mutations().len();
     let r = f.apply(&p).await;
     assert!(r.is_success(), "{r:?}");
@@ -322,9 +338,14 @@ async fn failure_skips_dependents_and_keeps_independent_work() {
     f.mem.fail("A", CallKind::Create, "quota exceeded");
     let s = stack(
         "app",
-        &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("D", THING, json!({"V": {"Ref": "B"}})), ("C", THING, json!({"V": 3}))],
+        &[
+            ("A", THING, json!({"V": 1})),
+            ("B", THING, json!({"V": {"Ref": "A"}})),
+            ("D", THING, json!({"V": {"Ref": "B"}})),
+            ("C", THING, json!({"V": 3})),
+        ],
     );
-    let p = f.plan(&[s.clone()], PlanOptions::default());
+    let p = f.plan(std::slice::from_ref(&s), PlanOptions::default());
     let r = f.apply(&p).await;
     assert!(!r.is_success());
     assert_eq!(r.failures.len(), 1);
@@ -351,7 +372,12 @@ async fn destroy_runs_in_reverse_and_honours_retain() {
     let mut f = Fixture::new();
     let mut s = stack(
         "app",
-        &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("C", THING, json!({"V": {"Ref": "B"}})), ("K", THING, json!({}))],
+        &[
+            ("A", THING, json!({"V": 1})),
+            ("B", THING, json!({"V": {"Ref": "A"}})),
+            ("C", THING, json!({"V": {"Ref": "B"}})),
+            ("K", THING, json!({})),
+        ],
     );
     s.resources["K"].deletion_policy = DeletionPolicy::Retain;
     f.converge(&[s.clone()]).await;
@@ -360,7 +386,8 @@ async fn destroy_runs_in_reverse_and_honours_retain() {
     assert!(text.contains("Plan: 3 to destroy, 1 to forget."), "{text}");
     let r = f.apply(&p).await;
     assert!(r.is_success(), "{r:?}");
-    let deletes: Vec<String> = f.mem.mutations().into_iter().filter(|(k, _)| *k == CallKind::Delete).map(|(_, id)| id).collect();
+    let deletes: Vec<String> =
+        f.mem.mutations().into_iter().filter(|(k, _)| *k == CallKind::Delete).map(|(_, id)| id).collect();
     assert_eq!(deletes, ["C", "B", "A"]);
     assert!(f.state("app").resources.is_empty());
     assert_eq!(f.mem.objects().len(), 1, "K is retained");
@@ -385,7 +412,8 @@ async fn destroy_refuses_while_an_export_is_imported() {
     let vpc = f.state("network").resources["Vpc"].physical_id.clone();
     assert_eq!(f.record_props("backend", "Svc"), json!({"Vpc": vpc}), "the import resolved during apply");
 
-    let err = f.try_plan(&stacks, PlanOptions { destroy: true, layers: vec!["network".to_string()], ..Default::default() });
+    let err =
+        f.try_plan(&stacks, PlanOptions { destroy: true, layers: vec!["network".to_string()], ..Default::default() });
     match err {
         Err(e @ PlanError::ExportInUse { .. }) => {
             assert_eq!(e.to_string(), "export `net-VpcId` of layer network is still imported by layer backend")
@@ -406,7 +434,10 @@ async fn resume_settles_open_intents() {
     // that did not finish (T).
     f.converge(&[stack("app", &[("T", THING, json!({"V": 1}))])]).await;
     let t_id = f.state("app").resources["T"].physical_id.clone();
-    f.mem.insert("n1", Object { resource_type: NAMED.to_string(), logical_id: "N1".to_string(), properties: json!({"Name": "n1"}) });
+    f.mem.insert(
+        "n1",
+        Object { resource_type: NAMED.to_string(), logical_id: "N1".to_string(), properties: json!({"Name": "n1"}) },
+    );
     let intent = |id: &str, action, name: Option<&str>, pid: Option<&str>| OpenIntent {
         layer: "app".to_string(),
         intent: Intent {
@@ -424,9 +455,8 @@ async fn resume_settles_open_intents() {
         intent("T", IntentAction::Delete, None, Some(&t_id)),
     ];
     let stacks = [stack("app", &[("N1", NAMED, json!({"Name": "n1"})), ("N2", NAMED, json!({"Name": "n2"}))])];
-    let recovered = recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref())
-        .await
-        .expect("recover");
+    let recovered =
+        recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref()).await.expect("recover");
     let resolutions: Vec<Resolution> = recovered.into_iter().map(|r| r.resolution).collect();
     assert_eq!(
         resolutions,
@@ -493,7 +523,11 @@ async fn local_resources_work_end_to_end() {
             "app",
             &[
                 ("Data", "Infra::Local::Data", json!({"Input": {"Greeting": content}})),
-                ("Named", "Infra::Local::File", json!({"Directory": o, "FileName": "hello.txt", "Content": {"Fn::GetAtt": ["Data", "Output.Greeting"]}})),
+                (
+                    "Named",
+                    "Infra::Local::File",
+                    json!({"Directory": o, "FileName": "hello.txt", "Content": {"Fn::GetAtt": ["Data", "Output.Greeting"]}}),
+                ),
                 ("Generated", "Infra::Local::File", json!({"Directory": o, "Content": "fixed"})),
             ],
         )]
@@ -502,7 +536,7 @@ async fn local_resources_work_end_to_end() {
     let p = f.plan(&files("hi"), PlanOptions::default());
     let r = f.apply(&p).await;
     assert_eq!(r.failures.len(), 1, "{r:?}");
-    assert!(r.failures[0].message.contains("Data not known"), "{}", r.failures[0].message);
+    assert!(r.failures[0].message.contains("depend on Data, which is not applied"), "{}", r.failures[0].message);
 
     let mut f = Fixture::new();
     let stacks = |content: &str| {
@@ -510,7 +544,11 @@ async fn local_resources_work_end_to_end() {
             "app",
             &[
                 ("Data", "Infra::Local::Data", json!({"Input": content})),
-                ("Named", "Infra::Local::File", json!({"Directory": d, "FileName": "hello.txt", "Content": {"Fn::GetAtt": ["Data", "Output"]}})),
+                (
+                    "Named",
+                    "Infra::Local::File",
+                    json!({"Directory": d, "FileName": "hello.txt", "Content": {"Fn::GetAtt": ["Data", "Output"]}}),
+                ),
                 ("Generated", "Infra::Local::File", json!({"Directory": d, "Content": "fixed"})),
             ],
         )]
@@ -533,13 +571,16 @@ async fn local_resources_work_end_to_end() {
 async fn settings_only_changes_are_recorded_without_provider_calls() {
     let mut f = Fixture::new();
     let s = stack("app", &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": 2}))]);
-    f.converge(&[s.clone()]).await;
+    f.converge(std::slice::from_ref(&s)).await;
     let mut changed = s.clone();
     changed.resources["B"].depends_on.insert("A".to_string());
     changed.resources["A"].deletion_policy = DeletionPolicy::Retain;
     let p = f.plan(&[changed.clone()], PlanOptions::default());
     assert_eq!(actions(&p), ["A:update", "B:update"]);
-    assert_eq!(p.layers[0].changes[0].reason, ActionReason::SettingsChanged { settings: vec!["DeletionPolicy".to_string()] });
+    assert_eq!(
+        p.layers[0].changes[0].reason,
+        ActionReason::SettingsChanged { settings: vec!["DeletionPolicy".to_string()] }
+    );
     let calls = f.mem.mutations().len();
     let r = f.apply(&p).await;
     assert!(r.is_success(), "{r:?}");
@@ -588,11 +629,15 @@ async fn interrupt_stops_new_operations_and_heartbeats_report_progress() {
 #[tokio::test]
 async fn resume_of_interrupted_updates_and_replacements() {
     let mut f = Fixture::new();
-    f.converge(&[stack("app", &[("U", NAMED, json!({"Name": "u", "V": 1})), ("R", THING, json!({"Kind": "a"}))])]).await;
+    f.converge(&[stack("app", &[("U", NAMED, json!({"Name": "u", "V": 1})), ("R", THING, json!({"Kind": "a"}))])])
+        .await;
     let old_r = f.state("app").resources["R"].physical_id.clone();
     // A crash left: an update of U that never reached the provider, and a replacement of R
     // whose new object was created but not recorded.
-    f.mem.insert("mem-new", Object { resource_type: THING.to_string(), logical_id: "R".to_string(), properties: json!({"Kind": "b"}) });
+    f.mem.insert(
+        "mem-new",
+        Object { resource_type: THING.to_string(), logical_id: "R".to_string(), properties: json!({"Kind": "b"}) },
+    );
     let stacks = [stack("app", &[("U", NAMED, json!({"Name": "u", "V": 2})), ("R", THING, json!({"Kind": "b"}))])];
     let open = [
         OpenIntent {
@@ -618,9 +663,8 @@ async fn resume_of_interrupted_updates_and_replacements() {
             },
         },
     ];
-    let recovered = recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref())
-        .await
-        .expect("recover");
+    let recovered =
+        recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref()).await.expect("recover");
     let resolutions: Vec<Resolution> = recovered.into_iter().map(|r| r.resolution).collect();
     assert_eq!(resolutions, [Resolution::UpdateFinished, Resolution::Adopted { physical_id: "mem-new".to_string() }]);
     assert_eq!(f.mem.objects()["u"].properties, json!({"Name": "u", "V": 2}));
@@ -632,4 +676,32 @@ async fn resume_of_interrupted_updates_and_replacements() {
     assert!(text.contains("# R (deposed object) will be destroyed"), "{text}");
     assert!(f.apply(&p).await.is_success());
     assert!(!f.mem.objects().contains_key(&old_r));
+}
+
+#[test]
+fn plan_errors_name_the_problem() {
+    let f = Fixture::new();
+    let check = |stacks: &[DesiredStack], options: PlanOptions, expected: &str| match f.try_plan(stacks, options) {
+        Err(e) => assert_eq!(e.to_string(), expected),
+        Ok(p) => panic!("expected an error, got {:?}", actions(&p)),
+    };
+    check(
+        &[stack("app", &[("X", "Nope::Thing", json!({}))])],
+        PlanOptions::default(),
+        "no provider for resource type Nope::Thing (app.X)",
+    );
+    check(
+        &[stack("app", &[("Alpha", THING, json!({}))])],
+        target("Alpah"),
+        "no resource `Alpah` in the selected layers (did you mean `Alpha`?)",
+    );
+    check(
+        &[stack("app", &[])],
+        PlanOptions { layers: vec!["nope".to_string()], ..Default::default() },
+        "no layer `nope` in the project",
+    );
+    let mut cyclic =
+        stack("app", &[("A", THING, json!({"V": {"Ref": "B"}})), ("B", THING, json!({"V": {"Ref": "A"}}))]);
+    cyclic.resources["A"].depends_on.insert("B".to_string());
+    check(&[cyclic], PlanOptions::default(), "dependency cycle in layer app between A, B");
 }

@@ -3,6 +3,7 @@
 //! Bad templates are data: a tiny template, the code it must produce and the line it must be
 //! reported at, run through the real validation pipeline on files in a temporary directory.
 
+use indexmap::IndexMap;
 use infra_core::diag::Diagnostic;
 use infra_core::source::SourceMap;
 use infra_core::template::eval::{evaluate, EvalInput, ParamInput, PLACEHOLDER_ACCOUNT_ID};
@@ -10,7 +11,6 @@ use infra_core::template::model;
 use infra_core::template::node::Node;
 use infra_core::validate::{load_stacks, validate_files, validate_project, Validation};
 use infra_core::value::Value;
-use indexmap::IndexMap;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,7 +24,11 @@ fn write(dir: &Path, rel: &str, text: &str) {
 }
 
 fn listing(v: &Validation) -> String {
-    v.diags.iter().map(|d| format!("{} {:?} {}", d.code, location(&v.sources, d), d.message)).collect::<Vec<_>>().join("\n")
+    v.diags
+        .iter()
+        .map(|d| format!("{} {:?} {}", d.code, location(&v.sources, d), d.message))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn location(sources: &SourceMap, d: &Diagnostic) -> Option<(String, usize)> {
@@ -33,7 +37,10 @@ fn location(sources: &SourceMap, d: &Diagnostic) -> Option<(String, usize)> {
 
 /// Assert that a diagnostic with `code` is reported at `line` of `file`.
 fn expect(v: &Validation, code: &str, file: &str, line: usize) {
-    let found = v.diags.iter().any(|d| d.code == code && location(&v.sources, d).is_some_and(|(f, l)| f.ends_with(file) && l == line));
+    let found = v
+        .diags
+        .iter()
+        .any(|d| d.code == code && location(&v.sources, d).is_some_and(|(f, l)| f.ends_with(file) && l == line));
     assert!(found, "expected {code} at {file}:{line}, got:\n{}", listing(v));
 }
 
@@ -82,8 +89,16 @@ fn parameter_declaration_errors() {
 #[test]
 fn parameter_value_errors() {
     check(&format!("Parameters:\n  P:\n    Type: Number\n    Default: abc\n{BUCKET}"), "E1101", 4);
-    check(&format!("Parameters:\n  P:\n    Type: String\n    Default: c\n    AllowedValues: [a, b]\n{BUCKET}"), "E1102", 4);
-    check(&format!("Parameters:\n  P:\n    Type: String\n    Default: ABC\n    AllowedPattern: \"[a-z]+\"\n{BUCKET}"), "E1103", 4);
+    check(
+        &format!("Parameters:\n  P:\n    Type: String\n    Default: c\n    AllowedValues: [a, b]\n{BUCKET}"),
+        "E1102",
+        4,
+    );
+    check(
+        &format!("Parameters:\n  P:\n    Type: String\n    Default: ABC\n    AllowedPattern: \"[a-z]+\"\n{BUCKET}"),
+        "E1103",
+        4,
+    );
     check(&format!("Parameters:\n  P:\n    Type: String\n    Default: abcd\n    MaxLength: 3\n{BUCKET}"), "E1104", 4);
     check(&format!("Parameters:\n  P:\n    Type: Number\n    Default: 0\n    MinValue: 1\n{BUCKET}"), "E1105", 4);
     check(&format!("Parameters:\n  P:\n    Type: List<Number>\n    Default: \"1,x\"\n{BUCKET}"), "E1101", 4);
@@ -104,6 +119,7 @@ fn mapping_resource_and_output_errors() {
     check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Exprt: {{Name: y}}\n"), "E1042", 7);
     check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Export: {{Value: y}}\n"), "E1043", 7);
     check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Export:\n      Name: !Ref Bucket\n"), "E1153", 8);
+    check(&format!("{BUCKET}Outputs:\n  O:\n    Value: x\n    Export:\n      Name: my_export\n"), "E1157", 8);
 }
 
 #[test]
@@ -111,11 +127,18 @@ fn rules_and_conditions() {
     let rule = "Parameters:\n  Env:\n    Type: String\n    Default: dev\nRules:\n  ProdOnly:\n    Assertions:\n      - Assert: !Equals [!Ref Env, prod]\n        AssertDescription: Env must be prod\n";
     check(&format!("{rule}{BUCKET}"), "E1110", 8);
     check(&format!("Rules:\n  R:\n    RuleCondition: !Equals [a, a]\n{BUCKET}"), "E1051", 2);
-    check(&format!("Rules:\n  R:\n    Assertions:\n      - Assert: !Contains [a, a]\n{BUCKET}"), "E1154", 4);
+    check(&format!("Rules:\n  R:\n    Assertions:\n      - Assert: !Contains [a, a]\n{BUCKET}"), "E1159", 4);
     check(&format!("Conditions:\n  A: !Condition B\n  B: !Not [!Condition A]\n{BUCKET}"), "E1120", 2);
     check("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Condition: IsProdd\n", "E1121", 4);
     check(&format!("Conditions:\n  C: !Sub x\n{BUCKET}"), "E1122", 2);
     check(&format!("Conditions:\n  C: !And [!Equals [a, a]]\n{BUCKET}"), "E1143", 2);
+    check(&format!("Conditions:\n  C: !Or [!Equals [a, a], a, b, c, d, e, f, g, h, i, j]\n{BUCKET}"), "E1165", 2);
+    check(&format!("Rules:\n  R:\n    Assertions:\n      - Assert: !EachMemberIn [[a], a]\n{BUCKET}"), "E1161", 4);
+    check(
+        &format!("Rules:\n  R:\n    Assertions:\n      - Assert: {{\"Fn::ValueOf\": [Nope, Tags]}}\n{BUCKET}"),
+        "E1163",
+        4,
+    );
     check(&format!("Conditions:\n  C: !Not [!Equals [a, a], !Equals [a, a]]\n{BUCKET}"), "E1144", 2);
     check(&format!("Conditions:\n  C: !Equals [!Ref Bucket, a]\n{BUCKET}"), "E1153", 2);
 }
@@ -172,7 +195,11 @@ fn intrinsic_misuse() {
 
 #[test]
 fn dependencies_and_cycles() {
-    check("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DependsOn: [Buckt]\n  Bucket:\n    Type: AWS::S3::Bucket\n", "E1155", 4);
+    check(
+        "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DependsOn: [Buckt]\n  Bucket:\n    Type: AWS::S3::Bucket\n",
+        "E1155",
+        4,
+    );
     check(
         "Resources:\n  A:\n    Type: AWS::S3::Bucket\n    DependsOn: B\n  B:\n    Type: AWS::S3::Bucket\n    DependsOn: C\n  C:\n    Type: AWS::S3::Bucket\n    DependsOn: A\n",
         "E3001",
@@ -188,11 +215,25 @@ fn dependencies_and_cycles() {
 #[test]
 fn transforms() {
     check(&format!("Transform: AWS::Serverless-2016-10-31\n{BUCKET}"), "E1060", 1);
-    let include = |loc: &str| format!("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      Fn::Transform:\n        Name: AWS::Include\n        Parameters:\n          Location: {loc}\n");
+    let include = |loc: &str| {
+        format!("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      Fn::Transform:\n        Name: AWS::Include\n        Parameters:\n          Location: {loc}\n")
+    };
     check(&include("../outside.yaml"), "E1061", 8);
     check(&include("s3://bucket/snippet.yaml"), "E1061", 8);
     check(&include("/etc/hostname"), "E1061", 8);
     check(&include("missing.yaml"), "E1061", 8);
+}
+
+#[test]
+fn language_extensions_transform_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "t.yaml",
+        "Transform: AWS::LanguageExtensions\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      DelaySeconds: {\"Fn::Length\": [a, b]}\n",
+    );
+    let v = validate_files(&[dir.path().join("t.yaml")]);
+    assert!(!v.diags.has_errors(), "{}", listing(&v));
 }
 
 #[test]
@@ -203,7 +244,9 @@ fn include_through_symlink_is_refused_and_inside_is_expanded() {
     write(dir.path(), "snippets/props.yaml", "BucketName: included\n");
     #[cfg(unix)]
     std::os::unix::fs::symlink(outside.path().join("secret.yaml"), dir.path().join("link.yaml")).expect("symlink");
-    let t = |loc: &str| format!("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      Fn::Transform:\n        Name: AWS::Include\n        Parameters:\n          Location: {loc}\n");
+    let t = |loc: &str| {
+        format!("Resources:\n  A:\n    Type: AWS::S3::Bucket\n    Properties:\n      Fn::Transform:\n        Name: AWS::Include\n        Parameters:\n          Location: {loc}\n")
+    };
     write(dir.path(), "bad.yaml", &t("link.yaml"));
     let v = validate_files(&[dir.path().join("bad.yaml")]);
     expect(&v, "E1061", "bad.yaml", 8);
@@ -215,13 +258,20 @@ fn include_through_symlink_is_refused_and_inside_is_expanded() {
 #[test]
 fn seed_find_in_map_is_reported_where_cfn_lint_reports_it() {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seed/sagemaker-endpoint.json");
-    let v = validate_files(&[seed.clone()]);
+    let v = validate_files(std::slice::from_ref(&seed));
     let d = v.diags.iter().find(|d| d.code == "E1139").unwrap_or_else(|| panic!("no E1139:\n{}", listing(&v)));
     let (_, line, col) = d.span.and_then(|s| v.sources.location(s)).expect("located");
     // cfn-lint: "E1011 expected minimum item count: 3, found: 2 ... sagemaker-endpoint.json:56:24"
     assert_eq!((line, col), (56, 24));
     let help = d.help.clone().unwrap_or_default();
     assert!(help.contains(r#"["RegionMap", {"Ref": "AWS::Region"}, "NullTransformer"]"#), "{help}");
+    // In YAML the span is the short-form tag itself. cfn-lint reports 10:7 here, the key of the
+    // enclosing property, since its YAML positions for tagged values are those of their key.
+    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/find-in-map.yaml");
+    let v = validate_files(std::slice::from_ref(&yaml));
+    let d = v.diags.iter().find(|d| d.code == "E1139").unwrap_or_else(|| panic!("no E1139:\n{}", listing(&v)));
+    assert_eq!(d.span.and_then(|s| v.sources.location(s)).map(|(_, l, c)| (l, c)), Some((10, 23)));
+    assert_eq!(d.help.as_deref(), Some(r#"the correct form is ["RegionMap", {"Ref": "AWS::Region"}, "Image"]"#));
     let fixed = seed.with_file_name("sagemaker-endpoint-fixed.json");
     let v = validate_files(&[fixed]);
     assert!(!v.diags.iter().any(|d| d.code.starts_with("E1")), "{}", listing(&v));
@@ -234,10 +284,22 @@ fn project_errors() {
         let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         check_project(&refs, code, file, line);
     };
-    let export = |name: &str| format!("{BUCKET}Outputs:\n  O:\n    Value: !Ref Bucket\n    Export:\n      Name: {name}\n");
-    let import = |name: &str| format!("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !ImportValue {name}\n");
+    let export =
+        |name: &str| format!("{BUCKET}Outputs:\n  O:\n    Value: !Ref Bucket\n    Export:\n      Name: {name}\n");
+    let import = |name: &str| {
+        format!("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !ImportValue {name}\n")
+    };
     // Import from a higher layer.
-    run(vec![("infra.toml".into(), TOML.into()), layer("network", &import("BucketName")), layer("backend", &export("BucketName"))], "E3011", "stacks/network/main.yaml", 5);
+    run(
+        vec![
+            ("infra.toml".into(), TOML.into()),
+            layer("network", &import("BucketName")),
+            layer("backend", &export("BucketName")),
+        ],
+        "E3011",
+        "stacks/network/main.yaml",
+        5,
+    );
     // Import of an export of the same layer.
     run(
         vec![
@@ -250,7 +312,12 @@ fn project_errors() {
         5,
     );
     // Import nobody exports.
-    run(vec![("infra.toml".into(), TOML.into()), layer("backend", &import("Nope"))], "E3012", "stacks/backend/main.yaml", 5);
+    run(
+        vec![("infra.toml".into(), TOML.into()), layer("backend", &import("Nope"))],
+        "E3012",
+        "stacks/backend/main.yaml",
+        5,
+    );
     // Duplicate export names.
     run(
         vec![("infra.toml".into(), TOML.into()), layer("network", &export("Dup")), layer("backend", &export("Dup"))],
@@ -259,26 +326,131 @@ fn project_errors() {
         8,
     );
     // Duplicate logical ID across files of a layer.
-    run(vec![("infra.toml".into(), TOML.into()), layer("shared", BUCKET), ("stacks/shared/more.yaml".into(), BUCKET.into())], "E3020", "stacks/shared/more.yaml", 2);
+    run(
+        vec![
+            ("infra.toml".into(), TOML.into()),
+            layer("shared", BUCKET),
+            ("stacks/shared/more.yaml".into(), BUCKET.into()),
+        ],
+        "E3020",
+        "stacks/shared/more.yaml",
+        2,
+    );
+    // Files of a layer may repeat a parameter, but not declare it differently.
+    let with_param = |t: &str| {
+        format!("Parameters:\n  Env:\n    Type: {t}\nResources:\n  Q{}:\n    Type: AWS::SQS::Queue\n", t.len())
+    };
+    run(
+        vec![
+            (
+                "infra.toml".into(),
+                format!(
+                    "{TOML}[environments.dev.parameters]\nEnv = \"1\"\n[environments.prod.parameters]\nEnv = \"2\"\n"
+                ),
+            ),
+            layer("shared", &with_param("String")),
+            ("stacks/shared/more.yaml".into(), with_param("Number")),
+        ],
+        "E3020",
+        "stacks/shared/more.yaml",
+        2,
+    );
     // Stray folder, unknown keys, bad values.
-    run(vec![("infra.toml".into(), format!("{TOML}[environments.dev.parameters]\nNope = \"1\"\n")), layer("shared", BUCKET)], "E5011", "infra.toml", 9);
-    run(vec![("infra.toml".into(), TOML.replace("[project]", "[projet]")), layer("shared", BUCKET)], "E5003", "infra.toml", 1);
-    run(vec![("infra.toml".into(), TOML.replace("region = \"us-east-1\"", "region = 5")), layer("shared", BUCKET)], "E5004", "infra.toml", 3);
-    run(vec![("infra.toml".into(), TOML.replace("name = \"ml\"\n", "")), layer("shared", BUCKET)], "E5005", "infra.toml", 1);
+    run(
+        vec![
+            ("infra.toml".into(), format!("{TOML}[environments.dev.parameters]\nNope = \"1\"\n")),
+            layer("shared", BUCKET),
+        ],
+        "E5011",
+        "infra.toml",
+        9,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("[project]", "[projet]")), layer("shared", BUCKET)],
+        "E5003",
+        "infra.toml",
+        1,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("region = \"us-east-1\"", "region = 5")), layer("shared", BUCKET)],
+        "E5004",
+        "infra.toml",
+        3,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("name = \"ml\"\n", "")), layer("shared", BUCKET)],
+        "E5005",
+        "infra.toml",
+        1,
+    );
     run(vec![("infra.toml".into(), "[project\n".into())], "E5002", "infra.toml", 1);
     run(
-        vec![("infra.toml".into(), format!("{TOML}[environments.dev.layers.backnd.parameters]\nX = \"1\"\n")), layer("shared", BUCKET)],
+        vec![("infra.toml".into(), TOML.replace("region = \"us-east-1\"", "region = \"us-east-1\"\nlayers = []"))],
+        "E5004",
+        "infra.toml",
+        4,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.prod]\nendpoint = \"x\""))],
+        "E5003",
+        "infra.toml",
+        8,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.\"pr od\"]"))],
+        "E5008",
+        "infra.toml",
+        7,
+    );
+    run(
+        vec![
+            ("infra.toml".into(), format!("{TOML}[environments.dev.layers.backnd.parameters]\nX = \"1\"\n")),
+            layer("shared", BUCKET),
+        ],
         "E5010",
         "infra.toml",
         9,
     );
     // Parameter values from the environment are checked, at the value in infra.toml.
-    let param = "Parameters:\n  Size:\n    Type: Number\n    MaxValue: 10\n    ConstraintDescription: at most 10\n".to_string() + BUCKET;
-    run(vec![("infra.toml".into(), format!("{TOML}[environments.prod.parameters]\nSize = 11\n")), layer("shared", &param)], "E1105", "infra.toml", 9);
-    let ssm = "Parameters:\n  Ami:\n    Type: AWS::SSM::Parameter::Value<String>\n    Default: /ami/latest\n".to_string() + BUCKET;
+    let param = "Parameters:\n  Size:\n    Type: Number\n    MaxValue: 10\n    ConstraintDescription: at most 10\n"
+        .to_string()
+        + BUCKET;
+    run(
+        vec![
+            ("infra.toml".into(), format!("{TOML}[environments.prod.parameters]\nSize = 11\n")),
+            layer("shared", &param),
+        ],
+        "E1105",
+        "infra.toml",
+        9,
+    );
+    let ssm = "Parameters:\n  Ami:\n    Type: AWS::SSM::Parameter::Value<String>\n    Default: /ami/latest\n"
+        .to_string()
+        + BUCKET;
     run(vec![("infra.toml".into(), TOML.into()), layer("shared", &ssm)], "E1106", "stacks/shared/main.yaml", 2);
     let required = "Parameters:\n  Name:\n    Type: String\n".to_string() + BUCKET;
     run(vec![("infra.toml".into(), TOML.into()), layer("shared", &required)], "E1100", "stacks/shared/main.yaml", 2);
+}
+
+#[test]
+fn files_of_a_layer_share_identical_declarations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "infra.toml",
+        &format!(
+            "{TOML}[environments.dev.parameters]\nEnv = \"dev\"\n[environments.prod.parameters]\nEnv = \"prod\"\n"
+        ),
+    );
+    let common = "Parameters:\n  Env:\n    Type: String\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\n";
+    write(dir.path(), "stacks/backend/a.yaml", &format!("{common}Resources:\n  A:\n    Type: AWS::SQS::Queue\n"));
+    write(
+        dir.path(),
+        "stacks/backend/b.yaml",
+        &format!("{common}Resources:\n  B:\n    Type: AWS::SQS::Queue\n    Condition: IsProd\n"),
+    );
+    let v = validate_project(dir.path(), &[]);
+    assert!(v.diags.is_empty(), "{}", listing(&v));
 }
 
 #[test]
@@ -293,7 +465,10 @@ fn stray_folder_is_an_error_without_location() {
 
 // ------------------------------------------------------------------ positive evaluation
 
-fn eval_json(template: serde_json::Value, params: &[(&str, &str)]) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
+fn eval_json(
+    template: serde_json::Value,
+    params: &[(&str, &str)],
+) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
     let root = Node::from_json(&template);
     let mut diags = infra_core::diag::Diagnostics::new();
     let t = model::parse(&root, &mut diags);
@@ -377,7 +552,10 @@ fn resource_references_stay_expressions() {
         json!({"Fn::Join": ["", ["arn:aws:x:", {"Ref": "Role"}, "/", {"Fn::GetAtt": ["Role", "Arn"]}, "!"]]}),
     );
     check_value(json!({"Fn::Join": ["/", ["a", {"Ref": "Role"}]]}), json!({"Fn::Join": ["/", ["a", {"Ref": "Role"}]]}));
-    check_value(json!({"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Role"}]}]}), json!({"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Role"}]}]}));
+    check_value(
+        json!({"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Role"}]}]}),
+        json!({"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Role"}]}]}),
+    );
     check_value(json!({"Fn::Base64": {"Ref": "Role"}}), json!({"Fn::Base64": {"Ref": "Role"}}));
 }
 
@@ -403,7 +581,10 @@ fn conditions_drop_resources_and_outputs_and_deps_are_collected() {
     let q = ev.stack.resources.get("Queue").expect("Queue");
     assert_eq!(q.depends_on.iter().collect::<Vec<_>>(), vec!["Role"]);
     assert_eq!(q.properties.to_json()["Other"], json!("none"));
-    assert_eq!(ev.stack.resources.get("Role").map(|r| r.deletion_policy), Some(infra_core::state::DeletionPolicy::Retain));
+    assert_eq!(
+        ev.stack.resources.get("Role").map(|r| r.deletion_policy),
+        Some(infra_core::state::DeletionPolicy::Retain)
+    );
     assert_eq!(ev.stack.outputs.keys().collect::<Vec<_>>(), vec!["RoleArn"]);
     assert_eq!(ev.exports.first().map(|e| e.0.as_str()), Some("ml-dev-backend-RoleArn"));
 
@@ -475,7 +656,8 @@ fn project_loads_end_to_end() {
     assert_eq!(project.endpoint_url("prod"), Some("http://127.0.0.1:5000"));
     assert_eq!(project.state_dir(), dir.path().join("st"));
 
-    let stacks = load_stacks(&project, "dev", "111111111111", &BTreeMap::new()).unwrap_or_else(|d| panic!("{:?}", d.into_vec()));
+    let stacks =
+        load_stacks(&project, "dev", "111111111111", &BTreeMap::new()).unwrap_or_else(|d| panic!("{:?}", d.into_vec()));
     assert_eq!(stacks.iter().map(|s| s.layer.as_str()).collect::<Vec<_>>(), vec!["network", "backend"]);
     let q = stacks.get(1).and_then(|s| s.resources.get("Q")).expect("Q");
     assert_eq!(q.properties.to_json()["QueueName"], json!("us-east-1-1"));
@@ -490,4 +672,161 @@ fn project_loads_end_to_end() {
     let v = validate_project(dir.path(), &["dev".to_string()]);
     assert!(!v.diags.has_errors(), "{}", listing(&v));
     assert_eq!((v.layers, v.environments, v.resources), (5, 1, 2));
+}
+
+#[test]
+fn top_level_include_merges_sections() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "common/outputs.yaml",
+        "Outputs:\n  BucketArn:\n    Value: !GetAtt Bucket.Arn\nResources:\n  Bucket:\n    Type: AWS::SQS::Queue\n",
+    );
+    write(
+        dir.path(),
+        "t.yaml",
+        "Transform:\n  Name: AWS::Include\n  Parameters:\n    Location: common/outputs.yaml\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n  Other:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Bucket\n",
+    );
+    let v = validate_files(&[dir.path().join("t.yaml")]);
+    // The included `Bucket` clashes with the template's; the included output is merged.
+    expect(&v, "E1064", "outputs.yaml", 5);
+    assert_eq!(v.diags.iter().filter(|d| d.is_error()).count(), 1, "{}", listing(&v));
+}
+
+/// Random trees of intrinsics over a small vocabulary: evaluation reports problems and never
+/// panics, whatever the shape of the arguments.
+#[test]
+fn random_templates_never_panic() {
+    const KEYS: &[&str] = &[
+        "Ref",
+        "Fn::Sub",
+        "Fn::Join",
+        "Fn::Select",
+        "Fn::If",
+        "Fn::FindInMap",
+        "Fn::GetAtt",
+        "Fn::Cidr",
+        "Fn::Split",
+        "Fn::Base64",
+        "Fn::GetAZs",
+        "Fn::Equals",
+        "Fn::And",
+        "Fn::Or",
+        "Fn::Not",
+        "Condition",
+        "Fn::ImportValue",
+        "Fn::Length",
+        "Fn::ToJsonString",
+        "Fn::Transform",
+        "Fn::Contains",
+        "Fn::ValueOf",
+        "A",
+        "Name",
+    ];
+    const STRINGS: &[&str] = &[
+        "A",
+        "B",
+        "P",
+        "L",
+        "M",
+        "K",
+        "V",
+        "C1",
+        "C2",
+        "AWS::Region",
+        "AWS::NoValue",
+        "AWS::StackName",
+        "${A}",
+        "${B.Arn}",
+        "${!x}",
+        "${",
+        "${P}${L}",
+        "10.0.0.0/16",
+        "::/64",
+        "1",
+        "-1",
+        "x,y",
+        "",
+        "AWS::Include",
+        "A.Arn",
+    ];
+    fn gen(rng: &mut fastrand::Rng, depth: u32) -> serde_json::Value {
+        let pick =
+            |rng: &mut fastrand::Rng, xs: &[&str]| xs.get(rng.usize(..xs.len())).copied().unwrap_or("").to_string();
+        match if depth == 0 { rng.u32(0..3) } else { rng.u32(0..6) } {
+            0 => json!(pick(rng, STRINGS)),
+            1 => json!([0.0, 1.0, 2.0, 3.0, 256.0, -3.0, 1.5][rng.usize(..7)]),
+            2 => json!(rng.bool()),
+            3 => serde_json::Value::Array((0..rng.usize(0..4)).map(|_| gen(rng, depth - 1)).collect()),
+            _ => {
+                let mut m = serde_json::Map::new();
+                m.insert(pick(rng, KEYS), gen(rng, depth - 1));
+                serde_json::Value::Object(m)
+            }
+        }
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..3000 {
+        let template = json!({
+            "Parameters": {"P": {"Type": "String", "Default": "1"}, "L": {"Type": "CommaDelimitedList", "Default": "a,b"}},
+            "Mappings": {"M": {"K": {"V": "x"}}},
+            "Conditions": {"C1": gen(&mut rng, 3), "C2": gen(&mut rng, 3)},
+            "Rules": {"R": {"Assertions": [{"Assert": gen(&mut rng, 3)}]}},
+            "Resources": {
+                "A": {"Type": "AWS::S3::Bucket", "Condition": "C1", "Properties": {"X": gen(&mut rng, 4)}},
+                "B": {"Type": "AWS::S3::Bucket", "DependsOn": ["A"], "Properties": {"Y": gen(&mut rng, 4)}}
+            },
+            "Outputs": {"O": {"Value": gen(&mut rng, 4), "Export": {"Name": gen(&mut rng, 2)}}}
+        });
+        let (ev, _) = eval_json(template, &[]);
+        let _ = infra_core::graph::Graph::from_stack(&ev.stack).topo_order();
+    }
+}
+
+#[test]
+fn long_condition_chains_are_refused_not_overflowed() {
+    let mut conditions = serde_json::Map::new();
+    for i in 0..5000 {
+        conditions.insert(format!("C{i}"), json!({"Fn::Not": [{"Condition": format!("C{}", i + 1)}]}));
+    }
+    conditions.insert("C5000".into(), json!({"Fn::Equals": ["a", "a"]}));
+    let template =
+        json!({"Conditions": conditions, "Resources": {"R": {"Type": "AWS::S3::Bucket", "Condition": "C0"}}});
+    let (_, diags) = eval_json(template, &[]);
+    assert!(diags.iter().any(|d| d.code == "E1120"), "{diags:?}");
+}
+
+#[test]
+fn deeply_nested_intrinsics_evaluate_within_the_stack() {
+    // Nearly as deep as the loader allows (128 levels): Fn::Select over Fn::If over lists.
+    let mut value = json!("x");
+    for i in 0..48 {
+        value = if i % 2 == 0 { json!({"Fn::Select": [0, [value]]}) } else { json!({"Fn::If": ["C", value, "y"]}) };
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = json!({
+        "Conditions": {"C": {"Fn::Equals": ["a", "a"]}},
+        "Resources": {"R": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": value}}}
+    });
+    write(dir.path(), "deep.json", &template.to_string());
+    let v = validate_files(&[dir.path().join("deep.json")]);
+    assert!(!v.diags.has_errors(), "{}", listing(&v));
+}
+
+#[test]
+fn reference_project_validates_and_loads_in_every_environment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let v = validate_project(&root, &[]);
+    assert!(!v.diags.has_errors(), "{}", listing(&v));
+    assert_eq!((v.layers, v.environments), (5, 2));
+    let project = infra_core::project::Project::load(&root).unwrap_or_else(|d| panic!("{:?}", d.into_vec()));
+    for env in ["dev", "prod"] {
+        let stacks = load_stacks(&project, env, "111111111111", &BTreeMap::new())
+            .unwrap_or_else(|d| panic!("{env}: {:?}", d.into_vec()));
+        assert_eq!(stacks.iter().map(|s| s.layer.as_str()).collect::<Vec<_>>(), project.layers().collect::<Vec<_>>());
+        for s in &stacks {
+            let order = infra_core::graph::Graph::from_stack(s).topo_order().expect("no cycle");
+            assert_eq!(order.len(), s.resources.len());
+        }
+    }
 }

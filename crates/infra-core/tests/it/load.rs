@@ -22,11 +22,16 @@ fn check(source: &str, syntax: Syntax, expected_code: &str, expected_line: usize
 fn check_limited(source: &str, syntax: Syntax, limits: &Limits, expected_code: &str, expected_line: usize) {
     let (sources, result) = parse_with(source, syntax, limits);
     let d = match result {
-        Ok(node) => panic!("{source:?} loaded as {} but should fail with {expected_code}", node.to_json()),
+        Ok(node) => panic!("{:?} loaded as {} but should fail with {expected_code}", short(source), node.to_json()),
         Err(d) => d,
     };
     let line = d.span.and_then(|s| sources.location(s)).map_or(0, |(_, line, _)| line);
-    assert_eq!((d.code, line), (expected_code, expected_line), "{source:?}: {d:#?}");
+    assert_eq!((d.code, line), (expected_code, expected_line), "{:?}: {d:#?}", short(source));
+}
+
+/// The start of a long source, for failure messages.
+fn short(source: &str) -> String {
+    source.chars().take(120).collect()
 }
 
 /// Loading `source` succeeds, with the tree `expected` (JSON, intrinsics in long form).
@@ -59,6 +64,8 @@ fn errors() {
     check("{\"A\": 007}", Json, "E0002", 1);
     check("{\"A\": \"tab\there\"}", Json, "E0002", 1);
     check("{\"A\": \"unterminated", Json, "E0002", 1);
+    check("{\"A\":\n\u{a0}1}", Json, "E0002", 2);
+    check("{\"A\": 1,\u{b}\"B\": 2}", Json, "E0002", 1);
     check("A: 1\n B: 2\n", Yaml, "E0003", 2);
     check("A:\n  - 1\n  B: 2\n", Yaml, "E0003", 3);
     check("A: [1, 2\n", Yaml, "E0003", 2);
@@ -113,6 +120,10 @@ fn limits() {
     // Brackets in strings do not count, and the limits themselves are allowed.
     check_ok_limited("{\"A\": \"[[[[[[\", \"B\": [[1]]}", Json, &small, r#"{"A": "[[[[[[", "B": [[1]]}"#);
     check_ok_limited("A:\n  B: [!Ref X]\n", Yaml, &small, r#"{"A": {"B": [{"Ref": "X"}]}}"#);
+    // Values count, keys do not, whether written out or copied by an alias.
+    let five = Limits { max_nodes: 5, ..Limits::default() };
+    check_ok_limited("a: &a {k: 1}\nb: *a\n", Yaml, &five, r#"{"a": {"k": 1}, "b": {"k": 1}}"#);
+    check_limited("a: &a {k: 1}\nb: *a\nc:\n", Yaml, &five, "E0007", 3);
     // Aliases can nest deeper than any single anchor was written.
     check_limited("a: &a [[1]]\nb: [[*a]]\n", Yaml, &small, "E0006", 2);
 }
@@ -184,6 +195,8 @@ fn scalars() {
     let json = [
         (r#"{"A": [1, -0.5, 1e10, true, false, null, "s\u00e9\n"]}"#, r#"{"A": [1, -0.5, 1e10, true, false, null, "sé\n"]}"#),
         ("\u{feff}{\"A\": {}}", r#"{"A": {}}"#),
+        (r#"{"A\u00a0": "x"}"#, "{\"A\u{a0}\": \"x\"}"),
+        ("{\"A\": \"\u{a0}\u{2028}\"}", "{\"A\": \"\u{a0}\u{2028}\"}"),
         (r#"{"Fn::Not": 0}"#, r#"{"Fn::Not": 0}"#),
     ];
     for (source, expected) in json {
@@ -212,8 +225,9 @@ fn position(source: &str, syntax: Syntax, path: &[&str]) -> ((usize, usize), (us
 
 #[test]
 fn spans() {
+    type LineCol = (usize, usize);
     // (source, syntax, path, value (line, col), key (line, col))
-    let cases: &[(&str, Syntax, &[&str], (usize, usize), (usize, usize))] = &[
+    let cases: &[(&str, Syntax, &[&str], LineCol, LineCol)] = &[
         ("{\n  \"Resources\": {\n    \"B\": {\"Type\": \"x\"}\n  }\n}", Json, &["Resources", "B", "Type"], (3, 19), (3, 11)),
         ("{\"A\": [1, \"é\", 3]}", Json, &["A", "2"], (1, 16), (1, 2)),
         ("Resources:\n  B:\n    Type: x\n", Yaml, &["Resources", "B", "Type"], (3, 11), (3, 5)),
@@ -229,6 +243,9 @@ fn spans() {
         ("A: |\n  text\nB: 1\n", Yaml, &["B"], (3, 4), (3, 1)),
         ("A:\r\n  B: 1\r\n", Yaml, &["A", "B"], (2, 6), (2, 3)),
         ("\u{feff}A: 1\n", Yaml, &["A"], (1, 5), (1, 2)),
+        ("A: \"x\r\n  y\"\r\nB: |\r\n  t\r\n\r\nC: 'é\r\n  é'\r\nD: 1\r\n", Yaml, &["D"], (8, 4), (8, 1)),
+        ("A: 1\rB: [2]\r", Yaml, &["B", "0"], (1, 10), (1, 6)),
+        ("A: |\n  é\n  éé\nB: é\n", Yaml, &["B"], (4, 4), (4, 1)),
     ];
     for (source, syntax, path, value, key) in cases {
         assert_eq!(position(source, *syntax, path), (*value, *key), "{source:?} at {path:?}");
@@ -327,4 +344,102 @@ fn load_file_errors() {
     assert_eq!(d.secondary.len(), 1);
     let first = d.secondary.first().map(|l| l.span).and_then(|s| sources.location(s));
     assert_eq!(first, Some(("dup.json", 1, 2)));
+}
+
+#[test]
+fn hostile_inputs() {
+    // The billion laughs: nine levels of ten aliases each. Expansion stops at the limit, on
+    // the line where it is crossed, without building the rest.
+    let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (previous, name) in ('a'..='h').zip('b'..='i') {
+        let aliases = vec![format!("*{previous}"); 10].join(", ");
+        laughs.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+    }
+    let started = std::time::Instant::now();
+    check(&laughs, Yaml, "E0007", 6);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+
+    // Nesting far beyond the limit fails at the first bracket past it, without recursing.
+    check(&"[".repeat(1_000_000), Json, "E0006", 1);
+    check(&format!("{{\"A\":\n{}", "[".repeat(1_000_000)), Json, "E0006", 2);
+    check(&format!("A: {}", "[".repeat(1_000_000)), Yaml, "E0006", 1);
+    check(&format!("A: {}", "{a: ".repeat(100_000)), Yaml, "E0006", 1);
+    let block: String = (0..200).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+    check(&block, Yaml, "E0006", 129);
+    check(&format!("A: \"{}", "\\".repeat(10_000)), Yaml, "E0003", 1);
+}
+
+/// How loading errors read, rendered as the command line shows them.
+#[test]
+fn rendered() {
+    let cases = [
+        ("A: 1\nB:\n  C: !GetAtts X.Y\n", Yaml),
+        ("{\n  \"A\": 1,\n  \"A\": 2\n}", Json),
+        ("A:\n  B: !Base64 !Sub x\n", Yaml),
+        ("A: 1\n---\nB: 2\n", Yaml),
+        ("A: x: y\n", Yaml),
+        ("{\"A\": [1,]}", Json),
+        ("A: !!int x\n", Yaml),
+        ("- a\n", Yaml),
+        ("a: &a [1, 2]\nb: [*a, *a, *a]\n", Yaml),
+    ];
+    let limits = Limits { max_nodes: 8, ..Limits::default() };
+    let mut out = String::new();
+    for (source, syntax) in cases {
+        let (sources, result) = parse_with(source, syntax, &limits);
+        let d = result.expect_err("every case is an error");
+        out.push_str(&infra_core::render::diag::human(&[d], &sources, false));
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// Inputs the fuzzer once crashed on: each must load or fail cleanly, with every span inside
+/// the text and on character boundaries, under default and tight limits.
+#[test]
+fn fuzz_regressions() {
+    let dir = fixture("fuzz");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fuzz fixtures")
+        .map(|entry| entry.expect("fixture entry").path())
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    let tight = Limits { max_bytes: 1 << 16, max_depth: 8, max_nodes: 200 };
+    for path in paths {
+        let bytes = std::fs::read(&path).expect("read fixture");
+        let text = String::from_utf8_lossy(&bytes);
+        for limits in [Limits::default(), tight.clone()] {
+            for syntax in [Json, Yaml] {
+                let (sources, result) = parse_with(&text, syntax, &limits);
+                let name = format!("{} as {syntax:?}", path.display());
+                match result {
+                    Ok(node) => check_spans(&node, &text, &name),
+                    Err(d) => {
+                        for span in d.span.iter().chain(d.secondary.iter().map(|l| &l.span)) {
+                            check_span(span.range(), &text, &name);
+                        }
+                        infra_core::render::diag::human(&[d], &sources, false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_span(range: std::ops::Range<usize>, text: &str, name: &str) {
+    assert!(
+        range.start <= range.end && text.is_char_boundary(range.start) && text.is_char_boundary(range.end),
+        "{name}: bad span {range:?}"
+    );
+}
+
+fn check_spans(node: &Node, text: &str, name: &str) {
+    check_span(node.span.range(), text, name);
+    for child in node.as_seq().unwrap_or_default() {
+        check_spans(child, text, name);
+    }
+    for (key, value) in node.as_map().unwrap_or_default() {
+        check_span(key.span.range(), text, name);
+        check_spans(value, text, name);
+    }
 }

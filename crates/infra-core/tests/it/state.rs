@@ -297,6 +297,19 @@ fn commit_refuses_stale_or_foreign_state() {
 }
 
 #[test]
+fn serial_at_its_maximum_is_refused_not_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    std::fs::create_dir_all(store.paths().state.parent().unwrap()).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("valid.json")).unwrap();
+    let text = text.replace("\"serial\": 4", &format!("\"serial\": {}", u64::MAX));
+    std::fs::write(&store.paths().state, &text).unwrap();
+    let mut state = store.load().unwrap().state;
+    assert_eq!(store.commit(&mut state).unwrap_err().kind(), "wrong-shape");
+    assert_eq!(std::fs::read_to_string(&store.paths().state).unwrap(), text);
+}
+
+#[test]
 fn names_cannot_escape_the_state_directory() {
     let dir = tempfile::tempdir().unwrap();
     for (env, layer) in [("../x", "shared"), ("dev", "a/b"), ("", "shared"), ("dev", "..")] {

@@ -1,6 +1,6 @@
 //! The JSON loader: strict JSON (no comments, no trailing commas, no bare keys) with byte spans.
 
-use super::{codes, fragment, Cx, SeenKeys};
+use super::{char_end, codes, fragment, Cx, SeenKeys};
 use crate::diag::Diagnostic;
 use crate::template::node::{Key, Node, NodeKind};
 use jsonc_parser::ast::{ObjectPropName, Value};
@@ -12,7 +12,7 @@ use jsonc_parser::{CollectOptions, ParseOptions};
 pub(super) fn parse(text: &str, cx: &Cx) -> Result<Option<Node>, Diagnostic> {
     // The parser recurses once per level; a depth check that does not recurse comes first so
     // that a file of a million `[` cannot exhaust the stack.
-    check_depth(text, cx)?;
+    prescan(text, cx)?;
     let options = ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -27,7 +27,8 @@ pub(super) fn parse(text: &str, cx: &Cx) -> Result<Option<Node>, Diagnostic> {
     };
     let parsed = jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options).map_err(|e| {
         let range = e.range();
-        let span = cx.span(range.start, range.end.max(range.start + 1).min(text.len().max(range.start)));
+        let end = if range.end > range.start { range.end } else { char_end(text, range.start) };
+        let span = cx.span(range.start, end);
         match e.kind() {
             ParseErrorKind::NestingDepthExceeded => cx.too_deep(span),
             kind => syntax_error(span, &kind.to_string()),
@@ -42,8 +43,9 @@ fn syntax_error(span: crate::source::Span, message: &str) -> Diagnostic {
     Diagnostic::error(codes::JSON_SYNTAX, "invalid JSON syntax").at(span).label(fragment(message))
 }
 
-/// Rejects nesting deeper than the limit by counting brackets outside strings and comments.
-fn check_depth(text: &str, cx: &Cx) -> Result<(), Diagnostic> {
+/// Rejects nesting deeper than the limit by counting brackets outside strings and comments,
+/// and whitespace that JSON does not allow (the parser accepts any Unicode whitespace).
+fn prescan(text: &str, cx: &Cx) -> Result<(), Diagnostic> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
@@ -66,6 +68,15 @@ fn check_depth(text: &str, cx: &Cx) -> Result<(), Diagnostic> {
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
                 i += 1;
+            }
+            0x0b | 0x0c | 0xc0.. => {
+                let c = text.get(i..).and_then(|t| t.chars().next()).unwrap_or(' ');
+                if c.is_whitespace() {
+                    let end = i + c.len_utf8();
+                    let message = format!("U+{:04X} is not JSON whitespace; use spaces, tabs and line breaks", u32::from(c));
+                    return Err(syntax_error(cx.span(i, end), &message));
+                }
+                i += c.len_utf8();
             }
             _ => i += 1,
         }

@@ -5,6 +5,9 @@
 //! `{"Fn::GetAtt": ["Bucket", "Arn"]}` load to equal nodes (apart from spans). Every problem is
 //! a [`Diagnostic`] with a stable `E00xx` code and a span into the file; no input panics.
 
+// Diagnostics are returned by value throughout the engine; they are built once per failure.
+#![allow(clippy::result_large_err)]
+
 mod json;
 mod yaml;
 
@@ -248,4 +251,9 @@ fn fragment(message: &str) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// The end of the character at `at`, for one-character spans at a parser's position.
+fn char_end(text: &str, at: usize) -> usize {
+    at + text.get(at..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8)
 }

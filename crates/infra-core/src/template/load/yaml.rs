@@ -5,7 +5,7 @@
 //! (block scalars report their first content line, block mappings their first `:`), so
 //! spans are completed here from the source text.
 
-use super::{codes, fragment, Cx, SeenKeys};
+use super::{char_end, codes, fragment, Cx, SeenKeys};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::source::Span;
 use crate::template::node::{Key, Node, NodeKind};
@@ -236,15 +236,15 @@ impl Builder<'_, '_> {
 
     fn syntax_error(&self, error: &ScanError) -> Diagnostic {
         let at = self.positions.offset(error.marker());
-        let end = at + self.text.get(at..).and_then(|t| t.chars().next()).map_or(0, char::len_utf8);
-        let span = self.span(at, end);
+        let span = self.span(at, char_end(self.text, at));
         let info = fragment(error.info());
         if info.contains("recursion limit exceeded") {
             return self.cx.too_deep(span);
         }
         let d = Diagnostic::error(codes::YAML_SYNTAX, "invalid YAML syntax").at(span).label(info.as_str());
         if self.text.get(at..).is_some_and(|t| t.starts_with('!')) {
-            d.note("A value takes one tag only, so a short form cannot directly follow another.")
+            d.label("a second tag on one value")
+                .note("A value takes one tag only, so a short form cannot directly follow another.")
                 .help("write the outer function in its long form, for example `Fn::Base64: !Sub ...`")
         } else if info.contains("mapping values are not allowed") {
             d.note("A plain value cannot contain `: `; quote the value, or check the indentation of this line.")
@@ -409,19 +409,20 @@ impl Builder<'_, '_> {
         let flow = self.text.get(at..).is_some_and(|t| t.starts_with(opener));
         let start = if flow || !map { Some(if flow { at } else { block_entry_start(self.text, at) }) } else { None };
         let first = start.unwrap_or(at);
+        let first_end = char_end(self.text, first);
         if self.at_key() {
-            return Err(self.complex_key(first, first + 1, if map { "a mapping" } else { "a list" }));
+            return Err(self.complex_key(first, first_end, if map { "a mapping" } else { "a list" }));
         }
         let wrap = match tagging {
             Tagging::Intrinsic { key, start, end } => Some((key, start, end)),
             Tagging::Core(core, tag_span) if core != if map { CoreTag::Map } else { CoreTag::Seq } => {
-                return Err(bad_core_tag(core, tag_span, self.span(first, first + 1), if map { "a mapping" } else { "a list" }));
+                return Err(bad_core_tag(core, tag_span, self.span(first, first_end), if map { "a mapping" } else { "a list" }));
             }
             _ => None,
         };
         let depth = self.depth() + 1 + usize::from(wrap.is_some());
-        self.check_depth(depth, first, first + 1)?;
-        self.count(1 + usize::from(wrap.is_some()), first, first + 1, "the limit is reached here")?;
+        self.check_depth(depth, first, first_end)?;
+        self.count(1 + usize::from(wrap.is_some()), first, first_end, "the limit is reached here")?;
         let items = if map {
             Items::Map { entries: Vec::new(), pending: None, seen: SeenKeys::default() }
         } else {
@@ -513,16 +514,19 @@ impl Builder<'_, '_> {
             self.root = Some(built.node);
             return Ok(());
         };
-        frame.size = frame.size.saturating_add(built.size);
-        frame.height = frame.height.max(built.height);
         frame.end = frame.end.max(end);
         if frame.start.is_none() {
             frame.start = Some(start);
         }
+        let mut add_value = |node: Node| {
+            frame.size = frame.size.saturating_add(built.size);
+            frame.height = frame.height.max(built.height);
+            node
+        };
         match &mut frame.items {
-            Items::Seq(items) => items.push(built.node),
+            Items::Seq(items) => items.push(add_value(built.node)),
             Items::Map { entries, pending, seen } => match pending.take() {
-                Some(key) => entries.push((key, built.node)),
+                Some(key) => entries.push((key, add_value(built.node))),
                 None => {
                     let name = match built.node.kind {
                         NodeKind::String(s) => s,
@@ -791,5 +795,65 @@ fn block_entry_start(text: &str, at: usize) -> usize {
         before.len() - 1
     } else {
         at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_schema_numbers() {
+        fn check(value: &str, int: bool, float: bool) {
+            assert_eq!((is_int(value), is_float(value)), (int, float), "{value:?}");
+        }
+        check("0", true, true);
+        check("-12", true, true);
+        check("+7", true, true);
+        check("0x1f", true, false);
+        check("0o17", true, false);
+        check("0o18", false, false);
+        check("0x", false, false);
+        check("-0x1", false, false);
+        check("1.", false, true);
+        check(".5", false, true);
+        check("1.5e-3", false, true);
+        check("1E10", false, true);
+        check("1e", false, false);
+        check("e3", false, false);
+        check(".", false, false);
+        check("-.inf", false, true);
+        check(".NaN", false, true);
+        check("-.nan", false, false);
+        check("1_000", false, false);
+        check("", false, false);
+    }
+
+    #[test]
+    fn block_indicators() {
+        fn check(line: &str, expected: Option<(usize, usize)>) {
+            assert_eq!(block_indicator(line), expected, "{line:?}");
+        }
+        check("A: |", Some((3, 4)));
+        check("A: >-", Some((3, 5)));
+        check("A: |2+ # comment", Some((3, 6)));
+        check("- |", Some((2, 3)));
+        check("A: !Sub |", Some((8, 9)));
+        check("\"a | b\": |", Some((9, 10)));
+        check("A: a|b", None);
+        check("A: x > y", None);
+        check("A: plain", None);
+    }
+
+    #[test]
+    fn comments() {
+        fn check(line: &str, expected: &str) {
+            assert_eq!(strip_comment(line), expected, "{line:?}");
+        }
+        check("A: 1 # one", "A: 1 ");
+        check("# all", "");
+        check("A: 'x # y'", "A: 'x # y'");
+        check("A: \"x # y\" # z", "A: \"x # y\" ");
+        check("A: x#y", "A: x#y");
     }
 }
