@@ -38,13 +38,15 @@ python3 "$here/generate.py" infra "$project" "$n" "$chain"
 
 # Runs one phase as its own process; records seconds and peak RSS, and keeps its output for
 # the error message when it fails.
-declare -A secs rss
+# The CPU time (user + system) is kept too: on a loaded machine a short process spends most of
+# its wall time waiting for a CPU, and the CPU time shows how much work it did.
+declare -A secs rss cpu
 phase() {
   local name=$1
   shift
   local start end status=0
   start=$(date +%s%N)
-  /usr/bin/time -f %M -o "$work/$name.rss" "$bin" --project-dir "$project" --env dev --no-color "$@" \
+  /usr/bin/time -f '%M %U %S' -o "$work/$name.time" "$bin" --project-dir "$project" --env dev --no-color "$@" \
     >"$work/$name.log" 2>&1 || status=$?
   end=$(date +%s%N)
   if [ "$status" -ne 0 ]; then
@@ -53,7 +55,8 @@ phase() {
     exit 1
   fi
   secs[$name]=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')
-  rss[$name]=$(tail -n 1 "$work/$name.rss")
+  read -r rss[$name] user sys < <(tail -n 1 "$work/$name.time")
+  cpu[$name]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
 "$bin" --version >/dev/null # warm the page cache so the first phase does not pay for it
@@ -67,6 +70,8 @@ for name in plan apply noop_plan destroy; do
 done
 infra=$(printf '{"plan_s":%s,"apply_s":%s,"noop_plan_s":%s,"destroy_s":%s,"peak_rss_kb":%d}' \
   "${secs[plan]}" "${secs[apply]}" "${secs[noop_plan]}" "${secs[destroy]}" "$peak")
+echo "infra CPU seconds (user+system): plan ${cpu[plan]}, apply ${cpu[apply]}, no-op plan ${cpu[noop_plan]}," \
+  "destroy ${cpu[destroy]}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 baseline=${TERRAFORM_BASELINE:-../shared/bench/terraform-baseline}
 if [ "$baseline" = none ]; then
