@@ -108,7 +108,7 @@ fn redact(text: &str) -> String {
 }
 
 fn is_timing(word: &str) -> bool {
-    let w = word.trim_start_matches('(').trim_end_matches(['.', ')', ',']).trim_end_matches(')');
+    let w = word.trim_start_matches('(').trim_end_matches(['.', ')', ',', ':']).trim_end_matches(')');
     w.ends_with('s')
         && w.len() > 1
         && w[..w.len() - 1].chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -248,4 +248,48 @@ fn no_echo_values_are_masked_in_plans() {
     let out = infra(p.path(), &["plan", "--target", "Client"]);
     insta::assert_snapshot!("plan_no_echo", out);
     assert!(!out.contains("s3cr3t"), "{out}");
+}
+
+#[test]
+fn importers_follow_a_changing_export() {
+    let p = project();
+    infra(p.path(), &["apply", "-auto-approve"]);
+    let out = infra(p.path(), &["plan", "--replace", "Seed"]);
+    insta::assert_snapshot!("plan_export_changes", out);
+    let applied = infra(p.path(), &["apply", "-auto-approve", "--replace", "Seed"]);
+    // Config's input turns out unchanged once Seed is known, so it needs no call.
+    assert!(applied.contains("Apply complete: 1 added, 1 changed, 1 destroyed"), "{applied}");
+    assert!(applied.contains("shared.Seed (deposed): Destruction complete"), "{applied}");
+    let again = infra(p.path(), &["plan", "--detailed-exitcode"]);
+    assert!(again.starts_with("exit: 0"), "{again}");
+}
+
+#[test]
+fn a_failed_create_stops_only_its_dependents() {
+    let p = project();
+    std::fs::write(p.path().join("blocker"), "").expect("write");
+    std::fs::write(
+        p.path().join("stacks/backend/files.yaml"),
+        "Resources:\n  Bad:\n    Type: Infra::Local::File\n    Properties:\n      Directory: blocker/sub\n      FileName: x.txt\n  AfterBad:\n    Type: Infra::Local::Data\n    Properties:\n      Input: !GetAtt Bad.Path\n",
+    )
+    .expect("write");
+    let out = infra(p.path(), &["apply", "-auto-approve", "--parallelism", "1"]);
+    let tail =
+        out.split_once("Plan: ").map(|(_, t)| t).unwrap_or(&out).replace(&p.path().display().to_string(), "<dir>");
+    insta::assert_snapshot!("apply_failure", tail);
+    let list = infra(p.path(), &["state", "list"]);
+    assert!(list.contains("backend.App") && !list.contains("AfterBad"), "{list}");
+}
+
+#[test]
+fn apply_reports_as_one_json_document() {
+    let p = project();
+    let refused = infra(p.path(), &["apply", "--format", "json"]);
+    assert!(refused.starts_with("exit: 1") && refused.contains("pass -auto-approve"), "{refused}");
+    let out = infra(p.path(), &["apply", "-auto-approve", "--format", "json"]);
+    let json = out.split_once("--- stdout\n").map(|(_, j)| j).unwrap_or("");
+    let doc: serde_json::Value = serde_json::from_str(json).expect("one JSON document");
+    assert_eq!(doc["plan"]["summary"]["add"], 4);
+    assert_eq!(doc["report"]["added"], 4);
+    assert_eq!(doc["report"]["failures"], serde_json::json!([]));
 }

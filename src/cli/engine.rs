@@ -148,7 +148,7 @@ impl Workspace {
 
     /// Settle operations a crashed run left open, before anything is planned.
     fn settle(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
-        let stacks = self.stacks(false)?;
+        let stacks = self.stacks_for_recovery()?;
         let registry = self.registry_for_types(open.iter().map(|o| o.intent.resource_type.as_str()))?;
         let layers: Vec<String> = self.dirty.clone();
         let recorder = self.recorder(&layers)?;
@@ -200,11 +200,9 @@ impl Workspace {
         plan::exports_of(self.states.values())
     }
 
-    /// Evaluate every layer's templates for this environment.
-    pub fn stacks(&self, account_lookup: bool) -> anyhow::Result<Vec<DesiredStack>> {
-        let account =
-            self.runtime.block_on(providers::account_id(account_lookup, self.region(), self.endpoint_url()))?;
-        match infra_core::validate::load_stacks(&self.project, &self.env, &account, &self.exports()) {
+    /// Evaluate every layer's templates for this environment, with these exports known.
+    pub fn stacks(&self, account: &str, exports: &BTreeMap<String, Value>) -> anyhow::Result<Vec<DesiredStack>> {
+        match infra_core::validate::load_stacks(&self.project, &self.env, account, exports) {
             Ok(s) => Ok(s),
             Err(d) => {
                 eprint!("{}", render::diag::human(&d.into_vec(), &self.project.sources, self.color));
@@ -213,13 +211,42 @@ impl Workspace {
         }
     }
 
-    /// Stacks evaluated with the real account ID when any resource needs AWS.
-    pub fn stacks_for_planning(&self) -> anyhow::Result<Vec<DesiredStack>> {
-        let stacks = self.stacks(false)?;
-        if providers::needs_aws(self.types(&stacks).into_iter()) {
-            return self.stacks(true);
+    /// Evaluate with the placeholder account, then with the real one if anything needs AWS.
+    fn account_and_stacks(&self) -> anyhow::Result<(String, Vec<DesiredStack>)> {
+        let placeholder = infra_core::template::eval::PLACEHOLDER_ACCOUNT_ID.to_string();
+        let stacks = self.stacks(&placeholder, &self.exports())?;
+        if !providers::needs_aws(self.types(&stacks).into_iter()) {
+            return Ok((placeholder, stacks));
         }
-        Ok(stacks)
+        let account = self.runtime.block_on(providers::account_id(true, self.region(), self.endpoint_url()))?;
+        let stacks = self.stacks(&account, &self.exports())?;
+        Ok((account, stacks))
+    }
+
+    /// Plan every selected layer. Templates are evaluated with the recorded exports; when the
+    /// plan changes an export, the layers are evaluated and planned again with that export
+    /// unknown, so importers show "(known after apply)" instead of the old value.
+    pub fn plan(&self, registry: &Registry, options: PlanOptions) -> anyhow::Result<Plan> {
+        let (account, mut stacks) = self.account_and_stacks()?;
+        let mut exports = self.exports();
+        // Each round settles at least one more layer, so this ends.
+        for _ in 0..=self.layers.len() {
+            let plan = self.plan_stacks(&stacks, registry, options.clone(), &exports)?;
+            let before = exports.len();
+            for name in plan.changing_exports(&self.states) {
+                exports.remove(&name);
+            }
+            if exports.len() == before {
+                return Ok(plan);
+            }
+            stacks = self.stacks(&account, &exports)?;
+        }
+        bail!("plan: exports kept changing between rounds of planning")
+    }
+
+    /// Evaluate with the placeholder account: enough to settle interrupted operations.
+    fn stacks_for_recovery(&self) -> anyhow::Result<Vec<DesiredStack>> {
+        self.stacks(infra_core::template::eval::PLACEHOLDER_ACCOUNT_ID, &self.exports())
     }
 
     fn types<'a>(&'a self, stacks: &'a [DesiredStack]) -> Vec<&'a str> {
@@ -274,15 +301,20 @@ impl Workspace {
         out
     }
 
-    pub fn plan(&self, stacks: &[DesiredStack], registry: &Registry, options: PlanOptions) -> anyhow::Result<Plan> {
-        let exports = self.exports();
+    fn plan_stacks(
+        &self,
+        stacks: &[DesiredStack],
+        registry: &Registry,
+        options: PlanOptions,
+        exports: &BTreeMap<String, Value>,
+    ) -> anyhow::Result<Plan> {
         let schema = |ty: &str| infra_core::schema::get(ty).map(|s| s.create_only_properties().to_vec());
         let input = PlanInput {
             project: &self.project.name,
             env: &self.env,
             stacks,
             states: &self.states,
-            exports: &exports,
+            exports,
             registry,
             create_only: &schema,
             options,
@@ -423,9 +455,6 @@ pub fn finish(plan: &Plan, report: &ApplyReport, json: bool) -> std::process::Ex
         let doc = serde_json::json!({ "plan": render::plan::json(plan), "report": report });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        if !report.failures.is_empty() || !report.skipped.is_empty() || !report.layers_not_attempted.is_empty() {
-            println!();
-        }
         for f in &report.failures {
             eprintln!("error: failed to {f}");
         }

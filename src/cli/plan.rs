@@ -55,10 +55,9 @@ pub fn make_and_show(
     options: PlanOptions,
     format: Format,
 ) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
-    let stacks = ws.stacks_for_planning()?;
     // Planning needs only the engine's own providers; the others are set up for what the
     // plan changes.
-    let plan = ws.plan(&stacks, &ws.registry_for_types(std::iter::empty())?, options)?;
+    let plan = ws.plan(&ws.registry_for_types(std::iter::empty())?, options)?;
     let registry = ws.registry_for_plan(&plan)?;
     plan.check_providers(&registry).map_err(|e| anyhow::anyhow!("plan: {e}"))?;
     if format == Format::Human {

@@ -2,7 +2,7 @@
 
 use super::{Format, Global};
 use infra_core::render::diag as render;
-use infra_core::validate::{validate_files, validate_project, Validation};
+use infra_core::validate::{validate_files_in, validate_project, Validation};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +18,7 @@ use std::process::ExitCode;
   infra validate --env dev               # the whole project, environment dev only
   infra validate stacks/backend/api.yaml # one template on its own, with parameter defaults
   infra validate stacks/                 # every template below a folder, each on its own
+  infra validate --env prod stacks/backend/api.yaml  # one template with prod's parameter values
   infra validate --format json           # machine-readable diagnostics")]
 pub struct Args {
     /// Template files (or folders of them) to check on their own instead of the project
@@ -29,7 +30,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let envs: Vec<String> = global.env.iter().cloned().collect();
         validate_project(&global.project_dir, &envs)
     } else {
-        validate_files(&args.paths)
+        validate_files_in(&args.paths, global.env.as_deref())
     };
     let diags: Vec<_> = v.diags.iter().cloned().collect();
     match global.format {

@@ -17,8 +17,7 @@ use crate::template::model::{self, Template};
 use crate::template::node::Node;
 use crate::template::DesiredStack;
 use crate::value::Value;
-use indexmap::IndexMap;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The region single files are evaluated in when no project says otherwise.
@@ -112,6 +111,12 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
 /// and a parameter with neither default nor value is left unresolved.
 /// A folder stands for every template file below it.
 pub fn validate_files(paths: &[PathBuf]) -> Validation {
+    validate_files_in(paths, None)
+}
+
+/// [`validate_files`], with the parameter values an environment of the enclosing project gives
+/// a file's layer (the folder under `stacks/` it sits in), and its region.
+pub fn validate_files_in(paths: &[PathBuf], env: Option<&str>) -> Validation {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
     let mut resources = 0;
@@ -124,6 +129,7 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
         }
     }
     let count = files.len();
+    let mut settings_by_dir: HashMap<PathBuf, Settings> = HashMap::new();
     for path in &files {
         let display = path.display().to_string();
         let project_dir = project_root(path);
@@ -134,21 +140,51 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
         let t = model::parse(&f.root, &mut diags);
         model::check_has_resources(&f.root, &t, &mut diags);
         resources += t.resources.len();
-        let layer = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        // The enclosing project's name and region, when there is one and it reads cleanly.
-        let (settings, problems) = Project::read_settings(&project_dir);
-        let (name, region) = if problems.has_errors() || settings.name.is_empty() {
-            ("infra".to_string(), DEFAULT_REGION.to_string())
-        } else {
-            (settings.name.clone(), settings.region.clone())
+        // The enclosing project's name, region and environment, when there is one and it reads
+        // cleanly; the file's layer is its folder under stacks/, else the file's own name.
+        if !settings_by_dir.contains_key(&project_dir) {
+            let (settings, problems) = Project::read_settings(&project_dir);
+            // Parameter values point into infra.toml: give it a place in this source map too.
+            let file = settings
+                .sources
+                .files()
+                .next()
+                .map(|(id, f)| (id, sources.add(&f.path, f.display.clone(), f.text.clone())));
+            let usable = !problems.has_errors() && !settings.name.is_empty();
+            settings_by_dir.insert(project_dir.clone(), (usable.then_some(settings), file));
+        }
+        let Some((settings, settings_file)) = settings_by_dir.get(&project_dir) else { continue };
+        let project = settings.as_ref();
+        let layer = enclosing_layer(&project_dir, path, project)
+            .unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+        let environment = match (project, env) {
+            (Some(p), Some(e)) => match p.select_environment(Some(e)) {
+                Ok(e) => Some(e),
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let mut parameters = environment.map(|e| e.parameters_for(&layer)).unwrap_or_default();
+        if let Some((from, to)) = settings_file {
+            for p in parameters.values_mut() {
+                p.span = p.span.map(|s| if s.file == *from { Span { file: *to, ..s } } else { s });
+            }
+        }
+        let region = match (project, environment) {
+            (Some(p), Some(e)) => p.region(&e.name).to_string(),
+            (Some(p), None) => p.region.clone(),
+            _ => DEFAULT_REGION.to_string(),
         };
         let input = EvalInput {
-            project: &name,
-            environment: "validate",
+            project: project.map(|p| p.name.as_str()).unwrap_or("infra"),
+            environment: environment.map(|e| e.name.as_str()).unwrap_or("validate"),
             layer: &layer,
             region: &region,
             account_id: eval::PLACEHOLDER_ACCOUNT_ID,
-            parameters: &IndexMap::new(),
+            parameters: &parameters,
             exports: &BTreeMap::new(),
             allow_unresolved: true,
         };
@@ -156,6 +192,20 @@ pub fn validate_files(paths: &[PathBuf]) -> Validation {
         graph::check_stack(&ev.stack, &mut diags);
     }
     Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources, files: count }
+}
+
+/// An enclosing project's settings (when they read cleanly) and where its infra.toml moved
+/// from (its own source map) to (the validation's).
+type Settings = (Option<Project>, Option<(FileId, FileId)>);
+
+/// The configured layer whose folder (`stacks/<layer>/`) holds `path`.
+fn enclosing_layer(project_dir: &Path, path: &Path, project: Option<&Project>) -> Option<String> {
+    let project = project?;
+    let abs = std::path::absolute(path).ok()?;
+    let folder = abs.parent()?;
+    let name = folder.file_name()?.to_str()?;
+    let stacks = std::path::absolute(project_dir.join("stacks")).ok()?;
+    (folder.parent() == Some(stacks.as_path()) && project.layers().any(|l| l == name)).then(|| name.to_string())
 }
 
 /// Evaluate every layer of a project for one environment, for planning and applying.

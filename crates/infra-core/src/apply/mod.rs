@@ -629,18 +629,23 @@ impl Walker<'_> {
         provider_permits: &HashMap<usize, Arc<Semaphore>>,
     ) -> Result<Job, Failure> {
         let c: &ResourceChange = &lp.changes[node.change];
+        let current = state.resources.get(&node.key).cloned();
+        // The old side of a replacement may be of another type than the new one.
+        let resource_type = match (node.step, &current) {
+            (Step::Delete | Step::Forget, Some(r)) => r.resource_type.clone(),
+            _ => c.resource_type.clone(),
+        };
         let fail = |message: String| Failure {
             layer: lp.layer.clone(),
             logical_id: node.key.clone(),
-            resource_type: c.resource_type.clone(),
+            resource_type: resource_type.clone(),
             operation: step_operation(node.step),
             message,
         };
-        let provider = self.registry.for_type(&c.resource_type).cloned();
+        let provider = self.registry.for_type(&resource_type).cloned();
         if provider.is_none() && node.step != Step::Forget {
-            return Err(fail(format!("no provider for resource type {}", c.resource_type)));
+            return Err(fail(format!("no provider for resource type {resource_type}")));
         }
-        let current = state.resources.get(&node.key).cloned();
         let properties = match node.step {
             Step::Create | Step::Update | Step::CreateReplacement => {
                 let after = c.after.as_ref().unwrap_or(&Value::Null);
@@ -667,7 +672,7 @@ impl Walker<'_> {
             layer: lp.layer.clone(),
             stack_name: format!("{}-{}-{}", plan.project, plan.env, lp.layer),
             logical_id: c.logical_id.clone(),
-            resource_type: c.resource_type.clone(),
+            resource_type: resource_type.clone(),
         };
         let provider_permits = provider.as_ref().and_then(|p| provider_permits.get(&provider_key(p)).cloned());
         Ok(Job {

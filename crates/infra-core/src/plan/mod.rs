@@ -233,6 +233,26 @@ impl Plan {
         }
     }
 
+    /// Export names whose value this plan changes (or removes, or cannot know yet), given the
+    /// states it was made against. Importers evaluated with the old values must be planned
+    /// again with these left unknown.
+    pub fn changing_exports(&self, states: &BTreeMap<String, crate::state::State>) -> Vec<String> {
+        let mut out = Vec::new();
+        for lp in &self.layers {
+            let Some(state) = states.get(&lp.layer) else { continue };
+            for oc in &lp.outputs {
+                let Some(old) = state.outputs.get(&oc.name) else { continue };
+                let Some(name) = &old.export_name else { continue };
+                let renamed = oc.export_name.as_ref().and_then(Value::as_str) != Some(name.as_str());
+                let value_changes = compare::compare(oc.after.as_ref(), Some(&old.value)) != compare::Difference::Same;
+                if oc.action == Action::Delete || renamed || value_changes {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }

@@ -105,29 +105,13 @@ fn file_attributes(path: &Path) -> Attributes {
     a
 }
 
-/// The temporary file an update of `path` writes before renaming it over `path`. Its name is
-/// fixed, not random, so an update cut short by a crash leaves at most one, and the update or
-/// delete that settles the interrupted operation takes it over or removes it.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.infra-tmp"))
-}
-
-/// Write `content` to `path` through a temporary file and a rename, so a reader never sees half.
-fn replace_file(path: &Path, content: &str) -> std::io::Result<()> {
-    let tmp = temp_path(path);
-    let mut f = std::fs::File::create(&tmp)?;
+/// Rewrite an existing file in place. No temporary file is used, so a killed run leaves
+/// nothing behind; a half-written file is what the update's journal intent is for (recovery
+/// finishes the update).
+fn rewrite_file(path: &Path, content: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
     f.write_all(content.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Remove `path`; one that is already gone is not an error.
-fn remove_if_present(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    f.sync_all()
 }
 
 #[async_trait]
@@ -262,7 +246,7 @@ impl Provider for LocalProvider {
                         format!("{} does not exist", path.display()),
                     ));
                 }
-                replace_file(&path, &content_of(&req.new_properties)).map_err(|e| io_error("UpdateFile", &path, e))?;
+                rewrite_file(&path, &content_of(&req.new_properties)).map_err(|e| io_error("UpdateFile", &path, e))?;
                 Ok(Applied { physical_id: req.physical_id.clone(), attributes: file_attributes(&path) })
             }
             other => Err(ProviderError::new(ErrorKind::Unsupported, "Update", format!("unknown type {other}"))),
@@ -274,9 +258,11 @@ impl Provider for LocalProvider {
             DATA => Ok(()),
             FILE => {
                 let path = PathBuf::from(&req.physical_id);
-                let tmp = temp_path(&path);
-                remove_if_present(&tmp).map_err(|e| io_error("DeleteFile", &tmp, e))?;
-                remove_if_present(&path).map_err(|e| io_error("DeleteFile", &path, e))
+                match std::fs::remove_file(&path) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(io_error("DeleteFile", &path, e)),
+                }
             }
             other => Err(ProviderError::new(ErrorKind::Unsupported, "Delete", format!("unknown type {other}"))),
         }

@@ -407,3 +407,49 @@ pub fn json(plan: &Plan) -> J {
     }
     j
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summary_lines() {
+        let check = |s: Summary, destroy: bool, expected: &str| assert_eq!(summary_line(&s, destroy), expected);
+        let s = |add, change, replace, destroy, forget| Summary {
+            add,
+            change,
+            replace,
+            destroy,
+            forget,
+            outputs_changed: 0,
+        };
+        check(s(3, 1, 1, 2, 0), false, "Plan: 3 to add, 1 to change, 1 to replace, 2 to destroy.");
+        check(s(0, 0, 0, 2, 1), true, "Plan: 2 to destroy, 1 to forget.");
+        check(s(0, 0, 0, 0, 1), false, "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy, 1 to forget.");
+    }
+
+    #[test]
+    fn values() {
+        let check = |j: serde_json::Value, expected: &str| assert_eq!(value_text(&Value::from_json(&j)), expected);
+        check(json!("x"), "\"x\"");
+        check(json!(3), "3");
+        check(json!({"Ref": "A"}), UNKNOWN);
+        check(json!(["a", {"Fn::GetAtt": ["A", "Arn"]}]), "[\n  \"a\",\n  (known after apply)\n]");
+    }
+
+    #[test]
+    fn documents_diff_by_line() {
+        let mut out = String::new();
+        let st = Style { color: false };
+        let old = json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]});
+        let new = Value::from_json(&json!("{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:PutObject\"}]}"));
+        changed_property(&mut out, &st, "", "Policy", &old, &new, "");
+        assert!(out.starts_with("~ Policy =\n"), "{out}");
+        assert!(out.contains("    -       \"Action\": \"s3:GetObject\"\n"), "{out}");
+        assert!(out.contains("    +       \"Action\": \"s3:PutObject\"\n"), "{out}");
+        let mut out = String::new();
+        changed_property(&mut out, &st, "", "Name", &json!("a"), &Value::String("b".into()), " # forces replacement");
+        assert_eq!(out, "~ Name = \"a\" → \"b\" # forces replacement\n");
+    }
+}

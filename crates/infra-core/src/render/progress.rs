@@ -22,7 +22,10 @@ pub fn duration(d: Duration) -> String {
 }
 
 fn who(s: &Subject) -> String {
-    format!("{}.{}", s.layer, s.logical_id)
+    match crate::plan::deposed_of(&s.logical_id) {
+        Some(id) => format!("{}.{id} (deposed)", s.layer),
+        None => format!("{}.{}", s.layer, s.logical_id),
+    }
 }
 
 /// The verb forms of an operation: (`Creating`, `creating`, `Creation`).

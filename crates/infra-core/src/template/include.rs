@@ -41,6 +41,14 @@ pub fn apply(root: &mut Node, project_dir: &Path, load: &mut Loader, diags: &mut
     ctx.top_level(root);
 }
 
+/// Why a location cannot be included.
+enum Unusable {
+    /// Outside the project, or not a local path.
+    Refused(String),
+    /// Inside the project but not a readable file.
+    Missing(String),
+}
+
 struct Ctx<'a, 'l> {
     project_dir: PathBuf,
     load: &'a mut Loader<'l>,
@@ -119,7 +127,17 @@ impl Ctx<'_, '_> {
         };
         let path = match self.resolve(loc) {
             Ok(p) => p,
-            Err(why) => {
+            Err(Unusable::Missing(why)) => {
+                self.diags.push(
+                    Diagnostic::error("E1062", format!("failed to read included file `{loc}`"))
+                        .at(location.span)
+                        .label("no such file in the project")
+                        .note(format!("{why}."))
+                        .note("Locations are relative to the project directory."),
+                );
+                return None;
+            }
+            Err(Unusable::Refused(why)) => {
                 self.diags.push(
                     Diagnostic::error("E1061", format!("include location `{loc}` is refused: {why}"))
                         .at(location.span)
@@ -157,14 +175,16 @@ impl Ctx<'_, '_> {
     }
 
     /// Check a location and turn it into a canonical path inside the project.
-    fn resolve(&self, loc: &str) -> Result<PathBuf, String> {
+    fn resolve(&self, loc: &str) -> Result<PathBuf, Unusable> {
         if loc.contains("://") {
             let scheme = loc.split("://").next().unwrap_or_default();
-            return Err(format!("{scheme}:// locations are not read; copy the file into the project"));
+            return Err(Unusable::Refused(format!(
+                "{scheme}:// locations are not read; copy the file into the project"
+            )));
         }
         let rel = Path::new(loc);
         if rel.is_absolute() || loc.starts_with('/') || loc.starts_with('\\') {
-            return Err("absolute paths are not allowed".into());
+            return Err(Unusable::Refused("absolute paths are not allowed".into()));
         }
         let mut normal = PathBuf::new();
         for c in rel.components() {
@@ -173,19 +193,23 @@ impl Ctx<'_, '_> {
                 Component::CurDir => {}
                 Component::ParentDir => {
                     if !normal.pop() {
-                        return Err("the path leaves the project directory".into());
+                        return Err(Unusable::Refused("the path leaves the project directory".into()));
                     }
                 }
-                Component::RootDir | Component::Prefix(_) => return Err("absolute paths are not allowed".into()),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(Unusable::Refused("absolute paths are not allowed".into()))
+                }
             }
         }
         let full = self.project_dir.join(&normal);
-        let canonical = full.canonicalize().map_err(|e| format!("cannot read it ({e})"))?;
+        let canonical = full.canonicalize().map_err(|e| Unusable::Missing(e.to_string()))?;
         if !canonical.starts_with(&self.project_dir) {
-            return Err("it resolves (through a symbolic link) outside the project directory".into());
+            return Err(Unusable::Refused(
+                "it resolves (through a symbolic link) outside the project directory".into(),
+            ));
         }
         if !canonical.is_file() {
-            return Err("it is not a file".into());
+            return Err(Unusable::Missing("it is not a file".into()));
         }
         Ok(canonical)
     }

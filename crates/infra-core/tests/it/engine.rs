@@ -705,3 +705,15 @@ fn plan_errors_name_the_problem() {
     cyclic.resources["A"].depends_on.insert("B".to_string());
     check(&[cyclic], PlanOptions::default(), "dependency cycle in layer app between A, B");
 }
+
+#[tokio::test]
+async fn a_type_change_replaces_and_deletes_with_the_old_type() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("A", THING, json!({"V": 1}))])]).await;
+    let p = f.plan(&[stack("app", &[("A", "Infra::Local::Data", json!({"Input": 1}))])], PlanOptions::default());
+    assert_eq!(p.layers[0].changes[0].reason, ActionReason::ReplaceBecause { properties: vec!["Type".to_string()] });
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    assert!(f.mem.objects().is_empty(), "the old Test::Thing was deleted by its own provider");
+    assert_eq!(f.state("app").resources["A"].resource_type, "Infra::Local::Data");
+}

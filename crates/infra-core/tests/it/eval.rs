@@ -221,7 +221,7 @@ fn transforms() {
     check(&include("../outside.yaml"), "E1061", 8);
     check(&include("s3://bucket/snippet.yaml"), "E1061", 8);
     check(&include("/etc/hostname"), "E1061", 8);
-    check(&include("missing.yaml"), "E1061", 8);
+    check(&include("missing.yaml"), "E1062", 8);
 }
 
 #[test]
@@ -829,4 +829,21 @@ fn reference_project_validates_and_loads_in_every_environment() {
             assert_eq!(order.len(), s.resources.len());
         }
     }
+}
+
+#[test]
+fn single_files_take_an_environments_values_for_their_layer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "infra.toml", &format!("{TOML}[environments.prod.layers.backend.parameters]\nSize = \"11\"\n"));
+    let template = "Parameters:\n  Size:\n    Type: Number\n    Default: 1\n    MaxValue: 10\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n";
+    write(dir.path(), "stacks/backend/q.yaml", template);
+    let file = [dir.path().join("stacks/backend/q.yaml")];
+    let v = infra_core::validate::validate_files_in(&file, None);
+    assert!(v.diags.is_empty(), "{}", listing(&v));
+    let v = infra_core::validate::validate_files_in(&file, Some("dev"));
+    assert!(v.diags.is_empty(), "{}", listing(&v));
+    let v = infra_core::validate::validate_files_in(&file, Some("prod"));
+    expect(&v, "E1105", "infra.toml", 9);
+    let v = infra_core::validate::validate_files_in(&file, Some("staging"));
+    assert_eq!(v.diags.iter().map(|d| d.code).collect::<Vec<_>>(), vec!["E5007"]);
 }
