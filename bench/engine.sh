@@ -12,7 +12,7 @@
 # Terraform's figures come from ${TERRAFORM_BASELINE:-../shared/bench/terraform-baseline} when
 # that file exists, else from bench/terraform-baseline.sh (same graph, same phases).
 # TERRAFORM_BASELINE=none skips Terraform ("terraform" and "ratio" are then null): at N=10,000
-# Terraform's apply and destroy alone take hours.
+# Terraform's apply alone can run for the better part of an hour (see README.md).
 #
 # Prints a table with the ratios (Terraform's figure divided by infra's, so higher is better
 # for infra) and, as its last line, one JSON object:
