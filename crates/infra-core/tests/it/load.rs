@@ -99,6 +99,10 @@ fn errors() {
     check("A:\n  ? {x: 1}\n  : 2\n", Yaml, "E0012", 2);
     check("A:\n  !Ref X: 1\n", Yaml, "E0012", 2);
     check("L: &l [1]\nA:\n  *l : 2\n", Yaml, "E0012", 3);
+    // Merge keys take mappings only.
+    check("X:\n  <<: 1\n", Yaml, "E0016", 2);
+    check("X:\n  <<: [{A: 1}, b]\n", Yaml, "E0016", 2);
+    check("X:\n  A: 1\n  <<: {B: 1}\n  A: 2\n", Yaml, "E0004", 4);
     // An alias inside its own anchor.
     check("A: &a\n  - *a\n", Yaml, "E0014", 2);
     // Core tags that do not fit.
@@ -188,6 +192,11 @@ fn scalars() {
         ("K: &k Name\nM: {*k : 1}\n", r#"{"K": "Name", "M": {"Name": 1}}"#),
         ("\u{feff}A: 1\r\nB: 2\r\n", r#"{"A": 1, "B": 2}"#),
         ("%YAML 1.2\n---\nA: 1\n...\n", r#"{"A": 1}"#),
+        // Merge keys, as `aws cloudformation package` resolves them: written keys win, then
+        // earlier mappings; merged entries come first.
+        ("D: &d {A: 1, B: 2}\nX:\n  <<: *d\n  B: 3\n", r#"{"D": {"A": 1, "B": 2}, "X": {"A": 1, "B": 3}}"#),
+        ("X:\n  C: 0\n  <<: [{A: 1}, {A: 2, B: 2}]\n", r#"{"X": {"A": 1, "B": 2, "C": 0}}"#),
+        ("X: {'<<': {A: 1}}\n", r#"{"X": {"<<": {"A": 1}}}"#),
     ];
     for (source, expected) in cases {
         check_ok(source, Yaml, expected);
@@ -408,7 +417,7 @@ fn fuzz_regressions() {
     for path in paths {
         let bytes = std::fs::read(&path).expect("read fixture");
         let text = String::from_utf8_lossy(&bytes);
-        for limits in [Limits::default(), tight.clone()] {
+        for limits in [Limits::default(), tight] {
             for syntax in [Json, Yaml] {
                 let (sources, result) = parse_with(&text, syntax, &limits);
                 let name = format!("{} as {syntax:?}", path.display());
@@ -441,5 +450,18 @@ fn check_spans(node: &Node, text: &str, name: &str) {
     for (key, value) in node.as_map().unwrap_or_default() {
         check_span(key.span.range(), text, name);
         check_spans(value, text, name);
+    }
+}
+
+#[test]
+fn long_lines_stay_linear() {
+    // One line of empty values, and one of multi-byte keys: both load in linear time.
+    let empties = format!("{{{}}}", (0..100_000).map(|i| format!("k{i}: ")).collect::<Vec<_>>().join(", "));
+    let wide = format!("{{{}}}", (0..100_000).map(|i| format!("é{i}: [é]")).collect::<Vec<_>>().join(", "));
+    for source in [empties, wide] {
+        let started = std::time::Instant::now();
+        let (_, result) = parse_with(&source, Yaml, &Limits::default());
+        assert!(result.is_ok(), "{:?}", result.err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
     }
 }

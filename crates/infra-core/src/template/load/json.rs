@@ -53,10 +53,12 @@ fn prescan(text: &str, cx: &Cx) -> Result<(), Diagnostic> {
         match b {
             b'"' => i = skip_string(bytes, i + 1),
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p);
+                let rest = bytes.get(i..).unwrap_or_default();
+                i = rest.iter().position(|&c| c == b'\n').map_or(bytes.len(), |p| i + p);
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = bytes[i + 2..].windows(2).position(|w| w == b"*/").map_or(bytes.len(), |p| i + 2 + p + 2);
+                let rest = bytes.get(i + 2..).unwrap_or_default();
+                i = rest.windows(2).position(|w| w == b"*/").map_or(bytes.len(), |p| i + 2 + p + 2);
             }
             b'{' | b'[' => {
                 depth += 1;

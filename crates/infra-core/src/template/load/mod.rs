@@ -50,10 +50,12 @@ pub mod codes {
     pub const RECURSIVE_ALIAS: &str = "E0014";
     /// A core YAML tag (`!!int`, `!!bool`, ...) on a value it does not fit.
     pub const BAD_CORE_TAG: &str = "E0015";
+    /// A YAML merge key (`<<`) whose value is not a mapping or a list of mappings.
+    pub const BAD_MERGE: &str = "E0016";
 }
 
 /// Bounds on what one template file may cost to load.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest file accepted, in bytes.
     pub max_bytes: usize,
@@ -126,7 +128,7 @@ pub fn load_file(
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // `take` guards against files that grow while read, and against special files whose
     // reported size is 0.
-    file.take(limits.max_bytes as u64 + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    file.take((limits.max_bytes as u64).saturating_add(1)).read_to_end(&mut bytes).map_err(read_error)?;
     if bytes.len() > limits.max_bytes {
         return Err(too_large(display, bytes.len() as u64, limits));
     }
@@ -146,7 +148,7 @@ pub fn load_file(
             let lossy = String::from_utf8_lossy(&bytes).into_owned();
             let id = sources.add(path, display, lossy);
             let mut d = Diagnostic::error(codes::NOT_UTF8, "template is not valid UTF-8")
-                .at(Span::new(id, bad, bad + BOM.len_utf8()))
+                .at(Span::new(id, bad, bad + char::REPLACEMENT_CHARACTER.len_utf8()))
                 .label(format!("invalid byte 0x{byte:02x}"));
             if utf16 {
                 d = d.note("The file starts with a UTF-16 byte order mark.");
@@ -238,8 +240,17 @@ impl SeenKeys {
                 .with_secondary(*first, "first defined here")
                 .note("A key may appear only once in a mapping; remove or rename one of them."));
         }
-        self.spans.insert(key.name.clone(), key.span);
+        self.first_time(key);
         Ok(())
+    }
+
+    /// Records `key` unless already seen; whether it was new.
+    fn first_time(&mut self, key: &Key) -> bool {
+        if self.spans.contains_key(&key.name) {
+            return false;
+        }
+        self.spans.insert(key.name.clone(), key.span);
+        true
     }
 }
 

@@ -174,6 +174,8 @@ impl CoreTag {
 #[derive(Clone)]
 struct Built {
     node: Node,
+    /// A plain `<<` in key position: the YAML merge key.
+    merge_key: bool,
     /// Nodes in the tree, this one included.
     size: usize,
     /// Levels of lists and mappings, this one included (0 for a scalar).
@@ -199,7 +201,15 @@ struct Frame {
 
 enum Items {
     Seq(Vec<Node>),
-    Map { entries: Vec<(Key, Node)>, pending: Option<Key>, seen: SeenKeys },
+    Map {
+        entries: Vec<(Key, Node)>,
+        pending: Option<Key>,
+        /// The pending key is a merge key (`<<`).
+        merging: bool,
+        /// Mappings to merge in (the values of `<<` keys), in order of precedence.
+        merges: Vec<Node>,
+        seen: SeenKeys,
+    },
 }
 
 struct Builder<'t, 'c> {
@@ -361,8 +371,9 @@ impl Builder<'_, '_> {
                 return Err(self.complex_key(tag_start, end, "a function call"));
             }
             // Keys are not nodes of the tree, so they do not count against the limit.
+            let merge_key = style == TScalarStyle::Plain && matches!(tagging, Tagging::None) && value == "<<";
             let node = Node::new(NodeKind::String(value), self.span(start, end));
-            return self.complete(Built { node, size: 1, height: 0 }, anchor, end);
+            return self.complete(Built { node, merge_key, size: 1, height: 0 }, anchor, end);
         }
         let span = self.span(start, end);
         let kind = match &tagging {
@@ -372,7 +383,7 @@ impl Builder<'_, '_> {
         };
         let Tagging::Intrinsic { key, start: tag_start, end: tag_end } = tagging else {
             self.count(1, start, end, "the limit is reached here")?;
-            return self.complete(Built { node: Node::new(kind, span), size: 1, height: 0 }, anchor, end);
+            return self.complete(Built { node: Node::new(kind, span), merge_key: false, size: 1, height: 0 }, anchor, end);
         };
         self.check_depth(self.depth() + 1, tag_start, tag_end)?;
         let inner = match kind {
@@ -387,7 +398,7 @@ impl Builder<'_, '_> {
         let height = if matches!(inner.kind, NodeKind::Seq(_)) { 2 } else { 1 };
         self.count(size, tag_start, end, "the limit is reached here")?;
         let node = wrap(key, self.span(tag_start, tag_end), inner, self.span(tag_start, end));
-        self.complete(Built { node, size, height }, anchor, end)
+        self.complete(Built { node, merge_key: false, size, height }, anchor, end)
     }
 
     /// Where `value` appears verbatim in the scalar at `start..end` (quotes aside), if it does.
@@ -424,7 +435,13 @@ impl Builder<'_, '_> {
         self.check_depth(depth, first, first_end)?;
         self.count(1 + usize::from(wrap.is_some()), first, first_end, "the limit is reached here")?;
         let items = if map {
-            Items::Map { entries: Vec::new(), pending: None, seen: SeenKeys::default() }
+            Items::Map {
+                entries: Vec::new(),
+                pending: None,
+                merging: false,
+                merges: Vec::new(),
+                seen: SeenKeys::default(),
+            }
         } else {
             Items::Seq(Vec::new())
         };
@@ -457,12 +474,18 @@ impl Builder<'_, '_> {
         let start = frame.start.unwrap_or(frame.end).min(end);
         let kind = match frame.items {
             Items::Seq(items) => NodeKind::Seq(items),
-            Items::Map { entries, .. } => NodeKind::Map(entries),
+            Items::Map { entries, merges, mut seen, .. } => NodeKind::Map(merge(entries, merges, &mut seen)),
         };
-        let mut built = Built { node: Node::new(kind, self.span(start, end)), size: frame.size, height: frame.height + 1 };
+        let mut built = Built {
+            node: Node::new(kind, self.span(start, end)),
+            merge_key: false,
+            size: frame.size,
+            height: frame.height + 1,
+        };
         if let Some((key, tag_start, tag_end)) = frame.wrap {
             built = Built {
                 node: wrap(key, self.span(tag_start, tag_end), built.node, self.span(tag_start, end)),
+                merge_key: false,
                 size: built.size + 1,
                 height: built.height + 1,
             };
@@ -501,7 +524,7 @@ impl Builder<'_, '_> {
             };
             node.kind = NodeKind::String(name);
         }
-        self.complete(Built { node, size, height }, 0, end)
+        self.complete(Built { node, merge_key: false, size, height }, 0, end)
     }
 
     /// Adds a finished node to the collection being built (or makes it the document).
@@ -525,8 +548,29 @@ impl Builder<'_, '_> {
         };
         match &mut frame.items {
             Items::Seq(items) => items.push(add_value(built.node)),
-            Items::Map { entries, pending, seen } => match pending.take() {
+            Items::Map { entries, pending, merging, merges, seen } => match pending.take() {
+                Some(key) if *merging => {
+                    *merging = false;
+                    let node = add_value(built.node);
+                    let mappings = match &node.kind {
+                        NodeKind::Map(_) => true,
+                        NodeKind::Seq(items) => items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))),
+                        _ => false,
+                    };
+                    if !mappings {
+                        return Err(Diagnostic::error(codes::BAD_MERGE, "merge key needs mappings")
+                            .at(node.span)
+                            .label(format!("found {}", node.kind_name()))
+                            .with_secondary(key.span, "merge key")
+                            .note("The value of `<<` is a mapping, usually an alias (`<<: *defaults`), or a list of them."));
+                    }
+                    merges.push(node);
+                }
                 Some(key) => entries.push((key, add_value(built.node))),
+                None if built.merge_key => {
+                    *merging = true;
+                    *pending = Some(Key { name: "<<".to_string(), span: built.node.span });
+                }
                 None => {
                     let name = match built.node.kind {
                         NodeKind::String(s) => s,
@@ -540,6 +584,30 @@ impl Builder<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// A mapping's own entries with those of its `<<` merge keys: merged entries come first,
+/// keys written in the mapping win, and among merged mappings the earlier one wins.
+fn merge(entries: Vec<(Key, Node)>, merges: Vec<Node>, seen: &mut SeenKeys) -> Vec<(Key, Node)> {
+    if merges.is_empty() {
+        return entries;
+    }
+    let mut merged = Vec::new();
+    let sources = merges.into_iter().flat_map(|node| match node.kind {
+        NodeKind::Seq(items) => items,
+        _ => vec![node],
+    });
+    for source in sources {
+        if let NodeKind::Map(source_entries) = source.kind {
+            for (key, value) in source_entries {
+                if seen.first_time(&key) {
+                    merged.push((key, value));
+                }
+            }
+        }
+    }
+    merged.extend(entries);
+    merged
 }
 
 /// `{ key: inner }`, the long form of a short-form tag.
@@ -689,8 +757,21 @@ fn quoted_end(text: &str, at: usize, quote: u8) -> usize {
     text.len()
 }
 
-fn line_start(text: &str, at: usize) -> usize {
-    text.get(..at).and_then(|t| t.rfind(['\n', '\r'])).map_or(0, |p| p + 1)
+/// How far back spans look for the start of a line. Spans only need nearby text, and an
+/// unbounded search would make a long one-line template quadratic.
+const LOOKBEHIND: usize = 512;
+
+/// Where the line holding `at` starts, and whether that is a real line start (rather than
+/// the limit of the search).
+fn line_start(text: &str, at: usize) -> (usize, bool) {
+    let mut from = at.saturating_sub(LOOKBEHIND);
+    while from < at && !text.is_char_boundary(from) {
+        from += 1;
+    }
+    match text.get(from..at).and_then(|t| t.rfind(['\n', '\r'])) {
+        Some(p) => (from + p + 1, true),
+        None => (from, from == 0),
+    }
 }
 
 /// A block scalar runs from its `|` or `>` header to its last line indented at least as far
@@ -702,7 +783,7 @@ fn block_extent(text: &str, at: usize, value: &str) -> (usize, usize) {
     if value.trim().is_empty() {
         return (start, end);
     }
-    let first = line_start(text, at);
+    let (first, _) = line_start(text, at);
     let indent = at - first;
     let mut pos = first;
     while let Some(rest) = text.get(pos..).filter(|r| !r.is_empty()) {
@@ -725,13 +806,13 @@ fn block_extent(text: &str, at: usize, value: &str) -> (usize, usize) {
 fn block_header(text: &str, at: usize) -> Option<(usize, usize)> {
     let mut seg_end = at;
     loop {
-        let start = line_start(text, seg_end);
+        let (start, whole) = line_start(text, seg_end);
         let segment = text.get(start..seg_end)?;
         let trimmed = segment.trim();
         if !trimmed.is_empty() && !trimmed.starts_with('#') {
             return block_indicator(segment).map(|(s, e)| (start + s, start + e));
         }
-        if start == 0 {
+        if start == 0 || !whole {
             return None;
         }
         seg_end = start - 1;
@@ -757,15 +838,21 @@ fn block_indicator(line: &str) -> Option<(usize, usize)> {
 /// For a value left empty (`Key:` with nothing after it), where the text before it ends:
 /// the parser reports the position of whatever comes next.
 fn end_of_previous_content(text: &str, at: usize) -> usize {
+    // Text before `at` on its own line cannot be a comment, since a comment runs to the end
+    // of its line: the common case needs no line scan.
+    let before = text.get(..at).unwrap_or_default().trim_end_matches([' ', '\t']);
+    if !before.is_empty() && !before.ends_with(['\n', '\r']) {
+        return before.len();
+    }
     let mut seg_end = at;
     loop {
-        let start = line_start(text, seg_end);
+        let (start, whole) = line_start(text, seg_end);
         let Some(segment) = text.get(start..seg_end) else { return at };
         let content = strip_comment(segment).trim_end();
         if !content.trim_start().is_empty() {
             return start + content.len();
         }
-        if start == 0 {
+        if start == 0 || !whole {
             return at;
         }
         seg_end = start - 1;
