@@ -10,7 +10,7 @@ use super::{all_types, get, is_custom};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::Span;
 use crate::template::node::{Key, Node, NodeKind};
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -110,14 +110,17 @@ impl Validator<'_> {
             );
             return;
         }
-        if !schema.any_of.is_empty() {
-            self.check_any_of(node, schema, anchor);
-        }
+        let before = self.diags.len();
         match &node.kind {
             NodeKind::Map(entries) => self.check_object(entries, schema, anchor),
             NodeKind::Seq(items) => self.check_list(node, items, schema),
             NodeKind::Null => {}
             NodeKind::String(_) | NodeKind::Number(_) | NodeKind::Bool(_) => self.check_scalar(node, schema),
+        }
+        // The branches only narrow what the schema itself allows: once that fails, their
+        // problems would repeat it.
+        if !schema.any_of.is_empty() && self.diags.len() == before {
+            self.check_any_of(node, schema, anchor);
         }
     }
 
@@ -239,7 +242,7 @@ impl Validator<'_> {
         }
         if let NodeKind::String(s) = &node.kind {
             if let Some(pattern) = schema.pattern.as_deref() {
-                if compiled(pattern).is_some_and(|re| !re.is_match(s)) {
+                if compiled(pattern).is_some_and(|re| !re.is_match(s.as_bytes())) {
                     self.push(
                         Diagnostic::error(codes::PATTERN_MISMATCH, format!("`{s}` does not match the pattern of {}", self.subject()))
                             .at(node.span)
@@ -390,16 +393,25 @@ fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 fn matching_pattern_property<'s>(schema: &'s PropertySchema, key: &str) -> Option<&'s PropertySchema> {
     // A pattern the regex engine cannot compile is taken to match: better to miss a problem
     // than to call a valid key unknown.
-    schema.pattern_properties.iter().find(|(p, _)| compiled(p).is_none_or(|re| re.is_match(key))).map(|(_, s)| s)
+    schema.pattern_properties.iter().find(|(p, _)| compiled(p).is_none_or(|re| re.is_match(key.as_bytes()))).map(|(_, s)| s)
 }
 
-/// Registry patterns are ECMAScript regular expressions; those the `regex` crate cannot
-/// compile (look-around, backreferences) are skipped rather than guessed at.
+/// Registry patterns are ECMAScript regular expressions without the `u` flag, where `\w`,
+/// `\d` and `\b` are ASCII-only: so they are compiled without Unicode classes first (which
+/// is also far cheaper to build), and with them only when the pattern needs them (`\p{L}`,
+/// non-ASCII literals). Patterns neither way compiles (look-around, backreferences) are
+/// skipped rather than guessed at.
 fn compiled(pattern: &str) -> Option<Regex> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache.entry(pattern.to_string()).or_insert_with(|| Regex::new(pattern).ok()).clone()
+    cache
+        .entry(pattern.to_string())
+        .or_insert_with(|| {
+            let build = |unicode| RegexBuilder::new(pattern).unicode(unicode).build();
+            build(false).or_else(|_| build(true)).ok()
+        })
+        .clone()
 }
 
 fn visit_get_atts(node: &Node, resources: &[(Key, Node)], diags: &mut Diagnostics) {
@@ -514,6 +526,24 @@ mod tests {
         );
         check("Custom::Anything", json!({"Whatever": [1]}), &[]);
         check("AWS::CloudFormation::CustomResource", json!({"ServiceToken": "x", "Extra": 1}), &[]);
+    }
+
+    #[test]
+    fn any_of_reports_the_closest_branch() {
+        let line = r#"{"typeName":"Test::Any::Of","properties":{"P":{"anyOf":[{"type":"string","enum":["A","B"]},{"type":"array","items":{"type":"integer"}}]}},"additionalProperties":false}"#;
+        let schema: &'static ResourceSchema = Box::leak(Box::new(ResourceSchema::parse(line).unwrap()));
+        let check = |value: serde_json::Value, expected: &[&str]| {
+            let mut diags = Diagnostics::new();
+            let node = Node::from_json(&json!({ "P": value }));
+            Validator { schema, diags: &mut diags, path: String::new() }.check(&node, schema.root(), Span::synthetic());
+            let got: Vec<&str> = diags.iter().map(|d| d.code).collect();
+            assert_eq!(got, expected, "{value}");
+        };
+        check(json!("A"), &[]);
+        check(json!([1, 2]), &[]);
+        check(json!("C"), &[codes::NOT_IN_ENUM]);
+        check(json!([1, "x"]), &[codes::WRONG_TYPE]);
+        check(json!({"k": 1}), &[codes::WRONG_TYPE]);
     }
 
     #[test]
