@@ -133,9 +133,11 @@ def compact(schema, refs):
             out["items"] = compact(items, refs)
     for key in ("oneOf", "anyOf"):
         branches = [b for b in schema.get(key, []) if isinstance(b, dict) and not is_presence_only(b)]
-        if branches:
-            # The engine treats oneOf like anyOf: a value is accepted if any branch accepts it.
-            out.setdefault("anyOf", []).extend(compact(b, refs) for b in branches)
+        compacted = [compact(b, refs) for b in branches]
+        # A branch with no validation keywords left accepts anything, and so does the whole
+        # keyword. The engine treats oneOf like anyOf: any accepting branch is enough.
+        if compacted and all(compacted):
+            out.setdefault("anyOf", []).extend(compacted)
     branches = [b for b in schema.get("allOf", []) if isinstance(b, dict) and not is_presence_only(b)]
     if branches:
         out["allOf"] = [compact(b, refs) for b in branches]

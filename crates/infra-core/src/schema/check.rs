@@ -110,14 +110,17 @@ impl Validator<'_> {
             );
             return;
         }
-        if !schema.any_of.is_empty() {
-            self.check_any_of(node, schema, anchor);
-        }
+        let before = self.diags.len();
         match &node.kind {
             NodeKind::Map(entries) => self.check_object(entries, schema, anchor),
             NodeKind::Seq(items) => self.check_list(node, items, schema),
             NodeKind::Null => {}
             NodeKind::String(_) | NodeKind::Number(_) | NodeKind::Bool(_) => self.check_scalar(node, schema),
+        }
+        // The branches only narrow what the schema itself allows: once that fails, their
+        // problems would repeat it.
+        if !schema.any_of.is_empty() && self.diags.len() == before {
+            self.check_any_of(node, schema, anchor);
         }
     }
 
@@ -523,6 +526,24 @@ mod tests {
         );
         check("Custom::Anything", json!({"Whatever": [1]}), &[]);
         check("AWS::CloudFormation::CustomResource", json!({"ServiceToken": "x", "Extra": 1}), &[]);
+    }
+
+    #[test]
+    fn any_of_reports_the_closest_branch() {
+        let line = r#"{"typeName":"Test::Any::Of","properties":{"P":{"anyOf":[{"type":"string","enum":["A","B"]},{"type":"array","items":{"type":"integer"}}]}},"additionalProperties":false}"#;
+        let schema: &'static ResourceSchema = Box::leak(Box::new(ResourceSchema::parse(line).unwrap()));
+        let check = |value: serde_json::Value, expected: &[&str]| {
+            let mut diags = Diagnostics::new();
+            let node = Node::from_json(&json!({ "P": value }));
+            Validator { schema, diags: &mut diags, path: String::new() }.check(&node, schema.root(), Span::synthetic());
+            let got: Vec<&str> = diags.iter().map(|d| d.code).collect();
+            assert_eq!(got, expected, "{value}");
+        };
+        check(json!("A"), &[]);
+        check(json!([1, 2]), &[]);
+        check(json!("C"), &[codes::NOT_IN_ENUM]);
+        check(json!([1, "x"]), &[codes::WRONG_TYPE]);
+        check(json!({"k": 1}), &[codes::WRONG_TYPE]);
     }
 
     #[test]
