@@ -15,4 +15,5 @@ pub mod schema;
 pub mod source;
 pub mod state;
 pub mod template;
+pub mod validate;
 pub mod value;

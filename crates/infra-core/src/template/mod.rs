@@ -2,6 +2,7 @@
 //! evaluation into a [`DesiredStack`] the engine can plan against.
 
 pub mod eval;
+pub mod include;
 pub mod intrinsics;
 pub mod load;
 pub mod model;
