@@ -1,12 +1,65 @@
-//! `infra force-unlock`.
+//! `infra force-unlock`: remove a state lock whose holder can no longer release it.
 
-use super::Global;
+use super::state::StateScope;
+use super::{Format, Global};
+use anyhow::bail;
+use infra_core::state::lock::read_info;
 use std::process::ExitCode;
 
-/// (not yet available)
+/// Remove a lock left by a process that can no longer release it
+///
+/// Only the lock with exactly this ID is removed, so a newer lock taken since is never
+/// broken by mistake. The ID is in the "locked by" error. A lock whose holder crashed on this
+/// machine is released by the OS anyway; force-unlock is for a hung process, or one on
+/// another machine sharing the state directory. Make sure that process is stopped first:
+/// it may still be writing state.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  infra force-unlock 3f2a6c1e-8d0b-4f5e-9a77-2c1d0e9b8a64
+  infra force-unlock 3f2a6c1e-8d0b-4f5e-9a77-2c1d0e9b8a64 --layer backend --env prod")]
+pub struct Args {
+    /// The lock ID, from the "locked by" error
+    pub lock_id: String,
+    /// The locked layer (default: search every layer of the environment)
+    #[arg(long)]
+    pub layer: Option<String>,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("infra force-unlock is not available yet")
+pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let scope = match StateScope::from_project(global) {
+        Ok(scope) => scope,
+        Err(code) => return Ok(code),
+    };
+    let layer = match &args.layer {
+        Some(l) => scope.layer(l)?,
+        None => {
+            let mut found = None;
+            for layer in scope.selected(None)? {
+                if read_info(&scope.store(layer).paths().lock)?.is_some_and(|i| i.id == args.lock_id.trim()) {
+                    found = Some(layer);
+                    break;
+                }
+            }
+            match found {
+                Some(layer) => layer,
+                None => {
+                    bail!("force-unlock: no lock with ID {} in env {}; nothing was removed", args.lock_id, scope.env)
+                }
+            }
+        }
+    };
+    let info = scope.store(layer).force_unlock(&args.lock_id)?;
+    match global.format {
+        Format::Json => {
+            let json = serde_json::json!({ "layer": layer, "env": scope.env, "removed": info });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Format::Human => {
+            println!(
+                "Removed lock {} on layer {layer} (env {}), held by {}@{} pid {} for {} since {}.",
+                info.id, scope.env, info.user, info.host, info.pid, info.operation, info.created
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,1 +1,767 @@
-//! Integration tests: state.
+//! Integration tests: state files, atomic writes and backups, locks across processes, the
+//! journal and crash recovery.
+
+use infra_core::state::journal::{fold, replay};
+use infra_core::state::lock::read_info;
+use infra_core::state::{
+    force_unlock, DeletionPolicy, Entry, Intent, IntentAction, LayerStore, OutputRecord, ResourceRecord, State,
+    StateError,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const FIXTURE_LINEAGE: &str = "6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state")
+}
+
+fn record(id: &str, physical_id: &str) -> ResourceRecord {
+    ResourceRecord {
+        logical_id: id.to_string(),
+        resource_type: "AWS::S3::Bucket".to_string(),
+        physical_id: physical_id.to_string(),
+        properties: serde_json::json!({"BucketName": physical_id, "Tags": [{"Value": "ml", "Key": "team"}]}),
+        attributes: BTreeMap::from([("Arn".to_string(), serde_json::json!(format!("arn:aws:s3:::{physical_id}")))]),
+        depends_on: vec![],
+        deletion_policy: DeletionPolicy::Retain,
+        update_replace_policy: DeletionPolicy::Delete,
+    }
+}
+
+fn sample_state() -> State {
+    let mut state = State::new();
+    state.resources.insert("Bucket".into(), record("Bucket", "models"));
+    let mut role = record("Role", "training");
+    role.resource_type = "AWS::IAM::Role".into();
+    role.depends_on = vec!["Bucket".into()];
+    state.resources.insert("Role".into(), role);
+    state.outputs.insert(
+        "BucketArn".into(),
+        OutputRecord {
+            value: serde_json::json!("arn:aws:s3:::models"),
+            description: Some("Where models go".into()),
+            export_name: Some("p-dev-shared-BucketArn".into()),
+        },
+    );
+    state
+}
+
+fn store(dir: &Path) -> LayerStore {
+    LayerStore::new(&dir.join("state"), "dev", "shared")
+}
+
+// ---------------------------------------------------------------------------------------
+// Damaged files: refused, named, never overwritten.
+
+/// Loads fixture `name` as a layer's state file (with its `.backup`, if the fixture has
+/// one), expecting error kind `expected` (or success for `"ok"`); then checks that neither
+/// load nor commit changed a byte.
+fn check(name: &str, expect_lineage: Option<&str>, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let paths = store.paths().clone();
+    std::fs::create_dir_all(paths.state.parent().unwrap()).unwrap();
+    let original = std::fs::read(fixtures().join(name)).unwrap();
+    std::fs::write(&paths.state, &original).unwrap();
+    let backup = fixtures().join(format!("{name}.backup"));
+    let original_backup = std::fs::read(&backup).ok();
+    if let Some(b) = &original_backup {
+        std::fs::write(&paths.backup, b).unwrap();
+    }
+
+    let loaded = match expect_lineage {
+        Some(l) => store.load_expecting(l.parse().unwrap()),
+        None => store.load(),
+    };
+    match (&loaded, expected) {
+        (Ok(_), "ok") => {}
+        (Ok(_), _) => panic!("{name}: loaded, expected {expected}"),
+        (Err(e), _) => {
+            assert_eq!(e.kind(), expected, "{name}: {e}");
+            let message = e.to_string();
+            assert!(message.contains(&paths.state.display().to_string()), "{name}: message names no file: {message}");
+            assert!(message.contains("left untouched"), "{name}: {message}");
+            if original_backup.is_some() {
+                assert!(message.contains(&paths.backup.display().to_string()), "{name}: {message}");
+            }
+        }
+    }
+    if expected != "ok" && expected != "lineage-mismatch" {
+        let mut fresh = State::new();
+        let err = store.commit(&mut fresh).unwrap_err();
+        assert_eq!(err.kind(), expected, "{name}: commit over a damaged file: {err}");
+        assert!(store.journal().is_err(), "{name}: journal opened on a damaged file");
+    }
+    assert_eq!(std::fs::read(&paths.state).unwrap(), original, "{name}: state file changed");
+    assert_eq!(std::fs::read(&paths.backup).ok(), original_backup, "{name}: backup changed");
+}
+
+#[test]
+fn valid_fixture_loads() {
+    check("valid.json", None, "ok");
+    check("valid.json", Some(FIXTURE_LINEAGE), "ok");
+}
+
+#[test]
+fn truncated_files_are_refused() {
+    for at in [1, 10, 100, 595, 1187] {
+        check(&format!("truncated_at_{at}.json"), None, "truncated");
+    }
+}
+
+#[test]
+fn bit_flips_are_refused() {
+    check("bitflip_open_brace.json", None, "invalid-json");
+    check("bitflip_quote.json", None, "invalid-json");
+    check("bitflip_colon.json", None, "invalid-json");
+    check("bitflip_serial_digit.json", None, "invalid-json");
+    check("bitflip_bracket.json", None, "invalid-json");
+    check("bitflip_version_key.json", None, "wrong-shape");
+    check("bitflip_field_name.json", None, "wrong-shape");
+    check("bitflip_policy.json", None, "wrong-shape");
+    check("bitflip_version_digit.json", None, "newer-version");
+}
+
+#[test]
+fn invalid_json_is_refused() {
+    check("invalid_json.json", None, "invalid-json");
+    check("trailing_garbage.json", None, "invalid-json");
+    check("nul_bytes.json", None, "invalid-json");
+    check("nul_padded.json", None, "invalid-json");
+    check("invalid_utf8.json", None, "invalid-json");
+}
+
+#[test]
+fn wrong_shapes_are_refused() {
+    check("not_an_object.json", None, "wrong-shape");
+    check("version_zero.json", None, "wrong-shape");
+    check("version_string.json", None, "wrong-shape");
+    check("missing_version.json", None, "wrong-shape");
+    check("missing_lineage.json", None, "wrong-shape");
+    check("missing_resources.json", None, "wrong-shape");
+    check("bad_lineage.json", None, "wrong-shape");
+    check("serial_string.json", None, "wrong-shape");
+    check("serial_negative.json", None, "wrong-shape");
+    check("depends_on_string.json", None, "wrong-shape");
+    check("resource_missing_type.json", None, "wrong-shape");
+    check("unknown_field.json", None, "wrong-shape");
+    check("resources_array.json", None, "wrong-shape");
+    check("duplicate_logical_id.json", None, "duplicate-logical-id");
+}
+
+#[test]
+fn future_versions_and_other_lineages_are_refused() {
+    check("future_version.json", None, "newer-version");
+    check("wrong_lineage.json", Some("00000000-0000-4000-8000-000000000000"), "lineage-mismatch");
+}
+
+#[test]
+fn empty_files_are_not_missing_state() {
+    check("empty_with_backup.json", None, "empty");
+    check("empty_without_backup.json", None, "empty");
+    check("whitespace_only.json", None, "empty");
+}
+
+#[test]
+fn missing_file_with_a_backup_is_not_empty_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    store.commit(&mut state).unwrap();
+    std::fs::remove_file(&store.paths().state).unwrap();
+    let err = store.load().unwrap_err();
+    assert_eq!(err.kind(), "missing");
+    assert!(err.to_string().contains(&store.paths().backup.display().to_string()), "{err}");
+    assert_eq!(store.commit(&mut State::new()).unwrap_err().kind(), "missing");
+    assert!(!store.paths().state.exists());
+}
+
+#[test]
+fn damage_messages_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    std::fs::create_dir_all(store.paths().state.parent().unwrap()).unwrap();
+    std::fs::write(&store.paths().state, "").unwrap();
+    let message = store.load().unwrap_err().to_string();
+    assert!(message.contains("only a missing file is"), "{message}");
+    std::fs::write(&store.paths().backup, "{}").unwrap();
+    let message = store.load().unwrap_err().to_string();
+    assert!(message.contains("copy it over the state file"), "{message}");
+    std::fs::write(&store.paths().state, std::fs::read(fixtures().join("future_version.json")).unwrap()).unwrap();
+    let message = store.load().unwrap_err().to_string();
+    assert!(message.contains("written by a newer infra"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing.
+
+#[test]
+fn missing_file_is_empty_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = store(dir.path()).load().unwrap();
+    assert!(loaded.state.resources.is_empty() && !loaded.recovered && loaded.in_flight.is_empty());
+    assert_eq!(loaded.state.serial, 0);
+}
+
+#[test]
+fn commit_round_trips_and_bumps_serial() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    assert_eq!(state.serial, 1);
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.state, state);
+    assert!(!loaded.recovered);
+
+    let mut next = loaded.state;
+    next.resources.remove("Role");
+    store.commit(&mut next).unwrap();
+    assert_eq!(next.serial, 2);
+    assert_eq!(store.load().unwrap().state, next);
+    assert_eq!(store.load_expecting(state.lineage).unwrap().state.lineage, state.lineage);
+    let other = store.load_expecting(uuid::Uuid::new_v4()).unwrap_err();
+    assert_eq!(other.kind(), "lineage-mismatch");
+}
+
+#[test]
+fn file_is_deterministic_sorted_and_ends_in_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    state.lineage = FIXTURE_LINEAGE.parse().unwrap();
+    store.commit(&mut state).unwrap();
+    let text = std::fs::read_to_string(&store.paths().state).unwrap();
+    assert!(text.ends_with("}\n"));
+    let keys = ["\"lineage\"", "\"outputs\"", "\"resources\"", "\"serial\"", "\"version\""];
+    let positions: Vec<usize> = keys.iter().map(|k| text.find(k).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "top-level keys not sorted: {text}");
+    // Property keys are sorted too, whatever order they were recorded in.
+    assert!(text.find("\"Key\": \"team\"").unwrap() < text.find("\"Value\": \"ml\"").unwrap());
+    // Same state, same bytes.
+    let again = tempfile::tempdir().unwrap();
+    let mut copy = sample_state();
+    copy.lineage = state.lineage;
+    crate::state::store(again.path()).commit(&mut copy).unwrap();
+    assert_eq!(std::fs::read_to_string(crate::state::store(again.path()).paths().state.clone()).unwrap(), text);
+}
+
+#[cfg(unix)]
+#[test]
+fn commit_is_private_and_keeps_a_backup() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    // umask is process-wide; a permissive one shows the mode is set explicitly.
+    let old = unsafe { libc::umask(0) };
+    let mut state = sample_state();
+    let first = store.commit(&mut state);
+    let first_bytes = std::fs::read(&store.paths().state).unwrap();
+    state.resources.remove("Bucket");
+    let second = store.commit(&mut state);
+    unsafe { libc::umask(old) };
+    first.unwrap();
+    second.unwrap();
+    for path in [&store.paths().state, &store.paths().backup] {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+    assert_eq!(std::fs::read(&store.paths().backup).unwrap(), first_bytes);
+    assert_eq!(store.load().unwrap().state.serial, 2);
+    // No temporary files are left behind.
+    let names: Vec<String> = std::fs::read_dir(store.paths().state.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn commit_refuses_stale_or_foreign_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    let before = std::fs::read(&store.paths().state).unwrap();
+
+    let mut stale = state.clone();
+    stale.serial = 0;
+    assert_eq!(store.commit(&mut stale).unwrap_err().kind(), "serial-conflict");
+    let mut foreign = State::new();
+    foreign.serial = 1;
+    assert_eq!(store.commit(&mut foreign).unwrap_err().kind(), "lineage-mismatch");
+    assert_eq!(std::fs::read(&store.paths().state).unwrap(), before);
+}
+
+#[test]
+fn serial_at_its_maximum_is_refused_not_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    std::fs::create_dir_all(store.paths().state.parent().unwrap()).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("valid.json")).unwrap();
+    let text = text.replace("\"serial\": 4", &format!("\"serial\": {}", u64::MAX));
+    std::fs::write(&store.paths().state, &text).unwrap();
+    let mut state = store.load().unwrap().state;
+    assert_eq!(store.commit(&mut state).unwrap_err().kind(), "wrong-shape");
+    assert_eq!(std::fs::read_to_string(&store.paths().state).unwrap(), text);
+}
+
+#[test]
+fn names_cannot_escape_the_state_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, layer) in [("../x", "shared"), ("dev", "a/b"), ("", "shared"), ("dev", "..")] {
+        let store = LayerStore::new(dir.path(), env, layer);
+        assert_eq!(store.load().unwrap_err().kind(), "invalid-name", "{env} {layer}");
+        assert_eq!(store.lock("apply", Duration::ZERO).unwrap_err().kind(), "invalid-name");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Locks.
+
+#[test]
+fn lock_is_exclusive_and_released_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let guard = store.lock("apply", Duration::ZERO).unwrap();
+    let info = read_info(&store.paths().lock).unwrap().unwrap();
+    assert_eq!(&info, guard.info());
+    assert_eq!(info.pid, std::process::id());
+    assert_eq!(info.operation, "apply");
+
+    let err = store.lock("destroy", Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), "locked");
+    let message = err.to_string();
+    for part in ["layer shared (env dev)", &format!("pid {}", info.pid), "for apply", &info.id, "infra force-unlock"] {
+        assert!(message.contains(part), "{part:?} missing from {message}");
+    }
+    let started = Instant::now();
+    assert!(store.lock("destroy", Duration::from_millis(300)).is_err());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    drop(guard);
+    assert!(!store.paths().lock.exists(), "lock info left behind");
+    drop(store.lock("destroy", Duration::ZERO).unwrap());
+}
+
+#[test]
+fn force_unlock_needs_the_recorded_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    assert_eq!(force_unlock(store.paths(), "anything").unwrap_err().kind(), "not-locked");
+    let guard = store.lock("apply", Duration::ZERO).unwrap();
+    let id = guard.info().id.clone();
+
+    let err = store.force_unlock("not-the-id").unwrap_err();
+    assert_eq!(err.kind(), "lock-id-mismatch");
+    assert!(err.to_string().contains(&id));
+    assert!(store.paths().lock.exists());
+
+    let removed = store.force_unlock(&id).unwrap();
+    assert_eq!(removed.id, id);
+    assert!(!store.paths().lock.exists());
+    // The lock is free for others now, and the old holder's release leaves theirs alone.
+    let newer = store.lock("apply", Duration::ZERO).unwrap();
+    drop(guard);
+    assert_eq!(read_info(&store.paths().lock).unwrap().unwrap().id, newer.info().id);
+}
+
+/// The other process of the cross-process lock tests. A no-op unless the parent test
+/// re-invokes this binary with `INFRA_TEST_LOCK_HOLDER` set to a state directory: then it
+/// takes the lock, signals `ready`, waits for `release`, and exits releasing it normally or,
+/// with `INFRA_TEST_LOCK_CRASH`, without any cleanup (as a killed process would).
+#[test]
+fn lock_holder_child() {
+    let Some(dir) = std::env::var_os("INFRA_TEST_LOCK_HOLDER") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let store = LayerStore::new(&dir, "dev", "shared");
+    let guard = store.lock("apply", Duration::ZERO).unwrap();
+    std::fs::write(dir.join("ready"), guard.info().id.as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dir.join("release").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if std::env::var_os("INFRA_TEST_LOCK_CRASH").is_some() {
+        std::process::exit(0);
+    }
+    drop(guard);
+}
+
+fn spawn_holder(dir: &Path, crash: bool) -> (std::process::Child, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "state::lock_holder_child", "--test-threads=1"]).env("INFRA_TEST_LOCK_HOLDER", dir);
+    if crash {
+        cmd.env("INFRA_TEST_LOCK_CRASH", "1");
+    }
+    let mut child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(id) = std::fs::read_to_string(dir.join("ready")) {
+            return (child, id);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("lock holder never became ready");
+}
+
+#[test]
+fn lock_held_by_another_process_waits_with_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let (mut child, id) = spawn_holder(&state_dir, false);
+    let store = LayerStore::new(&state_dir, "dev", "shared");
+
+    let err = store.lock("state rm", Duration::ZERO).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&format!("pid {}", child.id())), "{message}");
+    assert!(message.contains(&format!("lock ID {id}")), "{message}");
+
+    let release = state_dir.join("release");
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        std::fs::write(release, "").unwrap();
+    });
+    let started = Instant::now();
+    let guard = store.lock("state rm", Duration::from_secs(20)).unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_ne!(guard.info().id, id);
+    releaser.join().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn lock_of_a_crashed_process_is_released_but_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let (mut child, id) = spawn_holder(&state_dir, true);
+    std::fs::write(state_dir.join("release"), "").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let store = LayerStore::new(&state_dir, "dev", "shared");
+    let stale = read_info(&store.paths().lock).unwrap().unwrap();
+    assert_eq!(stale.id, id);
+    let guard = store.lock("apply", Duration::ZERO).unwrap();
+    assert_ne!(guard.info().id, id);
+}
+
+// ---------------------------------------------------------------------------------------
+// Journal.
+
+fn intent(id: &str, action: IntentAction) -> Intent {
+    Intent {
+        logical_id: id.to_string(),
+        resource_type: "AWS::S3::Bucket".to_string(),
+        action,
+        physical_name: Some(format!("p-dev-{id}")),
+        physical_id: None,
+        token: format!("token-{id}"),
+    }
+}
+
+fn done(id: &str, physical_id: Option<&str>) -> Entry {
+    Entry::Done { logical_id: id.to_string(), record: physical_id.map(|p| record(id, p)) }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+#[test]
+fn fold_applies_entries_and_reports_in_flight() {
+    let mut base = State::new();
+    base.resources.insert("Old".into(), record("Old", "old"));
+    let outputs = BTreeMap::from([(
+        "Arn".to_string(),
+        OutputRecord { value: serde_json::json!("x"), description: None, export_name: None },
+    )]);
+    let entries = vec![
+        Entry::Intent(intent("A", IntentAction::Create)),
+        Entry::Intent(intent("B", IntentAction::Create)),
+        done("A", Some("a")),
+        Entry::Intent(intent("Old", IntentAction::Delete)),
+        done("Old", None),
+        Entry::Intent(intent("C", IntentAction::Update)),
+        Entry::Outputs(outputs.clone()),
+    ];
+    let (state, in_flight) = fold(base, entries);
+    assert_eq!(state.resources.keys().collect::<Vec<_>>(), ["A"]);
+    assert_eq!(state.outputs, outputs);
+    let pending: Vec<(&str, IntentAction)> = in_flight.iter().map(|i| (i.logical_id.as_str(), i.action)).collect();
+    assert_eq!(pending, [("B", IntentAction::Create), ("C", IntentAction::Update)]);
+}
+
+#[test]
+fn journal_replays_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(async {
+        journal.append(Entry::Intent(intent("New", IntentAction::Create))).await.unwrap();
+        journal.append(done("New", Some("new-bucket"))).await.unwrap();
+        journal.append(Entry::Intent(intent("Role", IntentAction::Delete))).await.unwrap();
+    });
+    drop(journal);
+    assert_eq!(replay(&store.paths().journal).unwrap().len(), 3);
+
+    // The process "dies" here; the next load sees the journal.
+    let loaded = store.load().unwrap();
+    assert!(loaded.recovered);
+    assert_eq!(loaded.state.serial, state.serial);
+    assert_eq!(loaded.state.resources["New"].physical_id, "new-bucket");
+    assert!(loaded.state.resources.contains_key("Role"));
+    assert_eq!(loaded.in_flight, [intent("Role", IntentAction::Delete)]);
+
+    // Continuing keeps the earlier entries, so the in-flight delete stays visible.
+    let journal = store.journal_for(&loaded.state).unwrap();
+    rt().block_on(journal.append(done("Role", None))).unwrap();
+    let loaded = store.load().unwrap();
+    assert!(loaded.in_flight.is_empty());
+    assert!(!loaded.state.resources.contains_key("Role"));
+
+    let mut compacted = loaded.state;
+    store.commit(&mut compacted).unwrap();
+    assert!(!store.paths().journal.exists());
+    let after = store.load().unwrap();
+    assert!(!after.recovered);
+    assert_eq!(after.state, compacted);
+}
+
+#[test]
+fn journal_on_fresh_layer_keeps_its_lineage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let state = State::new();
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(journal.append(done("A", Some("a")))).unwrap();
+    let loaded = store.load().unwrap();
+    assert!(loaded.recovered);
+    assert_eq!(loaded.state.lineage, state.lineage);
+    assert!(store.load_expecting(state.lineage).is_ok());
+    // Reopening after the crash continues the same journal.
+    let journal = store.journal().unwrap();
+    rt().block_on(journal.append(done("B", Some("b")))).unwrap();
+    let mut loaded = store.load().unwrap();
+    assert_eq!(loaded.state.resources.keys().collect::<Vec<_>>(), ["A", "B"]);
+    store.commit(&mut loaded.state).unwrap();
+    assert_eq!(store.load().unwrap().state.lineage, state.lineage);
+}
+
+#[test]
+fn journal_already_committed_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(journal.append(done("Extra", Some("extra")))).unwrap();
+    let saved = std::fs::read(&store.paths().journal).unwrap();
+    let mut next = store.load().unwrap().state;
+    store.commit(&mut next).unwrap();
+    // A commit that stopped between writing state and removing the journal.
+    std::fs::write(&store.paths().journal, saved).unwrap();
+    let loaded = store.load().unwrap();
+    assert!(!loaded.recovered);
+    assert_eq!(loaded.state, next);
+    // A new journal replaces the stale one.
+    let journal = store.journal_for(&loaded.state).unwrap();
+    drop(journal);
+    assert!(replay(&store.paths().journal).unwrap().is_empty());
+}
+
+#[test]
+fn journal_ahead_of_a_restored_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    store.commit(&mut state).unwrap();
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(journal.append(done("Extra", Some("extra")))).unwrap();
+    // The user restores the older backup.
+    std::fs::copy(&store.paths().backup, &store.paths().state).unwrap();
+    let err = store.load().unwrap_err();
+    assert_eq!(err.kind(), "journal-mismatch");
+    assert!(err.to_string().contains("move the journal aside"), "{err}");
+}
+
+fn journal_with_lines(dir: &Path) -> (LayerStore, Vec<u8>) {
+    let store = store(dir);
+    let state = State::new();
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(async {
+        for id in ["A", "B", "C"] {
+            journal.append(done(id, Some(id))).await.unwrap();
+        }
+    });
+    let bytes = std::fs::read(&store.paths().journal).unwrap();
+    (store, bytes)
+}
+
+#[test]
+fn torn_last_line_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bytes) = journal_with_lines(dir.path());
+    let last_start = bytes[..bytes.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    // Cut inside the last line, and a last line whose end landed but middle did not.
+    let cut = bytes[..last_start + 20].to_vec();
+    let mut zeroed = bytes.clone();
+    zeroed[last_start + 30..bytes.len() - 1].fill(0);
+    let mut garbage = bytes.clone();
+    garbage.extend_from_slice(&[0u8; 100]);
+    for torn in [cut, zeroed, garbage] {
+        std::fs::write(&store.paths().journal, &torn).unwrap();
+        let ids: usize = replay(&store.paths().journal).unwrap().len();
+        assert!(ids == 2 || ids == 3, "{ids}");
+        let loaded = store.load().unwrap();
+        assert!(loaded.state.resources.contains_key("B"));
+        // Continuing drops the torn tail before appending.
+        let journal = store.journal_for(&loaded.state).unwrap();
+        rt().block_on(journal.append(done("D", Some("d")))).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(loaded.state.resources.contains_key("D"));
+    }
+}
+
+#[test]
+fn corrupt_middle_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bytes) = journal_with_lines(dir.path());
+    let second_line = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    for offset in [0, 5, 17, 40] {
+        let mut corrupt = bytes.clone();
+        corrupt[second_line + offset] ^= 0x04;
+        std::fs::write(&store.paths().journal, &corrupt).unwrap();
+        let err = replay(&store.paths().journal).unwrap_err();
+        assert_eq!(err.kind(), "journal-corrupt", "offset {offset}");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert_eq!(store.load().unwrap_err().kind(), "journal-corrupt");
+        assert!(store.journal_for(&State::new()).is_err());
+        assert_eq!(std::fs::read(&store.paths().journal).unwrap(), corrupt, "journal changed");
+    }
+}
+
+#[test]
+fn group_commit_shares_fsyncs() {
+    const TASKS: usize = 10;
+    const PER_TASK: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let journal = store.journal_for(&State::new()).unwrap();
+    let started = Instant::now();
+    rt().block_on(async {
+        let mut tasks = Vec::new();
+        for t in 0..TASKS {
+            let journal = journal.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..PER_TASK {
+                    journal.append(done(&format!("T{t}R{i}"), Some("p"))).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let fsyncs = journal.fsync_count();
+    eprintln!(
+        "group commit: {} appends from {TASKS} tasks, {fsyncs} fsyncs, {:?}",
+        TASKS * PER_TASK,
+        started.elapsed()
+    );
+    assert!(fsyncs > 0 && fsyncs <= (TASKS * PER_TASK / 4) as u64, "{fsyncs} fsyncs");
+    let entries = replay(&store.paths().journal).unwrap();
+    assert_eq!(entries.len(), TASKS * PER_TASK);
+    // Each task's own entries stay in the order it appended them.
+    let order: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Done { logical_id, .. } if logical_id.starts_with("T3R") => Some(logical_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, (0..PER_TASK).map(|i| format!("T3R{i}")).collect::<Vec<_>>());
+}
+
+#[test]
+fn appends_are_durable_on_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let journal = store.journal_for(&State::new()).unwrap();
+    rt().block_on(async {
+        for i in 0..20 {
+            journal.append(done(&format!("R{i}"), Some("p"))).await.unwrap();
+            assert_eq!(replay(&store.paths().journal).unwrap().len(), i + 1);
+        }
+    });
+}
+
+#[test]
+fn journal_errors_match_state_errors() {
+    // A journal never opens on top of a state it does not continue.
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    let err: StateError = store.journal_for(&State::new()).unwrap_err();
+    assert_eq!(err.kind(), "lineage-mismatch");
+    let mut stale = state.clone();
+    stale.serial = 0;
+    assert_eq!(store.journal_for(&stale).unwrap_err().kind(), "serial-conflict");
+    assert!(store.journal().is_ok());
+}
+
+#[test]
+fn journal_is_shareable_across_tasks() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<infra_core::state::Journal>();
+}
+
+/// Writes `lines` (each already a full journal line) as a layer's journal and replays it.
+fn check_journal(lines: &[&str], expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    std::fs::create_dir_all(store.paths().journal.parent().unwrap()).unwrap();
+    let text = lines.concat();
+    std::fs::write(&store.paths().journal, &text).unwrap();
+    match (replay(&store.paths().journal), expected) {
+        (Ok(entries), _) => assert_eq!(format!("{} entries", entries.len()), expected, "{text}"),
+        (Err(e), _) => assert_eq!(e.kind(), expected, "{text}: {e}"),
+    }
+    assert_eq!(std::fs::read_to_string(&store.paths().journal).unwrap(), text, "journal changed");
+}
+
+/// One checksummed journal line around `json`.
+fn line(json: &str) -> String {
+    use sha2::Digest;
+    let sum = sha2::Sha256::digest(json.as_bytes());
+    format!("{} {json}\n", sum[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[test]
+fn journal_lines_are_checked() {
+    let begin = line(r#"{"record":"begin","journal":1,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
+    let newer = line(r#"{"record":"begin","journal":2,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
+    let gone = line(r#"{"record":"done","logical_id":"A","resource":null}"#);
+    let unknown = line(r#"{"record":"mystery"}"#);
+    let no_sum = "{\"record\":\"done\",\"logical_id\":\"A\",\"resource\":null}\n";
+    check_journal(&[&begin], "0 entries");
+    check_journal(&[&begin, &gone, &gone], "2 entries");
+    check_journal(&[&begin, &gone, "0123"], "1 entries");
+    check_journal(&[&begin, &gone, no_sum], "1 entries");
+    check_journal(&[&begin, no_sum, &gone], "journal-corrupt");
+    check_journal(&[&begin, &unknown, &gone], "journal-corrupt");
+    check_journal(&[&begin, &begin, &gone], "journal-corrupt");
+    check_journal(&[&gone, &gone], "journal-corrupt");
+    check_journal(&[""], "journal-corrupt");
+    check_journal(&[&newer, &gone], "newer-version");
+}

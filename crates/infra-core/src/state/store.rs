@@ -1,0 +1,351 @@
+//! Where a layer's state lives on disk, and the only code that reads or replaces it.
+//!
+//! `state_dir/<env>/<layer>.json` is replaced atomically (temp file, fsync, rename, fsync of
+//! the directory) with mode 0600, the previous version kept as `<layer>.json.backup`. A
+//! damaged file is refused and never overwritten. Beside it live `<layer>.lock` and
+//! `<layer>.journal` (see [`super::lock`] and [`super::journal`]).
+
+use super::journal::{self, Intent, Journal, JournalHeader};
+use super::lock::{self, LockGuard};
+use super::{file, Damage, State, StateError};
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The files that make up one layer's state in one environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatePaths {
+    pub state: PathBuf,
+    pub backup: PathBuf,
+    pub lock: PathBuf,
+    pub journal: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JournalFit {
+    /// It was written on top of the state file as it is now: replay it.
+    Continues,
+    /// Its changes are already in the state file.
+    Stale,
+}
+
+/// One layer's state in one environment.
+#[derive(Clone, Debug)]
+pub struct LayerStore {
+    env: String,
+    layer: String,
+    paths: StatePaths,
+}
+
+/// What [`LayerStore::load`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    /// The state file with any leftover journal applied on top.
+    pub state: State,
+    /// Operations that had started but not finished when a previous run stopped: the cloud
+    /// may or may not hold what they were creating, updating or deleting.
+    pub in_flight: Vec<Intent>,
+    /// True when a leftover journal was applied.
+    pub recovered: bool,
+}
+
+impl LayerStore {
+    pub fn new(state_dir: &Path, env: &str, layer: &str) -> Self {
+        let dir = state_dir.join(env);
+        let paths = StatePaths {
+            state: dir.join(format!("{layer}.json")),
+            backup: dir.join(format!("{layer}.json.backup")),
+            lock: dir.join(format!("{layer}.lock")),
+            journal: dir.join(format!("{layer}.journal")),
+        };
+        LayerStore { env: env.to_string(), layer: layer.to_string(), paths }
+    }
+
+    pub fn paths(&self) -> &StatePaths {
+        &self.paths
+    }
+
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    pub fn layer(&self) -> &str {
+        &self.layer
+    }
+
+    /// Exclusive lock for this layer/env; waits up to `timeout` (zero = fail at once).
+    pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LockGuard, StateError> {
+        self.check_names()?;
+        lock::acquire(&self.paths, &self.layer, &self.env, operation, timeout)
+    }
+
+    /// Removes a lock left by a process that can no longer release it, if `id` is its ID.
+    pub fn force_unlock(&self, id: &str) -> Result<lock::LockInfo, StateError> {
+        self.check_names()?;
+        lock::force_unlock(&self.paths, id)
+    }
+
+    /// State file + replay of a leftover journal (a previous run that crashed).
+    pub fn load(&self) -> Result<Loaded, StateError> {
+        self.check_names()?;
+        let on_disk = self.read_state()?;
+        let Some(replayed) = journal::read(&self.paths.journal)? else {
+            return Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false });
+        };
+        match self.journal_fit(&replayed.header, on_disk.as_ref())? {
+            JournalFit::Stale => {
+                Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false })
+            }
+            JournalFit::Continues => {
+                let base = on_disk.unwrap_or_else(|| State { lineage: replayed.header.lineage, ..State::new() });
+                let recovered = !replayed.entries.is_empty();
+                let (state, in_flight) = journal::fold(base, replayed.entries);
+                Ok(Loaded { state, in_flight, recovered })
+            }
+        }
+    }
+
+    /// Like [`load`](Self::load), but refuses a state whose lineage is not `expected` (a
+    /// saved plan's, say), so one state is never applied on top of another.
+    pub fn load_expecting(&self, expected: uuid::Uuid) -> Result<Loaded, StateError> {
+        let loaded = self.load()?;
+        let found = loaded.state.lineage;
+        if found != expected && (self.paths.state.exists() || self.paths.journal.exists()) {
+            return Err(StateError::LineageMismatch { path: self.paths.state.clone(), expected, found });
+        }
+        Ok(loaded)
+    }
+
+    /// Open the journal for an operation on top of the state as [`load`](Self::load) returns
+    /// it now (a leftover journal included).
+    pub fn journal(&self) -> Result<Journal, StateError> {
+        self.journal_for(&self.load()?.state)
+    }
+
+    /// Open the journal for an operation on top of `state` (as returned by
+    /// [`load`](Self::load)). A leftover journal that `state` already includes is continued,
+    /// so operations it shows in flight stay visible until they are resolved.
+    pub fn journal_for(&self, state: &State) -> Result<Journal, StateError> {
+        self.check_names()?;
+        let disk = self.read_state()?;
+        if let Some(d) = &disk {
+            if d.lineage != state.lineage {
+                return Err(StateError::LineageMismatch {
+                    path: self.paths.state.clone(),
+                    expected: state.lineage,
+                    found: d.lineage,
+                });
+            }
+        }
+        let disk_serial = disk.as_ref().map_or(0, |d| d.serial);
+        if disk_serial != state.serial {
+            return Err(StateError::SerialConflict {
+                path: self.paths.state.clone(),
+                expected: state.serial,
+                found: disk_serial,
+            });
+        }
+        let header = JournalHeader { lineage: state.lineage, serial: state.serial };
+        create_dir(parent(&self.paths.journal))?;
+        if let Some(existing) = journal::read(&self.paths.journal)? {
+            match self.journal_fit(&existing.header, disk.as_ref())? {
+                JournalFit::Continues if existing.header == header => {
+                    return Journal::continue_existing(&self.paths.journal, existing.valid_len);
+                }
+                JournalFit::Continues => {
+                    return Err(StateError::JournalMismatch {
+                        path: self.paths.journal.clone(),
+                        detail: format!(
+                            "it belongs to lineage {}, but the operation starts from lineage {}",
+                            existing.header.lineage, state.lineage
+                        ),
+                    })
+                }
+                JournalFit::Stale => {}
+            }
+        }
+        Journal::create(&self.paths.journal, &header)
+    }
+
+    /// Compact: write `state` (serial + 1) atomically, keep the previous file as backup, then
+    /// remove the journal.
+    pub fn commit(&self, state: &mut State) -> Result<(), StateError> {
+        self.check_names()?;
+        let previous = self.read_state_bytes()?;
+        if let Some((bytes, old)) = &previous {
+            if old.lineage != state.lineage {
+                return Err(StateError::LineageMismatch {
+                    path: self.paths.state.clone(),
+                    expected: state.lineage,
+                    found: old.lineage,
+                });
+            }
+            if old.serial != state.serial {
+                return Err(StateError::SerialConflict {
+                    path: self.paths.state.clone(),
+                    expected: state.serial,
+                    found: old.serial,
+                });
+            }
+            write_atomic(&self.paths.backup, bytes)?;
+        } else if state.serial != 0 {
+            // The caller read a state file that has since disappeared.
+            return Err(StateError::SerialConflict {
+                path: self.paths.state.clone(),
+                expected: state.serial,
+                found: 0,
+            });
+        }
+        let Some(serial) = state.serial.checked_add(1) else {
+            return Err(StateError::Damaged {
+                path: self.paths.state.clone(),
+                damage: Damage::WrongShape,
+                detail: format!("serial {} cannot increase any further", state.serial),
+                backup: self.paths.backup.exists().then(|| self.paths.backup.clone()),
+            });
+        };
+        let next = State { serial, ..state.clone() };
+        let bytes =
+            file::encode(&next).map_err(|source| StateError::Encode { path: self.paths.state.clone(), source })?;
+        create_dir(parent(&self.paths.state))?;
+        write_atomic(&self.paths.state, &bytes)?;
+        state.serial = next.serial;
+        match std::fs::remove_file(&self.paths.journal) {
+            Ok(()) => sync_dir(parent(&self.paths.journal))?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(StateError::Io { action: "remove journal", path: self.paths.journal.clone(), source })
+            }
+        }
+        Ok(())
+    }
+
+    /// The state file's contents; `None` when there is no file (no state yet).
+    fn read_state(&self) -> Result<Option<State>, StateError> {
+        Ok(self.read_state_bytes()?.map(|(_, state)| state))
+    }
+
+    fn read_state_bytes(&self) -> Result<Option<(Vec<u8>, State)>, StateError> {
+        let bytes = match std::fs::read(&self.paths.state) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound && self.paths.backup.exists() => {
+                return Err(StateError::Damaged {
+                    path: self.paths.state.clone(),
+                    damage: Damage::Missing,
+                    detail: String::new(),
+                    backup: Some(self.paths.backup.clone()),
+                });
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io { action: "read state file", path: self.paths.state.clone(), source })
+            }
+        };
+        let backup = self.paths.backup.exists().then_some(self.paths.backup.as_path());
+        let state = file::decode(&bytes, &self.paths.state, backup)?;
+        Ok(Some((bytes, state)))
+    }
+
+    /// How a leftover journal relates to the state file on disk.
+    fn journal_fit(&self, header: &JournalHeader, disk: Option<&State>) -> Result<JournalFit, StateError> {
+        let (lineage, serial) = disk.map_or((header.lineage, 0), |d| (d.lineage, d.serial));
+        let mismatch = |detail: String| StateError::JournalMismatch { path: self.paths.journal.clone(), detail };
+        if lineage != header.lineage {
+            return Err(mismatch(format!(
+                "it belongs to lineage {}, but {} has lineage {lineage}",
+                header.lineage,
+                self.paths.state.display()
+            )));
+        }
+        match header.serial.cmp(&serial) {
+            std::cmp::Ordering::Equal => Ok(JournalFit::Continues),
+            // A commit wrote the state file and stopped before removing the journal.
+            std::cmp::Ordering::Less => Ok(JournalFit::Stale),
+            std::cmp::Ordering::Greater => Err(mismatch(format!(
+                "it continues serial {}, but {} has the older serial {serial}",
+                header.serial,
+                self.paths.state.display()
+            ))),
+        }
+    }
+
+    /// Names become path components; refuse anything that could leave the state directory.
+    fn check_names(&self) -> Result<(), StateError> {
+        for (what, name) in [("environment", &self.env), ("layer", &self.layer)] {
+            let ok = !name.is_empty()
+                && !name.starts_with('.')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                return Err(StateError::InvalidName { what, name: name.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+pub(crate) fn create_dir(dir: &Path) -> Result<(), StateError> {
+    std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+        action: "create directory",
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Makes a rename or unlink in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| StateError::Io {
+        action: "sync directory",
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Opens `path` for writing with owner-only permissions, whatever the umask says: state
+/// holds resolved properties, which can include secrets.
+pub(crate) fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file = options.mode(0o600).open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path)
+    }
+}
+
+/// Replaces `path` with `bytes` so that a reader (or a crash) sees either the old file or
+/// the new one, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let dir = parent(path);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let written = open_private(&temp, OpenOptions::new().write(true).create_new(true))
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .map_err(|source| StateError::Io { action: "write temporary file", path: temp.clone(), source })
+        .and_then(|()| {
+            std::fs::rename(&temp, path).map_err(|source| StateError::Io {
+                action: "replace",
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    sync_dir(dir)
+}
