@@ -1,12 +1,73 @@
-//! `infra apply`.
+//! `infra apply`: make the changes of a fresh plan (after approval) or of a saved one.
 
-use super::Global;
+use super::engine::{self, Running, Selection, Workspace};
+use super::{Format, Global};
+use anyhow::{bail, Context};
+use infra_core::plan::Plan;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// (not yet available)
+/// Make the changes a plan shows
+///
+/// Without PLANFILE, plans as `infra plan` does, shows the plan and asks for approval (type
+/// `yes`; on a non-terminal stdin, pass -auto-approve). With PLANFILE (from `infra plan -out`),
+/// applies exactly that plan, and refuses it if the templates, parameters or state changed
+/// since it was made. Operations run in dependency order, --parallelism at a time; a failed
+/// resource stops only what depends on it. Ctrl-C stops starting new operations and saves
+/// state; a second Ctrl-C exits at once and the next run recovers.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  infra apply
+  infra apply -auto-approve --env prod
+  infra apply --layer backend --target Endpoint
+  infra plan -out plan.json && infra apply plan.json
+  infra apply -auto-approve --parallelism 4")]
+pub struct Args {
+    /// A plan saved by `infra plan -out FILE`
+    pub planfile: Option<PathBuf>,
+    /// Apply without asking for approval (`-auto-approve` works too)
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub running: Running,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("infra apply is not available yet")
+pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let json = global.format == Format::Json;
+    if let Some(path) = &args.planfile {
+        return apply_saved(path, &args, global);
+    }
+    let mut ws = Workspace::open(global, None, &args.selection.layers, "apply", args.running.lock_timeout)?;
+    let (plan, registry) = super::plan::make_and_show(&ws, args.selection.options(false), global.format)?;
+    if !plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.auto_approve && !engine::approve("Do you want to perform these actions?", "infra will perform the actions described above.")? {
+        println!("Apply cancelled.");
+        return Ok(ExitCode::from(1));
+    }
+    let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
+    Ok(engine::finish(&report, false, json))
+}
+
+fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let selection = &args.selection;
+    if !(selection.layers.is_empty() && selection.targets.is_empty() && selection.excludes.is_empty() && selection.replace.is_empty()) {
+        bail!("apply {}: a saved plan is applied as it is; choose layers and targets when making it", path.display());
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("read the plan {}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text).with_context(|| format!("read the plan {}: not a plan saved by `infra plan -out`", path.display()))?;
+    if plan.format_version != infra_core::plan::PLAN_FORMAT_VERSION {
+        bail!("apply {}: plan format version {} is not supported by this build", path.display(), plan.format_version);
+    }
+    let layers: Vec<String> = plan.layers.iter().map(|l| l.layer.clone()).collect();
+    let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout)?;
+    plan.check_fresh(&ws.env, &ws.fingerprint(), &ws.states)
+        .map_err(|e| anyhow::anyhow!("apply the saved plan {}: {e}; make a new plan", path.display()))?;
+    let registry = ws.registry_for_plan(&plan)?;
+    let json = global.format == Format::Json;
+    let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
+    Ok(engine::finish(&report, plan.destroy, json))
 }

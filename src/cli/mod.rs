@@ -5,10 +5,12 @@
 
 pub mod apply;
 pub mod destroy;
+pub mod engine;
 pub mod force_unlock;
 pub mod graph;
 pub mod output;
 pub mod plan;
+pub mod providers;
 pub mod state;
 pub mod validate;
 
@@ -72,9 +74,38 @@ pub enum Command {
     ForceUnlock(force_unlock::Args),
 }
 
+/// Flags Terraform users type with one dash; they are rewritten to the `--long` form.
+const SINGLE_DASH_FLAGS: &[&str] =
+    &["out", "auto-approve", "detailed-exitcode", "target", "exclude", "replace", "parallelism", "lock-timeout"];
+
+/// Rewrite `-auto-approve` and `-out=FILE` (Terraform's spelling) as `--auto-approve` and
+/// `--out=FILE`; everything after `--` is left alone.
+pub fn terraform_style_flags(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut rest = false;
+    args.into_iter()
+        .map(|a| {
+            if rest {
+                return a;
+            }
+            let Some(s) = a.to_str() else { return a };
+            if s == "--" {
+                rest = true;
+                return a;
+            }
+            let Some(flag) = s.strip_prefix('-').filter(|f| !f.starts_with('-')) else { return a };
+            let name = flag.split_once('=').map_or(flag, |(n, _)| n);
+            if SINGLE_DASH_FLAGS.contains(&name) {
+                format!("-{s}").into()
+            } else {
+                a
+            }
+        })
+        .collect()
+}
+
 /// Entry point: parse, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(terraform_style_flags(std::env::args_os()));
     let result = match cli.command {
         Command::Validate(a) => validate::run(a, &cli.global),
         Command::Graph(a) => graph::run(a, &cli.global),

@@ -1,12 +1,74 @@
-//! `infra plan`.
+//! `infra plan`: show what apply would change, optionally saving the plan for `infra apply`.
 
-use super::Global;
+use super::engine::{Running, Selection, Workspace};
+use super::{Format, Global};
+use anyhow::Context;
+use infra_core::plan::{Plan, PlanOptions};
+use infra_core::render;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// (not yet available)
+/// Show the changes apply would make, resource by resource
+///
+/// Evaluates every layer for the environment, compares it with the recorded state and
+/// prints, Terraform style, what would be created (+), updated in place (~), replaced (-/+
+/// or +/-, with the property that forces it) or destroyed (-). Values that depend on
+/// resources not created yet show as "(known after apply)". Nothing is changed, but
+/// operations a previous run left unfinished are settled first.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  infra plan
+  infra plan --env prod --layer backend
+  infra plan --target Endpoint --replace Model
+  infra plan -out plan.json && infra apply plan.json
+  infra plan --detailed-exitcode   # exit 2 when there are changes
+  infra plan --format json")]
+pub struct Args {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub running: Running,
+    /// Exit with 2 when there are changes (0: none, 1: error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan to FILE, for `infra apply FILE` (`-out FILE` works too)
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("infra plan is not available yet")
+impl Selection {
+    pub fn options(&self, destroy: bool) -> PlanOptions {
+        PlanOptions {
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+            replace: self.replace.clone(),
+            layers: self.layers.clone(),
+            destroy,
+        }
+    }
+}
+
+/// Plan with the workspace's states and print it; shared with `apply` and `destroy`.
+pub fn make_and_show(ws: &Workspace, options: PlanOptions, format: Format) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
+    let stacks = ws.stacks_for_planning()?;
+    let registry = ws.registry(&stacks)?;
+    let plan = ws.plan(&stacks, &registry, options)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&render::plan::json(&plan))?),
+        Format::Human => print!("{}", render::plan::human(&plan, ws.color)),
+    }
+    Ok((plan, registry))
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let ws = Workspace::open(global, None, &args.selection.layers, "plan", args.running.lock_timeout)?;
+    let (plan, _) = make_and_show(&ws, args.selection.options(false), global.format)?;
+    if let Some(path) = &args.out {
+        let text = serde_json::to_string_pretty(&render::plan::json(&plan))?;
+        std::fs::write(path, text + "\n").with_context(|| format!("write the plan to {}", path.display()))?;
+        if global.format == Format::Human {
+            println!("\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}", path.display(), path.display());
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -1,2 +1,337 @@
-//! Plans: desired stacks against state give a closed set of actions per resource, with the
-//! reason kept apart (it explains the plan to people and is not used for decisions).
+//! Plans: what an apply will do to each resource and output, and why.
+//!
+//! A [`Plan`] is produced by [`planner::plan`] from the desired stacks and the current state,
+//! rendered for people by [`crate::render::plan`], and executed by [`crate::apply`]. It is
+//! serializable so that `infra plan -out FILE` can save it and `infra apply FILE` can run it
+//! exactly; the state's lineage and serial and a fingerprint of the templates guard against
+//! applying a plan that no longer matches.
+
+pub mod compare;
+pub mod planner;
+
+use crate::state::{DeletionPolicy, ResourceRecord};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use planner::{plan, PlanError, PlanInput, PlanOptions};
+
+/// Version of the saved plan and `--format json` layout.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// Suffix of the state key under which a replaced resource waits for deletion. Logical IDs are
+/// alphanumeric, so the key cannot clash with a template resource; a crash between creating
+/// the replacement and deleting the old one leaves it in state, and the next plan destroys it.
+pub const DEPOSED_SUFFIX: &str = "~deposed";
+
+/// The state key of `logical_id`'s replaced object.
+pub fn deposed_key(logical_id: &str) -> String {
+    format!("{logical_id}{DEPOSED_SUFFIX}")
+}
+
+/// The logical ID a deposed state key belongs to, if it is one.
+pub fn deposed_of(key: &str) -> Option<&str> {
+    key.strip_suffix(DEPOSED_SUFFIX)
+}
+
+/// What the apply does to one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+    /// Leave the resource as it is and drop it from state (`DeletionPolicy: Retain`).
+    Forget,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        self != Action::NoOp
+    }
+}
+
+/// Why an action was chosen, for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActionReason {
+    /// Nothing differs.
+    Unchanged,
+    /// In the template, not in state.
+    New,
+    /// These top-level properties differ (or are known only after apply).
+    Changed { properties: Vec<String> },
+    /// These create-only properties differ.
+    ReplaceBecause { properties: Vec<String> },
+    /// These create-only properties take a value known only after apply.
+    ReplaceBecauseUnknown { properties: Vec<String> },
+    /// `--replace` asked for it.
+    ReplaceRequested,
+    /// In state, not in the template.
+    RemovedFromTemplate,
+    /// Removed from the template (or destroyed) with `DeletionPolicy: Retain`.
+    Retained,
+    /// Destroy was asked for.
+    DestroyRequested,
+    /// The old object of an interrupted replacement.
+    Deposed,
+}
+
+/// In which order a replacement runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReplaceOrder {
+    /// Create the new resource, repoint dependents, then delete the old one.
+    CreateBeforeDelete,
+    /// The name is fixed (`properties` are set and unchanged), so two cannot exist at once.
+    DeleteBeforeCreate { properties: Vec<String> },
+}
+
+/// One resource's planned change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub layer: String,
+    /// The template's logical ID (or a deposed state key, see [`DEPOSED_SUFFIX`]).
+    pub logical_id: String,
+    pub resource_type: String,
+    pub action: Action,
+    pub reason: ActionReason,
+    /// For [`Action::Replace`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrder>,
+    /// The state record before the change.
+    #[serde(default, with = "record_serde")]
+    pub before: Option<ResourceRecord>,
+    /// Properties after the change, resolved as far as the plan can; what is left is known
+    /// after apply. `None` for deletes.
+    #[serde(default, with = "value_serde")]
+    pub after: Option<Value>,
+    /// Resources the new side depends on (from the template).
+    pub depends_on: Vec<String>,
+    pub deletion_policy: DeletionPolicy,
+    pub update_replace_policy: DeletionPolicy,
+}
+
+impl ResourceChange {
+    /// Create-only properties that force this replacement, for "# forces replacement".
+    pub fn forcing_properties(&self) -> &[String] {
+        match &self.reason {
+            ActionReason::ReplaceBecause { properties } | ActionReason::ReplaceBecauseUnknown { properties } => {
+                properties
+            }
+            _ => &[],
+        }
+    }
+}
+
+/// What happens to one output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    /// The output's value, resolved as far as the plan can.
+    #[serde(default, with = "value_serde")]
+    pub after: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, with = "value_serde", skip_serializing_if = "Option::is_none")]
+    pub export_name: Option<Value>,
+}
+
+/// The changes to one layer in one environment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerPlan {
+    pub layer: String,
+    pub env: String,
+    /// The state this plan was made against; a saved plan is refused if either moved on.
+    pub lineage: uuid::Uuid,
+    pub serial: u64,
+    /// Every planned resource, changes and no-ops, in dependency order.
+    pub changes: Vec<ResourceChange>,
+    pub outputs: Vec<OutputChange>,
+}
+
+impl LayerPlan {
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_change()) || self.outputs.iter().any(|o| o.action.is_change())
+    }
+}
+
+/// A whole plan: the layers in the order they are applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub project: String,
+    pub env: String,
+    /// True for a destroy plan (layers in reverse order).
+    pub destroy: bool,
+    pub layers: Vec<LayerPlan>,
+    /// sha256 over template sources, parameters and environment, computed by the caller.
+    pub fingerprint: String,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+    pub forget: usize,
+    pub outputs_changed: usize,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.layers.iter().any(LayerPlan::has_changes)
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in self.layers.iter().flat_map(|l| &l.changes) {
+            match c.action {
+                Action::NoOp => {}
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.destroy += 1,
+                Action::Forget => s.forget += 1,
+            }
+        }
+        s.outputs_changed = self.layers.iter().flat_map(|l| &l.outputs).filter(|o| o.action.is_change()).count();
+        s
+    }
+
+    /// Whether the plan touches any resource type with this prefix (say `AWS::`), so callers
+    /// can skip setting up providers nobody needs.
+    pub fn uses_type_prefix(&self, prefix: &str) -> bool {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.changes)
+            .any(|c| c.action.is_change() && c.resource_type.starts_with(prefix))
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// `Option<Value>` as CloudFormation long-form JSON.
+mod value_serde {
+    use crate::value::Value;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(Value::to_json).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        let j = Option::<serde_json::Value>::deserialize(d)?;
+        Ok(j.as_ref().map(Value::from_json))
+    }
+}
+
+/// `Option<ResourceRecord>` through a serializable mirror, so the state model stays free of
+/// any file format.
+mod record_serde {
+    use crate::state::{DeletionPolicy, ResourceRecord};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Repr {
+        logical_id: String,
+        resource_type: String,
+        physical_id: String,
+        properties: serde_json::Value,
+        attributes: BTreeMap<String, serde_json::Value>,
+        depends_on: Vec<String>,
+        deletion_policy: DeletionPolicy,
+        update_replace_policy: DeletionPolicy,
+    }
+
+    pub fn serialize<S: Serializer>(v: &Option<ResourceRecord>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref()
+            .map(|r| Repr {
+                logical_id: r.logical_id.clone(),
+                resource_type: r.resource_type.clone(),
+                physical_id: r.physical_id.clone(),
+                properties: r.properties.clone(),
+                attributes: r.attributes.clone(),
+                depends_on: r.depends_on.clone(),
+                deletion_policy: r.deletion_policy,
+                update_replace_policy: r.update_replace_policy,
+            })
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ResourceRecord>, D::Error> {
+        Ok(Option::<Repr>::deserialize(d)?.map(|r| ResourceRecord {
+            logical_id: r.logical_id,
+            resource_type: r.resource_type,
+            physical_id: r.physical_id,
+            properties: r.properties,
+            attributes: r.attributes,
+            depends_on: r.depends_on,
+            deletion_policy: r.deletion_policy,
+            update_replace_policy: r.update_replace_policy,
+        }))
+    }
+}
+
+/// Exports (`Export.Name` → value) recorded in the given states.
+pub fn exports_of<'a>(states: impl IntoIterator<Item = &'a crate::state::State>) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for st in states {
+        for o in st.outputs.values() {
+            if let Some(name) = &o.export_name {
+                out.insert(name.clone(), Value::from_json(&o.value));
+            }
+        }
+    }
+    out
+}
+
+/// Why a saved plan can no longer be applied.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StalePlan {
+    #[error("the templates, parameters or environment changed since the plan was made")]
+    Fingerprint,
+    #[error("the state of layer {layer} is a different state (lineage {found}, plan made against {expected})")]
+    Lineage { layer: String, expected: uuid::Uuid, found: uuid::Uuid },
+    #[error("the state of layer {layer} changed since the plan was made (serial {found}, plan made against {expected})")]
+    Serial { layer: String, expected: u64, found: u64 },
+    #[error("the plan is for environment {expected}, not {found}")]
+    Environment { expected: String, found: String },
+}
+
+impl Plan {
+    /// Refuse a saved plan whose templates or states have moved on since it was made.
+    pub fn check_fresh(&self, env: &str, fingerprint: &str, states: &BTreeMap<String, crate::state::State>) -> Result<(), StalePlan> {
+        if self.env != env {
+            return Err(StalePlan::Environment { expected: self.env.clone(), found: env.to_string() });
+        }
+        if self.fingerprint != fingerprint {
+            return Err(StalePlan::Fingerprint);
+        }
+        for lp in &self.layers {
+            let (lineage, serial) = match states.get(&lp.layer) {
+                Some(s) => (s.lineage, s.serial),
+                None => (lp.lineage, 0),
+            };
+            // A state never written has no lineage worth comparing: any fresh one will do.
+            let never_written = serial == 0 && lp.serial == 0;
+            if lineage != lp.lineage && !never_written {
+                return Err(StalePlan::Lineage { layer: lp.layer.clone(), expected: lp.lineage, found: lineage });
+            }
+            if serial != lp.serial {
+                return Err(StalePlan::Serial { layer: lp.layer.clone(), expected: lp.serial, found: serial });
+            }
+        }
+        Ok(())
+    }
+}

@@ -157,6 +157,19 @@ pub trait Provider: Send + Sync {
         None
     }
 
+    /// Properties that name the resource, where two resources of the type cannot share a name
+    /// (`RoleName`, `FileName`); `None` means "the create-only properties whose name ends in
+    /// `Name`". A replacement that keeps the name must delete the old resource first.
+    fn name_properties(&self, _resource_type: &str) -> Option<Vec<String>> {
+        None
+    }
+
+    /// Attributes whose value may change on an in-place update (shown as known after apply);
+    /// the others are taken as stable, as `Arn` and `Ref` are.
+    fn volatile_attributes(&self, _resource_type: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError>;
 
     /// `Ok(None)` when the resource does not exist.

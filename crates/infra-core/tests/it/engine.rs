@@ -1,1 +1,530 @@
-//! Integration tests: engine.
+//! Planner, walker, destroy and recovery against the strict in-memory provider.
+
+use infra_core::apply::recover::{recover, OpenIntent, Resolution};
+use infra_core::apply::{ApplyOptions, ApplyReport, Intent, IntentAction, Interrupt, MemoryRecorder, RecordedEntry, Silent, Walker};
+use infra_core::plan::{self, Action, ActionReason, Plan, PlanError, PlanInput, PlanOptions, ReplaceOrder, StalePlan};
+use infra_core::provider::local::LocalProvider;
+use infra_core::provider::memory::{CallKind, MemoryProvider, Object};
+use infra_core::provider::Registry;
+use infra_core::source::Span;
+use infra_core::state::{DeletionPolicy, State};
+use infra_core::template::{DesiredOutput, DesiredResource, DesiredStack};
+use infra_core::value::Value;
+use serde_json::{json, Value as J};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const THING: &str = "Test::Thing";
+const NAMED: &str = "Test::Named";
+
+/// One resource of a test template: `(logical ID, type, properties)`; references in the
+/// properties become dependencies, as template evaluation makes them.
+type Res<'a> = (&'a str, &'a str, J);
+
+fn resource(id: &str, ty: &str, props: J) -> DesiredResource {
+    let properties = Value::from_json(&props);
+    DesiredResource {
+        logical_id: id.to_string(),
+        resource_type: ty.to_string(),
+        depends_on: properties.references(),
+        properties,
+        deletion_policy: DeletionPolicy::Delete,
+        update_replace_policy: DeletionPolicy::Delete,
+        span: Span::synthetic(),
+    }
+}
+
+fn stack(layer: &str, resources: &[Res<'_>]) -> DesiredStack {
+    let mut s = DesiredStack { layer: layer.to_string(), ..Default::default() };
+    for (id, ty, props) in resources {
+        s.resources.insert(id.to_string(), resource(id, ty, props.clone()));
+    }
+    s
+}
+
+struct Fixture {
+    mem: Arc<MemoryProvider>,
+    registry: Registry,
+    states: BTreeMap<String, State>,
+    exports: BTreeMap<String, Value>,
+    recorder: Arc<MemoryRecorder>,
+    parallelism: usize,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with(MemoryProvider::new(&[THING, NAMED]).with_create_only(THING, &["Kind"]).with_create_only(NAMED, &["Name", "Kind"]).with_name_property(NAMED, "Name"))
+    }
+
+    fn with(mem: MemoryProvider) -> Self {
+        let mem = Arc::new(mem);
+        let mut registry = Registry::new();
+        registry.register(mem.clone());
+        registry.register(Arc::new(LocalProvider::new()));
+        Fixture {
+            mem,
+            registry,
+            states: BTreeMap::new(),
+            exports: BTreeMap::new(),
+            recorder: Arc::new(MemoryRecorder::default()),
+            parallelism: 10,
+        }
+    }
+
+    fn try_plan(&self, stacks: &[DesiredStack], options: PlanOptions) -> Result<Plan, PlanError> {
+        let exports = plan::exports_of(self.states.values());
+        let no_schema = |_: &str| None;
+        plan::plan(&PlanInput {
+            project: "proj",
+            env: "dev",
+            stacks,
+            states: &self.states,
+            exports: &exports,
+            registry: &self.registry,
+            create_only: &no_schema,
+            options,
+            fingerprint: "fp".to_string(),
+        })
+    }
+
+    fn plan(&self, stacks: &[DesiredStack], options: PlanOptions) -> Plan {
+        match self.try_plan(stacks, options) {
+            Ok(p) => p,
+            Err(e) => panic!("plan failed: {e}"),
+        }
+    }
+
+    async fn apply(&mut self, plan: &Plan) -> ApplyReport {
+        let walker = Walker {
+            registry: &self.registry,
+            recorder: self.recorder.clone(),
+            reporter: Arc::new(Silent),
+            interrupt: Arc::new(Interrupt::new()),
+            options: ApplyOptions { parallelism: self.parallelism, heartbeat: Duration::from_secs(10) },
+        };
+        self.exports = plan::exports_of(self.states.values());
+        walker.apply(plan, &mut self.states, &mut self.exports).await
+    }
+
+    /// Plan and apply everything; the run must succeed.
+    async fn converge(&mut self, stacks: &[DesiredStack]) -> Plan {
+        let p = self.plan(stacks, PlanOptions::default());
+        let r = self.apply(&p).await;
+        assert!(r.is_success(), "apply failed: {r:?}");
+        p
+    }
+
+    fn state(&self, layer: &str) -> &State {
+        &self.states[layer]
+    }
+
+    fn record_props(&self, layer: &str, id: &str) -> J {
+        self.state(layer).resources[id].properties.clone()
+    }
+}
+
+/// `Id:action` for every planned change, `:detail` for replacements' order.
+fn actions(p: &Plan) -> Vec<String> {
+    p.layers
+        .iter()
+        .flat_map(|l| &l.changes)
+        .map(|c| {
+            let a = match c.action {
+                Action::NoOp => "noop",
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::Replace => match c.replace_order {
+                    Some(ReplaceOrder::DeleteBeforeCreate { .. }) => "replace(delete-first)",
+                    _ => "replace",
+                },
+                Action::Delete => "delete",
+                Action::Forget => "forget",
+            };
+            format!("{}:{a}", c.logical_id)
+        })
+        .collect()
+}
+
+/// Apply `before`, then plan `after` with `options`; compare the planned actions.
+fn check(before: &[Res<'_>], after: &[Res<'_>], options: PlanOptions, expected: &[&str]) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut f = Fixture::new();
+        f.converge(&[stack("app", before)]).await;
+        let p = f.plan(&[stack("app", after)], options);
+        assert_eq!(actions(&p), expected, "before {before:?}\nafter {after:?}");
+    });
+}
+
+fn replace(id: &str) -> PlanOptions {
+    PlanOptions { replace: vec![id.to_string()], ..Default::default() }
+}
+
+fn target(id: &str) -> PlanOptions {
+    PlanOptions { targets: vec![id.to_string()], ..Default::default() }
+}
+
+fn exclude(id: &str) -> PlanOptions {
+    PlanOptions { excludes: vec![id.to_string()], ..Default::default() }
+}
+
+#[test]
+fn planned_actions() {
+    let none = PlanOptions::default;
+    let a = |p: J| ("A", THING, p);
+    check(&[], &[a(json!({"V": 1}))], none(), &["A:create"]);
+    check(&[a(json!({"V": 1}))], &[a(json!({"V": 1}))], none(), &["A:noop"]);
+    check(&[a(json!({"V": 1}))], &[a(json!({"V": 2}))], none(), &["A:update"]);
+    check(&[a(json!({"V": 1}))], &[a(json!({}))], none(), &["A:update"]);
+    check(&[a(json!({"V": 1}))], &[a(json!({"V": "1"}))], none(), &["A:noop"]);
+    check(&[a(json!({"Kind": "x"}))], &[a(json!({"Kind": "y"}))], none(), &["A:replace"]);
+    check(&[a(json!({"V": 1}))], &[a(json!({"V": 1}))], replace("A"), &["A:replace"]);
+    check(&[a(json!({"V": 1}))], &[], none(), &["A:delete"]);
+    // A policy document as a string is the same as the object.
+    check(
+        &[a(json!({"Doc": {"Version": "2012-10-17", "Statement": []}}))],
+        &[a(json!({"Doc": "{\"Statement\": [], \"Version\": \"2012-10-17\"}"}))],
+        none(),
+        &["A:noop"],
+    );
+    // A fixed name that stays the same cannot exist twice: delete first.
+    let n = |p: J| ("N", NAMED, p);
+    check(&[n(json!({"Name": "n1", "Kind": "a"}))], &[n(json!({"Name": "n1", "Kind": "b"}))], none(), &["N:replace(delete-first)"]);
+    check(&[n(json!({"Name": "n1", "Kind": "a"}))], &[n(json!({"Name": "n2", "Kind": "a"}))], none(), &["N:replace"]);
+    // Unknown input into a create-only property replaces; into another property updates.
+    check(
+        &[("P", THING, json!({"V": 1})), ("C", THING, json!({"Kind": {"Ref": "P"}}))],
+        &[("P", THING, json!({"Kind": "new"})), ("C", THING, json!({"Kind": {"Ref": "P"}}))],
+        none(),
+        &["P:replace", "C:replace"],
+    );
+    check(
+        &[("P", THING, json!({"V": 1})), ("C", THING, json!({"V": {"Ref": "P"}}))],
+        &[("P", THING, json!({"Kind": "new"})), ("C", THING, json!({"V": {"Ref": "P"}}))],
+        none(),
+        &["P:replace", "C:update"],
+    );
+    // An in-place update keeps Ref known, so dependents stay unchanged.
+    check(
+        &[("P", THING, json!({"V": 1})), ("C", THING, json!({"V": {"Ref": "P"}}))],
+        &[("P", THING, json!({"V": 2})), ("C", THING, json!({"V": {"Ref": "P"}}))],
+        none(),
+        &["P:update", "C:noop"],
+    );
+    // Selection: --target takes dependencies along, --exclude takes dependents along.
+    let three = [("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("C", THING, json!({"V": 3}))];
+    check(&[], &three, target("B"), &["A:create", "B:create"]);
+    check(&[], &three, target("A"), &["A:create"]);
+    check(&[], &three, exclude("A"), &["C:create"]);
+    check(&three, &[], target("C"), &["C:delete"]);
+}
+
+#[test]
+fn retain_policies() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut f = Fixture::new();
+        let mut s = stack("app", &[("A", THING, json!({"Kind": "a"})), ("K", THING, json!({"V": 1}))]);
+        s.resources["A"].update_replace_policy = DeletionPolicy::Retain;
+        s.resources["K"].deletion_policy = DeletionPolicy::Retain;
+        f.converge(&[s.clone()]).await;
+        let old_a = f.state("app").resources["A"].physical_id.clone();
+
+        // Replacing A keeps the old object; removing K only forgets it.
+        s.resources.shift_remove("K");
+        s.resources["A"] = {
+            let mut r = resource("A", THING, json!({"Kind": "b"}));
+            r.update_replace_policy = DeletionPolicy::Retain;
+            r
+        };
+        let p = f.plan(&[s], PlanOptions::default());
+        assert_eq!(actions(&p), ["A:replace", "K:forget"]);
+        assert_eq!(p.layers[0].changes[1].reason, ActionReason::Retained);
+        let r = f.apply(&p).await;
+        assert!(r.is_success(), "{r:?}");
+        assert_eq!(f.mem.objects().len(), 3, "old A and K stay in the provider");
+        assert!(f.mem.objects().contains_key(&old_a));
+        assert_eq!(f.state("app").resources.keys().collect::<Vec<_>>(), ["A"]);
+        assert_eq!((r.added, r.destroyed, r.forgotten), (1, 0, 1));
+        assert!(!f.mem.mutations().iter().any(|(k, _)| *k == CallKind::Delete));
+    });
+}
+
+#[tokio::test]
+async fn known_after_apply_is_resolved_during_apply() {
+    let mut f = Fixture::new();
+    let s = stack(
+        "app",
+        &[
+            ("Role", NAMED, json!({"Name": "role-1"})),
+            ("Fn", THING, json!({"RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "Label": {"Fn::Join": ["-", [{"Ref": "Role"}, "x"]]}})),
+        ],
+    );
+    let p = f.plan(&[s.clone()], PlanOptions::default());
+    let text = infra_core::render::plan::human(&p, false);
+    assert!(text.contains("RoleArn = (known after apply)"), "{text}");
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(f.record_props("app", "Fn"), json!({"RoleArn": "arn:memory:Test::Named:role-1", "Label": "role-1-x"}));
+    // Everything is now known and unchanged.
+    let again = f.plan(&[s], PlanOptions::default());
+    assert!(!again.has_changes(), "{:?}", actions(&again));
+}
+
+#[tokio::test]
+async fn create_before_delete_repoints_dependents_first() {
+    let mut f = Fixture::new();
+    let before = [("P", THING, json!({"Kind": "a"})), ("C", THING, json!({"V": {"Ref": "P"}}))];
+    f.converge(&[stack("app", &before)]).await;
+    let old_p = f.state("app").resources["P"].physical_id.clone();
+    let after = [("P", THING, json!({"Kind": "b"})), ("C", THING, json!({"V": {"Ref": "P"}}))];
+    let p = f.plan(&[stack("app", &after)], PlanOptions::default());
+    assert_eq!(
+        p.layers[0].changes[0].reason,
+        ActionReason::ReplaceBecause { properties: vec!["Kind".to_string()] }
+    );
+    let mem_before = f.mem.mutations().len();
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    let calls: Vec<(CallKind, String)> = f.mem.mutations().split_off(mem_before);
+    assert_eq!(
+        calls,
+        [(CallKind::Create, "P".to_string()), (CallKind::Update, "C".to_string()), (CallKind::Delete, "P".to_string())]
+    );
+    assert!(!f.mem.objects().contains_key(&old_p));
+    let new_p = f.state("app").resources["P"].physical_id.clone();
+    assert_eq!(f.record_props("app", "C"), json!({"V": new_p}));
+    assert_eq!(f.state("app").resources.len(), 2, "no deposed record is left");
+}
+
+#[tokio::test]
+async fn fixed_name_replacement_deletes_first() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "a"}))])]).await;
+    let p = f.plan(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "b"}))])], PlanOptions::default());
+    assert_eq!(
+        p.layers[0].changes[0].replace_order,
+        Some(ReplaceOrder::DeleteBeforeCreate { properties: vec!["Name".to_string()] })
+    );
+    let text = infra_core::render::plan::human(&p, false);
+    assert!(text.contains("# N must be replaced (destroy before create: Name fixes the name)"), "{text}");
+    assert!(text.contains("Kind = \"a\" → \"b\" # forces replacement"), "{text}");
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(f.mem.mutations()[1..], [(CallKind::Delete, "N".to_string()), (CallKind::Create, "N".to_string())]);
+    assert_eq!(f.mem.objects()["n1"].properties, json!({"Name": "n1", "Kind": "b"}));
+}
+
+#[tokio::test]
+async fn failure_skips_dependents_and_keeps_independent_work() {
+    let mut f = Fixture::new();
+    f.mem.fail("A", CallKind::Create, "quota exceeded");
+    let s = stack(
+        "app",
+        &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("D", THING, json!({"V": {"Ref": "B"}})), ("C", THING, json!({"V": 3}))],
+    );
+    let p = f.plan(&[s.clone()], PlanOptions::default());
+    let r = f.apply(&p).await;
+    assert!(!r.is_success());
+    assert_eq!(r.failures.len(), 1);
+    let failure = r.failures[0].to_string();
+    assert!(failure.contains("create app.A") && failure.contains("quota exceeded"), "{failure}");
+    assert_eq!(r.skipped, ["app.B", "app.D"]);
+    assert_eq!(r.added, 1);
+    assert_eq!(f.state("app").resources.keys().collect::<Vec<_>>(), ["C"]);
+    // Every intent is closed by a done record.
+    let entries = f.recorder.entries();
+    let intents = entries.iter().filter(|e| matches!(e, RecordedEntry::Intent(..))).count();
+    let dones = entries.iter().filter(|e| matches!(e, RecordedEntry::Done(..))).count();
+    assert_eq!((intents, dones), (2, 2));
+
+    // The next run picks up where this one stopped.
+    f.mem.clear_failures();
+    let p = f.plan(&[s], PlanOptions::default());
+    assert_eq!(actions(&p), ["A:create", "B:create", "D:create", "C:noop"]);
+    assert!(f.apply(&p).await.is_success());
+}
+
+#[tokio::test]
+async fn destroy_runs_in_reverse_and_honours_retain() {
+    let mut f = Fixture::new();
+    let mut s = stack(
+        "app",
+        &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": {"Ref": "A"}})), ("C", THING, json!({"V": {"Ref": "B"}})), ("K", THING, json!({}))],
+    );
+    s.resources["K"].deletion_policy = DeletionPolicy::Retain;
+    f.converge(&[s.clone()]).await;
+    let p = f.plan(&[s], PlanOptions { destroy: true, ..Default::default() });
+    let text = infra_core::render::plan::human(&p, false);
+    assert!(text.contains("Plan: 3 to destroy, 1 to forget."), "{text}");
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    let deletes: Vec<String> = f.mem.mutations().into_iter().filter(|(k, _)| *k == CallKind::Delete).map(|(_, id)| id).collect();
+    assert_eq!(deletes, ["C", "B", "A"]);
+    assert!(f.state("app").resources.is_empty());
+    assert_eq!(f.mem.objects().len(), 1, "K is retained");
+}
+
+#[tokio::test]
+async fn destroy_refuses_while_an_export_is_imported() {
+    let mut f = Fixture::new();
+    let mut network = stack("network", &[("Vpc", THING, json!({"Cidr": "10.0.0.0/16"}))]);
+    network.outputs.insert(
+        "VpcId".to_string(),
+        DesiredOutput {
+            value: Value::from_json(&json!({"Ref": "Vpc"})),
+            description: None,
+            export_name: Some(Value::String("net-VpcId".to_string())),
+        },
+    );
+    let mut backend = stack("backend", &[("Svc", THING, json!({"Vpc": {"Fn::ImportValue": "net-VpcId"}}))]);
+    backend.imports.insert("net-VpcId".to_string());
+    let stacks = [network, backend];
+    f.converge(&stacks).await;
+    let vpc = f.state("network").resources["Vpc"].physical_id.clone();
+    assert_eq!(f.record_props("backend", "Svc"), json!({"Vpc": vpc}), "the import resolved during apply");
+
+    let err = f.try_plan(&stacks, PlanOptions { destroy: true, layers: vec!["network".to_string()], ..Default::default() });
+    match err {
+        Err(e @ PlanError::ExportInUse { .. }) => {
+            assert_eq!(e.to_string(), "export `net-VpcId` of layer network is still imported by layer backend")
+        }
+        other => panic!("expected export in use, got {other:?}"),
+    }
+    // Destroying both works, backend first.
+    let p = f.plan(&stacks, PlanOptions { destroy: true, ..Default::default() });
+    assert_eq!(p.layers.iter().map(|l| l.layer.as_str()).collect::<Vec<_>>(), ["backend", "network"]);
+    assert!(f.apply(&p).await.is_success());
+    assert!(f.mem.objects().is_empty());
+}
+
+#[tokio::test]
+async fn resume_settles_open_intents() {
+    let mut f = Fixture::new();
+    // A crashed run left: a create that happened (N1), one that did not (N2), and a delete
+    // that did not finish (T).
+    f.converge(&[stack("app", &[("T", THING, json!({"V": 1}))])]).await;
+    let t_id = f.state("app").resources["T"].physical_id.clone();
+    f.mem.insert("n1", Object { resource_type: NAMED.to_string(), logical_id: "N1".to_string(), properties: json!({"Name": "n1"}) });
+    let intent = |id: &str, action, name: Option<&str>, pid: Option<&str>| OpenIntent {
+        layer: "app".to_string(),
+        intent: Intent {
+            logical_id: id.to_string(),
+            resource_type: if id == "T" { THING } else { NAMED }.to_string(),
+            action,
+            physical_name: name.map(str::to_string),
+            physical_id: pid.map(str::to_string),
+            token: "t".to_string(),
+        },
+    };
+    let open = [
+        intent("N1", IntentAction::Create, Some("n1"), None),
+        intent("N2", IntentAction::Create, Some("n2"), None),
+        intent("T", IntentAction::Delete, None, Some(&t_id)),
+    ];
+    let stacks = [stack("app", &[("N1", NAMED, json!({"Name": "n1"})), ("N2", NAMED, json!({"Name": "n2"}))])];
+    let recovered = recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref())
+        .await
+        .expect("recover");
+    let resolutions: Vec<Resolution> = recovered.into_iter().map(|r| r.resolution).collect();
+    assert_eq!(
+        resolutions,
+        [Resolution::Adopted { physical_id: "n1".to_string() }, Resolution::NotCreated, Resolution::DeleteFinished]
+    );
+    assert_eq!(f.state("app").resources.keys().collect::<Vec<_>>(), ["N1"]);
+    assert!(!f.mem.objects().contains_key(&t_id));
+    // Planning now creates only what never happened: no double create for the strict provider.
+    let p = f.converge(&stacks).await;
+    assert_eq!(actions(&p), ["N1:noop", "N2:create"]);
+}
+
+#[tokio::test]
+async fn saved_plan_is_refused_when_stale() {
+    let mut f = Fixture::new();
+    let s = [stack("app", &[("A", THING, json!({"V": 1}))])];
+    let p = f.plan(&s, PlanOptions::default());
+    assert_eq!(p.check_fresh("dev", "fp", &f.states), Ok(()));
+    assert_eq!(p.check_fresh("dev", "other", &f.states), Err(StalePlan::Fingerprint));
+    assert!(matches!(p.check_fresh("prod", "fp", &f.states), Err(StalePlan::Environment { .. })));
+    f.converge(&s).await;
+    // The store bumps the serial when it commits; a plan made before that is stale.
+    let bump = |f: &mut Fixture| f.states.get_mut("app").into_iter().for_each(|st| st.serial += 1);
+    bump(&mut f);
+    assert!(matches!(p.check_fresh("dev", "fp", &f.states), Err(StalePlan::Lineage { .. })));
+    let p = f.plan(&[stack("app", &[("A", THING, json!({"V": 2}))])], PlanOptions::default());
+    assert_eq!(p.check_fresh("dev", "fp", &f.states), Ok(()));
+    bump(&mut f);
+    assert!(matches!(p.check_fresh("dev", "fp", &f.states), Err(StalePlan::Serial { expected: 1, found: 2, .. })));
+    f.states.insert("app".to_string(), State::new());
+    assert!(matches!(p.check_fresh("dev", "fp", &f.states), Err(StalePlan::Lineage { .. })));
+
+    // A saved plan survives a JSON round trip exactly.
+    let text = serde_json::to_string(&p).expect("serialize");
+    let back: Plan = serde_json::from_str(&text).expect("deserialize");
+    assert_eq!(back, p);
+}
+
+#[tokio::test]
+async fn parallelism_is_bounded_globally_and_per_provider() {
+    for (global, per_provider, expected_max) in [(3, 10, 3), (10, 2, 2)] {
+        let mem = MemoryProvider::new(&[THING]).with_concurrency(per_provider);
+        let mut f = Fixture::with(mem);
+        f.parallelism = global;
+        let ids: Vec<String> = (0..12).map(|i| format!("R{i}")).collect();
+        for id in &ids {
+            f.mem.delay(id, Duration::from_millis(20));
+        }
+        let res: Vec<Res<'_>> = ids.iter().map(|id| (id.as_str(), THING, json!({}))).collect();
+        f.converge(&[stack("app", &res)]).await;
+        assert_eq!(f.mem.max_concurrent(), expected_max);
+    }
+}
+
+#[tokio::test]
+async fn local_resources_work_end_to_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().display().to_string();
+    let other = tempfile::tempdir().expect("tempdir");
+    let o = other.path().display().to_string();
+    let mut f = Fixture::new();
+    let files = |content: &str| {
+        [stack(
+            "app",
+            &[
+                ("Data", "Infra::Local::Data", json!({"Input": {"Greeting": content}})),
+                ("Named", "Infra::Local::File", json!({"Directory": o, "FileName": "hello.txt", "Content": {"Fn::GetAtt": ["Data", "Output.Greeting"]}})),
+                ("Generated", "Infra::Local::File", json!({"Directory": o, "Content": "fixed"})),
+            ],
+        )]
+    };
+    // `Output.Greeting` is not an attribute: it stays unknown and the apply says so.
+    let p = f.plan(&files("hi"), PlanOptions::default());
+    let r = f.apply(&p).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert!(r.failures[0].message.contains("Data not known"), "{}", r.failures[0].message);
+
+    let mut f = Fixture::new();
+    let stacks = |content: &str| {
+        [stack(
+            "app",
+            &[
+                ("Data", "Infra::Local::Data", json!({"Input": content})),
+                ("Named", "Infra::Local::File", json!({"Directory": d, "FileName": "hello.txt", "Content": {"Fn::GetAtt": ["Data", "Output"]}})),
+                ("Generated", "Infra::Local::File", json!({"Directory": d, "Content": "fixed"})),
+            ],
+        )]
+    };
+    f.converge(&stacks("hi")).await;
+    assert_eq!(std::fs::read_to_string(dir.path().join("hello.txt")).expect("file"), "hi");
+    let generated = f.state("app").resources["Generated"].physical_id.clone();
+    assert!(generated.contains("proj-dev-app-Generated-"), "{generated}");
+    // Changing Data's input updates it, and its Output flows into the file.
+    let p = f.plan(&stacks("bye"), PlanOptions::default());
+    assert_eq!(actions(&p), ["Data:update", "Named:update", "Generated:noop"]);
+    f.apply(&p).await;
+    assert_eq!(std::fs::read_to_string(dir.path().join("hello.txt")).expect("file"), "bye");
+    let p = f.plan(&stacks("bye"), PlanOptions { destroy: true, ..Default::default() });
+    assert!(f.apply(&p).await.is_success());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
