@@ -1,0 +1,202 @@
+//! Turns AWS SDK errors into [`ProviderError`]s: the operation, AWS's error code and message,
+//! and a kind the engine and the retry loop can act on.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use infra_core::provider::{ErrorKind, ProviderError};
+
+/// Error codes AWS services use for throttling; all are worth waiting out.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "BandwidthLimitExceeded",
+    "EC2ThrottledException",
+    "PriorRequestNotComplete",
+    "TransactionInProgressException",
+];
+
+/// Error codes for failures on AWS's side that a later attempt can get past.
+const TRANSIENT_CODES: &[&str] = &[
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServiceError",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+    "IDPCommunicationError",
+];
+
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFound",
+    "ResourceNotFoundException",
+    "ObjectNotFoundException",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "RepositoryNotFoundException",
+];
+
+const CONFLICT_CODES: &[&str] = &[
+    "EntityAlreadyExists",
+    "EntityAlreadyExistsException",
+    "AlreadyExists",
+    "AlreadyExistsException",
+    "ResourceAlreadyExists",
+    "ResourceAlreadyExistsException",
+    "ResourceInUse",
+    "ResourceInUseException",
+    "DeleteConflict",
+    "DeleteConflictException",
+    "ConflictException",
+    "LimitExceeded",
+    "LimitExceededException",
+    "ResourceLimitExceeded",
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+];
+
+const INVALID_CODES: &[&str] = &[
+    "MalformedPolicyDocument",
+    "MalformedPolicyDocumentException",
+    "ValidationError",
+    "ValidationException",
+    "InvalidInput",
+    "InvalidInputException",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+    "InvalidParameterCombination",
+    "InvalidParameterException",
+    "MissingParameter",
+    "UnmodifiableEntity",
+    "UnmodifiableEntityException",
+    "PolicyNotAttachable",
+    "PolicyNotAttachableException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+];
+
+/// The kind of an AWS error code, given the HTTP status that carried it.
+pub fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+    if let Some(code) = code {
+        let is = |list: &[&str]| list.contains(&code);
+        if is(THROTTLING_CODES) || is(TRANSIENT_CODES) {
+            return ErrorKind::Transient;
+        }
+        if is(NOT_FOUND_CODES) {
+            return ErrorKind::NotFound;
+        }
+        if is(CONFLICT_CODES) {
+            return ErrorKind::Conflict;
+        }
+        if is(INVALID_CODES) {
+            return ErrorKind::Invalid;
+        }
+    }
+    match status {
+        Some(429) | Some(500..=599) => ErrorKind::Transient,
+        Some(404) => ErrorKind::NotFound,
+        Some(409) => ErrorKind::Conflict,
+        Some(400..=499) => ErrorKind::Invalid,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Whether `code` is one of the throttling codes AWS services use.
+pub fn is_throttling(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
+
+/// Map any SDK operation error into a [`ProviderError`] for `operation` (e.g. `CreateRole`).
+pub fn from_sdk<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().map(str::to_string);
+            let message = match service.err().message() {
+                Some(m) if !m.is_empty() => m.to_string(),
+                _ => format!("HTTP status {status}"),
+            };
+            let mut out = ProviderError::new(kind_of(code.as_deref(), Some(status)), operation, message);
+            out.code = code;
+            out
+        }
+        SdkError::TimeoutError(_) => {
+            ProviderError::new(ErrorKind::Transient, operation, format!("timed out: {}", DisplayErrorContext(err)))
+        }
+        SdkError::DispatchFailure(dispatch) => {
+            use aws_smithy_types::retry::ErrorKind as Retryable;
+            let transient = dispatch.is_io()
+                || dispatch.is_timeout()
+                || matches!(
+                    dispatch.as_other(),
+                    Some(Retryable::TransientError | Retryable::ThrottlingError | Retryable::ServerError)
+                );
+            let kind = if transient { ErrorKind::Transient } else { ErrorKind::Other };
+            ProviderError::new(kind, operation, format!("could not send the request: {}", DisplayErrorContext(err)))
+        }
+        SdkError::ResponseError(response) => {
+            let status = response.raw().status().as_u16();
+            let kind = if (500..=599).contains(&status) || status == 429 { ErrorKind::Transient } else { ErrorKind::Other };
+            ProviderError::new(
+                kind,
+                operation,
+                format!("unreadable response (HTTP status {status}): {}", DisplayErrorContext(err)),
+            )
+        }
+        _ => ProviderError::new(ErrorKind::Other, operation, DisplayErrorContext(err).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(code: Option<&str>, status: Option<u16>, expected: ErrorKind) {
+        assert_eq!(kind_of(code, status), expected, "code {code:?} status {status:?}");
+    }
+
+    #[test]
+    fn kinds() {
+        check(Some("Throttling"), Some(400), ErrorKind::Transient);
+        check(Some("SlowDown"), Some(503), ErrorKind::Transient);
+        check(Some("TooManyRequestsException"), Some(400), ErrorKind::Transient);
+        check(Some("RequestLimitExceeded"), Some(400), ErrorKind::Transient);
+        check(Some("NoSuchEntity"), Some(404), ErrorKind::NotFound);
+        check(Some("ResourceNotFound"), Some(400), ErrorKind::NotFound);
+        check(Some("EntityAlreadyExists"), Some(409), ErrorKind::Conflict);
+        check(Some("DeleteConflict"), Some(409), ErrorKind::Conflict);
+        check(Some("MalformedPolicyDocument"), Some(400), ErrorKind::Invalid);
+        check(Some("ValidationError"), Some(400), ErrorKind::Invalid);
+        check(Some("SomethingNew"), Some(503), ErrorKind::Transient);
+        check(Some("SomethingNew"), Some(429), ErrorKind::Transient);
+        check(Some("SomethingNew"), Some(400), ErrorKind::Invalid);
+        check(None, Some(404), ErrorKind::NotFound);
+        check(None, Some(500), ErrorKind::Transient);
+        check(None, None, ErrorKind::Other);
+    }
+}

@@ -1,0 +1,140 @@
+//! `AWS::IAM::InstanceProfile`: a container for one role that EC2 instances assume. Ref is the
+//! instance profile name; `Fn::GetAtt` gives `Arn`.
+
+use super::{found, gone_ok, set_diff, shape_like, Compare, IamProvider, LiveProperty, Props};
+use crate::naming;
+use crate::retry::{retry, retry_counted};
+use infra_core::provider::{
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
+    ResourceContext, UpdateRequest,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Changing these means a new instance profile.
+pub const CREATE_ONLY: &[&str] = &["InstanceProfileName", "Path"];
+
+pub fn physical_name(ctx: &ResourceContext, properties: &Value) -> String {
+    match Props::new(properties, "CreateInstanceProfile").string("InstanceProfileName") {
+        Ok(Some(name)) => name,
+        _ => naming::generate(ctx, naming::IAM_INSTANCE_PROFILE),
+    }
+}
+
+fn attributes(arn: &str) -> Attributes {
+    BTreeMap::from([("Arn".to_string(), json!(arn))])
+}
+
+async fn get_profile(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
+    let c = &iam.client;
+    found(retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await)
+        .map(|o| o.and_then(|o| o.instance_profile))
+}
+
+async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
+    let c = &iam.client;
+    retry(&iam.retry, "AddRoleToInstanceProfile", || c.add_role_to_instance_profile().instance_profile_name(name).role_name(role).send())
+        .await
+        .map(drop)
+}
+
+async fn remove_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
+    let c = &iam.client;
+    gone_ok(
+        retry(&iam.retry, "RemoveRoleFromInstanceProfile", || {
+            c.remove_role_from_instance_profile().instance_profile_name(name).role_name(role).send()
+        })
+        .await
+        .map(drop),
+    )
+}
+
+pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+    const OP: &str = "CreateInstanceProfile";
+    let props = Props::new(&req.properties, OP);
+    let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
+    let path = props.string("Path")?;
+    let roles = props.strings("Roles")?;
+    if roles.len() > 1 {
+        return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
+    }
+    let c = &iam.client;
+    let (created, attempts) =
+        retry_counted(&iam.retry, OP, || c.create_instance_profile().instance_profile_name(&name).set_path(path.clone()).send()).await;
+    let arn = match created {
+        Ok(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
+        // An earlier attempt created it but its answer was lost: the profile is ours.
+        Err(e) if attempts > 1 && e.code.as_deref() == Some("EntityAlreadyExists") => {
+            get_profile(iam, &name).await?.ok_or(e)?.arn
+        }
+        Err(e) => return Err(e),
+    };
+    for role in &roles {
+        if let Err(e) = add_role(iam, &name, role).await {
+            let _ = delete_profile(iam, &name).await;
+            return Err(e);
+        }
+    }
+    Ok(Applied { physical_id: name, attributes: attributes(&arn) })
+}
+
+pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+    let Some(profile) = get_profile(iam, &req.physical_id).await? else { return Ok(None) };
+    let roles: Vec<&str> = profile.roles().iter().map(|r| r.role_name()).collect();
+    let live = vec![
+        LiveProperty::new("InstanceProfileName", Compare::Scalar, Some(json!(profile.instance_profile_name()))),
+        LiveProperty::new("Path", Compare::Scalar, Some(json!(profile.path()))).with_default(json!("/")),
+        LiveProperty::new("Roles", Compare::Set, Some(json!(roles))).with_default(json!([])),
+    ];
+    let mut properties = shape_like(&req.properties, live);
+    if req.properties.get("InstanceProfileName").is_none() {
+        if let Some(m) = properties.as_object_mut() {
+            m.remove("InstanceProfileName");
+        }
+    }
+    Ok(Some(Observed {
+        physical_id: profile.instance_profile_name().to_string(),
+        properties,
+        attributes: attributes(profile.arn()),
+    }))
+}
+
+pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+    const OP: &str = "AddRoleToInstanceProfile";
+    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
+    for key in CREATE_ONLY {
+        if old.string(key)? != new.string(key)? {
+            return Err(ProviderError::new(ErrorKind::Invalid, OP, format!("{key} cannot change without replacing the instance profile")));
+        }
+    }
+    let new_roles = new.strings("Roles")?;
+    if new_roles.len() > 1 {
+        return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
+    }
+    let name = req.physical_id.as_str();
+    let (add, remove) = set_diff(&old.strings("Roles")?, &new_roles);
+    // Remove first: the profile holds one role at a time.
+    for role in &remove {
+        remove_role(iam, name, role).await?;
+    }
+    for role in &add {
+        add_role(iam, name, role).await?;
+    }
+    let profile = get_profile(iam, name).await?.ok_or_else(|| {
+        ProviderError::new(ErrorKind::NotFound, "GetInstanceProfile", format!("instance profile {name} does not exist"))
+    })?;
+    Ok(Applied { physical_id: name.to_string(), attributes: attributes(profile.arn()) })
+}
+
+pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+    delete_profile(iam, &req.physical_id).await
+}
+
+async fn delete_profile(iam: &IamProvider, name: &str) -> Result<(), ProviderError> {
+    let Some(profile) = get_profile(iam, name).await? else { return Ok(()) };
+    for role in profile.roles() {
+        remove_role(iam, name, role.role_name()).await?;
+    }
+    let c = &iam.client;
+    gone_ok(retry(&iam.retry, "DeleteInstanceProfile", || c.delete_instance_profile().instance_profile_name(name).send()).await.map(drop))
+}

@@ -1,0 +1,123 @@
+//! `AWS::IAM::Policy`: one inline policy put on roles, users and groups. Ref is a generated
+//! ID (the policy itself has no ARN); `Fn::GetAtt` gives `Id`.
+
+use super::{live_document, set_diff, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
+use crate::naming;
+use crate::policy as document;
+use infra_core::provider::{
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
+    ResourceContext, UpdateRequest,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The ID is generated whatever the name, as CloudFormation does: one policy name can be
+/// used by several policy resources on different principals.
+pub fn physical_name(ctx: &ResourceContext) -> String {
+    naming::generate(ctx, naming::IAM_POLICY)
+}
+
+fn attributes(id: &str) -> Attributes {
+    BTreeMap::from([("Id".to_string(), json!(id))])
+}
+
+/// Every (principal kind, name) the policy goes on.
+fn targets(props: &Props<'_>) -> Result<Vec<(Principal, String)>, ProviderError> {
+    let mut out = Vec::new();
+    for kind in Principal::ALL {
+        out.extend(props.strings(kind.property())?.into_iter().map(|n| (kind, n)));
+    }
+    Ok(out)
+}
+
+fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(), ProviderError> {
+    if targets.is_empty() {
+        return Err(ProviderError::new(ErrorKind::Invalid, operation, "at least one of Roles, Users or Groups is required"));
+    }
+    Ok(())
+}
+
+pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+    const OP: &str = "PutRolePolicy";
+    let props = Props::new(&req.properties, OP);
+    let name = props.required_string("PolicyName")?;
+    let doc = props.required_document("PolicyDocument")?;
+    let targets = targets(&props)?;
+    require_targets(&targets, OP)?;
+    let id = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context));
+    for (i, (kind, principal)) in targets.iter().enumerate() {
+        if let Err(e) = kind.put_inline(iam, principal, &name, &doc).await {
+            // Undo the puts that worked, so a failed create leaves nothing behind.
+            for (kind, principal) in targets.iter().take(i) {
+                let _ = kind.delete_inline(iam, principal, &name).await;
+            }
+            return Err(e);
+        }
+    }
+    Ok(Applied { physical_id: id.clone(), attributes: attributes(&id) })
+}
+
+pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+    let props = Props::new(&req.properties, "GetRolePolicy");
+    let name = props.required_string("PolicyName")?;
+    let mut docs = Vec::new();
+    let mut on: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for (kind, principal) in targets(&props)? {
+        if let Some(text) = kind.get_inline(iam, &principal, &name).await? {
+            docs.push(live_document("GetRolePolicy", &text)?);
+            on.entry(kind.property()).or_default().push(principal);
+        }
+    }
+    // If any principal's copy was changed outside infra, that copy is the live document.
+    let given = props.get("PolicyDocument");
+    let drifted = docs.iter().find(|d| !given.is_some_and(|g| document::equivalent(g, d)));
+    let Some(live_doc) = drifted.or(docs.first()).cloned() else { return Ok(None) };
+    let mut live = vec![
+        LiveProperty::new("PolicyName", Compare::Scalar, Some(json!(name))),
+        LiveProperty::new("PolicyDocument", Compare::Document, Some(live_doc)),
+    ];
+    for kind in Principal::ALL {
+        let names = on.remove(kind.property()).map(|v| json!(v));
+        live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
+    }
+    Ok(Some(Observed {
+        physical_id: req.physical_id.clone(),
+        properties: shape_like(&req.properties, live),
+        attributes: attributes(&req.physical_id),
+    }))
+}
+
+pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+    const OP: &str = "PutRolePolicy";
+    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
+    let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
+    let doc = new.required_document("PolicyDocument")?;
+    let (old_targets, new_targets) = (targets(&old)?, targets(&new)?);
+    require_targets(&new_targets, OP)?;
+    let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
+
+    for (kind, principal) in &new_targets {
+        let had = old_targets.iter().any(|(k, p)| k == kind && p == principal);
+        if !had || !same_doc || old_name != new_name {
+            kind.put_inline(iam, principal, &new_name, &doc).await?;
+        }
+    }
+    for kind in Principal::ALL {
+        let names = |t: &[(Principal, String)]| t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>();
+        let (_, removed) = set_diff(&names(&old_targets), &names(&new_targets));
+        let kept: Vec<String> = if old_name != new_name { names(&new_targets) } else { Vec::new() };
+        for principal in removed.iter().chain(kept.iter().filter(|p| names(&old_targets).contains(p))) {
+            kind.delete_inline(iam, principal, &old_name).await?;
+        }
+    }
+    Ok(Applied { physical_id: req.physical_id.clone(), attributes: attributes(&req.physical_id) })
+}
+
+pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+    let props = Props::new(&req.properties, "DeleteRolePolicy");
+    let name = props.required_string("PolicyName")?;
+    for (kind, principal) in targets(&props)? {
+        kind.delete_inline(iam, &principal, &name).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,417 @@
+//! A local AWS for tests: one moto server per test process, an isolated AWS account per
+//! test, and a fault-injecting proxy. Enabled by the `testing` feature.
+//!
+//! ```ignore
+//! let aws = LocalAws::shared()?;           // starts moto on first use, stops it at exit
+//! let account = aws.account().await?;      // fresh account: tests run in parallel safely
+//! let config = account.sdk_config().await?;
+//! ```
+//!
+//! Isolation uses moto's multi-account support: credentials from STS AssumeRole into account
+//! N make every request act in account N, so each test sees an empty AWS without resetting
+//! the server under its neighbours. [`LocalAws::reset`] wipes the whole server when needed.
+
+use crate::config::{self, AwsSettings, StaticCredentials};
+use aws_config::SdkConfig;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const REGION: &str = "us-east-1";
+/// The account moto uses for the plain `testing` credentials.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+/// A moto server on loopback, shared by every test in the process.
+pub struct LocalAws {
+    endpoint_url: String,
+    port: u16,
+    /// Holding the watchdog's stdin open keeps the server alive; when this process exits
+    /// for any reason the pipe closes and the watchdog stops the server.
+    _watchdog: Mutex<Child>,
+}
+
+/// The workspace root, from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    })
+}
+
+impl LocalAws {
+    /// The process's server, started on first use.
+    pub fn shared() -> Result<&'static LocalAws, String> {
+        static SHARED: OnceLock<Result<LocalAws, String>> = OnceLock::new();
+        SHARED.get_or_init(LocalAws::start).as_ref().map_err(Clone::clone)
+    }
+
+    /// Start a new server on a free loopback port (installing moto into `.venv/` if needed).
+    pub fn start() -> Result<LocalAws, String> {
+        let moto = moto_server()?;
+        let mut last_error = String::new();
+        // Another process can take the free port between our probe and moto's bind.
+        for _ in 0..5 {
+            let port = free_port()?;
+            match start_on(&moto, port) {
+                Ok(aws) => return Ok(aws),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint_url
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Wipe every account on the server (moto's reset API).
+    pub fn reset(&self) -> Result<(), String> {
+        let (status, _) = http(self.port, "POST", "/moto-api/reset")?;
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(format!("moto reset answered HTTP {status}"))
+        }
+    }
+
+    /// Settings pointing at this server, for the default (shared) account.
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings { region: Some(REGION.into()), profile: None, endpoint_url: Some(self.endpoint_url.clone()) }
+    }
+
+    /// A fresh, empty account of its own.
+    pub async fn account(&self) -> Result<Account, String> {
+        let id = format!("{:012}", fastrand::u64(100_000_000_000..1_000_000_000_000));
+        let base = config::load_with(&self.settings(), Some(&testing_credentials()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let sts = aws_sdk_sts::Client::new(&base);
+        let out = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{id}:role/infra-tests"))
+            .role_session_name("infra-tests")
+            .send()
+            .await
+            .map_err(|e| format!("failed to assume a role in a fresh account: {}", crate::error::from_sdk("AssumeRole", &e)))?;
+        let c = out.credentials.ok_or("AssumeRole returned no credentials")?;
+        Ok(Account {
+            account_id: id,
+            endpoint_url: self.endpoint_url.clone(),
+            credentials: StaticCredentials {
+                access_key_id: c.access_key_id,
+                secret_access_key: c.secret_access_key,
+                session_token: Some(c.session_token),
+            },
+        })
+    }
+}
+
+/// Dummy credentials; moto accepts anything and real AWS accepts none of these.
+pub fn testing_credentials() -> StaticCredentials {
+    StaticCredentials {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+        session_token: Some("testing".into()),
+    }
+}
+
+/// One isolated account on a [`LocalAws`].
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub account_id: String,
+    pub endpoint_url: String,
+    pub credentials: StaticCredentials,
+}
+
+impl Account {
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings { region: Some(REGION.into()), profile: None, endpoint_url: Some(self.endpoint_url.clone()) }
+    }
+
+    /// An SDK configuration acting in this account.
+    pub async fn sdk_config(&self) -> Result<SdkConfig, String> {
+        self.sdk_config_via(&self.endpoint_url).await
+    }
+
+    /// An SDK configuration acting in this account, sending requests to `endpoint_url`
+    /// (a [`FaultProxy`] in front of the server).
+    pub async fn sdk_config_via(&self, endpoint_url: &str) -> Result<SdkConfig, String> {
+        let settings = AwsSettings { endpoint_url: Some(endpoint_url.to_string()), ..self.settings() };
+        config::load_with(&settings, Some(&self.credentials)).await.map_err(|e| e.to_string())
+    }
+
+    /// Environment variables that point a child process (the `infra` binary) at this account.
+    /// Set them with `Command::envs`, after `env_remove`-ing any `AWS_PROFILE`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("AWS_ENDPOINT_URL".to_string(), self.endpoint_url.clone()),
+            ("AWS_REGION".to_string(), REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID".to_string(), self.credentials.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), self.credentials.secret_access_key.clone()),
+            ("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string()),
+        ];
+        if let Some(token) = &self.credentials.session_token {
+            env.push(("AWS_SESSION_TOKEN".to_string(), token.clone()));
+        }
+        env
+    }
+}
+
+/// The moto_server executable, installed through `scripts/local-aws.sh` when missing.
+fn moto_server() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
+        return Ok(PathBuf::from(p));
+    }
+    let root = workspace_root();
+    let direct = root.join(".venv/bin/moto_server");
+    let script = root.join("scripts/local-aws.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("path")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("failed to run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("failed to install moto with {} ({})", script.display(), out.status));
+    }
+    let printed = String::from_utf8_lossy(&out.stdout).lines().last().map(str::trim).unwrap_or("").to_string();
+    Ok(if printed.is_empty() { direct } else { PathBuf::from(printed) })
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("failed to find a free port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| format!("failed to find a free port: {e}"))
+}
+
+fn start_on(moto: &Path, port: u16) -> Result<LocalAws, String> {
+    let log_dir = workspace_root().join(".venv/local-aws");
+    let _ = std::fs::create_dir_all(&log_dir);
+    let log_path = log_dir.join(format!("{port}.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| format!("failed to create {}: {e}", log_path.display()))?;
+    let log2 = log.try_clone().map_err(|e| e.to_string())?;
+    // The watchdog shell exits with moto; its `cat` sees end-of-file when this process exits
+    // (however it exits) and then stops moto, so no server outlives its tests.
+    let script = r#""$0" -H 127.0.0.1 -p "$1" </dev/null & pid=$!
+exec 3<&0
+(cat <&3 >/dev/null 2>&1; kill "$pid" 2>/dev/null) &
+wait "$pid""#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(moto)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(log)
+        .stderr(log2)
+        .spawn()
+        .map_err(|e| format!("failed to start {}: {e}", moto.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((status, _)) = http(port, "GET", "/moto-api/data.json") {
+            if status == 200 {
+                break;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(format!("moto server exited ({status}): {}", log.trim()));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("moto server did not answer on port {port} within 30s; see {}", log_path.display()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(LocalAws { endpoint_url: format!("http://127.0.0.1:{port}"), port, _watchdog: Mutex::new(child) })
+}
+
+/// A minimal blocking HTTP/1.0 request to loopback: status and body.
+fn http(port: u16, method: &str, path: &str) -> Result<(u16, String), String> {
+    let mut s = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_secs(1))
+        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP response: {:.80}", response))?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// What the [`FaultProxy`] does with one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer `400 Throttling` itself (the XML error of query-protocol services).
+    Throttle,
+    /// Answer `503 ServiceUnavailable` itself.
+    Unavailable,
+    /// Close the connection without answering.
+    Drop,
+    /// Forward the request, then close the connection instead of returning the response:
+    /// the call succeeded but the client cannot know.
+    ForwardThenDrop,
+}
+
+/// Decides the fault for the `nth` (from 1) request of an action, or `None` to forward it.
+pub type FaultPlan = Arc<dyn Fn(&str, usize) -> Option<Fault> + Send + Sync>;
+
+/// A loopback HTTP proxy in front of a [`LocalAws`] that injects faults and counts requests
+/// by action (`Action=` of query protocols, `X-Amz-Target` of JSON protocols). It runs on the
+/// current tokio runtime and stops with it.
+pub struct FaultProxy {
+    pub url: String,
+    seen: Arc<Mutex<HashMap<String, usize>>>,
+    forwarded: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl FaultProxy {
+    pub async fn start(
+        upstream_url: &str,
+        plan: impl Fn(&str, usize) -> Option<Fault> + Send + Sync + 'static,
+    ) -> Result<FaultProxy, String> {
+        let upstream = upstream_url.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let listener =
+            tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.map_err(|e| format!("failed to bind: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let seen = Arc::new(Mutex::new(HashMap::new()));
+        let forwarded = Arc::new(Mutex::new(HashMap::new()));
+        let plan: FaultPlan = Arc::new(plan);
+        let (seen2, forwarded2) = (seen.clone(), forwarded.clone());
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (upstream, plan, seen, forwarded) = (upstream.clone(), plan.clone(), seen2.clone(), forwarded2.clone());
+                tokio::spawn(async move {
+                    let _ = proxy_connection(conn, &upstream, &plan, &seen, &forwarded).await;
+                });
+            }
+        });
+        Ok(FaultProxy { url: format!("http://{addr}"), seen, forwarded })
+    }
+
+    /// Requests of `action` that reached the proxy.
+    pub fn seen(&self, action: &str) -> usize {
+        self.seen.lock().map(|m| m.get(action).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Requests of `action` that reached the server behind the proxy.
+    pub fn forwarded(&self, action: &str) -> usize {
+        self.forwarded.lock().map(|m| m.get(action).copied().unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+/// One request per connection: the proxy answers with `Connection: close`.
+async fn proxy_connection(
+    mut conn: tokio::net::TcpStream,
+    upstream: &str,
+    plan: &FaultPlan,
+    seen: &Mutex<HashMap<String, usize>>,
+    forwarded: &Mutex<HashMap<String, usize>>,
+) -> std::io::Result<()> {
+    let (head, body) = read_request(&mut conn).await?;
+    let action = action_of(&head, &body);
+    let nth = {
+        let mut seen = seen.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        let n = seen.entry(action.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let fault = plan(&action, nth);
+    let canned = |status: &str, code: &str, message: &str| {
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
+        );
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    match fault {
+        Some(Fault::Throttle) => return conn.write_all(canned("400 Bad Request", "Throttling", "Rate exceeded").as_bytes()).await,
+        Some(Fault::Unavailable) => {
+            return conn.write_all(canned("503 Service Unavailable", "ServiceUnavailable", "Service is unavailable").as_bytes()).await
+        }
+        Some(Fault::Drop) => return Ok(()),
+        Some(Fault::ForwardThenDrop) | None => {}
+    }
+    if let Ok(mut m) = forwarded.lock() {
+        *m.entry(action).or_insert(0) += 1;
+    }
+    let mut up = tokio::net::TcpStream::connect(upstream).await?;
+    up.write_all(&close_connection(&head)).await?;
+    up.write_all(&body).await?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).await?;
+    if fault == Some(Fault::ForwardThenDrop) {
+        return Ok(());
+    }
+    conn.write_all(&response).await?;
+    conn.shutdown().await
+}
+
+async fn read_request(conn: &mut tokio::net::TcpStream) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::other("connection closed before the request head"));
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    };
+    let head = buf.get(..head_end).unwrap_or_default().to_vec();
+    let length = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let mut body = buf.get(head_end..).unwrap_or_default().to_vec();
+    while body.len() < length {
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
+    Ok((head, body))
+}
+
+fn header(head: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(head).lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+/// The request head with `Connection: close`, so the upstream answer ends at end-of-file.
+fn close_connection(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut out: String = text
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
+}
+
+fn action_of(head: &[u8], body: &[u8]) -> String {
+    if let Some(target) = header(head, "x-amz-target") {
+        return target.rsplit('.').next().unwrap_or(&target).to_string();
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_string)
+        .unwrap_or_default()
+}
