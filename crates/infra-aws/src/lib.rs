@@ -1,17 +1,29 @@
 //! AWS providers for infra: one resource type per file, each behind
 //! [`infra_core::provider::Provider`]. Nothing here knows about plans, state or the CLI.
 
+pub mod application_autoscaling;
+mod application_autoscaling_scalable_target;
+mod application_autoscaling_scaling_policy;
 pub mod config;
 pub mod error;
 pub mod iam;
 pub mod naming;
 pub mod policy;
+mod props;
 pub mod retry;
+pub mod sagemaker;
+mod sagemaker_endpoint;
+mod sagemaker_endpoint_config;
+mod sagemaker_model;
+mod sagemaker_model_package_group;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod waiter;
 
+pub use application_autoscaling::ApplicationAutoScalingProvider;
 pub use config::AwsSettings;
 pub use retry::{retry, RetryPolicy};
+pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 
 use aws_config::SdkConfig;
 use infra_core::provider::{Provider, ProviderError};
@@ -25,5 +37,9 @@ pub async fn providers(settings: &AwsSettings) -> Result<Vec<Arc<dyn Provider>>,
 
 /// Every AWS provider on an already resolved SDK configuration.
 pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Provider>> {
-    vec![Arc::new(iam::IamProvider::new(config, retry.clone()))]
+    vec![
+        Arc::new(iam::IamProvider::new(config, retry.clone())),
+        Arc::new(SageMakerProvider::new(config, retry.clone())),
+        Arc::new(ApplicationAutoScalingProvider::new(config, retry.clone())),
+    ]
 }

@@ -120,6 +120,7 @@ mod tests {
             stack_name: "mlplatform-dev-identity".into(),
             logical_id: "AVeryLongLogicalIdThatKeepsGoingAndGoingAndGoingAndGoingAndGoingAndGoing".into(),
             resource_type: "AWS::IAM::Role".into(),
+            ..Default::default()
         };
         for rules in [IAM_ROLE, IAM_POLICY, IAM_INSTANCE_PROFILE, IAM_USER, SAGEMAKER] {
             let a = generate(&ctx, rules);

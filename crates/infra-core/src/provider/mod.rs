@@ -30,6 +30,9 @@ pub struct ResourceContext {
     pub stack_name: String,
     pub logical_id: String,
     pub resource_type: String,
+    /// The resource's template `Metadata` (`Null` when absent), for per-resource provider
+    /// settings such as `infra: { timeout: 30m }`.
+    pub metadata: serde_json::Value,
 }
 
 /// Attributes readable with `Fn::GetAtt`. `Ref` reads the physical ID.

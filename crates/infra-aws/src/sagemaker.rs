@@ -1,0 +1,341 @@
+//! The SageMaker provider: models, endpoint configurations, endpoints and model package
+//! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
+//! endpoint must not be updated or deleted behind its autoscaler's back).
+
+use crate::retry::{is_iam_propagation, retry, RetryPolicy};
+use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
+use crate::{sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group};
+use async_trait::async_trait;
+use aws_sdk_sagemaker::types::Tag;
+use infra_core::provider::{
+    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest,
+    ResourceContext, UpdateRequest,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::time::Duration;
+
+pub const MODEL: &str = "AWS::SageMaker::Model";
+pub const ENDPOINT_CONFIG: &str = "AWS::SageMaker::EndpointConfig";
+pub const ENDPOINT: &str = "AWS::SageMaker::Endpoint";
+pub const MODEL_PACKAGE_GROUP: &str = "AWS::SageMaker::ModelPackageGroup";
+
+/// Tunables; the defaults suit real AWS, tests shorten them.
+#[derive(Clone)]
+pub struct SageMakerSettings {
+    pub retry: RetryPolicy,
+    /// How long a freshly created execution role may stay unassumable (IAM propagation).
+    pub role_propagation: Duration,
+    pub timeouts: Timeouts,
+    pub polling: Polling,
+    pub heartbeats: Option<HeartbeatSink>,
+}
+
+impl Default for SageMakerSettings {
+    fn default() -> Self {
+        SageMakerSettings {
+            retry: RetryPolicy::default(),
+            role_propagation: Duration::from_secs(120),
+            timeouts: Timeouts::default(),
+            polling: Polling::default(),
+            heartbeats: Some(crate::waiter::stderr_heartbeats()),
+        }
+    }
+}
+
+pub struct SageMakerProvider {
+    pub(crate) sagemaker: aws_sdk_sagemaker::Client,
+    pub(crate) autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub(crate) settings: SageMakerSettings,
+}
+
+impl SageMakerProvider {
+    pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
+        Self::from_clients(
+            aws_sdk_sagemaker::Client::new(config),
+            aws_sdk_applicationautoscaling::Client::new(config),
+            SageMakerSettings { retry, ..SageMakerSettings::default() },
+        )
+    }
+
+    pub fn from_clients(
+        sagemaker: aws_sdk_sagemaker::Client,
+        autoscaling: aws_sdk_applicationautoscaling::Client,
+        settings: SageMakerSettings,
+    ) -> Self {
+        SageMakerProvider { sagemaker, autoscaling, settings }
+    }
+
+    /// Runs a SageMaker call with the provider's retry policy.
+    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        retry(&self.settings.retry, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
+    }
+
+    /// Like [`Self::call`], also riding out IAM propagation of the execution role.
+    pub(crate) async fn call_with_role<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let policy = self.settings.retry.clone().retry_when(self.settings.role_propagation, is_iam_propagation);
+        retry(&policy, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
+    }
+
+    /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
+    pub(crate) fn wait<'a>(
+        &'a self,
+        context: &ResourceContext,
+        phase: Phase,
+        operation: &'a str,
+        subject: &'a str,
+        target: &'a str,
+    ) -> Result<Wait<'a>, ProviderError> {
+        Ok(Wait {
+            operation,
+            subject,
+            target,
+            timeout: self.settings.timeouts.resolve(context, phase)?,
+            polling: &self.settings.polling,
+            heartbeats: self.settings.heartbeats.as_ref(),
+        })
+    }
+
+    /// All tags on a SageMaker resource.
+    pub(crate) async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
+        let mut tags = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .call("ListTags", || self.sagemaker.list_tags().resource_arn(arn).set_next_token(next.clone()).send())
+                .await?;
+            tags.extend(page.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))));
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    /// Brings a resource's tags from `old` to `new` with as few calls as possible.
+    pub(crate) async fn update_tags(
+        &self,
+        arn: &str,
+        old: &[(String, String)],
+        new: &[(String, String)],
+    ) -> Result<(), ProviderError> {
+        let (mut removed, added) = crate::props::tag_changes(old, new);
+        // A changed value is removed first: AddTags overwrites on AWS, but emulations append a
+        // second tag with the same key, and the extra call costs little.
+        removed.extend(added.iter().filter(|(k, _)| old.iter().any(|(o, _)| o == k)).map(|(k, _)| k.clone()));
+        if !removed.is_empty() {
+            self.call("DeleteTags", || self.sagemaker.delete_tags().resource_arn(arn).set_tag_keys(Some(removed.clone())).send())
+                .await?;
+        }
+        if !added.is_empty() {
+            let tags = sdk_tags(&added);
+            self.call("AddTags", || self.sagemaker.add_tags().resource_arn(arn).set_tags(Some(tags.clone())).send()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Tags in the SDK's type; `None` when there are none, so requests stay minimal.
+pub(crate) fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+pub(crate) fn some_tags(tags: &[(String, String)]) -> Option<Vec<Tag>> {
+    (!tags.is_empty()).then(|| sdk_tags(tags))
+}
+
+/// The resource name inside a SageMaker ARN (`arn:…:endpoint/NAME`), or the ID itself when
+/// it is not an ARN.
+pub(crate) fn name_from_id(physical_id: &str) -> &str {
+    if physical_id.starts_with("arn:") {
+        physical_id.rsplit_once('/').map_or(physical_id, |(_, name)| name)
+    } else {
+        physical_id
+    }
+}
+
+/// The name a resource was created with: recorded in its attributes, else taken from its ID.
+/// SageMaker ARNs lower-case the name, so the attribute is preferred.
+pub(crate) fn recorded_name(attributes: &infra_core::provider::Attributes, key: &str, physical_id: &str) -> String {
+    attributes
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .map_or_else(|| name_from_id(physical_id).to_string(), str::to_string)
+}
+
+/// The name for a new resource: the template's, else a generated one.
+pub(crate) fn chosen_name(context: &ResourceContext, properties: &serde_json::Value, name_property: &str) -> String {
+    match properties.get(name_property).and_then(serde_json::Value::as_str) {
+        Some(name) => name.to_string(),
+        None => crate::naming::generate(context, crate::naming::SAGEMAKER),
+    }
+}
+
+/// The name a create uses: the one chosen before the call, else chosen now.
+pub(crate) fn create_name(req: &CreateRequest, name_property: &str) -> String {
+    req.physical_name.clone().unwrap_or_else(|| chosen_name(&req.context, &req.properties, name_property))
+}
+
+/// Refuses an in-place update of anything but `updatable` properties: SageMaker models and
+/// endpoint configurations are immutable, so such a change needs a replacement.
+pub(crate) fn ensure_only_changed(req: &UpdateRequest, updatable: &[&str]) -> Result<(), ProviderError> {
+    let empty = serde_json::Map::new();
+    let old = req.old_properties.as_object().unwrap_or(&empty);
+    let new = req.new_properties.as_object().unwrap_or(&empty);
+    let mut changed: Vec<&str> = old
+        .keys()
+        .chain(new.keys())
+        .filter(|k| !updatable.contains(&k.as_str()) && old.get(*k) != new.get(*k))
+        .map(String::as_str)
+        .collect();
+    changed.dedup();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(ProviderError::new(
+        ErrorKind::Unsupported,
+        "update",
+        format!("{} cannot change {} in place; it must be replaced", req.context.resource_type, changed.join(", ")),
+    ))
+}
+
+#[async_trait]
+impl Provider for SageMakerProvider {
+    fn name(&self) -> &str {
+        "sagemaker"
+    }
+
+    fn resource_types(&self) -> &[&'static str] {
+        &[MODEL, ENDPOINT_CONFIG, ENDPOINT, MODEL_PACKAGE_GROUP]
+    }
+
+    fn concurrency(&self) -> usize {
+        // SageMaker's control-plane limits are low (a few calls per second per operation).
+        4
+    }
+
+    fn physical_name(&self, context: &ResourceContext, properties: &serde_json::Value) -> Option<String> {
+        let property = match context.resource_type.as_str() {
+            MODEL => "ModelName",
+            ENDPOINT_CONFIG => "EndpointConfigName",
+            ENDPOINT => "EndpointName",
+            MODEL_PACKAGE_GROUP => "ModelPackageGroupName",
+            _ => return None,
+        };
+        Some(chosen_name(context, properties, property))
+    }
+
+    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        match req.context.resource_type.as_str() {
+            MODEL => sagemaker_model::create(self, req).await,
+            ENDPOINT_CONFIG => sagemaker_endpoint_config::create(self, req).await,
+            ENDPOINT => sagemaker_endpoint::create(self, req).await,
+            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::create(self, req).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        match req.context.resource_type.as_str() {
+            MODEL => sagemaker_model::read(self, req).await,
+            ENDPOINT_CONFIG => sagemaker_endpoint_config::read(self, req).await,
+            ENDPOINT => sagemaker_endpoint::read(self, req).await,
+            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::read(self, req).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        match req.context.resource_type.as_str() {
+            MODEL => sagemaker_model::update(self, req).await,
+            ENDPOINT_CONFIG => sagemaker_endpoint_config::update(self, req).await,
+            ENDPOINT => sagemaker_endpoint::update(self, req).await,
+            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::update(self, req).await,
+            other => Err(unsupported(other)),
+        }
+    }
+
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
+        match req.context.resource_type.as_str() {
+            MODEL => sagemaker_model::delete(self, req).await,
+            ENDPOINT_CONFIG => sagemaker_endpoint_config::delete(self, req).await,
+            ENDPOINT => sagemaker_endpoint::delete(self, req).await,
+            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::delete(self, req).await,
+            other => Err(unsupported(other)),
+        }
+    }
+}
+
+pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::Unsupported, "dispatch", format!("resource type {resource_type} is not handled here"))
+}
+
+/// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
+/// "… does not exist"), which on its own reads as a bad request; so do emulations of
+/// Application Auto Scaling ("No scalable target found …"). Only for calls about the resource
+/// itself: a create naming a missing model is a bad request.
+pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> ProviderError {
+    let about_itself = ["Describe", "Delete", "Deregister", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
+    let message = err.message.to_ascii_lowercase();
+    if about_itself
+        && err.code.as_deref() == Some("ValidationException")
+        && (message.contains("could not find")
+            || message.contains("does not exist")
+            || (message.starts_with("no ") && message.contains(" found")))
+    {
+        err.kind = ErrorKind::NotFound;
+    }
+    err
+}
+
+/// `Ok(None)` for a NotFound error, so reads and deletes can treat "gone" as an answer.
+pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_name(id: &str, expected: &str) {
+        assert_eq!(name_from_id(id), expected);
+    }
+
+    fn check_kind(operation: &str, code: &str, message: &str, expected: ErrorKind) {
+        let err = ProviderError::new(ErrorKind::Invalid, operation, message).with_code(code);
+        assert_eq!(missing_as_not_found(operation, err).kind, expected, "{operation} {code} {message}");
+    }
+
+    #[test]
+    fn missing_resources_are_not_found() {
+        check_kind("DescribeModel", "ValidationException", "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".", ErrorKind::NotFound);
+        check_kind("DeleteEndpoint", "ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
+        check_kind("DescribeModelPackageGroup", "ValidationException", "ModelPackageGroup arn:x does not exist.", ErrorKind::NotFound);
+        check_kind("DescribeModel", "ValidationException", "1 validation error detected", ErrorKind::Invalid);
+        check_kind("DescribeModel", "AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
+        check_kind("DeregisterScalableTarget", "ValidationException", "No scalable target found for service namespace: sagemaker", ErrorKind::NotFound);
+        check_kind("CreateEndpointConfig", "ValidationException", "Could not find model \"m\".", ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn names_from_ids() {
+        check_name("arn:aws:sagemaker:us-east-1:123456789012:endpoint/my-ep", "my-ep");
+        check_name("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c1", "c1");
+        check_name("plain-name", "plain-name");
+    }
+}

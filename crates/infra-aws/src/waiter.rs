@@ -1,0 +1,286 @@
+//! Waiting for long-running SageMaker transitions (Creating → InService, Updating →
+//! InService, Deleting → gone): polling with backoff, a timeout per operation that a resource
+//! may override, progress heartbeats, and the service's failure reason when it gives up.
+
+use infra_core::provider::{ErrorKind, ProviderError, ResourceContext};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long each kind of wait may take before the operation is reported as failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+impl Default for Timeouts {
+    /// Endpoints on large instances routinely take 10–20 minutes; an hour leaves headroom
+    /// without hanging forever on a stuck deployment.
+    fn default() -> Self {
+        Timeouts {
+            create: Duration::from_secs(60 * 60),
+            update: Duration::from_secs(60 * 60),
+            delete: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Timeouts {
+    pub fn for_phase(&self, phase: Phase) -> Duration {
+        match phase {
+            Phase::Create => self.create,
+            Phase::Update => self.update,
+            Phase::Delete => self.delete,
+        }
+    }
+
+    /// The timeout for `phase`, honouring the resource's `Metadata: { infra: { timeout: 30m } }`.
+    pub fn resolve(&self, context: &ResourceContext, phase: Phase) -> Result<Duration, ProviderError> {
+        Ok(timeout_from_metadata(&context.metadata)?.unwrap_or_else(|| self.for_phase(phase)))
+    }
+}
+
+/// Reads `infra.timeout` (a duration such as `"30m"` or `"1h 30m"`, or a number of seconds)
+/// from a resource's `Metadata`.
+pub fn timeout_from_metadata(metadata: &serde_json::Value) -> Result<Option<Duration>, ProviderError> {
+    let Some(value) = metadata.get("infra").and_then(|infra| infra.get("timeout")) else { return Ok(None) };
+    let invalid = || {
+        ProviderError::new(
+            ErrorKind::Invalid,
+            "read Metadata",
+            format!("Metadata infra.timeout must be a duration such as \"30m\", not {value}"),
+        )
+    };
+    let duration = match value {
+        serde_json::Value::String(s) => humantime::parse_duration(s.trim()).map_err(|_| invalid())?,
+        serde_json::Value::Number(n) => n.as_u64().map(Duration::from_secs).ok_or_else(invalid)?,
+        _ => return Err(invalid()),
+    };
+    if duration.is_zero() {
+        return Err(invalid());
+    }
+    Ok(Some(duration))
+}
+
+/// How often to poll: starting quickly, slowing down towards `max_interval`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Polling {
+    pub initial_interval: Duration,
+    pub max_interval: Duration,
+    /// How often to report that a wait is still going on.
+    pub heartbeat_every: Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling {
+            initial_interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
+            heartbeat_every: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Polling {
+    fn interval(&self, poll: u32) -> Duration {
+        // Grow by half each time: 5s, 7.5s, 11s, … up to the cap.
+        let factor = 1.5f64.powi(i32::try_from(poll.min(30)).unwrap_or(30));
+        self.initial_interval.mul_f64(factor).min(self.max_interval)
+    }
+}
+
+/// A report that a wait is still in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// What is being waited for, e.g. `endpoint my-endpoint`.
+    pub subject: String,
+    /// The status the service reported last.
+    pub status: String,
+    pub elapsed: Duration,
+}
+
+/// Receives heartbeats; the CLI renders them as progress.
+pub type HeartbeatSink = Arc<dyn Fn(&Heartbeat) + Send + Sync>;
+
+/// A sink that writes one line per heartbeat to standard error.
+pub fn stderr_heartbeats() -> HeartbeatSink {
+    Arc::new(|h: &Heartbeat| {
+        eprintln!(
+            "still waiting for {} ({}, {} elapsed)",
+            h.subject,
+            h.status,
+            humantime::format_duration(Duration::from_secs(h.elapsed.as_secs()))
+        )
+    })
+}
+
+/// One observation of the thing being waited for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Poll<T> {
+    /// The wait is over.
+    Ready(T),
+    /// Still transitioning; the status is reported in heartbeats and timeouts.
+    Pending(String),
+    /// The service gave up, with its reason.
+    Failed(String),
+}
+
+/// Everything a wait needs besides the poll itself.
+pub struct Wait<'a> {
+    /// The operation reported in errors, e.g. `CreateEndpoint`.
+    pub operation: &'a str,
+    pub subject: &'a str,
+    /// What success looks like, for the timeout message (`InService`, `deleted`).
+    pub target: &'a str,
+    pub timeout: Duration,
+    pub polling: &'a Polling,
+    pub heartbeats: Option<&'a HeartbeatSink>,
+}
+
+impl Wait<'_> {
+    /// Polls until `poll` is ready, has failed, or the timeout passes.
+    pub async fn until<T, F, Fut>(&self, mut poll: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, ProviderError>>,
+    {
+        let start = Instant::now();
+        let mut last_heartbeat = Duration::ZERO;
+        let mut polls = 0u32;
+        loop {
+            let status = match poll().await? {
+                Poll::Ready(v) => return Ok(v),
+                Poll::Failed(reason) => {
+                    return Err(ProviderError::new(
+                        ErrorKind::Other,
+                        self.operation,
+                        format!("{} failed: {}", self.subject, reason),
+                    ))
+                }
+                Poll::Pending(status) => status,
+            };
+            let elapsed = start.elapsed();
+            if elapsed >= self.timeout {
+                return Err(ProviderError::new(
+                    ErrorKind::Other,
+                    self.operation,
+                    format!(
+                        "timed out after {} waiting for {} to be {} (last status {status})",
+                        humantime::format_duration(Duration::from_secs(self.timeout.as_secs().max(1))),
+                        self.subject,
+                        self.target
+                    ),
+                ));
+            }
+            if elapsed.saturating_sub(last_heartbeat) >= self.polling.heartbeat_every {
+                last_heartbeat = elapsed;
+                if let Some(sink) = self.heartbeats {
+                    sink(&Heartbeat { subject: self.subject.to_string(), status, elapsed });
+                }
+            }
+            let remaining = self.timeout.saturating_sub(elapsed);
+            tokio::time::sleep(self.polling.interval(polls).min(remaining.max(Duration::from_millis(1)))).await;
+            polls = polls.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    fn check_metadata(metadata: serde_json::Value, expected: Result<Option<u64>, ()>) {
+        let got = timeout_from_metadata(&metadata).map(|d| d.map(|d| d.as_secs())).map_err(|_| ());
+        assert_eq!(got, expected, "{metadata}");
+    }
+
+    #[test]
+    fn metadata_timeouts() {
+        check_metadata(json!(null), Ok(None));
+        check_metadata(json!({"other": 1}), Ok(None));
+        check_metadata(json!({"infra": {}}), Ok(None));
+        check_metadata(json!({"infra": {"timeout": "30m"}}), Ok(Some(1800)));
+        check_metadata(json!({"infra": {"timeout": "1h 30m"}}), Ok(Some(5400)));
+        check_metadata(json!({"infra": {"timeout": 90}}), Ok(Some(90)));
+        check_metadata(json!({"infra": {"timeout": "soon"}}), Err(()));
+        check_metadata(json!({"infra": {"timeout": "0s"}}), Err(()));
+        check_metadata(json!({"infra": {"timeout": -1}}), Err(()));
+        check_metadata(json!({"infra": {"timeout": [1]}}), Err(()));
+    }
+
+    #[test]
+    fn intervals_grow_to_the_cap() {
+        let p = Polling::default();
+        assert_eq!(p.interval(0), Duration::from_secs(5));
+        assert!(p.interval(1) > p.interval(0));
+        assert_eq!(p.interval(100), Duration::from_secs(30));
+    }
+
+    fn fast() -> Polling {
+        Polling {
+            initial_interval: Duration::from_millis(1),
+            max_interval: Duration::from_millis(2),
+            heartbeat_every: Duration::ZERO,
+        }
+    }
+
+    async fn run(script: Vec<Poll<u8>>, timeout: Duration) -> (Result<u8, ProviderError>, Vec<String>) {
+        let beats = Arc::new(Mutex::new(Vec::new()));
+        let sink: HeartbeatSink = {
+            let beats = beats.clone();
+            Arc::new(move |h: &Heartbeat| beats.lock().unwrap().push(h.status.clone()))
+        };
+        let polling = fast();
+        let wait = Wait {
+            operation: "CreateEndpoint",
+            subject: "endpoint e",
+            target: "InService",
+            timeout,
+            polling: &polling,
+            heartbeats: Some(&sink),
+        };
+        let script = Mutex::new(script.into_iter());
+        let result = wait
+            .until(|| {
+                let next = script.lock().unwrap().next().unwrap_or(Poll::Pending("Creating".into()));
+                async move { Ok(next) }
+            })
+            .await;
+        let beats = beats.lock().unwrap().clone();
+        (result, beats)
+    }
+
+    #[tokio::test]
+    async fn waits_until_ready_with_heartbeats() {
+        let (result, beats) =
+            run(vec![Poll::Pending("Creating".into()), Poll::Pending("Creating".into()), Poll::Ready(7)], Duration::from_secs(5)).await;
+        assert_eq!(result, Ok(7));
+        assert_eq!(beats, vec!["Creating", "Creating"]);
+    }
+
+    #[tokio::test]
+    async fn failure_carries_the_reason() {
+        let (result, _) = run(vec![Poll::Pending("Creating".into()), Poll::Failed("image not found".into())], Duration::from_secs(5)).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.message, "endpoint e failed: image not found");
+        assert_eq!(err.operation, "CreateEndpoint");
+    }
+
+    #[tokio::test]
+    async fn times_out_with_the_last_status() {
+        let (result, _) = run(vec![], Duration::from_millis(20)).await;
+        let err = result.unwrap_err();
+        assert!(err.message.starts_with("timed out after 1s waiting for endpoint e to be InService (last status Creating)"), "{}", err.message);
+    }
+}
