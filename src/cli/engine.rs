@@ -62,13 +62,15 @@ pub struct Workspace {
     pub runtime: tokio::runtime::Runtime,
     pub color: bool,
     interrupt: Arc<Interrupt>,
+    /// Where AWS calls go; its configuration is resolved on first use only.
+    aws: providers::Aws,
 }
 
 impl Workspace {
     /// Load the project and every layer's state, locking the `locked` layers (all when empty).
     pub fn open(global: &Global, env: Option<&str>, locked: &[String], operation: &str, lock_timeout: Duration) -> anyhow::Result<Self> {
         let color = global.color();
-        let (project, diags) = Project::read(&global.project_dir);
+        let (mut project, diags) = Project::read(&global.project_dir);
         if diags.has_errors() {
             eprint!("{}", render::diag::human(&diags.into_vec(), &project.sources, color));
             bail!("load the project in {}", global.project_dir.display());
@@ -76,10 +78,13 @@ impl Workspace {
         let env = match project.select_environment(env.or(global.env.as_deref())) {
             Ok(e) => e.name.clone(),
             Err(d) => {
-                eprint!("{}", render::diag::human(&[d], &project.sources, color));
+                eprint!("{}", render::diag::human(&[*d], &project.sources, color));
                 bail!("choose an environment");
             }
         };
+        if let Some(region) = &global.region {
+            project.override_region(&env, region);
+        }
         let layers: Vec<String> = project.layers().map(str::to_string).collect();
         for l in locked {
             if !layers.contains(l) {
@@ -89,6 +94,7 @@ impl Workspace {
                 bail!("find layer `{l}`: the project's layers are {}{hint}", layers.join(", "));
             }
         }
+        let aws = providers::Aws::new(project.region(&env), global.profile.as_deref(), project.endpoint_url(&env));
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the runtime")?;
         let mut ws = Workspace {
             env,
@@ -100,6 +106,7 @@ impl Workspace {
             runtime,
             color,
             interrupt: Arc::new(Interrupt::new()),
+            aws,
             project,
         };
         let state_dir = ws.project.state_dir();
@@ -196,7 +203,7 @@ impl Workspace {
 
     /// Evaluate every layer's templates for this environment.
     pub fn stacks(&self, account_lookup: bool) -> anyhow::Result<Vec<DesiredStack>> {
-        let account = self.runtime.block_on(providers::account_id(account_lookup, self.region(), self.endpoint_url()))?;
+        let account = self.runtime.block_on(providers::account_id(account_lookup, &self.aws))?;
         match infra_core::validate::load_stacks(&self.project, &self.env, &account, &self.exports()) {
             Ok(s) => Ok(s),
             Err(d) => {
@@ -224,13 +231,13 @@ impl Workspace {
     /// Providers for every type the stacks and states mention.
     pub fn registry(&self, stacks: &[DesiredStack]) -> anyhow::Result<Registry> {
         let types = self.types(stacks);
-        self.runtime.block_on(providers::registry(types.into_iter(), self.region(), self.endpoint_url()))
+        self.runtime.block_on(providers::registry(types.into_iter(), &self.aws))
     }
 
     /// Providers for the types a plan changes.
     pub fn registry_for_plan(&self, plan: &Plan) -> anyhow::Result<Registry> {
         let types = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change()).map(|c| c.resource_type.as_str());
-        self.runtime.block_on(providers::registry(types, self.region(), self.endpoint_url()))
+        self.runtime.block_on(providers::registry(types, &self.aws))
     }
 
     /// sha256 over every source file (settings and templates), the environment and its

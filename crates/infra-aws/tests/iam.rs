@@ -61,6 +61,7 @@ impl World {
             stack_name: "mlplatform-dev-identity".into(),
             logical_id: logical_id.into(),
             resource_type: resource_type.into(),
+            metadata: Value::Null,
         }
     }
 }

@@ -658,6 +658,8 @@ impl Walker<'_> {
             stack_name: format!("{}-{}-{}", plan.project, plan.env, lp.layer),
             logical_id: c.logical_id.clone(),
             resource_type: c.resource_type.clone(),
+            // Template `Metadata` does not reach the plan yet; providers fall back to their defaults.
+            metadata: serde_json::Value::Null,
         };
         let provider_permits = provider.as_ref().and_then(|p| provider_permits.get(&provider_key(p)).cloned());
         Ok(Job {

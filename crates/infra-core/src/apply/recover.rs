@@ -122,6 +122,8 @@ pub async fn recover(
             stack_name: format!("{project}-{env}-{layer}"),
             logical_id: logical_id.to_string(),
             resource_type: intent.resource_type.clone(),
+            // Template `Metadata` does not reach the plan yet; providers fall back to their defaults.
+            metadata: serde_json::Value::Null,
         };
         // What the interrupted call meant to apply, as far as it can be known now.
         let intended = desired.map(|d| d.properties.resolve(&StateOnly(state)));
