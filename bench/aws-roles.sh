@@ -88,10 +88,10 @@ EOT
     } >"$WORK/stacks/identity/roles.yaml"
     now() { date +%s.%N; }
     t0="$(now)"
-    "$INFRA" --project-dir "$WORK" --env bench apply "$approve" >"$WORK/apply.log" 2>&1 ||
+    "$INFRA" --project-dir "$WORK" --env bench apply "$approve" --parallelism "$CONCURRENCY" >"$WORK/apply.log" 2>&1 ||
         { echo "aws-roles: infra apply failed; see below" >&2; tail -n 30 "$WORK/apply.log" >&2; exit 1; }
     t1="$(now)"
-    "$INFRA" --project-dir "$WORK" --env bench destroy "$approve" >"$WORK/destroy.log" 2>&1 ||
+    "$INFRA" --project-dir "$WORK" --env bench destroy "$approve" --parallelism "$CONCURRENCY" >"$WORK/destroy.log" 2>&1 ||
         { echo "aws-roles: infra destroy failed; see below" >&2; tail -n 30 "$WORK/destroy.log" >&2; exit 1; }
     t2="$(now)"
     infra_json="$(python3 -c 'import json,sys; a,b,c=map(float,sys.argv[1:]); print(json.dumps({"apply_seconds": round(b-a,3), "destroy_seconds": round(c-b,3)}))' "$t0" "$t1" "$t2")"
