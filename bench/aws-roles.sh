@@ -8,7 +8,8 @@
 # 2. when the infra binary has `apply`: the same roles as a generated project, through
 #    `infra apply` and `infra destroy`, on a fresh server.
 # Prints one JSON object with wall times and the infra/raw ratios.
-# PROFILE=release builds optimised binaries (default: dev, the test build).
+# PROFILE=release builds optimised binaries (default: dev, the test build); RAW_BIN and
+# INFRA_BIN run prebuilt ones.
 set -euo pipefail
 
 COUNT="${1:-300}"
@@ -24,10 +25,16 @@ case "$PROFILE" in
     *) echo "aws-roles: PROFILE must be dev or release" >&2; exit 2 ;;
 esac
 
-cargo build --quiet "${PROFILE_FLAG[@]}" -p infra-aws --example raw_roles >&2
-cargo build --quiet "${PROFILE_FLAG[@]}" --bin infra >&2
-RAW="$OUT_DIR/examples/raw_roles"
-INFRA="$OUT_DIR/infra"
+# RAW_BIN and INFRA_BIN name prebuilt binaries instead (nothing is built then).
+if [ -n "${RAW_BIN:-}" ] && [ -n "${INFRA_BIN:-}" ]; then
+    RAW="$RAW_BIN"
+    INFRA="$INFRA_BIN"
+else
+    cargo build --quiet "${PROFILE_FLAG[@]}" -p infra-aws --example raw_roles >&2
+    cargo build --quiet "${PROFILE_FLAG[@]}" --bin infra >&2
+    RAW="$OUT_DIR/examples/raw_roles"
+    INFRA="$OUT_DIR/infra"
+fi
 
 URL="$(scripts/local-aws.sh start)"
 PORT="${URL##*:}"

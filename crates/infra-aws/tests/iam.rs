@@ -284,6 +284,32 @@ async fn managed_policy_keeps_at_most_five_versions() {
 }
 
 #[tokio::test]
+async fn role_delete_clears_what_was_attached_outside() {
+    let w = world().await;
+    let ctx = w.context("AWS::IAM::Role", "Held");
+    let props = json!({"AssumeRolePolicyDocument": trust("ec2.amazonaws.com"),
+                       "Policies": [{"PolicyName": "own", "PolicyDocument": allow(&["s3:GetObject"])}]});
+    let name = w.provider.physical_name(&ctx, &props);
+    let created = w
+        .provider
+        .create(&CreateRequest { context: ctx.clone(), physical_name: name, token: "t".into(), properties: props.clone() })
+        .await
+        .expect("create");
+    let role = created.physical_id.as_str();
+    // Everything that makes IAM refuse DeleteRole, added behind the provider's back.
+    w.iam.attach_role_policy().role_name(role).policy_arn(w.arn("managed-a")).send().await.expect("attach");
+    let extra = allow(&["s3:PutObject"]).to_string();
+    w.iam.put_role_policy().role_name(role).policy_name("extra").policy_document(extra).send().await.expect("put");
+    w.iam.create_instance_profile().instance_profile_name("holder").send().await.expect("profile");
+    w.iam.add_role_to_instance_profile().instance_profile_name("holder").role_name(role).send().await.expect("add");
+    let delete = DeleteRequest { context: ctx.clone(), physical_id: role.into(), properties: props.clone(), attributes: created.attributes };
+    w.provider.delete(&delete).await.expect("delete");
+    assert!(read(&w, &ctx, role, &props).await.is_none(), "role still there after delete");
+    let profile = w.iam.get_instance_profile().instance_profile_name("holder").send().await.expect("profile kept");
+    assert!(profile.instance_profile.map(|p| p.roles.is_empty()).unwrap_or(false), "the role left the profile");
+}
+
+#[tokio::test]
 async fn drift_made_outside_shows_in_the_read() {
     let w = world().await;
     let ctx = w.context("AWS::IAM::Role", "Drifting");
