@@ -88,9 +88,18 @@ fn file_attributes(path: &Path) -> Attributes {
     a
 }
 
+/// The temporary file a write of `path` goes through. One fixed name per file, so that a run
+/// killed between the write and the rename leaves nothing the next write or delete of the same
+/// file does not take away.
+fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".infra-tmp");
+    PathBuf::from(name)
+}
+
 /// Write `content` to `path` through a temporary file and a rename, so a reader never sees half.
 fn replace_file(path: &Path, content: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("infra-tmp-{}", fastrand::u32(..)));
+    let tmp = temporary(path);
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(content.as_bytes())?;
     f.sync_all()?;
@@ -237,6 +246,8 @@ impl Provider for LocalProvider {
             DATA => Ok(()),
             FILE => {
                 let path = PathBuf::from(&req.physical_id);
+                // What an interrupted update may have left beside the file.
+                let _ = std::fs::remove_file(temporary(&path));
                 match std::fs::remove_file(&path) {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

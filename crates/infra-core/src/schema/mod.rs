@@ -20,6 +20,9 @@ use std::sync::OnceLock;
 /// `TriggersReplace` changes.
 pub const LOCAL_DATA_TYPE: &str = "Infra::Local::Data";
 
+/// The engine-local file type: a file on the machine running infra.
+pub const LOCAL_FILE_TYPE: &str = "Infra::Local::File";
+
 static VENDORED: &str = include_str!("../../schemas/resources.jsonl");
 
 /// Every line starts with this, followed by the type name, so the index needs no JSON parsing.
@@ -32,6 +35,7 @@ struct Registry {
     lines: Vec<&'static str>,
     parsed: Vec<OnceLock<Option<ResourceSchema>>>,
     local_data: ResourceSchema,
+    local_file: ResourceSchema,
 }
 
 fn registry() -> &'static Registry {
@@ -47,7 +51,7 @@ fn registry() -> &'static Registry {
         }
         let by_name = types.iter().enumerate().map(|(i, t)| (*t, i)).collect();
         let parsed = (0..lines.len()).map(|_| OnceLock::new()).collect();
-        Registry { types, by_name, lines, parsed, local_data: ResourceSchema::local_data() }
+        Registry { types, by_name, lines, parsed, local_data: ResourceSchema::local_data(), local_file: ResourceSchema::local_file() }
     })
 }
 
@@ -60,6 +64,9 @@ pub fn get(resource_type: &str) -> Option<&'static ResourceSchema> {
     if resource_type == LOCAL_DATA_TYPE {
         return Some(&reg.local_data);
     }
+    if resource_type == LOCAL_FILE_TYPE {
+        return Some(&reg.local_file);
+    }
     let i = *reg.by_name.get(resource_type)?;
     let line = reg.lines.get(i)?;
     reg.parsed.get(i)?.get_or_init(|| ResourceSchema::parse(line).ok()).as_ref()
@@ -67,7 +74,7 @@ pub fn get(resource_type: &str) -> Option<&'static ResourceSchema> {
 
 /// Every known resource type name: the vendored registry types and the engine's own.
 pub fn all_types() -> impl Iterator<Item = &'static str> + Clone {
-    registry().types.iter().copied().chain(std::iter::once(LOCAL_DATA_TYPE))
+    registry().types.iter().copied().chain([LOCAL_DATA_TYPE, LOCAL_FILE_TYPE])
 }
 
 /// Types whose properties and attributes are defined by the template author's own code.
