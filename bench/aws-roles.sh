@@ -9,7 +9,8 @@
 # 2. when the infra binary has `apply`: the same roles as a generated project, through
 #    `infra apply` and `infra destroy`, on a fresh server.
 # Prints one JSON object with wall times and the infra/raw ratios.
-# PROFILE=release builds optimised binaries (default: dev, the test build).
+# PROFILE=release builds optimised binaries (default: dev, the test build); RAW_BIN and
+# INFRA_BIN run prebuilt ones.
 set -euo pipefail
 
 COUNT="${1:-300}"
@@ -25,10 +26,16 @@ case "$PROFILE" in
     *) echo "aws-roles: PROFILE must be dev or release" >&2; exit 2 ;;
 esac
 
-cargo build --quiet "${PROFILE_FLAG[@]}" -p infra-aws --example raw_roles >&2
-cargo build --quiet "${PROFILE_FLAG[@]}" --bin infra >&2
-RAW="$OUT_DIR/examples/raw_roles"
-INFRA="$OUT_DIR/infra"
+# RAW_BIN and INFRA_BIN name prebuilt binaries instead (nothing is built then).
+if [ -n "${RAW_BIN:-}" ] && [ -n "${INFRA_BIN:-}" ]; then
+    RAW="$RAW_BIN"
+    INFRA="$INFRA_BIN"
+else
+    cargo build --quiet "${PROFILE_FLAG[@]}" -p infra-aws --example raw_roles >&2
+    cargo build --quiet "${PROFILE_FLAG[@]}" --bin infra >&2
+    RAW="$OUT_DIR/examples/raw_roles"
+    INFRA="$OUT_DIR/infra"
+fi
 
 URL="$(scripts/local-aws.sh start)"
 PORT="${URL##*:}"
@@ -91,10 +98,10 @@ EOT
     } >"$WORK/stacks/identity/roles.yaml"
     now() { date +%s.%N; }
     t0="$(now)"
-    "$INFRA" --project-dir "$WORK" --env bench apply "$approve" >"$WORK/apply.log" 2>&1 ||
+    "$INFRA" --project-dir "$WORK" --env bench apply "$approve" --parallelism "$CONCURRENCY" >"$WORK/apply.log" 2>&1 ||
         { echo "aws-roles: infra apply failed; see below" >&2; tail -n 30 "$WORK/apply.log" >&2; exit 1; }
     t1="$(now)"
-    "$INFRA" --project-dir "$WORK" --env bench destroy "$approve" >"$WORK/destroy.log" 2>&1 ||
+    "$INFRA" --project-dir "$WORK" --env bench destroy "$approve" --parallelism "$CONCURRENCY" >"$WORK/destroy.log" 2>&1 ||
         { echo "aws-roles: infra destroy failed; see below" >&2; tail -n 30 "$WORK/destroy.log" >&2; exit 1; }
     t2="$(now)"
     infra_json="$(python3 -c 'import json,sys; a,b,c=map(float,sys.argv[1:]); print(json.dumps({"apply_seconds": round(b-a,3), "destroy_seconds": round(c-b,3)}))' "$t0" "$t1" "$t2")"

@@ -62,6 +62,8 @@ pub struct Workspace {
     pub runtime: tokio::runtime::Runtime,
     pub color: bool,
     interrupt: Arc<Interrupt>,
+    /// Where AWS calls go; its configuration is resolved on first use only.
+    aws: providers::Aws,
 }
 
 impl Workspace {
@@ -74,7 +76,7 @@ impl Workspace {
         lock_timeout: Duration,
     ) -> anyhow::Result<Self> {
         let color = global.color();
-        let (project, diags) = Project::read(&global.project_dir);
+        let (mut project, diags) = Project::read(&global.project_dir);
         if diags.has_errors() {
             eprint!("{}", render::diag::human(&diags.into_vec(), &project.sources, color));
             bail!("load the project in {}", global.project_dir.display());
@@ -86,6 +88,9 @@ impl Workspace {
                 bail!("choose an environment");
             }
         };
+        if let Some(region) = &global.region {
+            project.override_region(&env, region);
+        }
         let layers: Vec<String> = project.layers().map(str::to_string).collect();
         for l in locked {
             if !layers.contains(l) {
@@ -95,6 +100,7 @@ impl Workspace {
                 bail!("find layer `{l}`: the project's layers are {}{hint}", layers.join(", "));
             }
         }
+        let aws = providers::Aws::new(project.region(&env), global.profile.as_deref(), project.endpoint_url(&env));
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the runtime")?;
         let mut ws = Workspace {
             env,
@@ -106,6 +112,7 @@ impl Workspace {
             runtime,
             color,
             interrupt: Arc::new(Interrupt::new()),
+            aws,
             project,
         };
         let state_dir = ws.project.state_dir();
@@ -218,7 +225,7 @@ impl Workspace {
         if !providers::needs_aws(self.types(&stacks).into_iter()) {
             return Ok((placeholder, stacks));
         }
-        let account = self.runtime.block_on(providers::account_id(true, self.region(), self.endpoint_url()))?;
+        let account = self.runtime.block_on(providers::account_id(true, &self.aws))?;
         let stacks = self.stacks(&account, &self.exports())?;
         Ok((account, stacks))
     }
@@ -257,7 +264,7 @@ impl Workspace {
 
     /// Providers for these resource types (the engine's own always).
     pub fn registry_for_types<'a>(&self, types: impl Iterator<Item = &'a str>) -> anyhow::Result<Registry> {
-        self.runtime.block_on(providers::registry(types, &self.project.dir, self.region(), self.endpoint_url()))
+        self.runtime.block_on(providers::registry(types, &self.project.dir, &self.aws))
     }
 
     /// Providers for the types a plan changes.

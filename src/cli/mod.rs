@@ -43,6 +43,12 @@ pub struct Global {
     /// Disable colours (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// The AWS region (overrides the environment's region in infra.toml)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The AWS shared-config profile to take credentials from (default: AWS_PROFILE or `default`)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 impl Global {

@@ -21,11 +21,12 @@ pub mod testing;
 pub mod waiter;
 
 pub use application_autoscaling::ApplicationAutoScalingProvider;
+/// The resolved SDK configuration [`config::load`] returns, for callers that keep it.
+pub use aws_config::SdkConfig;
 pub use config::AwsSettings;
 pub use retry::{retry, RetryPolicy};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 
-use aws_config::SdkConfig;
 use infra_core::provider::{Provider, ProviderError};
 use std::sync::Arc;
 

@@ -181,6 +181,14 @@ impl Project {
         self.environment(env).and_then(|e| e.endpoint_url.as_deref())
     }
 
+    /// Point environment `env` at `region` (a command-line override of infra.toml), so that
+    /// `AWS::Region` and the AWS clients agree.
+    pub fn override_region(&mut self, env: &str, region: &str) {
+        if let Some(e) = self.environments.iter_mut().find(|e| e.name == env) {
+            e.region = Some(region.to_string());
+        }
+    }
+
     // ------------------------------------------------------------ infra.toml
 
     fn parse_settings(&mut self, file: FileId, text: &str, diags: &mut Diagnostics) {

@@ -550,6 +550,8 @@ mod tests {
     fn unknown_types() {
         assert_eq!(codes(json!({"Resources": {"R": {"Type": "AWS::S3::Buckit"}}})), [codes::UNKNOWN_TYPE]);
         assert_eq!(codes(json!({"Resources": {"R": {"Type": "Infra::Local::Data"}}})), Vec::<&str>::new());
+        let file = json!({"Resources": {"R": {"Type": "Infra::Local::File", "Properties": {"Directory": "/tmp"}}}});
+        assert_eq!(codes(file), Vec::<&str>::new());
     }
 
     #[test]

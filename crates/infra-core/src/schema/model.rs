@@ -248,6 +248,28 @@ impl ResourceSchema {
         }
     }
 
+    /// `Infra::Local::File`: a file on the machine running infra, the engine's own type too.
+    pub(crate) fn local_file() -> Self {
+        let mut root = PropertySchema {
+            additional_properties: AdditionalProperties::Forbidden,
+            required: vec!["Directory".into()],
+            ..Default::default()
+        };
+        for p in ["Directory", "FileName", "Content"] {
+            root.properties.insert(p.into(), PropertySchema::default());
+        }
+        ResourceSchema {
+            type_name: super::LOCAL_FILE_TYPE.into(),
+            root,
+            definitions: IndexMap::new(),
+            create_only: vec!["Directory".into(), "FileName".into()],
+            read_only: vec!["Path".into()],
+            write_only: Vec::new(),
+            primary_identifier: Vec::new(),
+            attributes: vec!["Path".into()],
+        }
+    }
+
     pub fn type_name(&self) -> &str {
         &self.type_name
     }

@@ -1,0 +1,137 @@
+//! A project on disk pointed at the local AWS (moto), in an account of its own, and the real
+//! `infra` binary to run on it: the ground of the end-to-end tests against AWS APIs.
+#![allow(dead_code)] // each test binary uses its own part
+
+use infra_aws::testing::{Account, LocalAws};
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub const PROJECT: &str = "e2e";
+pub const ENV: &str = "test";
+
+/// A temporary project whose `test` environment sends every AWS call to the local AWS, acting
+/// in a fresh account so tests run in parallel without seeing each other's resources.
+pub struct AwsProject {
+    pub dir: tempfile::TempDir,
+    pub account: Account,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+/// What one `infra` run printed, and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Both streams, for assertion messages.
+    pub fn both(&self) -> String {
+        format!("exit code {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl AwsProject {
+    /// A project with `layers` (name, template file name, template text) on a fresh account.
+    pub fn new(layers: &[(&str, &str, &str)]) -> AwsProject {
+        let aws = LocalAws::shared().unwrap_or_else(|e| panic!("failed to start the local AWS: {e}"));
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let account = runtime.block_on(aws.account()).unwrap_or_else(|e| panic!("failed to open an account: {e}"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let project = AwsProject { dir, account, runtime };
+        let names: Vec<String> = layers.iter().map(|(l, _, _)| format!("{l:?}")).collect();
+        project.write(
+            "infra.toml",
+            &format!(
+                "[project]\nname = \"{PROJECT}\"\nregion = \"us-east-1\"\nlayers = [{}]\n\n[state]\npath = \"state\"\n\n\
+                 [environments.{ENV}]\nendpoint_url = \"{}\"\n",
+                names.join(", "),
+                project.account.endpoint_url
+            ),
+        );
+        for (layer, file, text) in layers {
+            project.write(&format!("stacks/{layer}/{file}"), text);
+        }
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write (or overwrite) a file of the project.
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create project directory");
+        }
+        std::fs::write(path, text).expect("write project file");
+    }
+
+    /// Run `infra ARGS` on the project, as the project's account.
+    pub fn infra(&self, args: &[&str]) -> Run {
+        let credentials = &self.account.credentials;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
+        command
+            .arg("--project-dir")
+            .arg(self.dir.path())
+            .arg("--env")
+            .arg(ENV)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &credentials.secret_access_key)
+            .env("AWS_SESSION_TOKEN", credentials.session_token.as_deref().unwrap_or(""))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            // Nothing from the machine's own AWS setup may leak in.
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("INFRA_PROJECT_DIR")
+            .env_remove("INFRA_ENV");
+        Run::from(command.output().expect("run the infra binary"))
+    }
+
+    /// Run `infra ARGS` and require exit code `code`.
+    pub fn expect(&self, code: i32, args: &[&str]) -> Run {
+        let run = self.infra(args);
+        assert_eq!(run.code, code, "infra {}\n{}", args.join(" "), run.both());
+        run
+    }
+
+    /// An SDK configuration acting in the project's account.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.runtime.block_on(self.account.sdk_config()).unwrap_or_else(|e| panic!("failed to configure the SDK: {e}"))
+    }
+
+    /// The recorded state of one resource (`infra state show --format json`).
+    pub fn state_show(&self, layer: &str, logical_id: &str) -> serde_json::Value {
+        let run = self.expect(0, &["--format", "json", "state", "show", &format!("{layer}.{logical_id}")]);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("state show printed no JSON ({e}):\n{}", run.both()))
+    }
+
+    /// A string attribute of a resource as recorded in state.
+    pub fn attribute(&self, layer: &str, logical_id: &str, name: &str) -> String {
+        let record = self.state_show(layer, logical_id);
+        match record["attributes"][name].as_str() {
+            Some(value) => value.to_string(),
+            None => panic!("no attribute {name} for {layer}.{logical_id} in state: {record}"),
+        }
+    }
+
+    /// Replace the account ID wherever it appears, so output can be snapshotted.
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.account.account_id, "<account>").replace(&self.account.endpoint_url, "<endpoint>")
+    }
+}
