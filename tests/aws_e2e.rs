@@ -229,7 +229,8 @@ fn a_create_only_change_replaces_the_model_and_arns_are_known_after_apply() {
     let role_arn = role["attributes"]["Arn"].as_str().unwrap_or_else(|| panic!("no Arn in state: {role}")).to_string();
     assert!(role_arn.starts_with(&format!("arn:aws:iam::{}:role/", p.account.account_id)), "{role_arn}");
     let model_name = p.attribute("backend", "Model", "ModelName");
-    let described = p.runtime.block_on(sagemaker.describe_model().model_name(&model_name).send()).expect("model exists");
+    let described =
+        p.runtime.block_on(sagemaker.describe_model().model_name(&model_name).send()).expect("model exists");
     assert_eq!(described.execution_role_arn(), Some(role_arn.as_str()));
     assert_eq!(described.primary_container().and_then(|c| c.image()), Some(first));
 
@@ -239,7 +240,11 @@ fn a_create_only_change_replaces_the_model_and_arns_are_known_after_apply() {
     // A generated name lets the new model exist beside the old one: create before destroy.
     assert!(marked(&plan, "-/+", "Model") || marked(&plan, "+/-", "Model"), "{}", plan.both());
     let forcing = lines_with(&plan, "# forces replacement");
-    assert!(forcing.iter().any(|l| l.contains("PrimaryContainer")), "the image forces the replacement:\n{}", plan.both());
+    assert!(
+        forcing.iter().any(|l| l.contains("PrimaryContainer")),
+        "the image forces the replacement:\n{}",
+        plan.both()
+    );
     assert!(plan.stdout.contains(&format!("-   \"Image\": \"{first}\"")), "{}", plan.both());
     assert!(plan.stdout.contains(&format!("+   \"Image\": \"{second}\"")), "{}", plan.both());
     assert!(plan.stdout.contains("0 to add, 0 to change, 1 to replace, 0 to destroy"), "{}", plan.both());
@@ -341,8 +346,10 @@ fn sagemaker_and_autoscaling_types_apply_update_in_place_and_destroy() {
     p.expect(0, &["plan", "--detailed-exitcode"]);
 
     let endpoint_name = p.attribute("backend", "Endpoint", "EndpointName");
-    let endpoint =
-        p.runtime.block_on(sagemaker.describe_endpoint().endpoint_name(&endpoint_name).send()).expect("endpoint exists");
+    let endpoint = p
+        .runtime
+        .block_on(sagemaker.describe_endpoint().endpoint_name(&endpoint_name).send())
+        .expect("endpoint exists");
     assert_eq!(endpoint.endpoint_status().map(|s| s.as_str()), Some("InService"));
     let config_name = endpoint.endpoint_config_name().expect("endpoint names its config").to_string();
     let described = p.runtime.block_on(sagemaker.describe_endpoint_config().endpoint_config_name(&config_name).send());
@@ -350,8 +357,12 @@ fn sagemaker_and_autoscaling_types_apply_update_in_place_and_destroy() {
     let model_name = p.attribute("backend", "Model", "ModelName");
     assert_eq!(variants.len(), 1);
     assert_eq!(variants[0].model_name(), Some(model_name.as_str()));
-    let group = p.runtime.block_on(sagemaker.describe_model_package_group().model_package_group_name("e2e-models").send());
-    assert_eq!(group.expect("group exists").model_package_group_description(), Some("models served by the e2e endpoint"));
+    let group =
+        p.runtime.block_on(sagemaker.describe_model_package_group().model_package_group_name("e2e-models").send());
+    assert_eq!(
+        group.expect("group exists").model_package_group_description(),
+        Some("models served by the e2e endpoint")
+    );
     let resource_id = format!("endpoint/{endpoint_name}/variant/AllTraffic");
     let targets = |p: &AwsProject| {
         let out = p.runtime.block_on(
@@ -368,8 +379,12 @@ fn sagemaker_and_autoscaling_types_apply_update_in_place_and_destroy() {
     let before = targets(&p);
     assert_eq!(before.len(), 1);
     assert_eq!((before[0].min_capacity(), before[0].max_capacity()), (1, 2));
-    let policy_target =
-        |p: &AwsProject| policies(p).iter().map(|s| s.target_tracking_scaling_policy_configuration().map(|c| c.target_value())).collect::<Vec<_>>();
+    let policy_target = |p: &AwsProject| {
+        policies(p)
+            .iter()
+            .map(|s| s.target_tracking_scaling_policy_configuration().map(|c| c.target_value()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(policy_target(&p), [Some(100.0)]);
 
     // Capacity, target value and tags are all updatable: nothing is replaced.
@@ -400,9 +415,13 @@ fn sagemaker_and_autoscaling_types_apply_update_in_place_and_destroy() {
 
     p.expect(0, &["destroy", "-auto-approve"]);
     assert!(p.runtime.block_on(sagemaker.describe_endpoint().endpoint_name(&endpoint_name).send()).is_err());
-    assert!(p.runtime.block_on(sagemaker.describe_endpoint_config().endpoint_config_name(&config_name).send()).is_err());
+    assert!(p
+        .runtime
+        .block_on(sagemaker.describe_endpoint_config().endpoint_config_name(&config_name).send())
+        .is_err());
     assert!(p.runtime.block_on(sagemaker.describe_model().model_name(&model_name).send()).is_err());
-    let retained = p.runtime.block_on(sagemaker.describe_model_package_group().model_package_group_name("e2e-models").send());
+    let retained =
+        p.runtime.block_on(sagemaker.describe_model_package_group().model_package_group_name("e2e-models").send());
     assert!(retained.is_ok(), "a retained group outlives destroy: {retained:?}");
     assert!(targets(&p).is_empty(), "the scalable target is deregistered");
     assert!(policies(&p).is_empty(), "the scaling policy is deleted");

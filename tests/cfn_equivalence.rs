@@ -33,7 +33,10 @@ fn policy_json(document: &str) -> Value {
     let raw = document.as_bytes();
     let mut i = 0;
     while i < raw.len() {
-        let hex = raw.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (raw[i], hex) {
             (b'%', Some(b)) => {
                 bytes.push(b);
@@ -65,7 +68,8 @@ fn read_back(p: &AwsProject, d: &Deployed) -> Value {
     let names = rt.block_on(iam.list_role_policies().role_name(&d.role).send()).expect("ListRolePolicies");
     let mut inline = serde_json::Map::new();
     for name in names.policy_names() {
-        let doc = rt.block_on(iam.get_role_policy().role_name(&d.role).policy_name(name).send()).expect("GetRolePolicy");
+        let doc =
+            rt.block_on(iam.get_role_policy().role_name(&d.role).policy_name(name).send()).expect("GetRolePolicy");
         inline.insert(name.clone(), policy_json(&doc.policy_document));
     }
     let attached = rt.block_on(iam.list_attached_role_policies().role_name(&d.role).send()).expect("attached policies");
@@ -92,7 +96,8 @@ fn read_back(p: &AwsProject, d: &Deployed) -> Value {
             })
         })
         .collect();
-    let endpoint = rt.block_on(sagemaker.describe_endpoint().endpoint_name(&d.endpoint).send()).expect("DescribeEndpoint");
+    let endpoint =
+        rt.block_on(sagemaker.describe_endpoint().endpoint_name(&d.endpoint).send()).expect("DescribeEndpoint");
     let endpoint_variants: Vec<Value> = endpoint
         .production_variants()
         .iter()
@@ -154,7 +159,8 @@ fn the_seed_template_through_infra_and_through_cloudformation_builds_the_same_re
     let mut status = String::new();
     for _ in 0..100 {
         let stacks = p.runtime.block_on(cfn.describe_stacks().stack_name("seed").send()).expect("DescribeStacks");
-        status = stacks.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_string()).unwrap_or_default();
+        status =
+            stacks.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_string()).unwrap_or_default();
         if !status.ends_with("IN_PROGRESS") {
             break;
         }

@@ -36,7 +36,9 @@ fn main() {
         let _ = writeln!(out, "    ({name:?}, {start}, {end}),");
     }
     out.push_str("];\n");
-    let Some(out_dir) = std::env::var_os("OUT_DIR") else { panic!("failed to generate the schema index: OUT_DIR is not set") };
+    let Some(out_dir) = std::env::var_os("OUT_DIR") else {
+        panic!("failed to generate the schema index: OUT_DIR is not set")
+    };
     if let Err(e) = std::fs::write(Path::new(&out_dir).join("schema_index.rs"), out) {
         panic!("failed to write the schema index: {e}");
     }

@@ -55,9 +55,7 @@ impl Global {
     /// Colours only on a terminal, and never with --no-color or NO_COLOR.
     pub fn color(&self) -> bool {
         use std::io::IsTerminal;
-        !self.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stdout().is_terminal()
+        !self.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
     }
 }
 

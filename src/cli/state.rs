@@ -286,7 +286,7 @@ impl StateScope {
         if !settings.is_empty() {
             return Err(fail(&settings));
         }
-        let env = project.select_environment(global.env.as_deref()).map_err(|d| fail(&[*d]))?.name.clone();
+        let env = project.select_environment(global.env.as_deref()).map_err(|d| fail(&[d]))?.name.clone();
         Ok(StateScope { state_dir: project.state_dir(), env, layers: project.layers().map(String::from).collect() })
     }
 

@@ -118,7 +118,8 @@ impl AwsProject {
     /// The recorded state of one resource (`infra state show --format json`).
     pub fn state_show(&self, layer: &str, logical_id: &str) -> serde_json::Value {
         let run = self.expect(0, &["--format", "json", "state", "show", &format!("{layer}.{logical_id}")]);
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("state show printed no JSON ({e}):\n{}", run.both()))
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("state show printed no JSON ({e}):\n{}", run.both()))
     }
 
     /// A string attribute of a resource as recorded in state.

@@ -9,8 +9,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError,
-    ReadRequest, ResourceContext, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceContext,
+    UpdateRequest,
 };
 use std::future::Future;
 
@@ -31,19 +31,13 @@ impl ApplicationAutoScalingProvider {
         ApplicationAutoScalingProvider { client, retry }
     }
 
-    pub(crate) async fn call<T, E, F, Fut>(
-        &self,
-        operation: &str,
-        op: F,
-    ) -> Result<T, ProviderError>
+    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.retry, operation, op)
-            .await
-            .map_err(|e| crate::sagemaker::missing_as_not_found(operation, e))
+        retry(&self.retry, operation, op).await.map_err(|e| crate::sagemaker::missing_as_not_found(operation, e))
     }
 }
 
@@ -73,10 +67,7 @@ impl TargetId {
     }
 
     pub(crate) fn render(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.resource_id, self.scalable_dimension, self.service_namespace
-        )
+        format!("{}|{}|{}", self.resource_id, self.scalable_dimension, self.service_namespace)
     }
 
     pub(crate) fn namespace(&self) -> aws_sdk_applicationautoscaling::types::ServiceNamespace {
@@ -89,10 +80,7 @@ impl TargetId {
 }
 
 /// A required field the SDK's builder found missing.
-pub(crate) fn build_error(
-    operation: &str,
-    err: aws_smithy_types::error::operation::BuildError,
-) -> ProviderError {
+pub(crate) fn build_error(operation: &str, err: aws_smithy_types::error::operation::BuildError) -> ProviderError {
     ProviderError::new(ErrorKind::Invalid, operation, err.to_string())
 }
 
@@ -113,20 +101,11 @@ impl Provider for ApplicationAutoScalingProvider {
     /// A scalable target's ID follows from its properties, so it is known before the create
     /// and a target registered just before a crash can be read back by it. Policies get
     /// their ARN from the service; re-putting one by name is harmless.
-    fn physical_name(
-        &self,
-        context: &ResourceContext,
-        properties: &serde_json::Value,
-    ) -> Option<String> {
+    fn physical_name(&self, context: &ResourceContext, properties: &serde_json::Value) -> Option<String> {
         if context.resource_type != SCALABLE_TARGET {
             return None;
         }
-        let field = |key: &str| {
-            properties
-                .get(key)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
+        let field = |key: &str| properties.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
         let target = TargetId {
             resource_id: field("ResourceId")?,
             scalable_dimension: field("ScalableDimension")?,
@@ -189,11 +168,7 @@ mod tests {
     fn target_ids() {
         check(
             "endpoint/e/variant/AllTraffic|sagemaker:variant:DesiredInstanceCount|sagemaker",
-            Some((
-                "endpoint/e/variant/AllTraffic",
-                "sagemaker:variant:DesiredInstanceCount",
-                "sagemaker",
-            )),
+            Some(("endpoint/e/variant/AllTraffic", "sagemaker:variant:DesiredInstanceCount", "sagemaker")),
         );
         check("a|b", None);
         check("a||c", None);

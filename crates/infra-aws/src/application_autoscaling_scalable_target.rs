@@ -5,14 +5,11 @@
 use crate::application_autoscaling::{ApplicationAutoScalingProvider, TargetId};
 use crate::props::{conform, omit_defaults, ObjectBuilder, Props};
 use crate::sagemaker::absent_if_missing;
-use aws_sdk_applicationautoscaling::types::{
-    ScalableTarget, ScalableTargetAction, ScheduledAction, SuspendedState,
-};
+use aws_sdk_applicationautoscaling::types::{ScalableTarget, ScalableTargetAction, ScheduledAction, SuspendedState};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError,
-    ReadRequest, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::{json, Value};
 
@@ -30,10 +27,7 @@ fn applied(target: &TargetId) -> Applied {
     let id = target.render();
     let mut attributes = Attributes::new();
     attributes.insert("Id".into(), Value::String(id.clone()));
-    Applied {
-        physical_id: id,
-        attributes,
-    }
+    Applied { physical_id: id, attributes }
 }
 
 /// A scheduled action as the template has it, ready to send.
@@ -67,9 +61,7 @@ fn schedules(props: Props<'_>) -> Result<Vec<Schedule>, ProviderError> {
     Ok(props
         .objects("ScheduledActions", |a| {
             let (min, max) = a
-                .object("ScalableTargetAction", |t| {
-                    Ok((t.int("MinCapacity")?, t.int("MaxCapacity")?))
-                })?
+                .object("ScalableTargetAction", |t| Ok((t.int("MinCapacity")?, t.int("MaxCapacity")?)))?
                 .unwrap_or((None, None));
             Ok(Schedule {
                 name: a.required_string("ScheduledActionName")?,
@@ -120,10 +112,7 @@ async fn put_schedule(
     target: &TargetId,
     s: &Schedule,
 ) -> Result<(), ProviderError> {
-    let action = ScalableTargetAction::builder()
-        .set_min_capacity(s.min)
-        .set_max_capacity(s.max)
-        .build();
+    let action = ScalableTargetAction::builder().set_min_capacity(s.min).set_max_capacity(s.max).build();
     p.call("PutScheduledAction", || {
         p.client
             .put_scheduled_action()
@@ -162,10 +151,7 @@ async fn delete_schedule(
     Ok(())
 }
 
-pub(crate) async fn create(
-    p: &ApplicationAutoScalingProvider,
-    req: &CreateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &ApplicationAutoScalingProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     let props = Props::root(&req.properties, REGISTER)?;
     let target = target_id(props)?;
     let wanted = schedules(props)?;
@@ -198,11 +184,7 @@ async fn describe(
                 .send()
         })
         .await?;
-    Ok(out
-        .scalable_targets()
-        .iter()
-        .find(|t| t.resource_id() == target.resource_id)
-        .cloned())
+    Ok(out.scalable_targets().iter().find(|t| t.resource_id() == target.resource_id).cloned())
 }
 
 async fn scheduled_actions(
@@ -247,23 +229,13 @@ fn schedule_value(a: &ScheduledAction, template: Option<&Value>) -> Value {
     ObjectBuilder::new()
         .string("ScheduledActionName", Some(a.scheduled_action_name()))
         .string("Schedule", Some(a.schedule()))
-        .string(
-            "Timezone",
-            a.timezone()
-                .filter(|tz| field("Timezone").is_some() || *tz != "UTC"),
-        )
-        .put(
-            "StartTime",
-            timestamp_value(a.start_time(), field("StartTime")),
-        )
+        .string("Timezone", a.timezone().filter(|tz| field("Timezone").is_some() || *tz != "UTC"))
+        .put("StartTime", timestamp_value(a.start_time(), field("StartTime")))
         .put("EndTime", timestamp_value(a.end_time(), field("EndTime")))
         .object(
             "ScalableTargetAction",
             a.scalable_target_action().map(|t| {
-                ObjectBuilder::new()
-                    .int("MinCapacity", t.min_capacity())
-                    .int("MaxCapacity", t.max_capacity())
-                    .build()
+                ObjectBuilder::new().int("MinCapacity", t.min_capacity()).int("MaxCapacity", t.max_capacity()).build()
             }),
         )
         .build()
@@ -278,42 +250,24 @@ pub(crate) async fn read(
         return Ok(None);
     };
     let template = &req.properties;
-    let template_actions: Vec<&Value> = template
-        .get("ScheduledActions")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+    let template_actions: Vec<&Value> =
+        template.get("ScheduledActions").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
     let named = |name: &str| {
-        template_actions
-            .iter()
-            .position(|t| t.get("ScheduledActionName").and_then(Value::as_str) == Some(name))
+        template_actions.iter().position(|t| t.get("ScheduledActionName").and_then(Value::as_str) == Some(name))
     };
     let mut actions = scheduled_actions(p, &target).await?;
     actions.sort_by(|a, b| {
         let rank = |x: &ScheduledAction| named(x.scheduled_action_name()).unwrap_or(usize::MAX);
-        rank(a)
-            .cmp(&rank(b))
-            .then_with(|| a.scheduled_action_name().cmp(b.scheduled_action_name()))
+        rank(a).cmp(&rank(b)).then_with(|| a.scheduled_action_name().cmp(b.scheduled_action_name()))
     });
     let actions: Vec<Value> = actions
         .iter()
-        .map(|a| {
-            schedule_value(
-                a,
-                named(a.scheduled_action_name()).and_then(|i| template_actions.get(i).copied()),
-            )
-        })
+        .map(|a| schedule_value(a, named(a.scheduled_action_name()).and_then(|i| template_actions.get(i).copied())))
         .collect();
     let suspended = live.suspended_state().map(|s| {
         let mut v = ObjectBuilder::new()
-            .bool(
-                "DynamicScalingInSuspended",
-                s.dynamic_scaling_in_suspended(),
-            )
-            .bool(
-                "DynamicScalingOutSuspended",
-                s.dynamic_scaling_out_suspended(),
-            )
+            .bool("DynamicScalingInSuspended", s.dynamic_scaling_in_suspended())
+            .bool("DynamicScalingOutSuspended", s.dynamic_scaling_out_suspended())
             .bool("ScheduledScalingSuspended", s.scheduled_scaling_suspended())
             .build();
         let defaults = [
@@ -321,59 +275,33 @@ pub(crate) async fn read(
             ("DynamicScalingOutSuspended", json!(false)),
             ("ScheduledScalingSuspended", json!(false)),
         ];
-        omit_defaults(
-            &mut v,
-            template.get("SuspendedState").unwrap_or(&Value::Null),
-            &defaults,
-        );
+        omit_defaults(&mut v, template.get("SuspendedState").unwrap_or(&Value::Null), &defaults);
         v
     });
     let has_actions = !actions.is_empty();
     let observed = ObjectBuilder::new()
         .string("ResourceId", Some(live.resource_id()))
-        .string(
-            "ScalableDimension",
-            Some(live.scalable_dimension().as_str()),
-        )
+        .string("ScalableDimension", Some(live.scalable_dimension().as_str()))
         .string("ServiceNamespace", Some(live.service_namespace().as_str()))
         .int("MinCapacity", Some(live.min_capacity()))
         .int("MaxCapacity", Some(live.max_capacity()))
         // Without one in the template AWS uses its service-linked role; that is no drift.
-        .string(
-            "RoleARN",
-            template
-                .get("RoleARN")
-                .and(Some(live.role_arn()))
-                .filter(|r| !r.is_empty()),
-        )
+        .string("RoleARN", template.get("RoleARN").and(Some(live.role_arn())).filter(|r| !r.is_empty()))
         .put(
             "SuspendedState",
-            suspended.filter(|s| {
-                template.get("SuspendedState").is_some()
-                    || s.as_object().is_some_and(|m| !m.is_empty())
-            }),
+            suspended
+                .filter(|s| template.get("SuspendedState").is_some() || s.as_object().is_some_and(|m| !m.is_empty())),
         )
         .put(
             "ScheduledActions",
-            (has_actions || template.get("ScheduledActions").is_some())
-                .then_some(Value::Array(actions)),
+            (has_actions || template.get("ScheduledActions").is_some()).then_some(Value::Array(actions)),
         )
         .build();
-    let Applied {
-        physical_id,
-        attributes,
-    } = applied(&target);
-    Ok(Some(Observed {
-        physical_id,
-        properties: conform(observed, Some(template)),
-        attributes,
-    }))
+    let Applied { physical_id, attributes } = applied(&target);
+    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
 }
 
-pub(crate) async fn update(
-    p: &ApplicationAutoScalingProvider,
-    req: &UpdateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     let new = Props::root(&req.new_properties, REGISTER)?;
     let old = Props::root(&req.old_properties, REGISTER)?;
     let target = target_id(new)?;
@@ -387,10 +315,7 @@ pub(crate) async fn update(
     let before = schedules(old)?;
     let after = schedules(new)?;
     // Actions go first so a narrowed capacity range never rejects a still-scheduled one.
-    for gone in before
-        .iter()
-        .filter(|b| !after.iter().any(|a| a.name == b.name))
-    {
+    for gone in before.iter().filter(|b| !after.iter().any(|a| a.name == b.name)) {
         delete_schedule(p, &target, &gone.name).await?;
     }
     register(p, &target, new).await?;
@@ -400,10 +325,7 @@ pub(crate) async fn update(
     Ok(applied(&target))
 }
 
-pub(crate) async fn delete(
-    p: &ApplicationAutoScalingProvider,
-    req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     let target = recorded_target(&req.properties, &req.physical_id)?;
     absent_if_missing(
         p.call("DeregisterScalableTarget", || {

@@ -5,15 +5,13 @@ use crate::application_autoscaling::{build_error, ApplicationAutoScalingProvider
 use crate::props::{conform, float_value, omit_defaults, ObjectBuilder, Props};
 use crate::sagemaker::absent_if_missing;
 use aws_sdk_applicationautoscaling::types::{
-    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension,
-    MetricStatistic, MetricType, PolicyType, PredefinedMetricSpecification, ScalingPolicy,
-    StepAdjustment, StepScalingPolicyConfiguration, TargetTrackingMetric,
-    TargetTrackingMetricDataQuery, TargetTrackingMetricDimension, TargetTrackingMetricStat,
+    AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension, MetricStatistic, MetricType,
+    PolicyType, PredefinedMetricSpecification, ScalingPolicy, StepAdjustment, StepScalingPolicyConfiguration,
+    TargetTrackingMetric, TargetTrackingMetricDataQuery, TargetTrackingMetricDimension, TargetTrackingMetricStat,
     TargetTrackingScalingPolicyConfiguration,
 };
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError,
-    ReadRequest, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::Value;
 
@@ -82,15 +80,10 @@ fn metric_query(q: Props<'_>) -> Result<TargetTrackingMetricDataQuery, ProviderE
         .map_err(|e| build_error(PUT, e))
 }
 
-fn target_tracking(
-    t: Props<'_>,
-) -> Result<TargetTrackingScalingPolicyConfiguration, ProviderError> {
+fn target_tracking(t: Props<'_>) -> Result<TargetTrackingScalingPolicyConfiguration, ProviderError> {
     let predefined = t.object("PredefinedMetricSpecification", |m| {
         PredefinedMetricSpecification::builder()
-            .set_predefined_metric_type(
-                m.string("PredefinedMetricType")?
-                    .map(|s| MetricType::from(s.as_str())),
-            )
+            .set_predefined_metric_type(m.string("PredefinedMetricType")?.map(|s| MetricType::from(s.as_str())))
             .set_resource_label(m.string("ResourceLabel")?)
             .build()
             .map_err(|e| build_error(PUT, e))
@@ -100,10 +93,7 @@ fn target_tracking(
             .set_metric_name(m.string("MetricName")?)
             .set_namespace(m.string("Namespace")?)
             .set_dimensions(dimensions(m)?)
-            .set_statistic(
-                m.string("Statistic")?
-                    .map(|s| MetricStatistic::from(s.as_str())),
-            )
+            .set_statistic(m.string("Statistic")?.map(|s| MetricStatistic::from(s.as_str())))
             .set_unit(m.string("Unit")?)
             .set_metrics(m.objects("Metrics", metric_query)?)
             .build())
@@ -121,10 +111,7 @@ fn target_tracking(
 
 fn step_scaling(s: Props<'_>) -> Result<StepScalingPolicyConfiguration, ProviderError> {
     Ok(StepScalingPolicyConfiguration::builder()
-        .set_adjustment_type(
-            s.string("AdjustmentType")?
-                .map(|a| AdjustmentType::from(a.as_str())),
-        )
+        .set_adjustment_type(s.string("AdjustmentType")?.map(|a| AdjustmentType::from(a.as_str())))
         .set_step_adjustments(s.objects("StepAdjustments", |a| {
             StepAdjustment::builder()
                 .set_metric_interval_lower_bound(a.float("MetricIntervalLowerBound")?)
@@ -136,16 +123,12 @@ fn step_scaling(s: Props<'_>) -> Result<StepScalingPolicyConfiguration, Provider
         .set_min_adjustment_magnitude(s.int("MinAdjustmentMagnitude")?)
         .set_cooldown(s.int("Cooldown")?)
         .set_metric_aggregation_type(
-            s.string("MetricAggregationType")?
-                .map(|m| MetricAggregationType::from(m.as_str())),
+            s.string("MetricAggregationType")?.map(|m| MetricAggregationType::from(m.as_str())),
         )
         .build())
 }
 
-async fn put(
-    p: &ApplicationAutoScalingProvider,
-    properties: &Value,
-) -> Result<Applied, ProviderError> {
+async fn put(p: &ApplicationAutoScalingProvider, properties: &Value) -> Result<Applied, ProviderError> {
     let props = Props::root(properties, PUT)?;
     let target = target(props)?;
     let name = props.required_string("PolicyName")?;
@@ -169,23 +152,14 @@ async fn put(
     let arn = out.policy_arn().to_string();
     let mut attributes = Attributes::new();
     attributes.insert("Arn".into(), Value::String(arn.clone()));
-    Ok(Applied {
-        physical_id: arn,
-        attributes,
-    })
+    Ok(Applied { physical_id: arn, attributes })
 }
 
-pub(crate) async fn create(
-    p: &ApplicationAutoScalingProvider,
-    req: &CreateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &ApplicationAutoScalingProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     put(p, &req.properties).await
 }
 
-pub(crate) async fn update(
-    p: &ApplicationAutoScalingProvider,
-    req: &UpdateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     let old = Props::root(&req.old_properties, PUT)?;
     let new = Props::root(&req.new_properties, PUT)?;
     if old.string("PolicyName")? != new.string("PolicyName")? || target(old)? != target(new)? {
@@ -198,10 +172,7 @@ pub(crate) async fn update(
     put(p, &req.new_properties).await
 }
 
-async fn find(
-    p: &ApplicationAutoScalingProvider,
-    properties: &Value,
-) -> Result<Option<ScalingPolicy>, ProviderError> {
+async fn find(p: &ApplicationAutoScalingProvider, properties: &Value) -> Result<Option<ScalingPolicy>, ProviderError> {
     let props = Props::root(properties, "DescribeScalingPolicies")?;
     let target = target(props)?;
     let name = props.required_string("PolicyName")?;
@@ -216,17 +187,11 @@ async fn find(
                 .send()
         })
         .await?;
-    Ok(out
-        .scaling_policies()
-        .iter()
-        .find(|s| s.policy_name() == name)
-        .cloned())
+    Ok(out.scaling_policies().iter().find(|s| s.policy_name() == name).cloned())
 }
 
 fn dimension_values<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<Value> {
-    pairs
-        .map(|(n, v)| serde_json::json!({ "Name": n, "Value": v }))
-        .collect()
+    pairs.map(|(n, v)| serde_json::json!({ "Name": n, "Value": v })).collect()
 }
 
 fn target_tracking_value(t: &TargetTrackingScalingPolicyConfiguration) -> Value {
@@ -236,10 +201,7 @@ fn target_tracking_value(t: &TargetTrackingScalingPolicyConfiguration) -> Value 
             "PredefinedMetricSpecification",
             t.predefined_metric_specification().map(|m| {
                 ObjectBuilder::new()
-                    .string(
-                        "PredefinedMetricType",
-                        Some(m.predefined_metric_type().as_str()),
-                    )
+                    .string("PredefinedMetricType", Some(m.predefined_metric_type().as_str()))
                     .string("ResourceLabel", m.resource_label())
                     .build()
             }),
@@ -250,16 +212,10 @@ fn target_tracking_value(t: &TargetTrackingScalingPolicyConfiguration) -> Value 
                 ObjectBuilder::new()
                     .string("MetricName", m.metric_name())
                     .string("Namespace", m.namespace())
-                    .list(
-                        "Dimensions",
-                        dimension_values(m.dimensions().iter().map(|d| (d.name(), d.value()))),
-                    )
+                    .list("Dimensions", dimension_values(m.dimensions().iter().map(|d| (d.name(), d.value()))))
                     .string("Statistic", m.statistic().map(|s| s.as_str()))
                     .string("Unit", m.unit())
-                    .list(
-                        "Metrics",
-                        m.metrics().iter().map(metric_query_value).collect(),
-                    )
+                    .list("Metrics", m.metrics().iter().map(metric_query_value).collect())
                     .build()
             }),
         )
@@ -287,9 +243,7 @@ fn metric_query_value(q: &TargetTrackingMetricDataQuery) -> Value {
                                 .string("Namespace", m.namespace())
                                 .list(
                                     "Dimensions",
-                                    dimension_values(
-                                        m.dimensions().iter().map(|d| (d.name(), d.value())),
-                                    ),
+                                    dimension_values(m.dimensions().iter().map(|d| (d.name(), d.value()))),
                                 )
                                 .build()
                         }),
@@ -320,10 +274,7 @@ fn step_scaling_value(s: &StepScalingPolicyConfiguration) -> Value {
         )
         .int("MinAdjustmentMagnitude", s.min_adjustment_magnitude())
         .int("Cooldown", s.cooldown())
-        .string(
-            "MetricAggregationType",
-            s.metric_aggregation_type().map(|m| m.as_str()),
-        )
+        .string("MetricAggregationType", s.metric_aggregation_type().map(|m| m.as_str()))
         .build()
 }
 
@@ -355,27 +306,14 @@ pub(crate) async fn read(
         .string("PolicyType", Some(policy.policy_type().as_str()))
         .object(
             "TargetTrackingScalingPolicyConfiguration",
-            policy
-                .target_tracking_scaling_policy_configuration()
-                .map(target_tracking_value),
+            policy.target_tracking_scaling_policy_configuration().map(target_tracking_value),
         )
-        .object(
-            "StepScalingPolicyConfiguration",
-            policy
-                .step_scaling_policy_configuration()
-                .map(step_scaling_value),
-        )
+        .object("StepScalingPolicyConfiguration", policy.step_scaling_policy_configuration().map(step_scaling_value))
         .build();
     // Scale-in is on unless disabled; AWS may report the default explicitly.
     if let Some(tracking) = observed.get_mut("TargetTrackingScalingPolicyConfiguration") {
-        let template_tracking = template
-            .get("TargetTrackingScalingPolicyConfiguration")
-            .unwrap_or(&Value::Null);
-        omit_defaults(
-            tracking,
-            template_tracking,
-            &[("DisableScaleIn", Value::Bool(false))],
-        );
+        let template_tracking = template.get("TargetTrackingScalingPolicyConfiguration").unwrap_or(&Value::Null);
+        omit_defaults(tracking, template_tracking, &[("DisableScaleIn", Value::Bool(false))]);
     }
     let mut attributes = Attributes::new();
     attributes.insert("Arn".into(), Value::String(policy.policy_arn().to_string()));
@@ -386,10 +324,7 @@ pub(crate) async fn read(
     }))
 }
 
-pub(crate) async fn delete(
-    p: &ApplicationAutoScalingProvider,
-    req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     let props = Props::root(&req.properties, "DeleteScalingPolicy")?;
     let target = target(props)?;
     let name = props.required_string("PolicyName")?;

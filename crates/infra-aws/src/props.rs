@@ -41,21 +41,9 @@ impl<'a> Props<'a> {
     pub fn root(value: &'a Value, operation: &'a str) -> Result<Props<'a>, ProviderError> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
         match value {
-            Value::Object(map) => Ok(Props {
-                map,
-                path: Path::Root,
-                operation,
-            }),
-            Value::Null => Ok(Props {
-                map: EMPTY.get_or_init(Map::new),
-                path: Path::Root,
-                operation,
-            }),
-            _ => Err(ProviderError::new(
-                ErrorKind::Invalid,
-                operation,
-                "properties must be an object",
-            )),
+            Value::Object(map) => Ok(Props { map, path: Path::Root, operation }),
+            Value::Null => Ok(Props { map: EMPTY.get_or_init(Map::new), path: Path::Root, operation }),
+            _ => Err(ProviderError::new(ErrorKind::Invalid, operation, "properties must be an object")),
         }
     }
 
@@ -63,10 +51,7 @@ impl<'a> Props<'a> {
         ProviderError::new(
             ErrorKind::Invalid,
             self.operation,
-            format!(
-                "property {} must be {expected}",
-                render_path(&self.path, key)
-            ),
+            format!("property {} must be {expected}", render_path(&self.path, key)),
         )
     }
 
@@ -78,9 +63,7 @@ impl<'a> Props<'a> {
     pub fn string(&self, key: &str) -> Result<Option<String>, ProviderError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => scalar_text(v)
-                .map(Some)
-                .ok_or_else(|| self.invalid(key, "a string")),
+            Some(v) => scalar_text(v).map(Some).ok_or_else(|| self.invalid(key, "a string")),
         }
     }
 
@@ -98,9 +81,7 @@ impl<'a> Props<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => as_f64(v)
-                .filter(|f| {
-                    f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX)
-                })
+                .filter(|f| f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX))
                 .map(|f| Some(f as i32))
                 .ok_or_else(|| self.invalid(key, "an integer")),
         }
@@ -109,9 +90,7 @@ impl<'a> Props<'a> {
     pub fn float(&self, key: &str) -> Result<Option<f64>, ProviderError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => as_f64(v)
-                .map(Some)
-                .ok_or_else(|| self.invalid(key, "a number")),
+            Some(v) => as_f64(v).map(Some).ok_or_else(|| self.invalid(key, "a number")),
         }
     }
 
@@ -135,12 +114,7 @@ impl<'a> Props<'a> {
             None => Ok(None),
             Some(Value::Object(map)) => {
                 let path = Path::Key(&self.path, key);
-                f(Props {
-                    map,
-                    path,
-                    operation: self.operation,
-                })
-                .map(Some)
+                f(Props { map, path, operation: self.operation }).map(Some)
             }
             Some(_) => Err(self.invalid(key, "an object")),
         }
@@ -166,18 +140,11 @@ impl<'a> Props<'a> {
                 return Err(ProviderError::new(
                     ErrorKind::Invalid,
                     self.operation,
-                    format!(
-                        "property {} must be an object",
-                        render_path(&list_path, &index)
-                    ),
+                    format!("property {} must be an object", render_path(&list_path, &index)),
                 ));
             };
             let path = Path::Key(&list_path, &index);
-            out.push(f(Props {
-                map,
-                path,
-                operation: self.operation,
-            })?);
+            out.push(f(Props { map, path, operation: self.operation })?);
         }
         Ok(Some(out))
     }
@@ -205,11 +172,7 @@ impl<'a> Props<'a> {
             return Err(self.invalid(key, "a map of strings"));
         };
         map.iter()
-            .map(|(k, v)| {
-                scalar_text(v)
-                    .map(|t| (k.clone(), t))
-                    .ok_or_else(|| self.invalid(key, "a map of strings"))
-            })
+            .map(|(k, v)| scalar_text(v).map(|t| (k.clone(), t)).ok_or_else(|| self.invalid(key, "a map of strings")))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
@@ -217,12 +180,7 @@ impl<'a> Props<'a> {
     /// `Tags` as key/value pairs (empty when absent).
     pub fn tags(&self) -> Result<Vec<(String, String)>, ProviderError> {
         Ok(self
-            .objects("Tags", |t| {
-                Ok((
-                    t.required_string("Key")?,
-                    t.string("Value")?.unwrap_or_default(),
-                ))
-            })?
+            .objects("Tags", |t| Ok((t.required_string("Key")?, t.string("Value")?.unwrap_or_default())))?
             .unwrap_or_default())
     }
 }
@@ -279,16 +237,10 @@ impl ObjectBuilder {
         self.put(key, value.map(Value::Bool))
     }
     pub fn strings(self, key: &str, value: &[String]) -> Self {
-        self.put(
-            key,
-            (!value.is_empty()).then(|| Value::from(value.to_vec())),
-        )
+        self.put(key, (!value.is_empty()).then(|| Value::from(value.to_vec())))
     }
     pub fn object(self, key: &str, value: Option<Value>) -> Self {
-        self.put(
-            key,
-            value.filter(|v| v.as_object().is_none_or(|m| !m.is_empty())),
-        )
+        self.put(key, value.filter(|v| v.as_object().is_none_or(|m| !m.is_empty())))
     }
     pub fn list(self, key: &str, value: Vec<Value>) -> Self {
         self.put(key, (!value.is_empty()).then_some(Value::Array(value)))
@@ -311,54 +263,26 @@ pub fn float_value(f: f64) -> Option<Value> {
 /// key; tags AWS manages itself (`aws:`) are not the template's business. `None` when there
 /// are none and the template had none.
 pub fn tags_value(observed: Vec<(String, String)>, template: &Value) -> Option<Value> {
-    let mut observed: Vec<(String, String)> = observed
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("aws:"))
-        .collect();
+    let mut observed: Vec<(String, String)> = observed.into_iter().filter(|(k, _)| !k.starts_with("aws:")).collect();
     let template_keys: Vec<&str> = template
         .get("Tags")
         .and_then(Value::as_array)
-        .map(|tags| {
-            tags.iter()
-                .filter_map(|t| t.get("Key").and_then(Value::as_str))
-                .collect()
-        })
+        .map(|tags| tags.iter().filter_map(|t| t.get("Key").and_then(Value::as_str)).collect())
         .unwrap_or_default();
     observed.sort_by(|(a, _), (b, _)| {
-        let rank = |k: &str| {
-            template_keys
-                .iter()
-                .position(|t| *t == k)
-                .unwrap_or(usize::MAX)
-        };
+        let rank = |k: &str| template_keys.iter().position(|t| *t == k).unwrap_or(usize::MAX);
         rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
     });
     if observed.is_empty() && template.get("Tags").is_none() {
         return None;
     }
-    Some(Value::Array(
-        observed
-            .into_iter()
-            .map(|(k, v)| serde_json::json!({ "Key": k, "Value": v }))
-            .collect(),
-    ))
+    Some(Value::Array(observed.into_iter().map(|(k, v)| serde_json::json!({ "Key": k, "Value": v })).collect()))
 }
 
 /// Tag changes between two property sets: keys to remove, and pairs to add or overwrite.
-pub fn tag_changes(
-    old: &[(String, String)],
-    new: &[(String, String)],
-) -> (Vec<String>, Vec<(String, String)>) {
-    let removed = old
-        .iter()
-        .filter(|(k, _)| !new.iter().any(|(n, _)| n == k))
-        .map(|(k, _)| k.clone())
-        .collect();
-    let added = new
-        .iter()
-        .filter(|pair| !old.contains(pair))
-        .cloned()
-        .collect();
+pub fn tag_changes(old: &[(String, String)], new: &[(String, String)]) -> (Vec<String>, Vec<(String, String)>) {
+    let removed = old.iter().filter(|(k, _)| !new.iter().any(|(n, _)| n == k)).map(|(k, _)| k.clone()).collect();
+    let added = new.iter().filter(|pair| !old.contains(pair)).cloned().collect();
     (removed, added)
 }
 
@@ -379,21 +303,12 @@ pub fn conform(observed: Value, template: Option<&Value>) -> Value {
                 })
                 .collect(),
         ),
-        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => Value::Array(
-            obs.into_iter()
-                .zip(tpl)
-                .map(|(o, t)| conform(o, Some(t)))
-                .collect(),
-        ),
-        (Value::Number(n), Value::String(s)) if s.trim().parse::<f64>().ok() == n.as_f64() => {
-            Value::String(s.clone())
+        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => {
+            Value::Array(obs.into_iter().zip(tpl).map(|(o, t)| conform(o, Some(t))).collect())
         }
-        (Value::Number(n), Value::Number(t)) if n.as_f64() == t.as_f64() => {
-            Value::Number(t.clone())
-        }
-        (Value::Bool(b), Value::String(s)) if s.eq_ignore_ascii_case(&b.to_string()) => {
-            Value::String(s.clone())
-        }
+        (Value::Number(n), Value::String(s)) if s.trim().parse::<f64>().ok() == n.as_f64() => Value::String(s.clone()),
+        (Value::Number(n), Value::Number(t)) if n.as_f64() == t.as_f64() => Value::Number(t.clone()),
+        (Value::Bool(b), Value::String(s)) if s.eq_ignore_ascii_case(&b.to_string()) => Value::String(s.clone()),
         (observed, _) => observed,
     }
 }
@@ -424,21 +339,14 @@ mod tests {
         check_conform(json!(1.0), json!(1), json!(1));
         check_conform(json!(true), json!("true"), json!("true"));
         check_conform(json!(2), json!("1"), json!(2));
-        check_conform(
-            json!({"A": 1, "B": 2}),
-            json!({"A": "1"}),
-            json!({"A": "1", "B": 2}),
-        );
+        check_conform(json!({"A": 1, "B": 2}), json!({"A": "1"}), json!({"A": "1", "B": 2}));
         check_conform(json!([1, 2]), json!(["1", "2"]), json!(["1", "2"]));
         check_conform(json!([1, 2]), json!(["1"]), json!([1, 2]));
         check_conform(json!("x"), json!(1), json!("x"));
     }
 
     fn check_tags(observed: &[(&str, &str)], template: Value, expected: Option<Value>) {
-        let observed = observed
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let observed = observed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(tags_value(observed, &template), expected);
     }
 
@@ -460,10 +368,7 @@ mod tests {
 
     fn check_read(props: Value, key: &str, expected: Result<Option<i32>, &str>) {
         let p = Props::root(&props, "CreateThing").unwrap();
-        assert_eq!(
-            p.int(key).map_err(|e| e.message),
-            expected.map_err(str::to_string)
-        );
+        assert_eq!(p.int(key).map_err(|e| e.message), expected.map_err(str::to_string));
     }
 
     #[test]
@@ -488,11 +393,7 @@ mod tests {
     #[test]
     fn defaults_are_omitted_only_when_unset() {
         let mut observed = json!({"A": false, "B": false});
-        omit_defaults(
-            &mut observed,
-            &json!({"B": false}),
-            &[("A", json!(false)), ("B", json!(false))],
-        );
+        omit_defaults(&mut observed, &json!({"B": false}), &[("A", json!(false)), ("B", json!(false))]);
         assert_eq!(observed, json!({"B": false}));
     }
 }

@@ -4,17 +4,15 @@
 
 use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy, IAM_PROPAGATION_WINDOW};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
-use crate::{
-    sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group,
-};
+use crate::{sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group};
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::Tag;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError,
-    ReadRequest, ResourceContext, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceContext,
+    UpdateRequest,
 };
 use std::time::Duration;
 
@@ -57,10 +55,7 @@ impl SageMakerProvider {
         Self::from_clients(
             aws_sdk_sagemaker::Client::new(config),
             aws_sdk_applicationautoscaling::Client::new(config),
-            SageMakerSettings {
-                retry,
-                ..SageMakerSettings::default()
-            },
+            SageMakerSettings { retry, ..SageMakerSettings::default() },
         )
     }
 
@@ -69,27 +64,17 @@ impl SageMakerProvider {
         autoscaling: aws_sdk_applicationautoscaling::Client,
         settings: SageMakerSettings,
     ) -> Self {
-        SageMakerProvider {
-            sagemaker,
-            autoscaling,
-            settings,
-        }
+        SageMakerProvider { sagemaker, autoscaling, settings }
     }
 
     /// Runs a SageMaker call with the provider's retry policy.
-    pub(crate) async fn call<T, E, F, Fut>(
-        &self,
-        operation: &str,
-        op: F,
-    ) -> Result<T, ProviderError>
+    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.settings.retry, operation, op)
-            .await
-            .map_err(|e| missing_as_not_found(operation, e))
+        retry(&self.settings.retry, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
     }
 
     /// Runs a create call. A create retried after a lost response can meet its own earlier
@@ -138,28 +123,18 @@ impl SageMakerProvider {
     }
 
     /// All tags on a SageMaker resource.
-    pub(crate) async fn list_tags(
-        &self,
-        arn: &str,
-    ) -> Result<Vec<(String, String)>, ProviderError> {
+    pub(crate) async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
         let mut tags = Vec::new();
         let mut next: Option<String> = None;
         loop {
             let page = self
-                .call("ListTags", || {
-                    self.sagemaker
-                        .list_tags()
-                        .resource_arn(arn)
-                        .set_next_token(next.clone())
-                        .send()
-                })
+                .call("ListTags", || self.sagemaker.list_tags().resource_arn(arn).set_next_token(next.clone()).send())
                 .await?;
-            tags.extend(page.tags().iter().filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
-            }));
+            tags.extend(
+                page.tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))),
+            );
             match page.next_token() {
                 Some(token) if !token.is_empty() => next = Some(token.to_string()),
                 _ => return Ok(tags),
@@ -177,32 +152,17 @@ impl SageMakerProvider {
         let (mut removed, added) = crate::props::tag_changes(old, new);
         // A changed value is removed first: AddTags overwrites on AWS, but emulations append a
         // second tag with the same key, and the extra call costs little.
-        removed.extend(
-            added
-                .iter()
-                .filter(|(k, _)| old.iter().any(|(o, _)| o == k))
-                .map(|(k, _)| k.clone()),
-        );
+        removed.extend(added.iter().filter(|(k, _)| old.iter().any(|(o, _)| o == k)).map(|(k, _)| k.clone()));
         if !removed.is_empty() {
             self.call("DeleteTags", || {
-                self.sagemaker
-                    .delete_tags()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(removed.clone()))
-                    .send()
+                self.sagemaker.delete_tags().resource_arn(arn).set_tag_keys(Some(removed.clone())).send()
             })
             .await?;
         }
         if !added.is_empty() {
             let tags = sdk_tags(&added);
-            self.call("AddTags", || {
-                self.sagemaker
-                    .add_tags()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await?;
+            self.call("AddTags", || self.sagemaker.add_tags().resource_arn(arn).set_tags(Some(tags.clone())).send())
+                .await?;
         }
         Ok(())
     }
@@ -219,19 +179,13 @@ fn already_exists(err: &ProviderError) -> bool {
 pub(crate) fn require_arn(operation: &str, arn: Option<&str>) -> Result<String, ProviderError> {
     match arn {
         Some(arn) if !arn.is_empty() => Ok(arn.to_string()),
-        _ => Err(ProviderError::new(
-            ErrorKind::Other,
-            operation,
-            "the response carried no ARN",
-        )),
+        _ => Err(ProviderError::new(ErrorKind::Other, operation, "the response carried no ARN")),
     }
 }
 
 /// Tags in the SDK's type.
 pub(crate) fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// Tags for a create request; `None` when there are none, so requests stay minimal.
@@ -243,9 +197,7 @@ pub(crate) fn some_tags(tags: &[(String, String)]) -> Option<Vec<Tag>> {
 /// it is not an ARN.
 pub(crate) fn name_from_id(physical_id: &str) -> &str {
     if physical_id.starts_with("arn:") {
-        physical_id
-            .rsplit_once('/')
-            .map_or(physical_id, |(_, name)| name)
+        physical_id.rsplit_once('/').map_or(physical_id, |(_, name)| name)
     } else {
         physical_id
     }
@@ -253,11 +205,7 @@ pub(crate) fn name_from_id(physical_id: &str) -> &str {
 
 /// The name a resource was created with: recorded in its attributes, else taken from its ID.
 /// SageMaker ARNs lower-case the name, so the attribute is preferred.
-pub(crate) fn recorded_name(
-    attributes: &infra_core::provider::Attributes,
-    key: &str,
-    physical_id: &str,
-) -> String {
+pub(crate) fn recorded_name(attributes: &infra_core::provider::Attributes, key: &str, physical_id: &str) -> String {
     attributes
         .get(key)
         .and_then(serde_json::Value::as_str)
@@ -265,15 +213,8 @@ pub(crate) fn recorded_name(
 }
 
 /// The name for a new resource: the template's, else a generated one.
-pub(crate) fn chosen_name(
-    context: &ResourceContext,
-    properties: &serde_json::Value,
-    name_property: &str,
-) -> String {
-    match properties
-        .get(name_property)
-        .and_then(serde_json::Value::as_str)
-    {
+pub(crate) fn chosen_name(context: &ResourceContext, properties: &serde_json::Value, name_property: &str) -> String {
+    match properties.get(name_property).and_then(serde_json::Value::as_str) {
         Some(name) => name.to_string(),
         None => crate::naming::generate(context, crate::naming::SAGEMAKER),
     }
@@ -281,17 +222,12 @@ pub(crate) fn chosen_name(
 
 /// The name a create uses: the one chosen before the call, else chosen now.
 pub(crate) fn create_name(req: &CreateRequest, name_property: &str) -> String {
-    req.physical_name
-        .clone()
-        .unwrap_or_else(|| chosen_name(&req.context, &req.properties, name_property))
+    req.physical_name.clone().unwrap_or_else(|| chosen_name(&req.context, &req.properties, name_property))
 }
 
 /// Refuses an in-place update of anything but `updatable` properties: SageMaker models and
 /// endpoint configurations are immutable, so such a change needs a replacement.
-pub(crate) fn ensure_only_changed(
-    req: &UpdateRequest,
-    updatable: &[&str],
-) -> Result<(), ProviderError> {
+pub(crate) fn ensure_only_changed(req: &UpdateRequest, updatable: &[&str]) -> Result<(), ProviderError> {
     let empty = serde_json::Map::new();
     let old = req.old_properties.as_object().unwrap_or(&empty);
     let new = req.new_properties.as_object().unwrap_or(&empty);
@@ -330,11 +266,7 @@ impl Provider for SageMakerProvider {
         4
     }
 
-    fn physical_name(
-        &self,
-        context: &ResourceContext,
-        properties: &serde_json::Value,
-    ) -> Option<String> {
+    fn physical_name(&self, context: &ResourceContext, properties: &serde_json::Value) -> Option<String> {
         let property = match context.resource_type.as_str() {
             MODEL => "ModelName",
             ENDPOINT_CONFIG => "EndpointConfigName",
@@ -387,11 +319,7 @@ impl Provider for SageMakerProvider {
 }
 
 pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
-    ProviderError::new(
-        ErrorKind::Unsupported,
-        "dispatch",
-        format!("resource type {resource_type} is not handled here"),
-    )
+    ProviderError::new(ErrorKind::Unsupported, "dispatch", format!("resource type {resource_type} is not handled here"))
 }
 
 /// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
@@ -399,9 +327,8 @@ pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
 /// Application Auto Scaling ("No scalable target found …"). Only for calls about the resource
 /// itself: a create naming a missing model is a bad request.
 pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> ProviderError {
-    let about_itself = ["Describe", "Delete", "Deregister", "List", "Get", "Add"]
-        .iter()
-        .any(|p| operation.starts_with(p));
+    let about_itself =
+        ["Describe", "Delete", "Deregister", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
     let message = err.message.to_ascii_lowercase();
     if about_itself
         && err.code.as_deref() == Some("ValidationException")
@@ -415,9 +342,7 @@ pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> P
 }
 
 /// `Ok(None)` for a NotFound error, so reads and deletes can treat "gone" as an answer.
-pub(crate) fn absent_if_missing<T>(
-    result: Result<T, ProviderError>,
-) -> Result<Option<T>, ProviderError> {
+pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
     match result {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
@@ -435,11 +360,7 @@ mod tests {
 
     fn check_kind(operation: &str, code: &str, message: &str, expected: ErrorKind) {
         let err = ProviderError::new(ErrorKind::Invalid, operation, message).with_code(code);
-        assert_eq!(
-            missing_as_not_found(operation, err).kind,
-            expected,
-            "{operation} {code} {message}"
-        );
+        assert_eq!(missing_as_not_found(operation, err).kind, expected, "{operation} {code} {message}");
     }
 
     #[test]
@@ -450,54 +371,28 @@ mod tests {
             "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".",
             ErrorKind::NotFound,
         );
-        check_kind(
-            "DeleteEndpoint",
-            "ValidationException",
-            "Could not find endpoint \"e\".",
-            ErrorKind::NotFound,
-        );
+        check_kind("DeleteEndpoint", "ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
         check_kind(
             "DescribeModelPackageGroup",
             "ValidationException",
             "ModelPackageGroup arn:x does not exist.",
             ErrorKind::NotFound,
         );
-        check_kind(
-            "DescribeModel",
-            "ValidationException",
-            "1 validation error detected",
-            ErrorKind::Invalid,
-        );
-        check_kind(
-            "DescribeModel",
-            "AccessDeniedException",
-            "Could not find credentials",
-            ErrorKind::Invalid,
-        );
+        check_kind("DescribeModel", "ValidationException", "1 validation error detected", ErrorKind::Invalid);
+        check_kind("DescribeModel", "AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
         check_kind(
             "DeregisterScalableTarget",
             "ValidationException",
             "No scalable target found for service namespace: sagemaker",
             ErrorKind::NotFound,
         );
-        check_kind(
-            "CreateEndpointConfig",
-            "ValidationException",
-            "Could not find model \"m\".",
-            ErrorKind::Invalid,
-        );
+        check_kind("CreateEndpointConfig", "ValidationException", "Could not find model \"m\".", ErrorKind::Invalid);
     }
 
     #[test]
     fn names_from_ids() {
-        check_name(
-            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/my-ep",
-            "my-ep",
-        );
-        check_name(
-            "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c1",
-            "c1",
-        );
+        check_name("arn:aws:sagemaker:us-east-1:123456789012:endpoint/my-ep", "my-ep");
+        check_name("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c1", "c1");
         check_name("plain-name", "plain-name");
     }
 }

@@ -5,46 +5,33 @@
 
 use crate::props::{conform, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags,
-    SageMakerProvider,
+    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
 };
 use crate::waiter::{Phase, Poll};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 use aws_sdk_sagemaker::types::{
-    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
-    DeploymentConfig, EndpointStatus, RollingUpdatePolicy, TrafficRoutingConfig,
-    TrafficRoutingConfigType, VariantProperty, VariantPropertyType,
+    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, DeploymentConfig, EndpointStatus,
+    RollingUpdatePolicy, TrafficRoutingConfig, TrafficRoutingConfigType, VariantProperty, VariantPropertyType,
 };
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError,
-    ReadRequest, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::Value;
 
 const NAME: &str = "EndpointName";
 const CONFIG: &str = "EndpointConfigName";
 /// Properties that only steer an update; SageMaker does not report them back.
-const UPDATE_OPTIONS: &[&str] = &[
-    "RetainAllVariantProperties",
-    "ExcludeRetainedVariantProperties",
-    "DeploymentConfig",
-    "RetainDeploymentConfig",
-];
+const UPDATE_OPTIONS: &[&str] =
+    &["RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "DeploymentConfig", "RetainDeploymentConfig"];
 
 fn applied(arn: String, name: String) -> Applied {
     let mut attributes = Attributes::new();
     attributes.insert(NAME.into(), Value::String(name));
-    Applied {
-        physical_id: arn,
-        attributes,
-    }
+    Applied { physical_id: arn, attributes }
 }
 
-pub(crate) async fn create(
-    p: &SageMakerProvider,
-    req: &CreateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateEndpoint";
     let name = create_name(req, NAME);
     let props = Props::root(&req.properties, OPERATION)?;
@@ -63,30 +50,14 @@ pub(crate) async fn create(
         })
         .await?;
     let subject = format!("endpoint {name}");
-    let endpoint = p
-        .wait(
-            &req.context,
-            Phase::Create,
-            OPERATION,
-            &subject,
-            "InService",
-        )?
-        .until(|| in_service(p, &name))
-        .await?;
-    let arn = require_arn(
-        OPERATION,
-        endpoint
-            .endpoint_arn()
-            .or(out.as_ref().and_then(|o| o.endpoint_arn())),
-    )?;
+    let endpoint =
+        p.wait(&req.context, Phase::Create, OPERATION, &subject, "InService")?.until(|| in_service(p, &name)).await?;
+    let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(out.as_ref().and_then(|o| o.endpoint_arn())))?;
     Ok(applied(arn, name))
 }
 
 /// One poll towards `InService`.
-async fn in_service(
-    p: &SageMakerProvider,
-    name: &str,
-) -> Result<Poll<DescribeEndpointOutput>, ProviderError> {
+async fn in_service(p: &SageMakerProvider, name: &str) -> Result<Poll<DescribeEndpointOutput>, ProviderError> {
     let endpoint = describe(p, name).await?.ok_or_else(|| {
         ProviderError::new(
             ErrorKind::NotFound,
@@ -96,35 +67,21 @@ async fn in_service(
     })?;
     Ok(match endpoint.endpoint_status() {
         Some(EndpointStatus::InService) => Poll::Ready(endpoint),
-        Some(EndpointStatus::Failed) | Some(EndpointStatus::UpdateRollbackFailed) => Poll::Failed(
-            endpoint
-                .failure_reason()
-                .unwrap_or("no reason given")
-                .to_string(),
-        ),
+        Some(EndpointStatus::Failed) | Some(EndpointStatus::UpdateRollbackFailed) => {
+            Poll::Failed(endpoint.failure_reason().unwrap_or("no reason given").to_string())
+        }
         Some(status) => Poll::Pending(status.as_str().to_string()),
         None => Poll::Pending("unknown".to_string()),
     })
 }
 
-async fn describe(
-    p: &SageMakerProvider,
-    name: &str,
-) -> Result<Option<DescribeEndpointOutput>, ProviderError> {
-    absent_if_missing(
-        p.call("DescribeEndpoint", || {
-            p.sagemaker.describe_endpoint().endpoint_name(name).send()
-        })
-        .await,
-    )
+async fn describe(p: &SageMakerProvider, name: &str) -> Result<Option<DescribeEndpointOutput>, ProviderError> {
+    absent_if_missing(p.call("DescribeEndpoint", || p.sagemaker.describe_endpoint().endpoint_name(name).send()).await)
 }
 
 fn capacity_size(c: Props<'_>) -> Result<CapacitySize, ProviderError> {
     Ok(CapacitySize::builder()
-        .set_type(
-            c.string("Type")?
-                .map(|t| CapacitySizeType::from(t.as_str())),
-        )
+        .set_type(c.string("Type")?.map(|t| CapacitySizeType::from(t.as_str())))
         .set_value(c.int("Value")?)
         .build())
 }
@@ -133,63 +90,43 @@ fn deployment_config(d: Props<'_>) -> Result<DeploymentConfig, ProviderError> {
     Ok(DeploymentConfig::builder()
         .set_blue_green_update_policy(d.object("BlueGreenUpdatePolicy", |b| {
             Ok(BlueGreenUpdatePolicy::builder()
-                .set_traffic_routing_configuration(b.object(
-                    "TrafficRoutingConfiguration",
-                    |t| {
-                        Ok(TrafficRoutingConfig::builder()
-                            .set_type(
-                                t.string("Type")?
-                                    .map(|s| TrafficRoutingConfigType::from(s.as_str())),
-                            )
-                            .set_wait_interval_in_seconds(t.int("WaitIntervalInSeconds")?)
-                            .set_canary_size(t.object("CanarySize", capacity_size)?)
-                            .set_linear_step_size(t.object("LinearStepSize", capacity_size)?)
-                            .build())
-                    },
-                )?)
+                .set_traffic_routing_configuration(b.object("TrafficRoutingConfiguration", |t| {
+                    Ok(TrafficRoutingConfig::builder()
+                        .set_type(t.string("Type")?.map(|s| TrafficRoutingConfigType::from(s.as_str())))
+                        .set_wait_interval_in_seconds(t.int("WaitIntervalInSeconds")?)
+                        .set_canary_size(t.object("CanarySize", capacity_size)?)
+                        .set_linear_step_size(t.object("LinearStepSize", capacity_size)?)
+                        .build())
+                })?)
                 .set_termination_wait_in_seconds(b.int("TerminationWaitInSeconds")?)
-                .set_maximum_execution_timeout_in_seconds(
-                    b.int("MaximumExecutionTimeoutInSeconds")?,
-                )
+                .set_maximum_execution_timeout_in_seconds(b.int("MaximumExecutionTimeoutInSeconds")?)
                 .build())
         })?)
         .set_rolling_update_policy(d.object("RollingUpdatePolicy", |r| {
             Ok(RollingUpdatePolicy::builder()
                 .set_maximum_batch_size(r.object("MaximumBatchSize", capacity_size)?)
                 .set_wait_interval_in_seconds(r.int("WaitIntervalInSeconds")?)
-                .set_maximum_execution_timeout_in_seconds(
-                    r.int("MaximumExecutionTimeoutInSeconds")?,
-                )
-                .set_rollback_maximum_batch_size(
-                    r.object("RollbackMaximumBatchSize", capacity_size)?,
-                )
+                .set_maximum_execution_timeout_in_seconds(r.int("MaximumExecutionTimeoutInSeconds")?)
+                .set_rollback_maximum_batch_size(r.object("RollbackMaximumBatchSize", capacity_size)?)
                 .build())
         })?)
         .set_auto_rollback_configuration(d.object("AutoRollbackConfiguration", |a| {
             Ok(AutoRollbackConfig::builder()
-                .set_alarms(a.objects("Alarms", |al| {
-                    Ok(Alarm::builder()
-                        .set_alarm_name(al.string("AlarmName")?)
-                        .build())
-                })?)
+                .set_alarms(
+                    a.objects("Alarms", |al| Ok(Alarm::builder().set_alarm_name(al.string("AlarmName")?).build()))?,
+                )
                 .build())
         })?)
         .build())
 }
 
-pub(crate) async fn read(
-    p: &SageMakerProvider,
-    req: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(endpoint) = describe(p, &name).await? else {
         return Ok(None);
     };
     let template = &req.properties;
-    let arn = endpoint
-        .endpoint_arn()
-        .unwrap_or(&req.physical_id)
-        .to_string();
+    let arn = endpoint.endpoint_arn().unwrap_or(&req.physical_id).to_string();
     let tags = p.list_tags(&arn).await?;
     let mut observed = ObjectBuilder::new()
         .string(CONFIG, endpoint.endpoint_config_name())
@@ -198,21 +135,11 @@ pub(crate) async fn read(
     for option in UPDATE_OPTIONS {
         observed = observed.put(option, template.get(*option).cloned());
     }
-    let Applied {
-        physical_id,
-        attributes,
-    } = applied(arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed {
-        physical_id,
-        properties: conform(observed.build(), Some(template)),
-        attributes,
-    }))
+    let Applied { physical_id, attributes } = applied(arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
+    Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes }))
 }
 
-pub(crate) async fn update(
-    p: &SageMakerProvider,
-    req: &UpdateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "UpdateEndpoint";
     let mut updatable = vec![CONFIG, "Tags"];
     updatable.extend_from_slice(UPDATE_OPTIONS);
@@ -224,8 +151,7 @@ pub(crate) async fn update(
     if old.string(CONFIG)?.as_deref() != Some(config.as_str()) {
         switch_config(p, req, &name, &config, new).await?;
     }
-    p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?)
-        .await?;
+    p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
     Ok(applied(req.physical_id.clone(), name))
 }
 
@@ -244,10 +170,7 @@ async fn switch_config(
     let retain = props.bool("RetainAllVariantProperties")?.unwrap_or(false) || autoscaled;
     let excluded = props.objects("ExcludeRetainedVariantProperties", |v| {
         Ok(VariantProperty::builder()
-            .set_variant_property_type(
-                v.string("VariantPropertyType")?
-                    .map(|t| VariantPropertyType::from(t.as_str())),
-            )
+            .set_variant_property_type(v.string("VariantPropertyType")?.map(|t| VariantPropertyType::from(t.as_str())))
             .build())
     })?;
     let deployment = props.object("DeploymentConfig", deployment_config)?;
@@ -255,15 +178,7 @@ async fn switch_config(
     let subject = format!("endpoint {name}");
     // SageMaker refuses to update an endpoint mid-change, and the autoscaler changes it on
     // its own schedule: let a change in flight finish first.
-    p.wait(
-        &req.context,
-        Phase::Update,
-        OPERATION,
-        &subject,
-        "InService",
-    )?
-    .until(|| in_service(p, name))
-    .await?;
+    p.wait(&req.context, Phase::Update, OPERATION, &subject, "InService")?.until(|| in_service(p, name)).await?;
     p.call(OPERATION, || {
         p.sagemaker
             .update_endpoint()
@@ -276,23 +191,12 @@ async fn switch_config(
             .send()
     })
     .await?;
-    let endpoint = p
-        .wait(
-            &req.context,
-            Phase::Update,
-            OPERATION,
-            &subject,
-            "InService",
-        )?
-        .until(|| in_service(p, name))
-        .await?;
+    let endpoint =
+        p.wait(&req.context, Phase::Update, OPERATION, &subject, "InService")?.until(|| in_service(p, name)).await?;
     match endpoint.endpoint_config_name() {
         Some(current) if current == config => Ok(()),
         current => {
-            let reason = endpoint
-                .failure_reason()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
+            let reason = endpoint.failure_reason().map(|r| format!(": {r}")).unwrap_or_default();
             Err(ProviderError::new(
                 ErrorKind::Other,
                 OPERATION,
@@ -305,10 +209,7 @@ async fn switch_config(
     }
 }
 
-pub(crate) async fn delete(
-    p: &SageMakerProvider,
-    req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     const OPERATION: &str = "DeleteEndpoint";
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     // Scalable targets outlive the endpoint otherwise, and keep trying to scale it.
@@ -325,13 +226,8 @@ pub(crate) async fn delete(
             .await,
         )?;
     }
-    if absent_if_missing(
-        p.call(OPERATION, || {
-            p.sagemaker.delete_endpoint().endpoint_name(&name).send()
-        })
-        .await,
-    )?
-    .is_none()
+    if absent_if_missing(p.call(OPERATION, || p.sagemaker.delete_endpoint().endpoint_name(&name).send()).await)?
+        .is_none()
     {
         return Ok(());
     }
@@ -343,11 +239,7 @@ pub(crate) async fn delete(
                 Some(e) if e.endpoint_status() == Some(&EndpointStatus::Failed) => {
                     Poll::Failed(e.failure_reason().unwrap_or("no reason given").to_string())
                 }
-                Some(e) => Poll::Pending(
-                    e.endpoint_status()
-                        .map_or("unknown", |s| s.as_str())
-                        .to_string(),
-                ),
+                Some(e) => Poll::Pending(e.endpoint_status().map_or("unknown", |s| s.as_str()).to_string()),
             })
         })
         .await

@@ -4,31 +4,24 @@
 
 use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags,
-    SageMakerProvider,
+    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
 };
 use aws_sdk_sagemaker::types::{
-    AsyncInferenceClientConfig, AsyncInferenceConfig, AsyncInferenceNotificationConfig,
-    AsyncInferenceOutputConfig, AsyncNotificationTopicTypes, CaptureContentTypeHeader, CaptureMode,
-    CaptureOption, DataCaptureConfig, ManagedInstanceScalingStatus, ProductionVariant,
-    ProductionVariantAcceleratorType, ProductionVariantCoreDumpConfig,
-    ProductionVariantInferenceAmiVersion, ProductionVariantInstanceType,
-    ProductionVariantManagedInstanceScaling, ProductionVariantRoutingConfig,
-    ProductionVariantServerlessConfig, RoutingStrategy,
+    AsyncInferenceClientConfig, AsyncInferenceConfig, AsyncInferenceNotificationConfig, AsyncInferenceOutputConfig,
+    AsyncNotificationTopicTypes, CaptureContentTypeHeader, CaptureMode, CaptureOption, DataCaptureConfig,
+    ManagedInstanceScalingStatus, ProductionVariant, ProductionVariantAcceleratorType, ProductionVariantCoreDumpConfig,
+    ProductionVariantInferenceAmiVersion, ProductionVariantInstanceType, ProductionVariantManagedInstanceScaling,
+    ProductionVariantRoutingConfig, ProductionVariantServerlessConfig, RoutingStrategy,
 };
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest,
-    UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::{json, Value};
 
 const OPERATION: &str = "CreateEndpointConfig";
 const NAME: &str = "EndpointConfigName";
 
-pub(crate) async fn create(
-    p: &SageMakerProvider,
-    req: &CreateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     let name = create_name(req, NAME);
     let props = Props::root(&req.properties, OPERATION)?;
     let variants = props.objects("ProductionVariants", production_variant)?;
@@ -56,10 +49,7 @@ pub(crate) async fn create(
         None => {
             let existing = p
                 .call("DescribeEndpointConfig", || {
-                    p.sagemaker
-                        .describe_endpoint_config()
-                        .endpoint_config_name(&name)
-                        .send()
+                    p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send()
                 })
                 .await?;
             require_arn(OPERATION, existing.endpoint_config_arn())?
@@ -71,10 +61,7 @@ pub(crate) async fn create(
 fn applied(arn: String, name: String) -> Applied {
     let mut attributes = Attributes::new();
     attributes.insert(NAME.into(), Value::String(name));
-    Applied {
-        physical_id: arn,
-        attributes,
-    }
+    Applied { physical_id: arn, attributes }
 }
 
 fn production_variant(v: Props<'_>) -> Result<ProductionVariant, ProviderError> {
@@ -82,15 +69,9 @@ fn production_variant(v: Props<'_>) -> Result<ProductionVariant, ProviderError> 
         .set_variant_name(v.string("VariantName")?)
         .set_model_name(v.string("ModelName")?)
         .set_initial_instance_count(v.int("InitialInstanceCount")?)
-        .set_instance_type(
-            v.string("InstanceType")?
-                .map(|t| ProductionVariantInstanceType::from(t.as_str())),
-        )
+        .set_instance_type(v.string("InstanceType")?.map(|t| ProductionVariantInstanceType::from(t.as_str())))
         .set_initial_variant_weight(v.float("InitialVariantWeight")?.map(|f| f as f32))
-        .set_accelerator_type(
-            v.string("AcceleratorType")?
-                .map(|t| ProductionVariantAcceleratorType::from(t.as_str())),
-        )
+        .set_accelerator_type(v.string("AcceleratorType")?.map(|t| ProductionVariantAcceleratorType::from(t.as_str())))
         .set_serverless_config(v.object("ServerlessConfig", |s| {
             Ok(ProductionVariantServerlessConfig::builder()
                 .set_memory_size_in_mb(s.int("MemorySizeInMB")?)
@@ -100,31 +81,22 @@ fn production_variant(v: Props<'_>) -> Result<ProductionVariant, ProviderError> 
         })?)
         .set_volume_size_in_gb(v.int("VolumeSizeInGB")?)
         .set_model_data_download_timeout_in_seconds(v.int("ModelDataDownloadTimeoutInSeconds")?)
-        .set_container_startup_health_check_timeout_in_seconds(
-            v.int("ContainerStartupHealthCheckTimeoutInSeconds")?,
-        )
+        .set_container_startup_health_check_timeout_in_seconds(v.int("ContainerStartupHealthCheckTimeoutInSeconds")?)
         .set_enable_ssm_access(v.bool("EnableSSMAccess")?)
         .set_managed_instance_scaling(v.object("ManagedInstanceScaling", |m| {
             Ok(ProductionVariantManagedInstanceScaling::builder()
-                .set_status(
-                    m.string("Status")?
-                        .map(|s| ManagedInstanceScalingStatus::from(s.as_str())),
-                )
+                .set_status(m.string("Status")?.map(|s| ManagedInstanceScalingStatus::from(s.as_str())))
                 .set_min_instance_count(m.int("MinInstanceCount")?)
                 .set_max_instance_count(m.int("MaxInstanceCount")?)
                 .build())
         })?)
         .set_routing_config(v.object("RoutingConfig", |r| {
             Ok(ProductionVariantRoutingConfig::builder()
-                .set_routing_strategy(
-                    r.string("RoutingStrategy")?
-                        .map(|s| RoutingStrategy::from(s.as_str())),
-                )
+                .set_routing_strategy(r.string("RoutingStrategy")?.map(|s| RoutingStrategy::from(s.as_str())))
                 .build())
         })?)
         .set_inference_ami_version(
-            v.string("InferenceAmiVersion")?
-                .map(|s| ProductionVariantInferenceAmiVersion::from(s.as_str())),
+            v.string("InferenceAmiVersion")?.map(|s| ProductionVariantInferenceAmiVersion::from(s.as_str())),
         )
         .set_core_dump_config(v.object("CoreDumpConfig", |c| {
             Ok(ProductionVariantCoreDumpConfig::builder()
@@ -143,10 +115,7 @@ fn data_capture_config(d: Props<'_>) -> Result<DataCaptureConfig, ProviderError>
         .set_kms_key_id(d.string("KmsKeyId")?)
         .set_capture_options(d.objects("CaptureOptions", |o| {
             Ok(CaptureOption::builder()
-                .set_capture_mode(
-                    o.string("CaptureMode")?
-                        .map(|m| CaptureMode::from(m.as_str())),
-                )
+                .set_capture_mode(o.string("CaptureMode")?.map(|m| CaptureMode::from(m.as_str())))
                 .build())
         })?)
         .set_capture_content_type_header(d.object("CaptureContentTypeHeader", |h| {
@@ -162,9 +131,7 @@ fn async_inference_config(a: Props<'_>) -> Result<AsyncInferenceConfig, Provider
     Ok(AsyncInferenceConfig::builder()
         .set_client_config(a.object("ClientConfig", |c| {
             Ok(AsyncInferenceClientConfig::builder()
-                .set_max_concurrent_invocations_per_instance(
-                    c.int("MaxConcurrentInvocationsPerInstance")?,
-                )
+                .set_max_concurrent_invocations_per_instance(c.int("MaxConcurrentInvocationsPerInstance")?)
                 .build())
         })?)
         .set_output_config(a.object("OutputConfig", |o| {
@@ -177,11 +144,8 @@ fn async_inference_config(a: Props<'_>) -> Result<AsyncInferenceConfig, Provider
                         .set_success_topic(n.string("SuccessTopic")?)
                         .set_error_topic(n.string("ErrorTopic")?)
                         .set_include_inference_response_in(
-                            n.strings("IncludeInferenceResponseIn")?.map(|l| {
-                                l.iter()
-                                    .map(|s| AsyncNotificationTopicTypes::from(s.as_str()))
-                                    .collect()
-                            }),
+                            n.strings("IncludeInferenceResponseIn")?
+                                .map(|l| l.iter().map(|s| AsyncNotificationTopicTypes::from(s.as_str())).collect()),
                         )
                         .build())
                 })?)
@@ -209,14 +173,8 @@ fn variant_value(v: &ProductionVariant, template: Option<&Value>) -> Value {
             }),
         )
         .int("VolumeSizeInGB", v.volume_size_in_gb())
-        .int(
-            "ModelDataDownloadTimeoutInSeconds",
-            v.model_data_download_timeout_in_seconds(),
-        )
-        .int(
-            "ContainerStartupHealthCheckTimeoutInSeconds",
-            v.container_startup_health_check_timeout_in_seconds(),
-        )
+        .int("ModelDataDownloadTimeoutInSeconds", v.model_data_download_timeout_in_seconds())
+        .int("ContainerStartupHealthCheckTimeoutInSeconds", v.container_startup_health_check_timeout_in_seconds())
         .bool("EnableSSMAccess", v.enable_ssm_access())
         .object(
             "ManagedInstanceScaling",
@@ -231,15 +189,10 @@ fn variant_value(v: &ProductionVariant, template: Option<&Value>) -> Value {
         .object(
             "RoutingConfig",
             v.routing_config().map(|r| {
-                ObjectBuilder::new()
-                    .string("RoutingStrategy", r.routing_strategy().map(|s| s.as_str()))
-                    .build()
+                ObjectBuilder::new().string("RoutingStrategy", r.routing_strategy().map(|s| s.as_str())).build()
             }),
         )
-        .string(
-            "InferenceAmiVersion",
-            v.inference_ami_version().map(|s| s.as_str()),
-        )
+        .string("InferenceAmiVersion", v.inference_ami_version().map(|s| s.as_str()))
         .object(
             "CoreDumpConfig",
             v.core_dump_config().map(|c| {
@@ -251,11 +204,7 @@ fn variant_value(v: &ProductionVariant, template: Option<&Value>) -> Value {
         )
         .build();
     // SageMaker fills in an equal weight when none was given.
-    omit_defaults(
-        &mut value,
-        template.unwrap_or(&Value::Null),
-        &[("InitialVariantWeight", json!(1))],
-    );
+    omit_defaults(&mut value, template.unwrap_or(&Value::Null), &[("InitialVariantWeight", json!(1))]);
     value
 }
 
@@ -269,11 +218,7 @@ fn data_capture_value(d: &DataCaptureConfig) -> Value {
             "CaptureOptions",
             d.capture_options()
                 .iter()
-                .map(|o| {
-                    ObjectBuilder::new()
-                        .string("CaptureMode", o.capture_mode().map(|m| m.as_str()))
-                        .build()
-                })
+                .map(|o| ObjectBuilder::new().string("CaptureMode", o.capture_mode().map(|m| m.as_str())).build())
                 .collect(),
         )
         .object(
@@ -294,10 +239,7 @@ fn async_inference_value(a: &AsyncInferenceConfig) -> Value {
             "ClientConfig",
             a.client_config().map(|c| {
                 ObjectBuilder::new()
-                    .int(
-                        "MaxConcurrentInvocationsPerInstance",
-                        c.max_concurrent_invocations_per_instance(),
-                    )
+                    .int("MaxConcurrentInvocationsPerInstance", c.max_concurrent_invocations_per_instance())
                     .build()
             }),
         )
@@ -311,11 +253,8 @@ fn async_inference_value(a: &AsyncInferenceConfig) -> Value {
                     .object(
                         "NotificationConfig",
                         o.notification_config().map(|n| {
-                            let include: Vec<String> = n
-                                .include_inference_response_in()
-                                .iter()
-                                .map(|t| t.as_str().to_string())
-                                .collect();
+                            let include: Vec<String> =
+                                n.include_inference_response_in().iter().map(|t| t.as_str().to_string()).collect();
                             ObjectBuilder::new()
                                 .string("SuccessTopic", n.success_topic())
                                 .string("ErrorTopic", n.error_topic())
@@ -330,104 +269,50 @@ fn async_inference_value(a: &AsyncInferenceConfig) -> Value {
 }
 
 fn variants_value(variants: &[ProductionVariant], template: Option<&Value>) -> Vec<Value> {
-    variants
-        .iter()
-        .enumerate()
-        .map(|(i, v)| variant_value(v, template.and_then(|t| t.get(i))))
-        .collect()
+    variants.iter().enumerate().map(|(i, v)| variant_value(v, template.and_then(|t| t.get(i)))).collect()
 }
 
-pub(crate) async fn read(
-    p: &SageMakerProvider,
-    req: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(config) = absent_if_missing(
-        p.call("DescribeEndpointConfig", || {
-            p.sagemaker
-                .describe_endpoint_config()
-                .endpoint_config_name(&name)
-                .send()
-        })
-        .await,
+        p.call("DescribeEndpointConfig", || p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send())
+            .await,
     )?
     else {
         return Ok(None);
     };
     let template = &req.properties;
-    let arn = config
-        .endpoint_config_arn()
-        .unwrap_or(&req.physical_id)
-        .to_string();
+    let arn = config.endpoint_config_arn().unwrap_or(&req.physical_id).to_string();
     let tags = p.list_tags(&arn).await?;
     let observed = ObjectBuilder::new()
-        .list(
-            "ProductionVariants",
-            variants_value(
-                config.production_variants(),
-                template.get("ProductionVariants"),
-            ),
-        )
+        .list("ProductionVariants", variants_value(config.production_variants(), template.get("ProductionVariants")))
         .list(
             "ShadowProductionVariants",
-            variants_value(
-                config.shadow_production_variants(),
-                template.get("ShadowProductionVariants"),
-            ),
+            variants_value(config.shadow_production_variants(), template.get("ShadowProductionVariants")),
         )
-        .object(
-            "DataCaptureConfig",
-            config.data_capture_config().map(data_capture_value),
-        )
-        .object(
-            "AsyncInferenceConfig",
-            config.async_inference_config().map(async_inference_value),
-        )
+        .object("DataCaptureConfig", config.data_capture_config().map(data_capture_value))
+        .object("AsyncInferenceConfig", config.async_inference_config().map(async_inference_value))
         .string("KmsKeyId", config.kms_key_id())
         .string(NAME, template.get(NAME).and(config.endpoint_config_name()))
         .put("Tags", tags_value(tags, template))
         .build();
-    let Applied {
-        physical_id,
-        attributes,
-    } = applied(
-        arn,
-        config.endpoint_config_name().unwrap_or(&name).to_string(),
-    );
-    Ok(Some(Observed {
-        physical_id,
-        properties: conform(observed, Some(template)),
-        attributes,
-    }))
+    let Applied { physical_id, attributes } = applied(arn, config.endpoint_config_name().unwrap_or(&name).to_string());
+    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
 }
 
-pub(crate) async fn update(
-    p: &SageMakerProvider,
-    req: &UpdateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     ensure_only_changed(req, &["Tags"])?;
     let old = Props::root(&req.old_properties, "AddTags")?.tags()?;
     let new = Props::root(&req.new_properties, "AddTags")?.tags()?;
     p.update_tags(&req.physical_id, &old, &new).await?;
-    Ok(applied(
-        req.physical_id.clone(),
-        recorded_name(&req.old_attributes, NAME, &req.physical_id),
-    ))
+    Ok(applied(req.physical_id.clone(), recorded_name(&req.old_attributes, NAME, &req.physical_id)))
 }
 
-pub(crate) async fn delete(
-    p: &SageMakerProvider,
-    req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     absent_if_missing(
-        p.call("DeleteEndpointConfig", || {
-            p.sagemaker
-                .delete_endpoint_config()
-                .endpoint_config_name(&name)
-                .send()
-        })
-        .await,
+        p.call("DeleteEndpointConfig", || p.sagemaker.delete_endpoint_config().endpoint_config_name(&name).send())
+            .await,
     )?;
     Ok(())
 }

@@ -4,28 +4,22 @@
 
 use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags,
-    SageMakerProvider,
+    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
 };
 use aws_sdk_sagemaker::types::{
-    ContainerDefinition, ContainerMode, ImageConfig, InferenceExecutionConfig,
-    InferenceExecutionMode, ModelAccessConfig, ModelCacheSetting, ModelCompressionType,
-    ModelDataSource, MultiModelConfig, RepositoryAccessMode, RepositoryAuthConfig,
-    S3ModelDataSource, S3ModelDataType, VpcConfig,
+    ContainerDefinition, ContainerMode, ImageConfig, InferenceExecutionConfig, InferenceExecutionMode,
+    ModelAccessConfig, ModelCacheSetting, ModelCompressionType, ModelDataSource, MultiModelConfig,
+    RepositoryAccessMode, RepositoryAuthConfig, S3ModelDataSource, S3ModelDataType, VpcConfig,
 };
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest,
-    UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::{json, Value};
 
 const OPERATION: &str = "CreateModel";
 const NAME: &str = "ModelName";
 
-pub(crate) async fn create(
-    p: &SageMakerProvider,
-    req: &CreateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     let name = create_name(req, "ModelName");
     let props = Props::root(&req.properties, OPERATION)?;
     let primary = props.object("PrimaryContainer", container)?;
@@ -33,10 +27,7 @@ pub(crate) async fn create(
     let vpc = props.object("VpcConfig", vpc_config)?;
     let execution = props.object("InferenceExecutionConfig", |e| {
         Ok(InferenceExecutionConfig::builder()
-            .set_mode(
-                e.string("Mode")?
-                    .map(|m| InferenceExecutionMode::from(m.as_str())),
-            )
+            .set_mode(e.string("Mode")?.map(|m| InferenceExecutionMode::from(m.as_str())))
             .build())
     })?;
     let role = props.string("ExecutionRoleArn")?;
@@ -60,11 +51,7 @@ pub(crate) async fn create(
     let arn = match out {
         Some(out) => require_arn(OPERATION, out.model_arn())?,
         None => {
-            let existing = p
-                .call("DescribeModel", || {
-                    p.sagemaker.describe_model().model_name(&name).send()
-                })
-                .await?;
+            let existing = p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await?;
             require_arn(OPERATION, existing.model_arn())?
         }
     };
@@ -74,10 +61,7 @@ pub(crate) async fn create(
 fn applied(arn: String, name: String) -> Applied {
     let mut attributes = Attributes::new();
     attributes.insert(NAME.into(), Value::String(name));
-    Applied {
-        physical_id: arn,
-        attributes,
-    }
+    Applied { physical_id: arn, attributes }
 }
 
 fn container(c: Props<'_>) -> Result<ContainerDefinition, ProviderError> {
@@ -87,14 +71,11 @@ fn container(c: Props<'_>) -> Result<ContainerDefinition, ProviderError> {
         .set_image_config(c.object("ImageConfig", |i| {
             Ok(ImageConfig::builder()
                 .set_repository_access_mode(
-                    i.string("RepositoryAccessMode")?
-                        .map(|m| RepositoryAccessMode::from(m.as_str())),
+                    i.string("RepositoryAccessMode")?.map(|m| RepositoryAccessMode::from(m.as_str())),
                 )
                 .set_repository_auth_config(i.object("RepositoryAuthConfig", |a| {
                     Ok(RepositoryAuthConfig::builder()
-                        .set_repository_credentials_provider_arn(
-                            a.string("RepositoryCredentialsProviderArn")?,
-                        )
+                        .set_repository_credentials_provider_arn(a.string("RepositoryCredentialsProviderArn")?)
                         .build())
                 })?)
                 .build())
@@ -106,35 +87,23 @@ fn container(c: Props<'_>) -> Result<ContainerDefinition, ProviderError> {
                 .set_s3_data_source(s.object("S3DataSource", |s3| {
                     Ok(S3ModelDataSource::builder()
                         .set_s3_uri(s3.string("S3Uri")?)
-                        .set_s3_data_type(
-                            s3.string("S3DataType")?
-                                .map(|t| S3ModelDataType::from(t.as_str())),
-                        )
+                        .set_s3_data_type(s3.string("S3DataType")?.map(|t| S3ModelDataType::from(t.as_str())))
                         .set_compression_type(
-                            s3.string("CompressionType")?
-                                .map(|t| ModelCompressionType::from(t.as_str())),
+                            s3.string("CompressionType")?.map(|t| ModelCompressionType::from(t.as_str())),
                         )
                         .set_model_access_config(s3.object("ModelAccessConfig", |m| {
-                            Ok(ModelAccessConfig::builder()
-                                .set_accept_eula(m.bool("AcceptEula")?)
-                                .build())
+                            Ok(ModelAccessConfig::builder().set_accept_eula(m.bool("AcceptEula")?).build())
                         })?)
                         .build())
                 })?)
                 .build())
         })?)
-        .set_environment(
-            c.string_map("Environment")?
-                .map(|pairs| pairs.into_iter().collect()),
-        )
+        .set_environment(c.string_map("Environment")?.map(|pairs| pairs.into_iter().collect()))
         .set_model_package_name(c.string("ModelPackageName")?)
         .set_inference_specification_name(c.string("InferenceSpecificationName")?)
         .set_multi_model_config(c.object("MultiModelConfig", |m| {
             Ok(MultiModelConfig::builder()
-                .set_model_cache_setting(
-                    m.string("ModelCacheSetting")?
-                        .map(|s| ModelCacheSetting::from(s.as_str())),
-                )
+                .set_model_cache_setting(m.string("ModelCacheSetting")?.map(|s| ModelCacheSetting::from(s.as_str())))
                 .build())
         })?)
         .build())
@@ -151,12 +120,7 @@ fn container_value(c: &ContainerDefinition, template: Option<&Value>) -> Value {
     let environment = c.environment().filter(|e| !e.is_empty()).map(|e| {
         let mut pairs: Vec<_> = e.iter().collect();
         pairs.sort();
-        Value::Object(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect(),
-        )
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
     });
     let mut value = ObjectBuilder::new()
         .string("ContainerHostname", c.container_hostname())
@@ -165,18 +129,12 @@ fn container_value(c: &ContainerDefinition, template: Option<&Value>) -> Value {
             "ImageConfig",
             c.image_config().map(|i| {
                 ObjectBuilder::new()
-                    .string(
-                        "RepositoryAccessMode",
-                        i.repository_access_mode().map(|m| m.as_str()),
-                    )
+                    .string("RepositoryAccessMode", i.repository_access_mode().map(|m| m.as_str()))
                     .object(
                         "RepositoryAuthConfig",
                         i.repository_auth_config().map(|a| {
                             ObjectBuilder::new()
-                                .string(
-                                    "RepositoryCredentialsProviderArn",
-                                    a.repository_credentials_provider_arn(),
-                                )
+                                .string("RepositoryCredentialsProviderArn", a.repository_credentials_provider_arn())
                                 .build()
                         }),
                     )
@@ -195,17 +153,11 @@ fn container_value(c: &ContainerDefinition, template: Option<&Value>) -> Value {
                             ObjectBuilder::new()
                                 .string("S3Uri", s3.s3_uri())
                                 .string("S3DataType", s3.s3_data_type().map(|t| t.as_str()))
-                                .string(
-                                    "CompressionType",
-                                    s3.compression_type().map(|t| t.as_str()),
-                                )
+                                .string("CompressionType", s3.compression_type().map(|t| t.as_str()))
                                 .object(
                                     "ModelAccessConfig",
-                                    s3.model_access_config().map(|m| {
-                                        ObjectBuilder::new()
-                                            .bool("AcceptEula", m.accept_eula())
-                                            .build()
-                                    }),
+                                    s3.model_access_config()
+                                        .map(|m| ObjectBuilder::new().bool("AcceptEula", m.accept_eula()).build()),
                                 )
                                 .build()
                         }),
@@ -215,41 +167,22 @@ fn container_value(c: &ContainerDefinition, template: Option<&Value>) -> Value {
         )
         .object("Environment", environment)
         .string("ModelPackageName", c.model_package_name())
-        .string(
-            "InferenceSpecificationName",
-            c.inference_specification_name(),
-        )
+        .string("InferenceSpecificationName", c.inference_specification_name())
         .object(
             "MultiModelConfig",
             c.multi_model_config().map(|m| {
-                ObjectBuilder::new()
-                    .string(
-                        "ModelCacheSetting",
-                        m.model_cache_setting().map(|s| s.as_str()),
-                    )
-                    .build()
+                ObjectBuilder::new().string("ModelCacheSetting", m.model_cache_setting().map(|s| s.as_str())).build()
             }),
         )
         .build();
-    omit_defaults(
-        &mut value,
-        template.unwrap_or(&Value::Null),
-        &[("Mode", json!("SingleModel"))],
-    );
+    omit_defaults(&mut value, template.unwrap_or(&Value::Null), &[("Mode", json!("SingleModel"))]);
     value
 }
 
-pub(crate) async fn read(
-    p: &SageMakerProvider,
-    req: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    let Some(model) = absent_if_missing(
-        p.call("DescribeModel", || {
-            p.sagemaker.describe_model().model_name(&name).send()
-        })
-        .await,
-    )?
+    let Some(model) =
+        absent_if_missing(p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await)?
     else {
         return Ok(None);
     };
@@ -265,9 +198,7 @@ pub(crate) async fn read(
     let mut observed = ObjectBuilder::new()
         .object(
             "PrimaryContainer",
-            model
-                .primary_container()
-                .map(|c| container_value(c, template.get("PrimaryContainer"))),
+            model.primary_container().map(|c| container_value(c, template.get("PrimaryContainer"))),
         )
         .list("Containers", containers)
         .string("ExecutionRoleArn", model.execution_role_arn())
@@ -283,60 +214,31 @@ pub(crate) async fn read(
         .bool("EnableNetworkIsolation", model.enable_network_isolation())
         .object(
             "InferenceExecutionConfig",
-            model.inference_execution_config().map(|e| {
-                ObjectBuilder::new()
-                    .string("Mode", e.mode().map(|m| m.as_str()))
-                    .build()
-            }),
+            model
+                .inference_execution_config()
+                .map(|e| ObjectBuilder::new().string("Mode", e.mode().map(|m| m.as_str())).build()),
         )
         // A generated name is not the template's business.
-        .string(
-            "ModelName",
-            template.get("ModelName").and(model.model_name()),
-        )
+        .string("ModelName", template.get("ModelName").and(model.model_name()))
         .put("Tags", tags_value(tags, template))
         .build();
     // What SageMaker reports when these were left unset.
-    let defaults = [
-        ("EnableNetworkIsolation", json!(false)),
-        ("InferenceExecutionConfig", json!({"Mode": "Serial"})),
-    ];
+    let defaults = [("EnableNetworkIsolation", json!(false)), ("InferenceExecutionConfig", json!({"Mode": "Serial"}))];
     omit_defaults(&mut observed, template, &defaults);
-    let Applied {
-        physical_id,
-        attributes,
-    } = applied(arn, model.model_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed {
-        physical_id,
-        properties: conform(observed, Some(template)),
-        attributes,
-    }))
+    let Applied { physical_id, attributes } = applied(arn, model.model_name().unwrap_or(&name).to_string());
+    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
 }
 
-pub(crate) async fn update(
-    p: &SageMakerProvider,
-    req: &UpdateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     ensure_only_changed(req, &["Tags"])?;
     let old = Props::root(&req.old_properties, "AddTags")?.tags()?;
     let new = Props::root(&req.new_properties, "AddTags")?.tags()?;
     p.update_tags(&req.physical_id, &old, &new).await?;
-    Ok(applied(
-        req.physical_id.clone(),
-        recorded_name(&req.old_attributes, NAME, &req.physical_id),
-    ))
+    Ok(applied(req.physical_id.clone(), recorded_name(&req.old_attributes, NAME, &req.physical_id)))
 }
 
-pub(crate) async fn delete(
-    p: &SageMakerProvider,
-    req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    absent_if_missing(
-        p.call("DeleteModel", || {
-            p.sagemaker.delete_model().model_name(&name).send()
-        })
-        .await,
-    )?;
+    absent_if_missing(p.call("DeleteModel", || p.sagemaker.delete_model().model_name(&name).send()).await)?;
     Ok(())
 }

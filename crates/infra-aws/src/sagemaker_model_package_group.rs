@@ -4,26 +4,21 @@
 
 use crate::props::{conform, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags,
-    SageMakerProvider,
+    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
 };
 use crate::waiter::{Phase, Poll};
 use aws_sdk_sagemaker::operation::describe_model_package_group::DescribeModelPackageGroupOutput;
 use aws_sdk_sagemaker::types::ModelPackageGroupStatus;
 use aws_smithy_types::date_time::Format;
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError,
-    ReadRequest, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::Value;
 
 const NAME: &str = "ModelPackageGroupName";
 const POLICY: &str = "ModelPackageGroupPolicy";
 
-pub(crate) async fn create(
-    p: &SageMakerProvider,
-    req: &CreateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateModelPackageGroup";
     let name = create_name(req, NAME);
     let props = Props::root(&req.properties, OPERATION)?;
@@ -39,37 +34,27 @@ pub(crate) async fn create(
     })
     .await?;
     let subject = format!("model package group {name}");
-    p.wait(
-        &req.context,
-        Phase::Create,
-        OPERATION,
-        &subject,
-        "Completed",
-    )?
-    .until(|| async {
-        let group = describe(p, &name).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::NotFound,
-                OPERATION,
-                format!("{subject} disappeared while waiting for it"),
-            )
-        })?;
-        Ok(match group.model_package_group_status() {
-            Some(ModelPackageGroupStatus::Completed) => Poll::Ready(()),
-            Some(ModelPackageGroupStatus::Failed) => Poll::Failed("creation failed".to_string()),
-            status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
+    p.wait(&req.context, Phase::Create, OPERATION, &subject, "Completed")?
+        .until(|| async {
+            let group = describe(p, &name).await?.ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::NotFound,
+                    OPERATION,
+                    format!("{subject} disappeared while waiting for it"),
+                )
+            })?;
+            Ok(match group.model_package_group_status() {
+                Some(ModelPackageGroupStatus::Completed) => Poll::Ready(()),
+                Some(ModelPackageGroupStatus::Failed) => Poll::Failed("creation failed".to_string()),
+                status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
+            })
         })
-    })
-    .await?;
+        .await?;
     if let Some(policy) = policy_text(props)? {
         put_policy(p, &name, &policy).await?;
     }
     let group = describe(p, &name).await?.ok_or_else(|| {
-        ProviderError::new(
-            ErrorKind::NotFound,
-            OPERATION,
-            format!("{subject} disappeared after it was created"),
-        )
+        ProviderError::new(ErrorKind::NotFound, OPERATION, format!("{subject} disappeared after it was created"))
     })?;
     applied(&group, &name)
 }
@@ -90,26 +75,16 @@ fn policy_text(props: Props<'_>) -> Result<Option<String>, ProviderError> {
 
 async fn put_policy(p: &SageMakerProvider, name: &str, policy: &str) -> Result<(), ProviderError> {
     p.call("PutModelPackageGroupPolicy", || {
-        p.sagemaker
-            .put_model_package_group_policy()
-            .model_package_group_name(name)
-            .resource_policy(policy)
-            .send()
+        p.sagemaker.put_model_package_group_policy().model_package_group_name(name).resource_policy(policy).send()
     })
     .await?;
     Ok(())
 }
 
-async fn describe(
-    p: &SageMakerProvider,
-    name: &str,
-) -> Result<Option<DescribeModelPackageGroupOutput>, ProviderError> {
+async fn describe(p: &SageMakerProvider, name: &str) -> Result<Option<DescribeModelPackageGroupOutput>, ProviderError> {
     absent_if_missing(
         p.call("DescribeModelPackageGroup", || {
-            p.sagemaker
-                .describe_model_package_group()
-                .model_package_group_name(name)
-                .send()
+            p.sagemaker.describe_model_package_group().model_package_group_name(name).send()
         })
         .await,
     )
@@ -118,38 +93,23 @@ async fn describe(
 fn applied(group: &DescribeModelPackageGroupOutput, name: &str) -> Result<Applied, ProviderError> {
     let arn = require_arn("DescribeModelPackageGroup", group.model_package_group_arn())?;
     let mut attributes = Attributes::new();
-    attributes.insert(
-        NAME.into(),
-        Value::String(group.model_package_group_name().unwrap_or(name).to_string()),
-    );
+    attributes.insert(NAME.into(), Value::String(group.model_package_group_name().unwrap_or(name).to_string()));
     attributes.insert("ModelPackageGroupArn".into(), Value::String(arn.clone()));
-    if let Some(time) = group
-        .creation_time()
-        .and_then(|t| t.fmt(Format::DateTime).ok())
-    {
+    if let Some(time) = group.creation_time().and_then(|t| t.fmt(Format::DateTime).ok()) {
         attributes.insert("CreationTime".into(), Value::String(time));
     }
     if let Some(status) = group.model_package_group_status() {
-        attributes.insert(
-            "ModelPackageGroupStatus".into(),
-            Value::String(status.as_str().to_string()),
-        );
+        attributes.insert("ModelPackageGroupStatus".into(), Value::String(status.as_str().to_string()));
     }
-    Ok(Applied {
-        physical_id: arn,
-        attributes,
-    })
+    Ok(Applied { physical_id: arn, attributes })
 }
 
 /// The observed policy in the template's representation: the template's own text when the
 /// two parse to the same document, so formatting alone is no difference.
 fn policy_value(observed: &str, template: Option<&Value>) -> Value {
-    let parsed: Value =
-        serde_json::from_str(observed).unwrap_or_else(|_| Value::String(observed.to_string()));
+    let parsed: Value = serde_json::from_str(observed).unwrap_or_else(|_| Value::String(observed.to_string()));
     match template {
-        Some(Value::String(text))
-            if serde_json::from_str::<Value>(text).ok().as_ref() == Some(&parsed) =>
-        {
+        Some(Value::String(text)) if serde_json::from_str::<Value>(text).ok().as_ref() == Some(&parsed) => {
             Value::String(text.clone())
         }
         Some(Value::String(_)) => Value::String(observed.to_string()),
@@ -157,10 +117,7 @@ fn policy_value(observed: &str, template: Option<&Value>) -> Value {
     }
 }
 
-pub(crate) async fn read(
-    p: &SageMakerProvider,
-    req: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(group) = describe(p, &name).await? else {
         return Ok(None);
@@ -176,29 +133,17 @@ pub(crate) async fn read(
     let policy = match template.get(POLICY) {
         Some(t) => absent_if_missing(
             p.call("GetModelPackageGroupPolicy", || {
-                p.sagemaker
-                    .get_model_package_group_policy()
-                    .model_package_group_name(&name)
-                    .send()
+                p.sagemaker.get_model_package_group_policy().model_package_group_name(&name).send()
             })
             .await,
         )?
-        .and_then(|out| {
-            out.resource_policy()
-                .map(|text| policy_value(text, Some(t)))
-        }),
+        .and_then(|out| out.resource_policy().map(|text| policy_value(text, Some(t)))),
         None => None,
     };
     let observed = ObjectBuilder::new()
-        .string(
-            "ModelPackageGroupDescription",
-            group.model_package_group_description(),
-        )
+        .string("ModelPackageGroupDescription", group.model_package_group_description())
         .put(POLICY, policy)
-        .string(
-            NAME,
-            template.get(NAME).and(group.model_package_group_name()),
-        )
+        .string(NAME, template.get(NAME).and(group.model_package_group_name()))
         .put("Tags", tags_value(tags, template))
         .build();
     Ok(Some(Observed {
@@ -208,10 +153,7 @@ pub(crate) async fn read(
     }))
 }
 
-pub(crate) async fn update(
-    p: &SageMakerProvider,
-    req: &UpdateRequest,
-) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     ensure_only_changed(req, &[POLICY, "Tags"])?;
     let name = recorded_name(&req.old_attributes, NAME, &req.physical_id);
     let old = Props::root(&req.old_properties, "UpdateModelPackageGroup")?;
@@ -222,18 +164,14 @@ pub(crate) async fn update(
             None => {
                 absent_if_missing(
                     p.call("DeleteModelPackageGroupPolicy", || {
-                        p.sagemaker
-                            .delete_model_package_group_policy()
-                            .model_package_group_name(&name)
-                            .send()
+                        p.sagemaker.delete_model_package_group_policy().model_package_group_name(&name).send()
                     })
                     .await,
                 )?;
             }
         }
     }
-    p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?)
-        .await?;
+    p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
     let group = describe(p, &name).await?.ok_or_else(|| {
         ProviderError::new(
             ErrorKind::NotFound,
@@ -244,20 +182,11 @@ pub(crate) async fn update(
     applied(&group, &name)
 }
 
-pub(crate) async fn delete(
-    p: &SageMakerProvider,
-    req: &DeleteRequest,
-) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
     const OPERATION: &str = "DeleteModelPackageGroup";
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     if absent_if_missing(
-        p.call(OPERATION, || {
-            p.sagemaker
-                .delete_model_package_group()
-                .model_package_group_name(&name)
-                .send()
-        })
-        .await,
+        p.call(OPERATION, || p.sagemaker.delete_model_package_group().model_package_group_name(&name).send()).await,
     )?
     .is_none()
     {
@@ -269,9 +198,7 @@ pub(crate) async fn delete(
             Ok(match describe(p, &name).await? {
                 None => Poll::Ready(()),
                 Some(g) => match g.model_package_group_status() {
-                    Some(ModelPackageGroupStatus::DeleteFailed) => {
-                        Poll::Failed("deletion failed".to_string())
-                    }
+                    Some(ModelPackageGroupStatus::DeleteFailed) => Poll::Failed("deletion failed".to_string()),
                     status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
                 },
             })

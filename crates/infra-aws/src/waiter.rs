@@ -45,13 +45,8 @@ impl Timeouts {
 
     /// The timeout for `phase`, honouring the resource's `Metadata`:
     /// `infra: { timeouts: { create: 45m } }` for one phase, or `infra: { timeout: 30m }` for all.
-    pub fn resolve(
-        &self,
-        context: &ResourceContext,
-        phase: Phase,
-    ) -> Result<Duration, ProviderError> {
-        Ok(timeout_from_metadata(&context.metadata, phase)?
-            .unwrap_or_else(|| self.for_phase(phase)))
+    pub fn resolve(&self, context: &ResourceContext, phase: Phase) -> Result<Duration, ProviderError> {
+        Ok(timeout_from_metadata(&context.metadata, phase)?.unwrap_or_else(|| self.for_phase(phase)))
     }
 }
 
@@ -67,20 +62,13 @@ impl Phase {
 
 /// Reads the timeout for `phase` from a resource's `Metadata`: `infra.timeouts.<phase>`, else
 /// `infra.timeout`; each a duration such as `"30m"` or `"1h 30m"`, or a number of seconds.
-pub fn timeout_from_metadata(
-    metadata: &serde_json::Value,
-    phase: Phase,
-) -> Result<Option<Duration>, ProviderError> {
+pub fn timeout_from_metadata(metadata: &serde_json::Value, phase: Phase) -> Result<Option<Duration>, ProviderError> {
     let Some(infra) = metadata.get("infra") else {
         return Ok(None);
     };
-    let per_phase = infra
-        .get("timeouts")
-        .and_then(|t| t.get(phase.key()))
-        .map(|v| (format!("timeouts.{}", phase.key()), v));
-    let Some((path, value)) =
-        per_phase.or_else(|| infra.get("timeout").map(|v| ("timeout".to_string(), v)))
-    else {
+    let per_phase =
+        infra.get("timeouts").and_then(|t| t.get(phase.key())).map(|v| (format!("timeouts.{}", phase.key()), v));
+    let Some((path, value)) = per_phase.or_else(|| infra.get("timeout").map(|v| ("timeout".to_string(), v))) else {
         return Ok(None);
     };
     let invalid = || {
@@ -91,9 +79,7 @@ pub fn timeout_from_metadata(
         )
     };
     let duration = match value {
-        serde_json::Value::String(s) => {
-            humantime::parse_duration(s.trim()).map_err(|_| invalid())?
-        }
+        serde_json::Value::String(s) => humantime::parse_duration(s.trim()).map_err(|_| invalid())?,
         serde_json::Value::Number(n) => n.as_u64().map(Duration::from_secs).ok_or_else(invalid)?,
         _ => return Err(invalid()),
     };
@@ -207,9 +193,7 @@ impl Wait<'_> {
                     self.operation,
                     format!(
                         "timed out after {} waiting for {} to be {} (last status {status})",
-                        humantime::format_duration(Duration::from_secs(
-                            self.timeout.as_secs().max(1)
-                        )),
+                        humantime::format_duration(Duration::from_secs(self.timeout.as_secs().max(1))),
                         self.subject,
                         self.target
                     ),
@@ -218,20 +202,11 @@ impl Wait<'_> {
             if elapsed.saturating_sub(last_heartbeat) >= self.polling.heartbeat_every {
                 last_heartbeat = elapsed;
                 if let Some(sink) = self.heartbeats {
-                    sink(&Heartbeat {
-                        subject: self.subject.to_string(),
-                        status,
-                        elapsed,
-                    });
+                    sink(&Heartbeat { subject: self.subject.to_string(), status, elapsed });
                 }
             }
             let remaining = self.timeout.saturating_sub(elapsed);
-            tokio::time::sleep(
-                self.polling
-                    .interval(polls)
-                    .min(remaining.max(Duration::from_millis(1))),
-            )
-            .await;
+            tokio::time::sleep(self.polling.interval(polls).min(remaining.max(Duration::from_millis(1)))).await;
             polls = polls.saturating_add(1);
         }
     }
@@ -248,9 +223,7 @@ mod tests {
     }
 
     fn check_phase(metadata: serde_json::Value, phase: Phase, expected: Result<Option<u64>, ()>) {
-        let got = timeout_from_metadata(&metadata, phase)
-            .map(|d| d.map(|d| d.as_secs()))
-            .map_err(|_| ());
+        let got = timeout_from_metadata(&metadata, phase).map(|d| d.map(|d| d.as_secs())).map_err(|_| ());
         assert_eq!(got, expected, "{metadata}");
     }
 
@@ -266,21 +239,12 @@ mod tests {
         check_metadata(json!({"infra": {"timeout": "0s"}}), Err(()));
         check_metadata(json!({"infra": {"timeout": -1}}), Err(()));
         check_metadata(json!({"infra": {"timeout": [1]}}), Err(()));
-        let both =
-            json!({"infra": {"timeout": "10m", "timeouts": {"create": "45m", "delete": "bad"}}});
+        let both = json!({"infra": {"timeout": "10m", "timeouts": {"create": "45m", "delete": "bad"}}});
         check_phase(both.clone(), Phase::Create, Ok(Some(2700)));
         check_phase(both.clone(), Phase::Update, Ok(Some(600)));
         check_phase(both, Phase::Delete, Err(()));
-        check_phase(
-            json!({"infra": {"timeouts": {"update": "2h"}}}),
-            Phase::Update,
-            Ok(Some(7200)),
-        );
-        check_phase(
-            json!({"infra": {"timeouts": {"update": "2h"}}}),
-            Phase::Create,
-            Ok(None),
-        );
+        check_phase(json!({"infra": {"timeouts": {"update": "2h"}}}), Phase::Update, Ok(Some(7200)));
+        check_phase(json!({"infra": {"timeouts": {"update": "2h"}}}), Phase::Create, Ok(None));
     }
 
     #[test]
@@ -299,10 +263,7 @@ mod tests {
         }
     }
 
-    async fn run(
-        script: Vec<Poll<u8>>,
-        timeout: Duration,
-    ) -> (Result<u8, ProviderError>, Vec<String>) {
+    async fn run(script: Vec<Poll<u8>>, timeout: Duration) -> (Result<u8, ProviderError>, Vec<String>) {
         let beats = Arc::new(Mutex::new(Vec::new()));
         let sink: HeartbeatSink = {
             let beats = beats.clone();
@@ -320,11 +281,7 @@ mod tests {
         let script = Mutex::new(script.into_iter());
         let result = wait
             .until(|| {
-                let next = script
-                    .lock()
-                    .unwrap()
-                    .next()
-                    .unwrap_or(Poll::Pending("Creating".into()));
+                let next = script.lock().unwrap().next().unwrap_or(Poll::Pending("Creating".into()));
                 async move { Ok(next) }
             })
             .await;
@@ -335,11 +292,7 @@ mod tests {
     #[tokio::test]
     async fn waits_until_ready_with_heartbeats() {
         let (result, beats) = run(
-            vec![
-                Poll::Pending("Creating".into()),
-                Poll::Pending("Creating".into()),
-                Poll::Ready(7),
-            ],
+            vec![Poll::Pending("Creating".into()), Poll::Pending("Creating".into()), Poll::Ready(7)],
             Duration::from_secs(5),
         )
         .await;
@@ -349,14 +302,9 @@ mod tests {
 
     #[tokio::test]
     async fn failure_carries_the_reason() {
-        let (result, _) = run(
-            vec![
-                Poll::Pending("Creating".into()),
-                Poll::Failed("image not found".into()),
-            ],
-            Duration::from_secs(5),
-        )
-        .await;
+        let (result, _) =
+            run(vec![Poll::Pending("Creating".into()), Poll::Failed("image not found".into())], Duration::from_secs(5))
+                .await;
         let err = result.unwrap_err();
         assert_eq!(err.message, "endpoint e failed: image not found");
         assert_eq!(err.operation, "CreateEndpoint");
@@ -367,9 +315,7 @@ mod tests {
         let (result, _) = run(vec![], Duration::from_millis(20)).await;
         let err = result.unwrap_err();
         assert!(
-            err.message.starts_with(
-                "timed out after 1s waiting for endpoint e to be InService (last status Creating)"
-            ),
+            err.message.starts_with("timed out after 1s waiting for endpoint e to be InService (last status Creating)"),
             "{}",
             err.message
         );

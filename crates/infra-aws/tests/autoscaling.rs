@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 
 const RESOURCE: &str = "endpoint/churn/variant/AllTraffic";
 const DIMENSION: &str = "sagemaker:variant:DesiredInstanceCount";
-const TARGET_ID: &str =
-    "endpoint/churn/variant/AllTraffic|sagemaker:variant:DesiredInstanceCount|sagemaker";
+const TARGET_ID: &str = "endpoint/churn/variant/AllTraffic|sagemaker:variant:DesiredInstanceCount|sagemaker";
 
 fn target(extra: Value) -> Value {
     let mut v = json!({
@@ -28,19 +27,11 @@ fn target(extra: Value) -> Value {
     v
 }
 
-async fn lifecycle(
-    p: &dyn Provider,
-    resource_type: &str,
-    properties: Value,
-    updates: Vec<Value>,
-) -> Created {
+async fn lifecycle(p: &dyn Provider, resource_type: &str, properties: Value, updates: Vec<Value>) -> Created {
     let mut created = create(p, resource_type, "Thing", properties).await;
     created.assert_matches_template(p).await;
     for update in updates {
-        created
-            .update(p, update)
-            .await
-            .unwrap_or_else(|e| panic!("update {resource_type}: {e}"));
+        created.update(p, update).await.unwrap_or_else(|e| panic!("update {resource_type}: {e}"));
         created.assert_matches_template(p).await;
     }
     created
@@ -96,13 +87,7 @@ fn policy(configuration: Value) -> Value {
 async fn scaling_policy_lifecycle() {
     let aws = local_aws().await;
     let p = autoscaling(&aws);
-    let target = create(
-        &p,
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "Target",
-        target(json!({})),
-    )
-    .await;
+    let target = create(&p, "AWS::ApplicationAutoScaling::ScalableTarget", "Target", target(json!({}))).await;
     let predefined = policy(json!({
         "PolicyType": "TargetTrackingScaling",
         "TargetTrackingScalingPolicyConfiguration": {
@@ -141,22 +126,10 @@ async fn scaling_policy_lifecycle() {
             }
         }
     }));
-    let created = lifecycle(
-        &p,
-        "AWS::ApplicationAutoScaling::ScalingPolicy",
-        predefined,
-        vec![customized, metric_math],
-    )
-    .await;
-    assert!(
-        created.applied.physical_id.contains(":scalingPolicy:"),
-        "{}",
-        created.applied.physical_id
-    );
-    assert_eq!(
-        created.applied.attributes["Arn"],
-        json!(created.applied.physical_id)
-    );
+    let created =
+        lifecycle(&p, "AWS::ApplicationAutoScaling::ScalingPolicy", predefined, vec![customized, metric_math]).await;
+    assert!(created.applied.physical_id.contains(":scalingPolicy:"), "{}", created.applied.physical_id);
+    assert_eq!(created.applied.attributes["Arn"], json!(created.applied.physical_id));
     created.delete(&p).await;
     target.delete(&p).await;
 }
@@ -165,13 +138,7 @@ async fn scaling_policy_lifecycle() {
 async fn step_scaling_policy_with_explicit_target() {
     let aws = local_aws().await;
     let p = autoscaling(&aws);
-    let target = create(
-        &p,
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "Target",
-        target(json!({})),
-    )
-    .await;
+    let target = create(&p, "AWS::ApplicationAutoScaling::ScalableTarget", "Target", target(json!({}))).await;
     let step = json!({
         "PolicyName": "steps",
         "PolicyType": "StepScaling",
@@ -190,13 +157,7 @@ async fn step_scaling_policy_with_explicit_target() {
     });
     let mut changed = step.clone();
     changed["StepScalingPolicyConfiguration"]["Cooldown"] = json!(30);
-    let created = lifecycle(
-        &p,
-        "AWS::ApplicationAutoScaling::ScalingPolicy",
-        step,
-        vec![changed],
-    )
-    .await;
+    let created = lifecycle(&p, "AWS::ApplicationAutoScaling::ScalingPolicy", step, vec![changed]).await;
     created.delete(&p).await;
     target.delete(&p).await;
 }
@@ -227,13 +188,7 @@ async fn deleting_an_endpoint_deregisters_its_scalable_targets_first() {
         json!({"EndpointName": "churn", "EndpointConfigName": "c"}),
     )
     .await;
-    let target = create(
-        &aas,
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-        "Target",
-        target(json!({})),
-    )
-    .await;
+    let target = create(&aas, "AWS::ApplicationAutoScaling::ScalableTarget", "Target", target(json!({}))).await;
     // Another endpoint's target must survive.
     let other = create(
         &aas,
@@ -244,15 +199,8 @@ async fn deleting_an_endpoint_deregisters_its_scalable_targets_first() {
     .await;
     assert!(target.read(&aas).await.is_some());
     endpoint.delete(&sm).await;
-    assert_eq!(
-        target.read(&aas).await,
-        None,
-        "the endpoint's scalable target was deregistered"
-    );
-    assert!(
-        other.read(&aas).await.is_some(),
-        "other endpoints' targets are untouched"
-    );
+    assert_eq!(target.read(&aas).await, None, "the endpoint's scalable target was deregistered");
+    assert!(other.read(&aas).await.is_some(), "other endpoints' targets are untouched");
     // The engine deletes the target afterwards; it is already gone, which is success.
     target.delete(&aas).await;
 }

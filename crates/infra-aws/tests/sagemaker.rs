@@ -21,21 +21,13 @@ async fn check_lifecycle(resource_type: &str, properties: Value, updates: Vec<Va
     created
 }
 
-async fn create_and_update(
-    p: &dyn Provider,
-    resource_type: &str,
-    properties: Value,
-    updates: Vec<Value>,
-) -> Created {
+async fn create_and_update(p: &dyn Provider, resource_type: &str, properties: Value, updates: Vec<Value>) -> Created {
     let model = json!({"ModelName": "churn-model", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     create(p, "AWS::SageMaker::Model", "ChurnModel", model).await;
     let mut created = create(p, resource_type, "Thing", properties).await;
     created.assert_matches_template(p).await;
     for update in updates {
-        created
-            .update(p, update)
-            .await
-            .unwrap_or_else(|e| panic!("update {resource_type}: {e}"));
+        created.update(p, update).await.unwrap_or_else(|e| panic!("update {resource_type}: {e}"));
         created.assert_matches_template(p).await;
     }
     created
@@ -64,10 +56,7 @@ async fn model_minimal() {
     )
     .await;
     let name = created.applied.attributes["ModelName"].as_str().unwrap();
-    assert!(
-        name.starts_with("mlplatform-backend-Thing-") && name.len() <= 63,
-        "{name}"
-    );
+    assert!(name.starts_with("mlplatform-backend-Thing-") && name.len() <= 63, "{name}");
     let arn = &created.applied.physical_id;
     assert!(
         arn.starts_with("arn:aws:sagemaker:us-east-1:") && arn.ends_with(&format!(":model/{name}")),
@@ -94,19 +83,12 @@ async fn model_full_with_tag_updates() {
         "AWS::SageMaker::Model",
         base.clone(),
         vec![
-            with(
-                &base,
-                "Tags",
-                json!([{"Key": "team", "Value": "ml-platform"}, {"Key": "tier", "Value": "gold"}]),
-            ),
+            with(&base, "Tags", json!([{"Key": "team", "Value": "ml-platform"}, {"Key": "tier", "Value": "gold"}])),
             without(&base, "Tags"),
         ],
     )
     .await;
-    assert_eq!(
-        created.applied.attributes["ModelName"],
-        json!("churn-model")
-    );
+    assert_eq!(created.applied.attributes["ModelName"], json!("churn-model"));
 }
 
 #[tokio::test]
@@ -131,13 +113,7 @@ async fn model_refuses_in_place_changes_beyond_tags() {
     let p = sagemaker(&aws);
     let props = json!({"ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     let mut created = create(&p, "AWS::SageMaker::Model", "Model", props.clone()).await;
-    let err = created
-        .update(
-            &p,
-            with(&props, "PrimaryContainer", json!({"Image": "other:2"})),
-        )
-        .await
-        .unwrap_err();
+    let err = created.update(&p, with(&props, "PrimaryContainer", json!({"Image": "other:2"}))).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported);
     assert!(err.message.contains("PrimaryContainer"), "{}", err.message);
     created.delete(&p).await;
@@ -156,15 +132,8 @@ async fn errors_carry_aws_code_and_message() {
     let err = p.create(&req).await.unwrap_err();
     assert_eq!(err.operation, "CreateEndpointConfig");
     assert_eq!(err.code.as_deref(), Some("ValidationException"));
-    assert_eq!(
-        err.kind,
-        ErrorKind::Invalid,
-        "a create naming a missing model is a bad request"
-    );
-    assert!(
-        err.message.contains("Could not find model") && err.message.contains("no-such-model"),
-        "{err}"
-    );
+    assert_eq!(err.kind, ErrorKind::Invalid, "a create naming a missing model is a bad request");
+    assert!(err.message.contains("Could not find model") && err.message.contains("no-such-model"), "{err}");
 }
 
 #[tokio::test]
@@ -180,10 +149,7 @@ async fn model_input_errors_name_the_property() {
     };
     let err = p.create(&req).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
-    assert_eq!(
-        err.message,
-        "property PrimaryContainer.Environment must be a map of strings"
-    );
+    assert_eq!(err.message, "property PrimaryContainer.Environment must be a map of strings");
 }
 
 const VARIANT: &str = "AllTraffic";
@@ -204,23 +170,11 @@ async fn endpoint_config_instance_variant() {
     let created = check_lifecycle(
         "AWS::SageMaker::EndpointConfig",
         base.clone(),
-        vec![with(
-            &base,
-            "Tags",
-            json!([{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "dev"}]),
-        )],
+        vec![with(&base, "Tags", json!([{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "dev"}]))],
     )
     .await;
-    assert!(
-        created
-            .applied
-            .physical_id
-            .starts_with("arn:aws:sagemaker:us-east-1:"),
-        "Ref is the ARN"
-    );
-    let name = created.applied.attributes["EndpointConfigName"]
-        .as_str()
-        .unwrap();
+    assert!(created.applied.physical_id.starts_with("arn:aws:sagemaker:us-east-1:"), "Ref is the ARN");
+    let name = created.applied.attributes["EndpointConfigName"].as_str().unwrap();
     assert!(name.starts_with("mlplatform-backend-Thing-"), "{name}");
 }
 
@@ -274,19 +228,9 @@ async fn endpoint_lifecycle() {
     let config_name = config.applied.attributes["EndpointConfigName"].clone();
     let base = json!({"EndpointConfigName": config_name, "Tags": [{"Key": "team", "Value": "ml"}]});
     let mut endpoint = create(&p, "AWS::SageMaker::Endpoint", "Endpoint", base.clone()).await;
-    assert!(
-        endpoint.applied.physical_id.contains(":endpoint/"),
-        "Ref is the ARN: {}",
-        endpoint.applied.physical_id
-    );
+    assert!(endpoint.applied.physical_id.contains(":endpoint/"), "Ref is the ARN: {}", endpoint.applied.physical_id);
     endpoint.assert_matches_template(&p).await;
-    endpoint
-        .update(
-            &p,
-            with(&base, "Tags", json!([{"Key": "team", "Value": "platform"}])),
-        )
-        .await
-        .unwrap();
+    endpoint.update(&p, with(&base, "Tags", json!([{"Key": "team", "Value": "platform"}]))).await.unwrap();
     endpoint.assert_matches_template(&p).await;
     endpoint.delete(&p).await;
     config.delete(&p).await;
@@ -307,26 +251,14 @@ async fn model_package_group_lifecycle() {
         &p,
         "AWS::SageMaker::ModelPackageGroup",
         base.clone(),
-        vec![with(
-            &base,
-            "Tags",
-            json!([{"Key": "team", "Value": "ml"}, {"Key": "stage", "Value": "prod"}]),
-        )],
+        vec![with(&base, "Tags", json!([{"Key": "team", "Value": "ml"}, {"Key": "stage", "Value": "prod"}]))],
     )
     .await;
     let arn = &created.applied.physical_id;
     assert!(arn.ends_with(":model-package-group/churn-models"), "{arn}");
-    assert_eq!(
-        created.applied.attributes["ModelPackageGroupArn"],
-        json!(arn)
-    );
-    assert_eq!(
-        created.applied.attributes["ModelPackageGroupStatus"],
-        json!("Completed")
-    );
-    assert!(created.applied.attributes["CreationTime"]
-        .as_str()
-        .is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(created.applied.attributes["ModelPackageGroupArn"], json!(arn));
+    assert_eq!(created.applied.attributes["ModelPackageGroupStatus"], json!("Completed"));
+    assert!(created.applied.attributes["CreationTime"].as_str().is_some_and(|t| t.ends_with('Z')));
 }
 
 #[tokio::test]
@@ -335,18 +267,9 @@ async fn reading_what_is_gone_is_none() {
     let p = sagemaker(&aws);
     for (resource_type, id) in [
         ("AWS::SageMaker::Model", "missing"),
-        (
-            "AWS::SageMaker::EndpointConfig",
-            "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/missing",
-        ),
-        (
-            "AWS::SageMaker::Endpoint",
-            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/missing",
-        ),
-        (
-            "AWS::SageMaker::ModelPackageGroup",
-            "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/missing",
-        ),
+        ("AWS::SageMaker::EndpointConfig", "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/missing"),
+        ("AWS::SageMaker::Endpoint", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/missing"),
+        ("AWS::SageMaker::ModelPackageGroup", "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/missing"),
     ] {
         let req = infra_core::provider::ReadRequest {
             context: sagemaker_support::context(resource_type, "Gone"),
@@ -354,13 +277,7 @@ async fn reading_what_is_gone_is_none() {
             properties: json!({}),
             attributes: Default::default(),
         };
-        assert_eq!(
-            p.read(&req)
-                .await
-                .unwrap_or_else(|e| panic!("{resource_type}: {e}")),
-            None,
-            "{resource_type}"
-        );
+        assert_eq!(p.read(&req).await.unwrap_or_else(|e| panic!("{resource_type}: {e}")), None, "{resource_type}");
     }
 }
 
@@ -392,17 +309,8 @@ async fn resources_can_be_adopted_by_their_chosen_name() {
     let model = json!({"ModelName": "churn-model", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     create(&p, "AWS::SageMaker::Model", "Model", model).await;
     let config = json!({"ProductionVariants": [{"VariantName": VARIANT, "ModelName": "churn-model", "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}]});
-    let created = create(
-        &p,
-        "AWS::SageMaker::EndpointConfig",
-        "Config",
-        config.clone(),
-    )
-    .await;
-    let name = created.applied.attributes["EndpointConfigName"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let created = create(&p, "AWS::SageMaker::EndpointConfig", "Config", config.clone()).await;
+    let name = created.applied.attributes["EndpointConfigName"].as_str().unwrap().to_string();
     let observed = p
         .read(&infra_core::provider::ReadRequest {
             context: created.context.clone(),
@@ -437,12 +345,10 @@ async fn create_model_rides_out_iam_propagation_against_the_local_aws() {
     .expect("proxy");
     let config = account.sdk_config_via(&proxy.url).await.expect("config");
     let p = sagemaker(&config);
-    let properties = json!({"ModelName": "after-propagation", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
+    let properties =
+        json!({"ModelName": "after-propagation", "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": IMAGE}});
     let created = create(&p, "AWS::SageMaker::Model", "Model", properties).await;
-    assert_eq!(
-        (proxy.seen("CreateModel"), proxy.forwarded("CreateModel")),
-        (3, 1)
-    );
+    assert_eq!((proxy.seen("CreateModel"), proxy.forwarded("CreateModel")), (3, 1));
     created.assert_matches_template(&p).await;
 }
 

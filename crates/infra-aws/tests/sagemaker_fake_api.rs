@@ -70,11 +70,8 @@ async fn update_endpoint_from(
             Some(Reply::Ok(json!({"EndpointArn": endpoint_arn(NAME)})))
         }
         "DescribeEndpoint" => {
-            let (script, seen) = if updated.load(Ordering::SeqCst) {
-                (&after, &seen_after)
-            } else {
-                (&before, &seen_before)
-            };
+            let (script, seen) =
+                if updated.load(Ordering::SeqCst) { (&after, &seen_after) } else { (&before, &seen_before) };
             let k = seen.fetch_add(1, Ordering::SeqCst);
             let (status, config, reason) = script[k.min(script.len() - 1)];
             Some(Reply::Ok(endpoint(NAME, config, status, reason)))
@@ -84,10 +81,7 @@ async fn update_endpoint_from(
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
     let result = p
-        .update(&update_request(
-            json!({"EndpointConfigName": OLD}),
-            json!({"EndpointConfigName": NEW}),
-        ))
+        .update(&update_request(json!({"EndpointConfigName": OLD}), json!({"EndpointConfigName": NEW})))
         .await
         .map(|applied| {
             assert_eq!(applied.physical_id, endpoint_arn(NAME));
@@ -98,24 +92,14 @@ async fn update_endpoint_from(
 }
 
 /// [`update_endpoint_from`] an endpoint that is in service.
-async fn update_endpoint(
-    autoscaled: bool,
-    after: Vec<Status>,
-) -> (FakeAws, Result<(), ProviderError>) {
+async fn update_endpoint(autoscaled: bool, after: Vec<Status>) -> (FakeAws, Result<(), ProviderError>) {
     update_endpoint_from(autoscaled, vec![("InService", OLD, None)], after).await
 }
 
 #[tokio::test]
 async fn update_retains_variant_properties_under_an_autoscaler() {
-    let (fake, result) = update_endpoint(
-        true,
-        vec![
-            ("Updating", OLD, None),
-            ("Updating", OLD, None),
-            ("InService", NEW, None),
-        ],
-    )
-    .await;
+    let (fake, result) =
+        update_endpoint(true, vec![("Updating", OLD, None), ("Updating", OLD, None), ("InService", NEW, None)]).await;
     result.expect("update succeeds");
     assert_eq!(
         fake.operations(),
@@ -130,28 +114,16 @@ async fn update_retains_variant_properties_under_an_autoscaler() {
     );
     assert_eq!(
         fake.bodies("UpdateEndpoint"),
-        [
-            json!({"EndpointName": NAME, "EndpointConfigName": NEW, "RetainAllVariantProperties": true})
-        ]
+        [json!({"EndpointName": NAME, "EndpointConfigName": NEW, "RetainAllVariantProperties": true})]
     );
-    assert_eq!(
-        fake.bodies("DescribeScalableTargets")[0]["ServiceNamespace"],
-        json!("sagemaker")
-    );
+    assert_eq!(fake.bodies("DescribeScalableTargets")[0]["ServiceNamespace"], json!("sagemaker"));
 }
 
 #[tokio::test]
 async fn update_without_an_autoscaler_takes_the_new_variant_properties() {
-    let (fake, result) = update_endpoint(
-        false,
-        vec![("Updating", OLD, None), ("InService", NEW, None)],
-    )
-    .await;
+    let (fake, result) = update_endpoint(false, vec![("Updating", OLD, None), ("InService", NEW, None)]).await;
     result.expect("update succeeds");
-    assert_eq!(
-        fake.bodies("UpdateEndpoint")[0]["RetainAllVariantProperties"],
-        json!(false)
-    );
+    assert_eq!(fake.bodies("UpdateEndpoint")[0]["RetainAllVariantProperties"], json!(false));
 }
 
 #[tokio::test]
@@ -159,11 +131,7 @@ async fn a_silent_rollback_is_an_error_with_the_reason() {
     let reason = "Variant AllTraffic failed its health check";
     let (_, result) = update_endpoint(
         true,
-        vec![
-            ("Updating", OLD, None),
-            ("RollingBack", OLD, Some(reason)),
-            ("InService", OLD, Some(reason)),
-        ],
+        vec![("Updating", OLD, None), ("RollingBack", OLD, Some(reason)), ("InService", OLD, Some(reason))],
     )
     .await;
     let err = result.expect_err("a rollback is not success");
@@ -176,33 +144,17 @@ async fn a_silent_rollback_is_an_error_with_the_reason() {
 
 #[tokio::test]
 async fn a_rollback_without_a_reason_is_still_an_error() {
-    let (_, result) = update_endpoint(
-        false,
-        vec![("Updating", OLD, None), ("InService", OLD, None)],
-    )
-    .await;
+    let (_, result) = update_endpoint(false, vec![("Updating", OLD, None), ("InService", OLD, None)]).await;
     let err = result.expect_err("a rollback is not success");
-    assert_eq!(
-        err.message,
-        format!("endpoint {NAME} rolled back to endpoint configuration {OLD} instead of {NEW}")
-    );
+    assert_eq!(err.message, format!("endpoint {NAME} rolled back to endpoint configuration {OLD} instead of {NEW}"));
 }
 
 #[tokio::test]
 async fn a_failed_update_surfaces_the_failure_reason() {
-    let (_, result) = update_endpoint(
-        false,
-        vec![
-            ("Updating", OLD, None),
-            ("Failed", OLD, Some("Image pull failed")),
-        ],
-    )
-    .await;
+    let (_, result) =
+        update_endpoint(false, vec![("Updating", OLD, None), ("Failed", OLD, Some("Image pull failed"))]).await;
     let err = result.expect_err("failed");
-    assert_eq!(
-        err.message,
-        format!("endpoint {NAME} failed: Image pull failed")
-    );
+    assert_eq!(err.message, format!("endpoint {NAME} failed: Image pull failed"));
 }
 
 #[tokio::test]
@@ -253,19 +205,13 @@ async fn a_failed_create_surfaces_the_failure_reason() {
     })
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
-    let err = p
-        .create(&create_endpoint_request(Value::Null))
-        .await
-        .expect_err("failed");
+    let err = p.create(&create_endpoint_request(Value::Null)).await.expect_err("failed");
     assert_eq!(err.operation, "CreateEndpoint");
     assert_eq!(
         err.message,
         format!("endpoint {NAME} failed: The primary container for production variant AllTraffic did not pass the ping health check")
     );
-    assert_eq!(
-        fake.bodies("CreateEndpoint"),
-        [json!({"EndpointName": NAME, "EndpointConfigName": NEW})]
-    );
+    assert_eq!(fake.bodies("CreateEndpoint"), [json!({"EndpointName": NAME, "EndpointConfigName": NEW})]);
     fake.assert_nothing_unexpected();
 }
 
@@ -292,37 +238,18 @@ async fn waits_time_out_per_resource_metadata_with_heartbeats() {
         settings,
     );
     let started = std::time::Instant::now();
-    let err = p
-        .create(&create_endpoint_request(
-            json!({"infra": {"timeout": "1s"}}),
-        ))
-        .await
-        .expect_err("times out");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the metadata's 1s beats the provider's 10s"
-    );
+    let err = p.create(&create_endpoint_request(json!({"infra": {"timeout": "1s"}}))).await.expect_err("times out");
+    assert!(started.elapsed() < Duration::from_secs(5), "the metadata's 1s beats the provider's 10s");
     assert_eq!(
         err.message,
-        format!(
-            "timed out after 1s waiting for endpoint {NAME} to be InService (last status Creating)"
-        )
+        format!("timed out after 1s waiting for endpoint {NAME} to be InService (last status Creating)")
     );
     let beats = beats.lock().expect("beats").clone();
     assert!(!beats.is_empty(), "heartbeats while waiting");
-    assert!(
-        beats
-            .iter()
-            .all(|b| b.subject == format!("endpoint {NAME}") && b.status == "Creating"),
-        "{beats:?}"
-    );
+    assert!(beats.iter().all(|b| b.subject == format!("endpoint {NAME}") && b.status == "Creating"), "{beats:?}");
 
-    let bad = p
-        .create(&create_endpoint_request(
-            json!({"infra": {"timeout": "soon"}}),
-        ))
-        .await
-        .expect_err("bad metadata");
+    let bad =
+        p.create(&create_endpoint_request(json!({"infra": {"timeout": "soon"}}))).await.expect_err("bad metadata");
     assert_eq!(bad.kind, ErrorKind::Invalid);
     fake.assert_nothing_unexpected();
 }
@@ -367,20 +294,11 @@ async fn create_model_waits_out_iam_propagation() {
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
     let req = model_request();
-    let applied = p
-        .create(&req)
-        .await
-        .expect("created once the role propagates");
-    assert_eq!(
-        applied.physical_id,
-        "arn:aws:sagemaker:us-east-1:123456789012:model/churn-model"
-    );
+    let applied = p.create(&req).await.expect("created once the role propagates");
+    assert_eq!(applied.physical_id, "arn:aws:sagemaker:us-east-1:123456789012:model/churn-model");
     assert_eq!(applied.attributes["ModelName"], json!("churn-model"));
     assert_eq!(fake.bodies("CreateModel").len(), 4);
-    assert_eq!(
-        fake.bodies("CreateModel")[3]["EnableNetworkIsolation"],
-        json!(true)
-    );
+    assert_eq!(fake.bodies("CreateModel")[3]["EnableNetworkIsolation"], json!(true));
     let read = p
         .read(&ReadRequest {
             context: req.context.clone(),
@@ -391,10 +309,7 @@ async fn create_model_waits_out_iam_propagation() {
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(
-        read.properties, req.properties,
-        "defaults and AWS-owned tags are no difference"
-    );
+    assert_eq!(read.properties, req.properties, "defaults and AWS-owned tags are no difference");
     fake.assert_nothing_unexpected();
 }
 
@@ -413,19 +328,10 @@ async fn iam_propagation_has_a_limit() {
         aws_sdk_applicationautoscaling::Client::new(&config),
         settings,
     );
-    let err = p
-        .create(&model_request())
-        .await
-        .expect_err("the role never becomes assumable");
-    assert_eq!(
-        (err.operation.as_str(), err.code.as_deref()),
-        ("CreateModel", Some("ValidationException"))
-    );
+    let err = p.create(&model_request()).await.expect_err("the role never becomes assumable");
+    assert_eq!((err.operation.as_str(), err.code.as_deref()), ("CreateModel", Some("ValidationException")));
     assert_eq!(err.message, NOT_YET);
-    assert!(
-        fake.bodies("CreateModel").len() > 1,
-        "retried within the window"
-    );
+    assert!(fake.bodies("CreateModel").len() > 1, "retried within the window");
     fake.assert_nothing_unexpected();
 }
 
@@ -485,16 +391,9 @@ async fn model_package_group_policy_and_delete() {
         })
         .await
         .expect("created");
-    assert_eq!(
-        applied.attributes["ModelPackageGroupStatus"],
-        json!("Completed")
-    );
-    let sent: Value = serde_json::from_str(
-        fake.bodies("PutModelPackageGroupPolicy")[0]["ResourcePolicy"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    assert_eq!(applied.attributes["ModelPackageGroupStatus"], json!("Completed"));
+    let sent: Value =
+        serde_json::from_str(fake.bodies("PutModelPackageGroupPolicy")[0]["ResourcePolicy"].as_str().unwrap()).unwrap();
     assert_eq!(sent, policy);
     let read = |properties: Value| {
         let req = ReadRequest {
@@ -509,8 +408,7 @@ async fn model_package_group_policy_and_delete() {
     assert_eq!(read(properties.clone()).await, Some(properties.clone()));
 
     // Removing the policy from the template deletes it in place.
-    let without_policy =
-        json!({"ModelPackageGroupName": GROUP, "ModelPackageGroupDescription": "Churn models"});
+    let without_policy = json!({"ModelPackageGroupName": GROUP, "ModelPackageGroupDescription": "Churn models"});
     p.update(&UpdateRequest {
         context: context.clone(),
         physical_id: applied.physical_id.clone(),
@@ -520,14 +418,8 @@ async fn model_package_group_policy_and_delete() {
     })
     .await
     .expect("policy removed");
-    assert_eq!(
-        fake.bodies("DeleteModelPackageGroupPolicy"),
-        [json!({"ModelPackageGroupName": GROUP})]
-    );
-    assert_eq!(
-        read(without_policy.clone()).await,
-        Some(without_policy.clone())
-    );
+    assert_eq!(fake.bodies("DeleteModelPackageGroupPolicy"), [json!({"ModelPackageGroupName": GROUP})]);
+    assert_eq!(read(without_policy.clone()).await, Some(without_policy.clone()));
 
     p.delete(&DeleteRequest {
         context: context.clone(),
@@ -586,9 +478,7 @@ async fn update_sends_the_deployment_settings() {
         "RetainDeploymentConfig": false,
         "DeploymentConfig": deployment
     });
-    p.update(&update_request(json!({"EndpointConfigName": OLD}), new))
-        .await
-        .expect("updated");
+    p.update(&update_request(json!({"EndpointConfigName": OLD}), new)).await.expect("updated");
     assert_eq!(
         fake.bodies("UpdateEndpoint"),
         [json!({
@@ -620,11 +510,9 @@ const EXISTS: &str = "Cannot create already existing endpoint configuration \"ar
 async fn a_create_whose_response_was_lost_adopts_what_it_created() {
     let fake = FakeAws::start(|operation, _, nth| match operation {
         // The first attempt succeeds on the server but its answer never arrives intact.
-        "CreateEndpointConfig" if nth == 1 => Some(Reply::Error {
-            status: 500,
-            code: "InternalFailure",
-            message: "internal error".into(),
-        }),
+        "CreateEndpointConfig" if nth == 1 => {
+            Some(Reply::Error { status: 500, code: "InternalFailure", message: "internal error".into() })
+        }
         "CreateEndpointConfig" => Some(Reply::validation(EXISTS)),
         "DescribeEndpointConfig" => Some(Reply::Ok(json!({
             "EndpointConfigName": "churn-config",
@@ -638,18 +526,8 @@ async fn a_create_whose_response_was_lost_adopts_what_it_created() {
     let p = sagemaker(&sdk_config(&fake.url));
     let applied = p.create(&create_config_request()).await.expect("adopted");
     assert_eq!(applied.physical_id, CONFIG_ARN);
-    assert_eq!(
-        applied.attributes["EndpointConfigName"],
-        json!("churn-config")
-    );
-    assert_eq!(
-        fake.operations(),
-        [
-            "CreateEndpointConfig",
-            "CreateEndpointConfig",
-            "DescribeEndpointConfig"
-        ]
-    );
+    assert_eq!(applied.attributes["EndpointConfigName"], json!("churn-config"));
+    assert_eq!(fake.operations(), ["CreateEndpointConfig", "CreateEndpointConfig", "DescribeEndpointConfig"]);
     fake.assert_nothing_unexpected();
 }
 
@@ -661,10 +539,7 @@ async fn a_name_clash_on_the_first_attempt_is_an_error() {
     })
     .await;
     let p = sagemaker(&sdk_config(&fake.url));
-    let err = p
-        .create(&create_config_request())
-        .await
-        .expect_err("someone else's configuration");
+    let err = p.create(&create_config_request()).await.expect_err("someone else's configuration");
     assert_eq!(err.message, EXISTS);
     fake.assert_nothing_unexpected();
 }
@@ -673,27 +548,14 @@ async fn a_name_clash_on_the_first_attempt_is_an_error() {
 async fn an_update_waits_for_a_change_in_flight() {
     let (fake, result) = update_endpoint_from(
         true,
-        vec![
-            ("Updating", OLD, None),
-            ("Updating", OLD, None),
-            ("InService", OLD, None),
-        ],
+        vec![("Updating", OLD, None), ("Updating", OLD, None), ("InService", OLD, None)],
         vec![("Updating", OLD, None), ("InService", NEW, None)],
     )
     .await;
     result.expect("update succeeds once the autoscaler's change is done");
     let operations = fake.operations();
-    let update_at = operations
-        .iter()
-        .position(|o| o == "UpdateEndpoint")
-        .expect("updated");
-    assert_eq!(
-        operations[..update_at]
-            .iter()
-            .filter(|o| *o == "DescribeEndpoint")
-            .count(),
-        3
-    );
+    let update_at = operations.iter().position(|o| o == "UpdateEndpoint").expect("updated");
+    assert_eq!(operations[..update_at].iter().filter(|o| *o == "DescribeEndpoint").count(), 3);
 }
 
 #[tokio::test]
@@ -701,18 +563,12 @@ async fn delete_deregisters_scalable_targets_then_waits_until_gone() {
     let fake = FakeAws::start(|operation, body, nth| match operation {
         "DescribeScalableTargets" => Some(scalable_targets(true)),
         "DeregisterScalableTarget" => {
-            assert_eq!(
-                body["ResourceId"],
-                json!(format!("endpoint/{NAME}/variant/AllTraffic"))
-            );
+            assert_eq!(body["ResourceId"], json!(format!("endpoint/{NAME}/variant/AllTraffic")));
             Some(Reply::Ok(json!({})))
         }
         "DeleteEndpoint" => Some(Reply::Ok(json!({}))),
         "DescribeEndpoint" if nth < 3 => Some(Reply::Ok(endpoint(NAME, OLD, "Deleting", None))),
-        "DescribeEndpoint" => Some(Reply::validation(format!(
-            "Could not find endpoint \"{}\".",
-            endpoint_arn(NAME)
-        ))),
+        "DescribeEndpoint" => Some(Reply::validation(format!("Could not find endpoint \"{}\".", endpoint_arn(NAME)))),
         _ => None,
     })
     .await;

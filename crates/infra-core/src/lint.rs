@@ -132,11 +132,14 @@ fn check_permissions(statement: &Node, diags: &mut Diagnostics) {
     }
     if let Some((key, _)) = statement.get_entry("NotAction") {
         diags.push(
-            Diagnostic::warning(codes::WILDCARD_PERMISSIONS, "policy statement allows every action but a few on every resource")
-                .at(key.span)
-                .label("`Allow` with `NotAction` on `Resource: \"*\"`")
-                .note("`NotAction` with `Allow` grants every action not listed, including ones added to AWS later.")
-                .help("list the actions the workload needs in `Action`, and scope `Resource` to its ARNs"),
+            Diagnostic::warning(
+                codes::WILDCARD_PERMISSIONS,
+                "policy statement allows every action but a few on every resource",
+            )
+            .at(key.span)
+            .label("`Allow` with `NotAction` on `Resource: \"*\"`")
+            .note("`NotAction` with `Allow` grants every action not listed, including ones added to AWS later.")
+            .help("list the actions the workload needs in `Action`, and scope `Resource` to its ARNs"),
         );
         return;
     }
@@ -144,11 +147,14 @@ fn check_permissions(statement: &Node, diags: &mut Diagnostics) {
     for (name, node) in strings(action) {
         if WILDCARD_ACTIONS.iter().any(|w| name.eq_ignore_ascii_case(w)) {
             diags.push(
-                Diagnostic::warning(codes::WILDCARD_PERMISSIONS, format!("policy statement allows `{name}` on every resource"))
-                    .at(node.span)
-                    .label("wildcard action on `Resource: \"*\"`")
-                    .note("This grants full control of the account (or of its IAM, which amounts to the same).")
-                    .help("list the actions the workload needs, and scope `Resource` to its ARNs"),
+                Diagnostic::warning(
+                    codes::WILDCARD_PERMISSIONS,
+                    format!("policy statement allows `{name}` on every resource"),
+                )
+                .at(node.span)
+                .label("wildcard action on `Resource: \"*\"`")
+                .note("This grants full control of the account (or of its IAM, which amounts to the same).")
+                .help("list the actions the workload needs, and scope `Resource` to its ARNs"),
             );
         }
     }
@@ -161,7 +167,14 @@ fn check_trust(statement: &Node, diags: &mut Diagnostics) {
     let Some(principal) = statement.get("Principal") else { return };
     let open: Vec<&Node> = match &principal.kind {
         NodeKind::String(s) if s == "*" => vec![principal],
-        NodeKind::Map(_) => principal.get("AWS").map(strings).unwrap_or_default().into_iter().filter(|(s, _)| *s == "*").map(|(_, n)| n).collect(),
+        NodeKind::Map(_) => principal
+            .get("AWS")
+            .map(strings)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(s, _)| *s == "*")
+            .map(|(_, n)| n)
+            .collect(),
         _ => Vec::new(),
     };
     for node in open {
@@ -210,7 +223,9 @@ mod tests {
         check(role_policy(json!([{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}])), &[]);
         check(role_policy(json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])), &[]);
         check(
-            role_policy(json!([{"Fn::If": ["C", {"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Ref": "AWS::NoValue"}]}])),
+            role_policy(
+                json!([{"Fn::If": ["C", {"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Ref": "AWS::NoValue"}]}]),
+            ),
             &[w],
         );
         let bucket_policy = json!({"Resources": {"P": {"Type": "AWS::S3::BucketPolicy", "Properties": {

@@ -160,10 +160,9 @@ impl Expr {
         Some(match k {
             "Ref" => Expr::Ref(v.as_str()?.to_string()),
             "Fn::GetAtt" => Expr::GetAtt(at(0)?.as_str()?.to_string(), at(1)?.as_str()?.to_string()),
-            "Fn::Join" => Expr::Join(
-                at(0)?.as_str()?.to_string(),
-                at(1)?.as_array()?.iter().map(Value::from_json).collect(),
-            ),
+            "Fn::Join" => {
+                Expr::Join(at(0)?.as_str()?.to_string(), at(1)?.as_array()?.iter().map(Value::from_json).collect())
+            }
             "Fn::Select" => Expr::Select(at(0)?.as_u64()? as usize, Value::from_json(at(1)?)),
             "Fn::Split" => Expr::Split(at(0)?.as_str()?.to_string(), Value::from_json(at(1)?)),
             "Fn::Base64" => Expr::Base64(Value::from_json(v)),

@@ -21,20 +21,12 @@ pub struct Received {
 /// The fake's answer to one request.
 pub enum Reply {
     Ok(Value),
-    Error {
-        status: u16,
-        code: &'static str,
-        message: String,
-    },
+    Error { status: u16, code: &'static str, message: String },
 }
 
 impl Reply {
     pub fn validation(message: impl Into<String>) -> Reply {
-        Reply::Error {
-            status: 400,
-            code: "ValidationException",
-            message: message.into(),
-        }
+        Reply::Error { status: 400, code: "ValidationException", message: message.into() }
     }
 }
 
@@ -54,12 +46,8 @@ pub struct FakeAws {
 }
 
 impl FakeAws {
-    pub async fn start(
-        script: impl Fn(&str, &Value, usize) -> Option<Reply> + Send + Sync + 'static,
-    ) -> FakeAws {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
+    pub async fn start(script: impl Fn(&str, &Value, usize) -> Option<Reply> + Send + Sync + 'static) -> FakeAws {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local address"));
         let log = Arc::new(Mutex::new(Log::default()));
         let script: Arc<Script> = Arc::new(script);
@@ -87,11 +75,7 @@ impl FakeAws {
 
     /// The requests of `operation`, in order.
     pub fn bodies(&self, operation: &str) -> Vec<Value> {
-        self.received()
-            .into_iter()
-            .filter(|r| r.operation == operation)
-            .map(|r| r.body)
-            .collect()
+        self.received().into_iter().filter(|r| r.operation == operation).map(|r| r.body).collect()
     }
 
     /// The requests the script did not expect.
@@ -102,10 +86,7 @@ impl FakeAws {
     /// Fails the test if anything arrived that the script did not expect.
     pub fn assert_nothing_unexpected(&self) {
         let unexpected = self.log.lock().expect("log").unexpected.clone();
-        assert!(
-            unexpected.is_empty(),
-            "unexpected requests: {unexpected:#?}"
-        );
+        assert!(unexpected.is_empty(), "unexpected requests: {unexpected:#?}");
     }
 }
 
@@ -128,14 +109,10 @@ async fn serve(mut conn: TcpStream, log: &Mutex<Log>, script: &Script) -> std::i
         let header = |name: &str| {
             head.lines().find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
             })
         };
-        let length: usize = header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
         while buf.len() < head_end + length {
             let n = conn.read(&mut chunk).await?;
             if n == 0 {
@@ -143,23 +120,15 @@ async fn serve(mut conn: TcpStream, log: &Mutex<Log>, script: &Script) -> std::i
             }
             buf.extend_from_slice(&chunk[..n]);
         }
-        let body: Value =
-            serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
         buf.drain(..head_end + length);
         let target = header("x-amz-target").unwrap_or_default();
         let operation = target.rsplit('.').next().unwrap_or_default().to_string();
-        let received = Received {
-            operation: operation.clone(),
-            body: body.clone(),
-        };
+        let received = Received { operation: operation.clone(), body: body.clone() };
         let reply = {
             let mut log = log.lock().map_err(|_| std::io::Error::other("poisoned"))?;
             log.received.push(received.clone());
-            let nth = log
-                .received
-                .iter()
-                .filter(|r| r.operation == operation)
-                .count();
+            let nth = log.received.iter().filter(|r| r.operation == operation).count();
             let reply = script(&operation, &body, nth);
             if reply.is_none() {
                 log.unexpected.push(received);
@@ -168,15 +137,10 @@ async fn serve(mut conn: TcpStream, log: &Mutex<Log>, script: &Script) -> std::i
         };
         let (status, payload) = match reply {
             Some(Reply::Ok(v)) => (200, v),
-            Some(Reply::Error {
-                status,
-                code,
-                message,
-            }) => (status, json!({"__type": code, "message": message})),
-            None => (
-                400,
-                json!({"__type": "UnexpectedRequest", "message": format!("the fake did not expect {operation}")}),
-            ),
+            Some(Reply::Error { status, code, message }) => (status, json!({"__type": code, "message": message})),
+            None => {
+                (400, json!({"__type": "UnexpectedRequest", "message": format!("the fake did not expect {operation}")}))
+            }
         };
         let text = payload.to_string();
         let reason = if status == 200 { "OK" } else { "Bad Request" };

@@ -17,14 +17,8 @@ use std::time::Duration;
 /// A fresh, empty AWS account on the process's local AWS (moto).
 pub async fn local_aws() -> aws_types::SdkConfig {
     let aws = LocalAws::shared().unwrap_or_else(|e| panic!("failed to start the local AWS: {e}"));
-    let account = aws
-        .account()
-        .await
-        .unwrap_or_else(|e| panic!("failed to create an account: {e}"));
-    account
-        .sdk_config()
-        .await
-        .unwrap_or_else(|e| panic!("failed to configure the SDK: {e}"))
+    let account = aws.account().await.unwrap_or_else(|e| panic!("failed to create an account: {e}"));
+    account.sdk_config().await.unwrap_or_else(|e| panic!("failed to configure the SDK: {e}"))
 }
 
 /// An SDK configuration for a fake endpoint, with dummy credentials and no SDK retries.
@@ -33,9 +27,9 @@ pub fn sdk_config(url: &str) -> aws_types::SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(url)
-        .credentials_provider(aws_sdk_sagemaker::config::SharedCredentialsProvider::new(
-            Credentials::new("testing", "testing", None, None, "tests"),
-        ))
+        .credentials_provider(aws_sdk_sagemaker::config::SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .build()
 }
@@ -76,10 +70,7 @@ pub fn sagemaker(config: &aws_types::SdkConfig) -> SageMakerProvider {
 }
 
 pub fn autoscaling(config: &aws_types::SdkConfig) -> ApplicationAutoScalingProvider {
-    ApplicationAutoScalingProvider::from_client(
-        aws_sdk_applicationautoscaling::Client::new(config),
-        fast_retry(),
-    )
+    ApplicationAutoScalingProvider::from_client(aws_sdk_applicationautoscaling::Client::new(config), fast_retry())
 }
 
 pub fn context(resource_type: &str, logical_id: &str) -> ResourceContext {
@@ -101,12 +92,7 @@ pub struct Created {
     pub applied: Applied,
 }
 
-pub async fn create(
-    p: &dyn Provider,
-    resource_type: &str,
-    logical_id: &str,
-    properties: Value,
-) -> Created {
+pub async fn create(p: &dyn Provider, resource_type: &str, logical_id: &str, properties: Value) -> Created {
     let context = context(resource_type, logical_id);
     let physical_name = p.physical_name(&context, &properties);
     let req = CreateRequest {
@@ -115,15 +101,8 @@ pub async fn create(
         token: "token".into(),
         properties: properties.clone(),
     };
-    let applied = p
-        .create(&req)
-        .await
-        .unwrap_or_else(|e| panic!("create {logical_id}: {e}"));
-    Created {
-        context,
-        properties,
-        applied,
-    }
+    let applied = p.create(&req).await.unwrap_or_else(|e| panic!("create {logical_id}: {e}"));
+    Created { context, properties, applied }
 }
 
 impl Created {
@@ -134,29 +113,16 @@ impl Created {
             properties: self.properties.clone(),
             attributes: self.applied.attributes.clone(),
         };
-        p.read(&req)
-            .await
-            .unwrap_or_else(|e| panic!("read {}: {e}", self.context.logical_id))
-            .map(|o| {
-                assert_eq!(
-                    o.physical_id, self.applied.physical_id,
-                    "physical ID stays the same"
-                );
-                o.properties
-            })
+        p.read(&req).await.unwrap_or_else(|e| panic!("read {}: {e}", self.context.logical_id)).map(|o| {
+            assert_eq!(o.physical_id, self.applied.physical_id, "physical ID stays the same");
+            o.properties
+        })
     }
 
     /// Reads and asserts the live properties equal the template's.
     pub async fn assert_matches_template(&self, p: &dyn Provider) {
-        let live = self
-            .read(p)
-            .await
-            .unwrap_or_else(|| panic!("{} exists", self.context.logical_id));
-        assert_eq!(
-            live, self.properties,
-            "live {} differs from the template",
-            self.context.logical_id
-        );
+        let live = self.read(p).await.unwrap_or_else(|| panic!("{} exists", self.context.logical_id));
+        assert_eq!(live, self.properties, "live {} differs from the template", self.context.logical_id);
     }
 
     pub async fn update(
@@ -183,18 +149,9 @@ impl Created {
             properties: self.properties.clone(),
             attributes: self.applied.attributes.clone(),
         };
-        p.delete(&req)
-            .await
-            .unwrap_or_else(|e| panic!("delete {}: {e}", self.context.logical_id));
-        assert_eq!(
-            self.read(p).await,
-            None,
-            "{} is gone after delete",
-            self.context.logical_id
-        );
+        p.delete(&req).await.unwrap_or_else(|e| panic!("delete {}: {e}", self.context.logical_id));
+        assert_eq!(self.read(p).await, None, "{} is gone after delete", self.context.logical_id);
         // Deleting again is still success.
-        p.delete(&req)
-            .await
-            .unwrap_or_else(|e| panic!("second delete {}: {e}", self.context.logical_id));
+        p.delete(&req).await.unwrap_or_else(|e| panic!("second delete {}: {e}", self.context.logical_id));
     }
 }

@@ -103,7 +103,12 @@ impl Validator<'_> {
             self.push(
                 Diagnostic::error(
                     codes::WRONG_TYPE,
-                    format!("wrong type for {}: expected {}, found {}", self.subject(), schema.types.describe(), node.kind_name()),
+                    format!(
+                        "wrong type for {}: expected {}, found {}",
+                        self.subject(),
+                        schema.types.describe(),
+                        node.kind_name()
+                    ),
                 )
                 .at(node.span)
                 .label(format!("expected {}", schema.types.describe())),
@@ -173,7 +178,8 @@ impl Validator<'_> {
     }
 
     fn unknown_property(&mut self, key: &Key, schema: &PropertySchema) {
-        let owner = if self.path.is_empty() { format!("`{}`", self.schema.type_name()) } else { format!("`{}`", self.path) };
+        let owner =
+            if self.path.is_empty() { format!("`{}`", self.schema.type_name()) } else { format!("`{}`", self.path) };
         let mut d = Diagnostic::error(codes::UNKNOWN_PROPERTY, format!("unknown property `{}` in {owner}", key.name))
             .at(key.span)
             .label("unknown property");
@@ -195,7 +201,11 @@ impl Validator<'_> {
             } else {
                 format!("missing required property `{name}` in `{}`", self.path)
             };
-            self.push(Diagnostic::error(codes::MISSING_REQUIRED, message).at(anchor).label(format!("`{name}` is required here")));
+            self.push(
+                Diagnostic::error(codes::MISSING_REQUIRED, message)
+                    .at(anchor)
+                    .label(format!("`{name}` is required here")),
+            );
         }
     }
 
@@ -207,7 +217,12 @@ impl Validator<'_> {
                 self.push(
                     Diagnostic::error(
                         codes::ITEM_COUNT_OUT_OF_RANGE,
-                        format!("{} has {} item{}, {problem}", self.subject(), items.len(), if items.len() == 1 { "" } else { "s" }),
+                        format!(
+                            "{} has {} item{}, {problem}",
+                            self.subject(),
+                            items.len(),
+                            if items.len() == 1 { "" } else { "s" }
+                        ),
                     )
                     .at(node.span)
                     .label(problem),
@@ -228,12 +243,16 @@ impl Validator<'_> {
         let exact = schema.allowed.iter().chain(schema.constant.as_ref());
         let any_case = schema.enum_case_insensitive.iter();
         let restricted = exact.clone().next().is_some() || any_case.clone().next().is_some();
-        let accepted = exact.clone().any(|a| scalar_equals(a, &text, false)) || any_case.clone().any(|a| scalar_equals(a, &text, true));
+        let accepted = exact.clone().any(|a| scalar_equals(a, &text, false))
+            || any_case.clone().any(|a| scalar_equals(a, &text, true));
         if restricted && !accepted {
             let names: Vec<String> = exact.chain(any_case).map(json_text).collect();
-            let mut d = Diagnostic::error(codes::NOT_IN_ENUM, format!("`{text}` is not an allowed value for {}", self.subject()))
-                .at(node.span)
-                .label("not an allowed value");
+            let mut d = Diagnostic::error(
+                codes::NOT_IN_ENUM,
+                format!("`{text}` is not an allowed value for {}", self.subject()),
+            )
+            .at(node.span)
+            .label("not an allowed value");
             if let Some(s) = suggest(&text, names.iter().map(String::as_str)) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
@@ -244,9 +263,12 @@ impl Validator<'_> {
             if let Some(pattern) = schema.pattern.as_deref() {
                 if compiled(pattern).is_some_and(|re| !re.is_match(s.as_bytes())) {
                     self.push(
-                        Diagnostic::error(codes::PATTERN_MISMATCH, format!("`{s}` does not match the pattern of {}", self.subject()))
-                            .at(node.span)
-                            .label(format!("does not match `{pattern}`")),
+                        Diagnostic::error(
+                            codes::PATTERN_MISMATCH,
+                            format!("`{s}` does not match the pattern of {}", self.subject()),
+                        )
+                        .at(node.span)
+                        .label(format!("does not match `{pattern}`")),
                     );
                 }
             }
@@ -255,7 +277,11 @@ impl Validator<'_> {
                 self.push(
                     Diagnostic::error(
                         codes::LENGTH_OUT_OF_RANGE,
-                        format!("{} is {len} character{} long, {problem}", self.subject(), if len == 1 { "" } else { "s" }),
+                        format!(
+                            "{} is {len} character{} long, {problem}",
+                            self.subject(),
+                            if len == 1 { "" } else { "s" }
+                        ),
                     )
                     .at(node.span)
                     .label(problem),
@@ -267,9 +293,12 @@ impl Validator<'_> {
             if let Ok(n) = text.trim().parse::<f64>() {
                 if let Some(problem) = out_of_range_f64(n, schema.minimum, schema.maximum) {
                     self.push(
-                        Diagnostic::error(codes::NUMBER_OUT_OF_RANGE, format!("`{text}` is out of range for {}", self.subject()))
-                            .at(node.span)
-                            .label(problem),
+                        Diagnostic::error(
+                            codes::NUMBER_OUT_OF_RANGE,
+                            format!("`{text}` is out of range for {}", self.subject()),
+                        )
+                        .at(node.span)
+                        .label(problem),
                     );
                 }
             }
@@ -349,9 +378,7 @@ fn scalar_equals(allowed: &serde_json::Value, text: &str, case_insensitive: bool
     match allowed {
         serde_json::Value::String(s) if case_insensitive => s.eq_ignore_ascii_case(text),
         serde_json::Value::String(s) => s == text,
-        serde_json::Value::Number(n) => {
-            n.as_f64().zip(text.trim().parse::<f64>().ok()).is_some_and(|(a, b)| a == b)
-        }
+        serde_json::Value::Number(n) => n.as_f64().zip(text.trim().parse::<f64>().ok()).is_some_and(|(a, b)| a == b),
         serde_json::Value::Bool(b) => text.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
         _ => false,
     }
@@ -393,7 +420,11 @@ fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 fn matching_pattern_property<'s>(schema: &'s PropertySchema, key: &str) -> Option<&'s PropertySchema> {
     // A pattern the regex engine cannot compile is taken to match: better to miss a problem
     // than to call a valid key unknown.
-    schema.pattern_properties.iter().find(|(p, _)| compiled(p).is_none_or(|re| re.is_match(key.as_bytes()))).map(|(_, s)| s)
+    schema
+        .pattern_properties
+        .iter()
+        .find(|(p, _)| compiled(p).is_none_or(|re| re.is_match(key.as_bytes())))
+        .map(|(_, s)| s)
 }
 
 /// Registry patterns are ECMAScript regular expressions without the `u` flag, where `\w`,
@@ -512,18 +543,34 @@ mod tests {
         check("AWS::S3::Bucket", json!({"VersioningConfiguration": {}}), &[codes::MISSING_REQUIRED]);
         check("AWS::IAM::Role", json!({}), &[codes::MISSING_REQUIRED]);
         check("AWS::IAM::Role", json!({"AssumeRolePolicyDocument": {}, "MaxSessionDuration": "3600"}), &[]);
-        check("AWS::IAM::Role", json!({"AssumeRolePolicyDocument": {}, "MaxSessionDuration": 60}), &[codes::NUMBER_OUT_OF_RANGE]);
-        check("AWS::IAM::Role", json!({"AssumeRolePolicyDocument": {}, "MaxSessionDuration": "soon"}), &[codes::WRONG_TYPE]);
-        check("AWS::IAM::Role", json!({"AssumeRolePolicyDocument": {}, "RoleName": "has space"}), &[codes::PATTERN_MISMATCH]);
-        check("AWS::IAM::Role", json!({"AssumeRolePolicyDocument": {}, "RoleName": "r".repeat(65)}), &[codes::LENGTH_OUT_OF_RANGE]);
-        check("AWS::IAM::Role", json!({"AssumeRolePolicyDocument": {}, "RoleName": ""}), &[codes::PATTERN_MISMATCH, codes::LENGTH_OUT_OF_RANGE]);
-        check("AWS::EC2::VPC", json!({"EnableDnsSupport": "true", "CidrBlock": 10}), &[]);
-        check("AWS::EC2::VPC", json!({"EnableDnsSupport": "maybe"}), &[codes::WRONG_TYPE]);
         check(
-            "AWS::EC2::VPC",
-            json!({"CidrBlock": {"Fn::If": ["C", "10.0.0.0/16", ["bad"]]}}),
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": {}, "MaxSessionDuration": 60}),
+            &[codes::NUMBER_OUT_OF_RANGE],
+        );
+        check(
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": {}, "MaxSessionDuration": "soon"}),
             &[codes::WRONG_TYPE],
         );
+        check(
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": {}, "RoleName": "has space"}),
+            &[codes::PATTERN_MISMATCH],
+        );
+        check(
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": {}, "RoleName": "r".repeat(65)}),
+            &[codes::LENGTH_OUT_OF_RANGE],
+        );
+        check(
+            "AWS::IAM::Role",
+            json!({"AssumeRolePolicyDocument": {}, "RoleName": ""}),
+            &[codes::PATTERN_MISMATCH, codes::LENGTH_OUT_OF_RANGE],
+        );
+        check("AWS::EC2::VPC", json!({"EnableDnsSupport": "true", "CidrBlock": 10}), &[]);
+        check("AWS::EC2::VPC", json!({"EnableDnsSupport": "maybe"}), &[codes::WRONG_TYPE]);
+        check("AWS::EC2::VPC", json!({"CidrBlock": {"Fn::If": ["C", "10.0.0.0/16", ["bad"]]}}), &[codes::WRONG_TYPE]);
         check("Custom::Anything", json!({"Whatever": [1]}), &[]);
         check("AWS::CloudFormation::CustomResource", json!({"ServiceToken": "x", "Extra": 1}), &[]);
     }

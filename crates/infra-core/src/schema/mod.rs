@@ -80,7 +80,8 @@ mod tests {
     fn every_vendored_schema_parses() {
         assert!(INDEX.len() > 1000, "only {} types indexed", INDEX.len());
         for (name, start, end) in INDEX {
-            let schema = ResourceSchema::parse(&VENDORED[start..end]).unwrap_or_else(|e| panic!("failed to parse schema of {name}: {e}"));
+            let schema = ResourceSchema::parse(&VENDORED[start..end])
+                .unwrap_or_else(|e| panic!("failed to parse schema of {name}: {e}"));
             assert_eq!(schema.type_name(), name);
         }
     }

@@ -208,10 +208,7 @@ impl ResourceSchema {
 
     /// `Infra::Local::Data`: the engine's own resource type for holding values in state.
     pub(crate) fn local_data() -> Self {
-        let mut root = PropertySchema {
-            additional_properties: AdditionalProperties::Forbidden,
-            ..Default::default()
-        };
+        let mut root = PropertySchema { additional_properties: AdditionalProperties::Forbidden, ..Default::default() };
         root.properties.insert("Input".into(), PropertySchema::default());
         root.properties.insert("TriggersReplace".into(), PropertySchema::default());
         ResourceSchema {
@@ -228,36 +225,11 @@ impl ResourceSchema {
 
     /// `Infra::Local::File`: a file on the machine running infra.
     pub(crate) fn local_file() -> Self {
-        let mut root = PropertySchema {
-            additional_properties: AdditionalProperties::Forbidden,
-            ..Default::default()
-        };
+        let mut root = PropertySchema { additional_properties: AdditionalProperties::Forbidden, ..Default::default() };
         for p in ["Directory", "FileName", "Content"] {
             root.properties.insert(p.into(), PropertySchema::default());
         }
         root.required = vec!["Directory".into()];
-        ResourceSchema {
-            type_name: super::LOCAL_FILE_TYPE.into(),
-            root,
-            definitions: IndexMap::new(),
-            create_only: vec!["Directory".into(), "FileName".into()],
-            read_only: vec!["Path".into()],
-            write_only: Vec::new(),
-            primary_identifier: Vec::new(),
-            attributes: vec!["Path".into()],
-        }
-    }
-
-    /// `Infra::Local::File`: a file on the machine running infra, the engine's own type too.
-    pub(crate) fn local_file() -> Self {
-        let mut root = PropertySchema {
-            additional_properties: AdditionalProperties::Forbidden,
-            required: vec!["Directory".into()],
-            ..Default::default()
-        };
-        for p in ["Directory", "FileName", "Content"] {
-            root.properties.insert(p.into(), PropertySchema::default());
-        }
         ResourceSchema {
             type_name: super::LOCAL_FILE_TYPE.into(),
             root,

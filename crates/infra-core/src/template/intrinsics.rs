@@ -57,8 +57,10 @@ mod tests {
 
     #[test]
     fn cidr_v4() {
-        let v = cidr(&Value::String("10.0.0.0/16".into()), &Value::String("3".into()), &Value::String("8".into())).unwrap();
+        let v =
+            cidr(&Value::String("10.0.0.0/16".into()), &Value::String("3".into()), &Value::String("8".into())).unwrap();
         assert_eq!(v.to_json(), serde_json::json!(["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]));
-        assert!(cidr(&Value::String("10.0.0.0/30".into()), &Value::String("3".into()), &Value::String("1".into())).is_none());
+        assert!(cidr(&Value::String("10.0.0.0/30".into()), &Value::String("3".into()), &Value::String("1".into()))
+            .is_none());
     }
 }

@@ -8,8 +8,8 @@ pub mod load;
 pub mod model;
 pub mod node;
 
-use crate::state::DeletionPolicy;
 use crate::source::Span;
+use crate::state::DeletionPolicy;
 use crate::value::Value;
 use indexmap::IndexMap;
 use std::collections::BTreeSet;

@@ -90,9 +90,9 @@ impl Node {
             serde_json::Value::Number(n) => NodeKind::Number(n.to_string()),
             serde_json::Value::String(s) => NodeKind::String(s.clone()),
             serde_json::Value::Array(a) => NodeKind::Seq(a.iter().map(Node::from_json).collect()),
-            serde_json::Value::Object(o) => NodeKind::Map(
-                o.iter().map(|(k, v)| (Key { name: k.clone(), span }, Node::from_json(v))).collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                NodeKind::Map(o.iter().map(|(k, v)| (Key { name: k.clone(), span }, Node::from_json(v))).collect())
+            }
         };
         Node { kind, span }
     }
@@ -108,7 +108,9 @@ impl Node {
                 .unwrap_or_else(|_| serde_json::Value::String(n.clone())),
             NodeKind::String(s) => serde_json::Value::String(s.clone()),
             NodeKind::Seq(v) => serde_json::Value::Array(v.iter().map(Node::to_json).collect()),
-            NodeKind::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
+            NodeKind::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect())
+            }
         }
     }
 }

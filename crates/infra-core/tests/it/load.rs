@@ -118,8 +118,20 @@ fn limits() {
     check_limited("{\"A\":\n [[[[1]]]]}", Json, &small, "E0006", 2);
     check_limited("A:\n  B:\n    C:\n      - [1]\n", Yaml, &small, "E0006", 4);
     check_limited("A:\n  B:\n    C: !Ref X\n    D:\n      E: !Sub x\n", Yaml, &small, "E0006", 5);
-    check_limited("A: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]", Yaml, &small, "E0007", 1);
-    check_limited("{\"A\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}", Json, &small, "E0007", 1);
+    check_limited(
+        "A: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]",
+        Yaml,
+        &small,
+        "E0007",
+        1,
+    );
+    check_limited(
+        "{\"A\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}",
+        Json,
+        &small,
+        "E0007",
+        1,
+    );
     check_limited("a: &a [1, 2, 3, 4, 5]\nb: &b [*a, *a]\nc: [*b, *b]\n", Yaml, &small, "E0007", 3);
     // Brackets in strings do not count, and the limits themselves are allowed.
     check_ok_limited("{\"A\": \"[[[[[[\", \"B\": [[1]]}", Json, &small, r#"{"A": "[[[[[[", "B": [[1]]}"#);
@@ -148,18 +160,33 @@ fn short_forms() {
         ("A: !FindInMap [M, !Ref R, K]", r#"{"A": {"Fn::FindInMap": ["M", {"Ref": "R"}, "K"]}}"#),
         ("A: !If [C, 1, !Ref AWS::NoValue]", r#"{"A": {"Fn::If": ["C", 1, {"Ref": "AWS::NoValue"}]}}"#),
         ("A: !Equals [!Ref E, prod]", r#"{"A": {"Fn::Equals": [{"Ref": "E"}, "prod"]}}"#),
-        ("A: !And [!Condition X, !Not [!Condition Y]]", r#"{"A": {"Fn::And": [{"Condition": "X"}, {"Fn::Not": [{"Condition": "Y"}]}]}}"#),
+        (
+            "A: !And [!Condition X, !Not [!Condition Y]]",
+            r#"{"A": {"Fn::And": [{"Condition": "X"}, {"Fn::Not": [{"Condition": "Y"}]}]}}"#,
+        ),
         ("A: !Or [!Condition X, !Condition Y]", r#"{"A": {"Fn::Or": [{"Condition": "X"}, {"Condition": "Y"}]}}"#),
         ("A: !ImportValue network-VpcId", r#"{"A": {"Fn::ImportValue": "network-VpcId"}}"#),
         ("A: !ImportValue\n  Fn::Sub: '${Env}-VpcId'", r#"{"A": {"Fn::ImportValue": {"Fn::Sub": "${Env}-VpcId"}}}"#),
         ("A: !Base64 hello", r#"{"A": {"Fn::Base64": "hello"}}"#),
-        ("A: !Cidr [!GetAtt Vpc.CidrBlock, 6, 8]", r#"{"A": {"Fn::Cidr": [{"Fn::GetAtt": ["Vpc", "CidrBlock"]}, 6, 8]}}"#),
+        (
+            "A: !Cidr [!GetAtt Vpc.CidrBlock, 6, 8]",
+            r#"{"A": {"Fn::Cidr": [{"Fn::GetAtt": ["Vpc", "CidrBlock"]}, 6, 8]}}"#,
+        ),
         ("A: !GetAZs", r#"{"A": {"Fn::GetAZs": ""}}"#),
         ("A: !GetAZs us-east-1", r#"{"A": {"Fn::GetAZs": "us-east-1"}}"#),
-        ("A: !Transform {Name: AWS::Include, Parameters: {Location: s3://b/k}}", r#"{"A": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}}}"#),
+        (
+            "A: !Transform {Name: AWS::Include, Parameters: {Location: s3://b/k}}",
+            r#"{"A": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}}}"#,
+        ),
         ("A: !Contains [[a], !Ref P]", r#"{"A": {"Fn::Contains": [["a"], {"Ref": "P"}]}}"#),
-        ("A: !EachMemberEquals [!RefAll AWS::EC2::VPC::Id, x]", r#"{"A": {"Fn::EachMemberEquals": [{"Fn::RefAll": "AWS::EC2::VPC::Id"}, "x"]}}"#),
-        ("A: !EachMemberIn [!ValueOfAll [T, Tag], [a]]", r#"{"A": {"Fn::EachMemberIn": [{"Fn::ValueOfAll": ["T", "Tag"]}, ["a"]]}}"#),
+        (
+            "A: !EachMemberEquals [!RefAll AWS::EC2::VPC::Id, x]",
+            r#"{"A": {"Fn::EachMemberEquals": [{"Fn::RefAll": "AWS::EC2::VPC::Id"}, "x"]}}"#,
+        ),
+        (
+            "A: !EachMemberIn [!ValueOfAll [T, Tag], [a]]",
+            r#"{"A": {"Fn::EachMemberIn": [{"Fn::ValueOfAll": ["T", "Tag"]}, ["a"]]}}"#,
+        ),
         ("A: !ValueOf [P, Tag]", r#"{"A": {"Fn::ValueOf": ["P", "Tag"]}}"#),
         // Scalars under a short form are strings, as CloudFormation reads them.
         ("A: !Ref 123", r#"{"A": {"Ref": "123"}}"#),
@@ -179,16 +206,25 @@ fn scalars() {
         ("A:\nB: x", r#"{"A": null, "B": "x"}"#),
         ("A: [1, -2, +3, 1.5, 2e3, -1.5E-3, .5]", r#"{"A": [1, -2, "+3", 1.5, 2e3, -1.5E-3, ".5"]}"#),
         ("A: [0x1F, 0o17, .inf, -.Inf, .nan]", r#"{"A": ["0x1F", "0o17", ".inf", "-.Inf", ".nan"]}"#),
-        ("A: [yes, no, on, off, 2010-09-09, 1.2.3, 0x, 12ab]", r#"{"A": ["yes", "no", "on", "off", "2010-09-09", "1.2.3", "0x", "12ab"]}"#),
+        (
+            "A: [yes, no, on, off, 2010-09-09, 1.2.3, 0x, 12ab]",
+            r#"{"A": ["yes", "no", "on", "off", "2010-09-09", "1.2.3", "0x", "12ab"]}"#,
+        ),
         // Quoted scalars are always strings.
         ("A: ['true', \"1\", 'null', '']", r#"{"A": ["true", "1", "null", ""]}"#),
-        ("A: !!str 1\nB: ! 2\nC: !!int 3\nD: !!bool true\nE: !!null ~", r#"{"A": "1", "B": "2", "C": 3, "D": true, "E": null}"#),
+        (
+            "A: !!str 1\nB: ! 2\nC: !!int 3\nD: !!bool true\nE: !!null ~",
+            r#"{"A": "1", "B": "2", "C": 3, "D": true, "E": null}"#,
+        ),
         // Keys are strings, whatever they look like.
         ("1: a\ntrue: b\n~: c\n", r#"{"1": "a", "true": "b", "~": "c"}"#),
         ("A: |\n  line 1\n  line 2\nB: >-\n  folded\n  text\n", r#"{"A": "line 1\nline 2\n", "B": "folded text"}"#),
         ("A: plain\n  continued\n", r#"{"A": "plain continued"}"#),
         // Anchors and aliases.
-        ("T: &t {Key: a, Value: b}\nU: [*t, *t]\n", r#"{"T": {"Key": "a", "Value": "b"}, "U": [{"Key": "a", "Value": "b"}, {"Key": "a", "Value": "b"}]}"#),
+        (
+            "T: &t {Key: a, Value: b}\nU: [*t, *t]\n",
+            r#"{"T": {"Key": "a", "Value": "b"}, "U": [{"Key": "a", "Value": "b"}, {"Key": "a", "Value": "b"}]}"#,
+        ),
         ("K: &k Name\nM: {*k : 1}\n", r#"{"K": "Name", "M": {"Name": 1}}"#),
         ("\u{feff}A: 1\r\nB: 2\r\n", r#"{"A": 1, "B": 2}"#),
         ("%YAML 1.2\n---\nA: 1\n...\n", r#"{"A": 1}"#),
@@ -202,7 +238,10 @@ fn scalars() {
         check_ok(source, Yaml, expected);
     }
     let json = [
-        (r#"{"A": [1, -0.5, 1e10, true, false, null, "s\u00e9\n"]}"#, r#"{"A": [1, -0.5, 1e10, true, false, null, "sé\n"]}"#),
+        (
+            r#"{"A": [1, -0.5, 1e10, true, false, null, "s\u00e9\n"]}"#,
+            r#"{"A": [1, -0.5, 1e10, true, false, null, "sé\n"]}"#,
+        ),
         ("\u{feff}{\"A\": {}}", r#"{"A": {}}"#),
         (r#"{"A\u00a0": "x"}"#, "{\"A\u{a0}\": \"x\"}"),
         ("{\"A\": \"\u{a0}\u{2028}\"}", "{\"A\": \"\u{a0}\u{2028}\"}"),
@@ -237,7 +276,13 @@ fn spans() {
     type LineCol = (usize, usize);
     // (source, syntax, path, value (line, col), key (line, col))
     let cases: &[(&str, Syntax, &[&str], LineCol, LineCol)] = &[
-        ("{\n  \"Resources\": {\n    \"B\": {\"Type\": \"x\"}\n  }\n}", Json, &["Resources", "B", "Type"], (3, 19), (3, 11)),
+        (
+            "{\n  \"Resources\": {\n    \"B\": {\"Type\": \"x\"}\n  }\n}",
+            Json,
+            &["Resources", "B", "Type"],
+            (3, 19),
+            (3, 11),
+        ),
         ("{\"A\": [1, \"é\", 3]}", Json, &["A", "2"], (1, 16), (1, 2)),
         ("Resources:\n  B:\n    Type: x\n", Yaml, &["Resources", "B", "Type"], (3, 11), (3, 5)),
         ("Resources:\n  B:\n    Type: x\n", Yaml, &["Resources", "B"], (3, 5), (2, 3)),
@@ -407,10 +452,8 @@ fn rendered() {
 #[test]
 fn fuzz_regressions() {
     let dir = fixture("fuzz");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fuzz fixtures")
-        .map(|entry| entry.expect("fixture entry").path())
-        .collect();
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(&dir).expect("fuzz fixtures").map(|entry| entry.expect("fixture entry").path()).collect();
     paths.sort();
     assert!(!paths.is_empty());
     let tight = Limits { max_bytes: 1 << 16, max_depth: 8, max_nodes: 200 };

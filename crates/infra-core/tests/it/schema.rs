@@ -593,7 +593,9 @@ fn reference_project_is_clean() {
         let dir = repo_root().join("stacks").join(layer);
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("failed to read {}: {e}", dir.display()));
         let before = files.len();
-        files.extend(entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "json")));
+        files.extend(
+            entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "json")),
+        );
         assert!(files.len() > before, "layer {layer} has no templates");
     }
     for path in files {

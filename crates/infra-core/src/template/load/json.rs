@@ -75,7 +75,8 @@ fn prescan(text: &str, cx: &Cx) -> Result<(), Diagnostic> {
                 let c = text.get(i..).and_then(|t| t.chars().next()).unwrap_or(' ');
                 if c.is_whitespace() {
                     let end = i + c.len_utf8();
-                    let message = format!("U+{:04X} is not JSON whitespace; use spaces, tabs and line breaks", u32::from(c));
+                    let message =
+                        format!("U+{:04X} is not JSON whitespace; use spaces, tabs and line breaks", u32::from(c));
                     return Err(syntax_error(cx.span(i, end), &message));
                 }
                 i += c.len_utf8();

@@ -117,9 +117,8 @@ pub fn load_file(
     display: &str,
     limits: &Limits,
 ) -> Result<(FileId, Node), Diagnostic> {
-    let read_error = |e: std::io::Error| {
-        Diagnostic::error(codes::READ, format!("failed to read `{display}`")).note(format!("{e}."))
-    };
+    let read_error =
+        |e: std::io::Error| Diagnostic::error(codes::READ, format!("failed to read `{display}`")).note(format!("{e}."));
     let file = std::fs::File::open(path).map_err(read_error)?;
     let len = file.metadata().map_err(read_error)?.len();
     if len > limits.max_bytes as u64 {
@@ -191,7 +190,9 @@ pub fn parse_str(text: &str, file: FileId, syntax: Syntax, limits: &Limits) -> R
         return Err(Diagnostic::error(codes::NOT_A_MAPPING, "template is not a mapping")
             .at(root.span)
             .label(format!("expected a mapping, found {}", root.kind_name()))
-            .note("The top level of a template is a mapping of sections such as `Parameters`, `Resources` and `Outputs`."));
+            .note(
+                "The top level of a template is a mapping of sections such as `Parameters`, `Resources` and `Outputs`.",
+            ));
     }
     Ok(root)
 }

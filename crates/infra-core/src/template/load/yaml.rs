@@ -141,7 +141,11 @@ enum Tagging {
     /// `!` alone: the scalar is a string.
     NonSpecific,
     /// A CloudFormation short form: wrap the node in `{ key: node }`.
-    Intrinsic { key: &'static str, start: usize, end: usize },
+    Intrinsic {
+        key: &'static str,
+        start: usize,
+        end: usize,
+    },
     Core(CoreTag, Span),
 }
 
@@ -383,7 +387,11 @@ impl Builder<'_, '_> {
         };
         let Tagging::Intrinsic { key, start: tag_start, end: tag_end } = tagging else {
             self.count(1, start, end, "the limit is reached here")?;
-            return self.complete(Built { node: Node::new(kind, span), merge_key: false, size: 1, height: 0 }, anchor, end);
+            return self.complete(
+                Built { node: Node::new(kind, span), merge_key: false, size: 1, height: 0 },
+                anchor,
+                end,
+            );
         };
         self.check_depth(self.depth() + 1, tag_start, tag_end)?;
         let inner = match kind {
@@ -427,7 +435,12 @@ impl Builder<'_, '_> {
         let wrap = match tagging {
             Tagging::Intrinsic { key, start, end } => Some((key, start, end)),
             Tagging::Core(core, tag_span) if core != if map { CoreTag::Map } else { CoreTag::Seq } => {
-                return Err(bad_core_tag(core, tag_span, self.span(first, first_end), if map { "a mapping" } else { "a list" }));
+                return Err(bad_core_tag(
+                    core,
+                    tag_span,
+                    self.span(first, first_end),
+                    if map { "a mapping" } else { "a list" },
+                ));
             }
             _ => None,
         };
@@ -445,17 +458,7 @@ impl Builder<'_, '_> {
         } else {
             Items::Seq(Vec::new())
         };
-        self.stack.push(Frame {
-            items,
-            start,
-            flow,
-            anchor,
-            wrap,
-            depth,
-            size: 1,
-            height: 0,
-            end: first,
-        });
+        self.stack.push(Frame { items, start, flow, anchor, wrap, depth, size: 1, height: 0, end: first });
         Ok(())
     }
 
@@ -466,11 +469,8 @@ impl Builder<'_, '_> {
             Items::Map { .. } => '}',
             Items::Seq(_) => ']',
         };
-        let end = if frame.flow && self.text.get(at..).is_some_and(|t| t.starts_with(closer)) {
-            at + 1
-        } else {
-            frame.end
-        };
+        let end =
+            if frame.flow && self.text.get(at..).is_some_and(|t| t.starts_with(closer)) { at + 1 } else { frame.end };
         let start = frame.start.unwrap_or(frame.end).min(end);
         let kind = match frame.items {
             Items::Seq(items) => NodeKind::Seq(items),
@@ -502,7 +502,8 @@ impl Builder<'_, '_> {
             .find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
             .unwrap_or(self.text.len() - at);
         let end = at + len;
-        let Some((size, height, kind_name)) = self.anchors.get(&id).map(|a| (a.size, a.height, a.node.kind_name())) else {
+        let Some((size, height, kind_name)) = self.anchors.get(&id).map(|a| (a.size, a.height, a.node.kind_name()))
+        else {
             return Err(Diagnostic::error(codes::RECURSIVE_ALIAS, "alias refers to a node that contains it")
                 .at(self.span(at, end))
                 .label("used inside its own anchor")
@@ -660,9 +661,8 @@ fn core_kind(core: CoreTag, value: &str, tag_span: Span, span: Span) -> Result<N
         CoreTag::Str => Some(NodeKind::String(value.to_string())),
         CoreTag::Int => is_int(value).then(|| NodeKind::Number(value.to_string())),
         CoreTag::Float => (is_int(value) || is_float(value)).then(|| NodeKind::Number(value.to_string())),
-        CoreTag::Bool | CoreTag::Null => {
-            Some(plain_kind(value)).filter(|k| matches!((core, k), (CoreTag::Bool, NodeKind::Bool(_)) | (CoreTag::Null, NodeKind::Null)))
-        }
+        CoreTag::Bool | CoreTag::Null => Some(plain_kind(value))
+            .filter(|k| matches!((core, k), (CoreTag::Bool, NodeKind::Bool(_)) | (CoreTag::Null, NodeKind::Null))),
         CoreTag::Seq | CoreTag::Map => None,
     };
     kind.ok_or_else(|| bad_core_tag(core, tag_span, span, &format!("`{value}`")))
@@ -696,7 +696,9 @@ fn is_float(value: &str) -> bool {
     };
     let mantissa_ok = match mantissa.split_once('.') {
         Some((int, frac)) => {
-            (int.is_empty() || all_digits(int, 10)) && (frac.is_empty() || all_digits(frac, 10)) && !(int.is_empty() && frac.is_empty())
+            (int.is_empty() || all_digits(int, 10))
+                && (frac.is_empty() || all_digits(frac, 10))
+                && !(int.is_empty() && frac.is_empty())
         }
         None => all_digits(mantissa, 10),
     };
@@ -828,7 +830,8 @@ fn block_indicator(line: &str) -> Option<(usize, usize)> {
             return None;
         }
         let after = &line[i + 1..];
-        let modifiers = after.len() - after.trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit()).len();
+        let modifiers =
+            after.len() - after.trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit()).len();
         let rest = &after[modifiers..];
         let ends = rest.trim().is_empty() || (rest.starts_with([' ', '\t']) && rest.trim_start().starts_with('#'));
         ends.then_some((i, i + 1 + modifiers))
