@@ -78,13 +78,18 @@ impl AwsProject {
 
     /// Run `infra ARGS` on the project, as the project's account.
     pub fn infra(&self, args: &[&str]) -> Run {
+        self.infra_in(ENV, args)
+    }
+
+    /// Run `infra ARGS` on the project's environment `env`, as the project's account.
+    pub fn infra_in(&self, env: &str, args: &[&str]) -> Run {
         let credentials = &self.account.credentials;
         let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
         command
             .arg("--project-dir")
             .arg(self.dir.path())
             .arg("--env")
-            .arg(ENV)
+            .arg(env)
             .args(args)
             .env("NO_COLOR", "1")
             .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
