@@ -2,6 +2,7 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
+use crate::props::Props;
 use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy, IAM_PROPAGATION_WINDOW};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use crate::{sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group};
@@ -176,6 +177,32 @@ fn already_exists(err: &ProviderError) -> bool {
 }
 
 /// The ARN a response must carry: it becomes the resource's physical ID.
+/// What a create or update records for types whose Ref is the ARN and whose one attribute is
+/// the name (`name_attribute`, e.g. `ModelName`).
+pub(crate) fn named(name_attribute: &str, arn: String, name: String) -> Applied {
+    let mut attributes = infra_core::provider::Attributes::new();
+    attributes.insert(name_attribute.into(), serde_json::Value::String(name));
+    Applied { physical_id: arn, attributes }
+}
+
+/// Update of a type that is immutable but for its tags (models, endpoint configurations): any
+/// other change is refused, so the planner replaces instead.
+pub(crate) async fn update_tags_only(
+    p: &SageMakerProvider,
+    req: &UpdateRequest,
+    name_attribute: &str,
+) -> Result<Applied, ProviderError> {
+    ensure_only_changed(req, &["Tags"])?;
+    let old = Props::root(&req.old_properties, "AddTags")?.tags()?;
+    let new = Props::root(&req.new_properties, "AddTags")?.tags()?;
+    p.update_tags(&req.physical_id, &old, &new).await?;
+    Ok(named(
+        name_attribute,
+        req.physical_id.clone(),
+        recorded_name(&req.old_attributes, name_attribute, &req.physical_id),
+    ))
+}
+
 pub(crate) fn require_arn(operation: &str, arn: Option<&str>) -> Result<String, ProviderError> {
     match arn {
         Some(arn) if !arn.is_empty() => Ok(arn.to_string()),

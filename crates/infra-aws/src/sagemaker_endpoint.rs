@@ -5,7 +5,8 @@
 
 use crate::props::{conform, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
+    absent_if_missing, create_name, ensure_only_changed, named, recorded_name, require_arn, some_tags,
+    SageMakerProvider,
 };
 use crate::waiter::{Phase, Poll};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
@@ -15,21 +16,14 @@ use aws_sdk_sagemaker::types::{
     RollingUpdatePolicy, TrafficRoutingConfig, TrafficRoutingConfigType, VariantProperty, VariantPropertyType,
 };
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
-use serde_json::Value;
 
 const NAME: &str = "EndpointName";
 const CONFIG: &str = "EndpointConfigName";
 /// Properties that only steer an update; SageMaker does not report them back.
 const UPDATE_OPTIONS: &[&str] =
     &["RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "DeploymentConfig", "RetainDeploymentConfig"];
-
-fn applied(arn: String, name: String) -> Applied {
-    let mut attributes = Attributes::new();
-    attributes.insert(NAME.into(), Value::String(name));
-    Applied { physical_id: arn, attributes }
-}
 
 pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateEndpoint";
@@ -53,7 +47,7 @@ pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result
     let endpoint =
         p.wait(&req.context, Phase::Create, OPERATION, &subject, "InService")?.until(|| in_service(p, &name)).await?;
     let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(out.as_ref().and_then(|o| o.endpoint_arn())))?;
-    Ok(applied(arn, name))
+    Ok(named(NAME, arn, name))
 }
 
 /// One poll towards `InService`.
@@ -135,7 +129,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
     for option in UPDATE_OPTIONS {
         observed = observed.put(option, template.get(*option).cloned());
     }
-    let Applied { physical_id, attributes } = applied(arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
+    let Applied { physical_id, attributes } = named(NAME, arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
     Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes }))
 }
 
@@ -152,7 +146,7 @@ pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result
         switch_config(p, req, &name, &config, new).await?;
     }
     p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
-    Ok(applied(req.physical_id.clone(), name))
+    Ok(named(NAME, req.physical_id.clone(), name))
 }
 
 /// Points the endpoint at `config`, waits for the deployment, and checks it stuck.

@@ -4,7 +4,7 @@
 
 use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
 use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
+    absent_if_missing, create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMakerProvider,
 };
 use aws_sdk_sagemaker::types::{
     AsyncInferenceClientConfig, AsyncInferenceConfig, AsyncInferenceNotificationConfig, AsyncInferenceOutputConfig,
@@ -14,7 +14,7 @@ use aws_sdk_sagemaker::types::{
     ProductionVariantRoutingConfig, ProductionVariantServerlessConfig, RoutingStrategy,
 };
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest, UpdateRequest,
+    Applied, CreateRequest, DeleteRequest, Observed, ProviderError, ReadRequest, UpdateRequest,
 };
 use serde_json::{json, Value};
 
@@ -55,13 +55,7 @@ pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result
             require_arn(OPERATION, existing.endpoint_config_arn())?
         }
     };
-    Ok(applied(arn, name))
-}
-
-fn applied(arn: String, name: String) -> Applied {
-    let mut attributes = Attributes::new();
-    attributes.insert(NAME.into(), Value::String(name));
-    Applied { physical_id: arn, attributes }
+    Ok(named(NAME, arn, name))
 }
 
 fn production_variant(v: Props<'_>) -> Result<ProductionVariant, ProviderError> {
@@ -296,16 +290,13 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
         .string(NAME, template.get(NAME).and(config.endpoint_config_name()))
         .put("Tags", tags_value(tags, template))
         .build();
-    let Applied { physical_id, attributes } = applied(arn, config.endpoint_config_name().unwrap_or(&name).to_string());
+    let Applied { physical_id, attributes } =
+        named(NAME, arn, config.endpoint_config_name().unwrap_or(&name).to_string());
     Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
 }
 
 pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    ensure_only_changed(req, &["Tags"])?;
-    let old = Props::root(&req.old_properties, "AddTags")?.tags()?;
-    let new = Props::root(&req.new_properties, "AddTags")?.tags()?;
-    p.update_tags(&req.physical_id, &old, &new).await?;
-    Ok(applied(req.physical_id.clone(), recorded_name(&req.old_attributes, NAME, &req.physical_id)))
+    update_tags_only(p, req, NAME).await
 }
 
 pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
