@@ -298,7 +298,7 @@ pub(crate) async fn read(
         )
         .build();
     let Applied { physical_id, attributes } = applied(&target);
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
+    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
 }
 
 pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {

@@ -321,6 +321,7 @@ pub(crate) async fn read(
         physical_id: policy.policy_arn().to_string(),
         properties: conform(observed, Some(template)),
         attributes,
+        failure: None,
     }))
 }
 

@@ -130,7 +130,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
         observed = observed.put(option, template.get(*option).cloned());
     }
     let Applied { physical_id, attributes } = named(NAME, arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes }))
+    Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes, failure: None }))
 }
 
 pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {

@@ -292,7 +292,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
         .build();
     let Applied { physical_id, attributes } =
         named(NAME, arn, config.endpoint_config_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
+    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
 }
 
 pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {

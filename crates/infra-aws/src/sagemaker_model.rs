@@ -220,7 +220,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
     let defaults = [("EnableNetworkIsolation", json!(false)), ("InferenceExecutionConfig", json!({"Mode": "Serial"}))];
     omit_defaults(&mut observed, template, &defaults);
     let Applied { physical_id, attributes } = named(NAME, arn, model.model_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes }))
+    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
 }
 
 pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {

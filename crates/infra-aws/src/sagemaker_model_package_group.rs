@@ -150,6 +150,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
         physical_id: applied.physical_id,
         properties: conform(observed, Some(template)),
         attributes: applied.attributes,
+        failure: None,
     }))
 }
 

@@ -98,6 +98,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         physical_id: profile.instance_profile_name().to_string(),
         properties,
         attributes: attributes(profile.arn()),
+        failure: None,
     }))
 }
 

@@ -184,7 +184,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
     }
     let properties = shape_like(&req.properties, live);
-    Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy) }))
+    Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy), failure: None }))
 }
 
 pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {

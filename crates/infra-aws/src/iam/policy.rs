@@ -79,6 +79,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         physical_id: req.physical_id.clone(),
         properties: shape_like(&req.properties, live),
         attributes: attributes(&req.physical_id),
+        failure: None,
     }))
 }
 

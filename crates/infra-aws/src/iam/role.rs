@@ -220,6 +220,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         physical_id: role.role_name().to_string(),
         properties,
         attributes: attributes(role.arn(), role.role_id()),
+        failure: None,
     }))
 }
 

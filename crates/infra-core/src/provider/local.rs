@@ -12,7 +12,7 @@
 //! double create is caught rather than silently overwriting.
 
 use super::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest,
 };
 use async_trait::async_trait;
@@ -197,6 +197,7 @@ impl Provider for LocalProvider {
                 physical_id: req.physical_id.clone(),
                 properties: req.properties.clone(),
                 attributes: data_attributes(&req.physical_id, &req.properties),
+                failure: None,
             })),
             FILE => {
                 let path = PathBuf::from(&req.physical_id);
@@ -225,9 +226,24 @@ impl Provider for LocalProvider {
                     physical_id: req.physical_id.clone(),
                     properties: J::Object(props),
                     attributes: file_attributes(&path),
+                    failure: None,
                 }))
             }
             other => Err(ProviderError::new(ErrorKind::Unsupported, "Read", format!("unknown type {other}"))),
+        }
+    }
+
+    async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        match req.context.resource_type.as_str() {
+            // A data resource exists only in the state, so a create that never reached the
+            // state made nothing.
+            DATA => Ok(None),
+            // Files are found by the path chosen before the create.
+            other => Err(ProviderError::new(
+                ErrorKind::Unsupported,
+                "Find",
+                format!("{other} is found by the path chosen before its create, not by a token"),
+            )),
         }
     }
 

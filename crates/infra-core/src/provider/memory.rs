@@ -261,6 +261,7 @@ impl Provider for MemoryProvider {
             physical_id: req.physical_id.clone(),
             properties: o.properties.clone(),
             attributes: Self::attributes(&o.resource_type, &req.physical_id, &o.properties),
+            failure: None,
         }))
     }
 

@@ -9,8 +9,14 @@
 //! - a resource's physical name is chosen by [`Provider::physical_name`] *before* the create
 //!   call and recorded as intent, so after a crash the engine can [`Provider::read`] it and
 //!   adopt it instead of creating a duplicate;
-//! - where a service assigns IDs itself, the provider makes the create idempotent with
-//!   [`CreateRequest::token`] (client tokens, or a tag it can search by).
+//! - where a service assigns IDs itself, the create carries [`CreateRequest::token`] (as the
+//!   API's client token, or as the [`INTENT_TAG`] tag set in the create call itself), and
+//!   [`Provider::find`] finds the resource by it after a crash.
+//!
+//! A failed call tells the engine what it left behind: [`ProviderError::partial`] when the
+//! resource was made but is not usable (recorded as tainted), and
+//! [`ProviderError::is_ambiguous`] decides, in this one place, when the outcome is unknown
+//! and the operation must stay open for the next run to check.
 
 pub mod local;
 pub mod memory;
@@ -35,6 +41,10 @@ pub struct ResourceContext {
     pub metadata: serde_json::Value,
 }
 
+/// The tag a create carries when the service assigns the resource's ID: its value is the
+/// intent's token, so the resource can be found after a crash ([`Provider::find`]).
+pub const INTENT_TAG: &str = "infra:intent";
+
 /// Attributes readable with `Fn::GetAtt`. `Ref` reads the physical ID.
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
@@ -43,8 +53,19 @@ pub struct CreateRequest {
     pub context: ResourceContext,
     /// The name chosen before the call (see [`Provider::physical_name`]), if the type has one.
     pub physical_name: Option<String>,
-    /// Unique per create intent; stable across a resume of the same intent.
+    /// Unique per create intent and recorded in it before the call, so it is the same on every
+    /// attempt of the call and after a crash: sent as a client token, or as the
+    /// [`INTENT_TAG`] tag, where the service assigns the ID.
     pub token: String,
+    pub properties: serde_json::Value,
+}
+
+/// Looks for the resource an interrupted create made, by the token it carried.
+#[derive(Clone, Debug)]
+pub struct FindRequest {
+    pub context: ResourceContext,
+    pub token: String,
+    /// Properties the create sent, so the result can come back in the same shape.
     pub properties: serde_json::Value,
 }
 
@@ -87,6 +108,9 @@ pub struct Observed {
     pub physical_id: String,
     pub properties: serde_json::Value,
     pub attributes: Attributes,
+    /// Set when the resource exists but is not usable (an endpoint in `Failed`): why. Such a
+    /// resource is recorded as tainted, and the next plan replaces it.
+    pub failure: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,15 +136,34 @@ pub struct ProviderError {
     /// The service's error code, e.g. `EntityAlreadyExists`.
     pub code: Option<String>,
     pub message: String,
+    /// The operation failed after the service made the resource (an endpoint whose create
+    /// succeeded and which then reached `Failed`, or whose waiter timed out; a role whose
+    /// policy could not be attached nor the role removed again): it exists under this ID. The
+    /// engine records it as tainted, so it is neither leaked nor created twice.
+    pub partial: Option<Box<Applied>>,
 }
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, operation: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError { kind, operation: operation.into(), code: None, message: message.into() }
+        ProviderError { kind, operation: operation.into(), code: None, message: message.into(), partial: None }
     }
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
+    }
+    /// The resource exists although the operation failed (see [`ProviderError::partial`]).
+    pub fn with_partial(mut self, applied: Applied) -> Self {
+        self.partial = Some(Box::new(applied));
+        self
+    }
+
+    /// Whether the failed call may still have taken effect, so that nobody can say whether
+    /// the resource was made, changed or deleted: a lost answer, a timeout, a 5xx, anything
+    /// unclassified. The engine then keeps the operation's intent open, and the next run reads
+    /// the resource to settle it. A refusal (invalid, conflict, not found, unsupported)
+    /// changed nothing, and a [`partial`](Self::partial) result is known exactly.
+    pub fn is_ambiguous(&self) -> bool {
+        self.partial.is_none() && matches!(self.kind, ErrorKind::Transient | ErrorKind::Other)
     }
 }
 
@@ -177,6 +220,18 @@ pub trait Provider: Send + Sync {
 
     /// `Ok(None)` when the resource does not exist.
     async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError>;
+
+    /// The resource a create carrying `req.token` made, for types whose ID the service
+    /// assigns (no [`physical_name`](Provider::physical_name)); `Ok(None)` when there is
+    /// none. Types that cannot be found this way answer [`ErrorKind::Unsupported`], and an
+    /// interrupted create of theirs is left for the user to settle rather than guessed at.
+    async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        Err(ProviderError::new(
+            ErrorKind::Unsupported,
+            "find",
+            format!("{} cannot be found by the token its create carried", req.context.resource_type),
+        ))
+    }
 
     async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError>;
 
