@@ -28,6 +28,7 @@ fn resource(id: &str, resource_type: &str, physical_id: &str, depends_on: &[&str
         depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
         deletion_policy: DeletionPolicy::Delete,
         update_replace_policy: DeletionPolicy::Retain,
+        tainted: None,
     }
 }
 
@@ -229,6 +230,7 @@ fn interrupted_run_is_shown_and_blocks_rm() {
             physical_name: None,
             physical_id: Some("mlplatform-dev-endpoint".into()),
             token: "token-1".into(),
+            request: None,
         };
         journal.append(Entry::Intent(intent)).await.unwrap();
     });

@@ -1,6 +1,6 @@
 //! `infra apply`: make the changes of a fresh plan (after approval) or of a saved one.
 
-use super::engine::{self, Running, Selection, Workspace};
+use super::engine::{self, Access, Running, Selection, Workspace};
 use super::{Format, Global};
 use anyhow::{bail, Context};
 use infra_core::plan::Plan;
@@ -39,7 +39,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.planfile {
         return apply_saved(path, &args, global);
     }
-    let mut ws = Workspace::open(global, None, &args.selection.layers, "apply", args.running.lock_timeout)?;
+    let mut ws =
+        Workspace::open(global, None, &args.selection.layers, "apply", args.running.lock_timeout, Access::Write)?;
     let (plan, registry) = super::plan::make_and_show(&ws, args.selection.options(false), global.format)?;
     if !plan.has_changes() {
         if json {
@@ -79,7 +80,7 @@ fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::
         bail!("apply {}: the plan is for environment {}, not {env}", path.display(), plan.env);
     }
     let layers: Vec<String> = plan.layers.iter().map(|l| l.layer.clone()).collect();
-    let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout)?;
+    let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout, Access::Write)?;
     plan.check_fresh(&ws.env, &ws.fingerprint(), &ws.states)
         .map_err(|e| anyhow::anyhow!("apply the saved plan {}: {e}; make a new plan", path.display()))?;
     plan.adopt_lineage(&mut ws.states);

@@ -1,6 +1,6 @@
 //! `infra destroy`: delete what infra manages, highest layer first.
 
-use super::engine::{self, Running, Workspace};
+use super::engine::{self, Access, Running, Workspace};
 use super::{Format, Global};
 use infra_core::plan::PlanOptions;
 use std::process::ExitCode;
@@ -33,7 +33,7 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let json = global.format == Format::Json;
-    let mut ws = Workspace::open(global, None, &args.layers, "destroy", args.running.lock_timeout)?;
+    let mut ws = Workspace::open(global, None, &args.layers, "destroy", args.running.lock_timeout, Access::Write)?;
     let options =
         PlanOptions { targets: args.targets.clone(), layers: args.layers.clone(), destroy: true, ..Default::default() };
     let (plan, registry) = super::plan::make_and_show(&ws, options, global.format)?;

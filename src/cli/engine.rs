@@ -5,8 +5,8 @@
 use super::providers;
 use super::Global;
 use anyhow::{bail, Context};
-use infra_core::apply::recover::{self, OpenIntent};
-use infra_core::apply::{ApplyOptions, ApplyReport, Event, Interrupt, JournalRecorder, Reporter, Walker};
+use infra_core::apply::recover::{self, OpenIntent, Settlement};
+use infra_core::apply::{ApplyOptions, ApplyReport, Event, Interrupt, JournalRecorder, Placement, Reporter, Walker};
 use infra_core::plan::{self, Plan, PlanInput, PlanOptions};
 use infra_core::project::Project;
 use infra_core::provider::Registry;
@@ -48,6 +48,17 @@ pub struct Running {
     pub parallelism: u32,
 }
 
+/// What a command may do to state: `plan` only reads; `apply` and `destroy` write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Nothing is written: not the state, not the journal, and no mutating call is made.
+    /// Operations a previous run left open are assessed by reading, and shown.
+    ReadOnly,
+    /// Operations a previous run left open are settled, and the states committed, before
+    /// anything else happens.
+    Write,
+}
+
 /// A project opened for planning or applying in one environment, its layers locked.
 pub struct Workspace {
     pub project: Project,
@@ -64,16 +75,22 @@ pub struct Workspace {
     interrupt: Arc<Interrupt>,
     /// Where AWS calls go; its configuration is resolved on first use only.
     aws: providers::Aws,
+    /// The account the credentials act in, asked of STS once.
+    account: std::sync::OnceLock<String>,
+    /// How operations a previous run left open were (or, read-only, will be) settled.
+    pub settlements: Vec<Settlement>,
 }
 
 impl Workspace {
-    /// Load the project and every layer's state, locking the `locked` layers (all when empty).
+    /// Load the project and every layer's state, locking the `locked` layers (all when empty),
+    /// and settle (or, read-only, assess) what a previous run left open.
     pub fn open(
         global: &Global,
         env: Option<&str>,
         locked: &[String],
         operation: &str,
         lock_timeout: Duration,
+        access: Access,
     ) -> anyhow::Result<Self> {
         let color = global.color();
         let (mut project, diags) = Project::read(&global.project_dir);
@@ -113,6 +130,8 @@ impl Workspace {
             color,
             interrupt: Arc::new(Interrupt::new()),
             aws,
+            account: std::sync::OnceLock::new(),
+            settlements: Vec::new(),
             project,
         };
         let state_dir = ws.project.state_dir();
@@ -137,10 +156,15 @@ impl Workspace {
             ws.states.insert(layer.clone(), loaded.state);
             ws.stores.insert(layer, store);
         }
-        if !open.is_empty() {
-            ws.settle(&open)?;
-        } else {
-            ws.commit_dirty()?;
+        match access {
+            Access::ReadOnly => {
+                ws.dirty.clear();
+                if !open.is_empty() {
+                    ws.preview(&open)?;
+                }
+            }
+            Access::Write if open.is_empty() => ws.commit_dirty()?,
+            Access::Write => ws.settle(&open)?,
         }
         Ok(ws)
     }
@@ -153,27 +177,80 @@ impl Workspace {
         self.project.endpoint_url(&self.env)
     }
 
-    /// Settle operations a crashed run left open, before anything is planned.
+    /// Where this run acts, for intents and for checking open ones: the account and region
+    /// when any of `types` is an AWS type or an open intent was made in an account.
+    fn placement<'a>(&self, types: impl Iterator<Item = &'a str>, open: &[OpenIntent]) -> anyhow::Result<Placement> {
+        let recorded = open.iter().filter_map(|o| o.intent.request.as_ref()).any(|r| r.account.is_some());
+        if !recorded && !providers::needs_aws(types) {
+            return Ok(Placement::default());
+        }
+        Ok(Placement { account: Some(self.account()?), region: Some(self.region().to_string()) })
+    }
+
+    fn account(&self) -> anyhow::Result<String> {
+        if let Some(a) = self.account.get() {
+            return Ok(a.clone());
+        }
+        let account = self.runtime.block_on(providers::account_id(true, &self.aws))?;
+        Ok(self.account.get_or_init(|| account).clone())
+    }
+
+    /// Decide by reading only how the open intents will be settled.
+    fn assess(&self, open: &[OpenIntent]) -> anyhow::Result<Vec<Settlement>> {
+        let types = || open.iter().map(|o| o.intent.resource_type.as_str());
+        let registry = self.registry_for_types(types())?;
+        let placement = self.placement(types(), open)?;
+        let assessed = self.runtime.block_on(recover::assess(
+            open,
+            &self.project.name,
+            &self.env,
+            &placement,
+            &self.states,
+            &registry,
+        ));
+        assessed.context("check the operations an interrupted run left open (nothing was changed)")
+    }
+
+    /// Read-only: show what apply will settle, and plan on top of it, in memory only.
+    fn preview(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
+        let settlements = self.assess(open)?;
+        for s in &settlements {
+            let state = self.states.entry(s.layer.clone()).or_default();
+            for (key, record) in &s.writes {
+                match record {
+                    Some(r) => state.resources.insert(key.clone(), r.clone()),
+                    None => state.resources.remove(key),
+                };
+            }
+        }
+        self.settlements = settlements;
+        Ok(())
+    }
+
+    /// Settle operations a previous run left open, before anything is planned. Whatever
+    /// happens, what was settled is committed; what was not stays open in the journal.
     fn settle(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
-        let stacks = self.stacks_for_recovery()?;
+        let settlements = self.assess(open)?;
         let registry = self.registry_for_types(open.iter().map(|o| o.intent.resource_type.as_str()))?;
         let layers: Vec<String> = self.dirty.clone();
         let recorder = self.recorder(&layers)?;
         let (project, env) = (self.project.name.clone(), self.env.clone());
-        let result = self.runtime.block_on(recover::recover(
-            open,
+        let result = self.runtime.block_on(recover::settle(
+            &settlements,
             &project,
             &env,
-            &stacks,
             &mut self.states,
             &registry,
             &recorder,
         ));
         drop(recorder);
-        self.commit_dirty()?;
-        for r in result? {
-            eprintln!("recovered {r}");
+        let committed = self.commit_dirty();
+        result.context("settle the operations an interrupted run left open")?;
+        committed?;
+        for s in &settlements {
+            eprintln!("recovered {s}");
         }
+        self.settlements = settlements;
         Ok(())
     }
 
@@ -225,7 +302,7 @@ impl Workspace {
         if !providers::needs_aws(self.types(&stacks).into_iter()) {
             return Ok((placeholder, stacks));
         }
-        let account = self.runtime.block_on(providers::account_id(true, &self.aws))?;
+        let account = self.account()?;
         let stacks = self.stacks(&account, &self.exports())?;
         Ok((account, stacks))
     }
@@ -249,11 +326,6 @@ impl Workspace {
             stacks = self.stacks(&account, &exports)?;
         }
         bail!("plan: exports kept changing between rounds of planning")
-    }
-
-    /// Evaluate with the placeholder account: enough to settle interrupted operations.
-    fn stacks_for_recovery(&self) -> anyhow::Result<Vec<DesiredStack>> {
-        self.stacks(infra_core::template::eval::PLACEHOLDER_ACCOUNT_ID, &self.exports())
     }
 
     fn types<'a>(&'a self, stacks: &'a [DesiredStack]) -> Vec<&'a str> {
@@ -339,6 +411,8 @@ impl Workspace {
         progress: bool,
     ) -> anyhow::Result<ApplyReport> {
         let layers: Vec<String> = plan.layers.iter().filter(|l| l.has_changes()).map(|l| l.layer.clone()).collect();
+        let changed = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change());
+        let placement = self.placement(changed.map(|c| c.resource_type.as_str()), &[])?;
         let recorder = Arc::new(self.recorder(&layers)?);
         self.dirty.extend(layers);
         let reporter: Arc<dyn Reporter> = Arc::new(Progress::new(progress));
@@ -348,7 +422,7 @@ impl Workspace {
             recorder: recorder.clone(),
             reporter,
             interrupt: self.interrupt.clone(),
-            options: ApplyOptions { parallelism: parallelism as usize, heartbeat: Duration::from_secs(10) },
+            options: ApplyOptions { parallelism: parallelism as usize, heartbeat: Duration::from_secs(10), placement },
         };
         let mut exports = self.exports();
         let mut states = std::mem::take(&mut self.states);

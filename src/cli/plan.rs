@@ -1,6 +1,6 @@
 //! `infra plan`: show what apply would change, optionally saving the plan for `infra apply`.
 
-use super::engine::{Running, Selection, Workspace};
+use super::engine::{Access, Running, Selection, Workspace};
 use super::{Format, Global};
 use anyhow::Context;
 use infra_core::plan::{Plan, PlanOptions};
@@ -13,8 +13,9 @@ use std::process::ExitCode;
 /// Evaluates every layer for the environment, compares it with the recorded state and
 /// prints, Terraform style, what would be created (+), updated in place (~), replaced (-/+
 /// or +/-, with the property that forces it) or destroyed (-). Values that depend on
-/// resources not created yet show as "(known after apply)". Nothing is changed, but
-/// operations a previous run left unfinished are settled first.
+/// resources not created yet show as "(known after apply)". Nothing is changed: operations
+/// an interrupted run left open are checked by reading the resources they touched and shown
+/// with what `infra apply` will do about them, and the plan is made as if they were settled.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   infra plan
@@ -67,10 +68,28 @@ pub fn make_and_show(
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let ws = Workspace::open(global, None, &args.selection.layers, "plan", args.running.lock_timeout)?;
+    let ws =
+        Workspace::open(global, None, &args.selection.layers, "plan", args.running.lock_timeout, Access::ReadOnly)?;
+    if let (Some(path), false) = (&args.out, ws.settlements.is_empty()) {
+        anyhow::bail!(
+            "save the plan to {}: an interrupted run left operations open, and a saved plan must start from settled state; run `infra apply` (it settles them first, then asks before changing anything else), then plan again",
+            path.display()
+        );
+    }
+    if global.format == Format::Human && !ws.settlements.is_empty() {
+        println!("Operations an interrupted run left open (`infra apply` settles them before anything else):");
+        for s in &ws.settlements {
+            println!("  {s}");
+        }
+        println!();
+    }
     let (plan, _) = make_and_show(&ws, args.selection.options(false), global.format)?;
     if global.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&render::plan::json(&plan))?);
+        let mut doc = render::plan::json(&plan);
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("interrupted".to_string(), serde_json::to_value(&ws.settlements)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     if let Some(path) = &args.out {
         let text = serde_json::to_string_pretty(&render::plan::json(&plan))?;

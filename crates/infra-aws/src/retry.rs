@@ -208,7 +208,10 @@ where
                 if !policy.should_retry(&err, elapsed) {
                     return Outcome { result: Err(err), attempts, answer_lost };
                 }
-                answer_lost |= err.code.is_none();
+                // No answer, or a server error: the attempt may have been carried out. A
+                // throttled attempt was refused before it ran.
+                answer_lost |= err.kind == ErrorKind::Transient
+                    && err.code.as_deref().is_none_or(|c| !crate::error::is_throttling(c));
                 // Never sleep past the deadline: one last attempt right at it is still useful.
                 let remaining = policy.max_elapsed.saturating_sub(elapsed);
                 tokio::time::sleep(policy.backoff(attempts).min(remaining)).await;
@@ -290,6 +293,8 @@ mod tests {
             (vec![throttled(), exists()], false),
             (vec![lost(), exists()], true),
             (vec![throttled(), lost(), throttled(), exists()], true),
+            // A coded 5xx may have been carried out before the server failed.
+            (vec![err(ErrorKind::Transient, "InternalFailure", "oops"), exists()], true),
         ];
         for (errors, expected) in cases {
             let queue = RefCell::new(errors.clone().into_iter());

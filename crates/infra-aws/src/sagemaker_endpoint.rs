@@ -44,9 +44,29 @@ pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result
         })
         .await?;
     let subject = format!("endpoint {name}");
-    let endpoint =
-        p.wait(&req.context, Phase::Create, OPERATION, &subject, "InService")?.until(|| in_service(p, &name)).await?;
-    let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(out.as_ref().and_then(|o| o.endpoint_arn())))?;
+    let created_arn = out.as_ref().and_then(|o| o.endpoint_arn()).map(str::to_string);
+    let waited =
+        p.wait(&req.context, Phase::Create, OPERATION, &subject, "InService")?.until(|| in_service(p, &name)).await;
+    let endpoint = match waited {
+        Ok(endpoint) => endpoint,
+        // The endpoint exists (and may bill ML instances) although it never became usable:
+        // it reached `Failed`, or the wait timed out. It is handed back to be recorded as
+        // tainted, so the next plan replaces it instead of leaking it.
+        Err(e) if e.kind != ErrorKind::NotFound => {
+            let arn = match created_arn {
+                Some(arn) => Some(arn),
+                None => describe(p, &name).await.ok().flatten().and_then(|d| d.endpoint_arn().map(str::to_string)),
+            };
+            return Err(match arn {
+                Some(arn) => e.with_partial(named(NAME, arn, name)),
+                // Without its ARN the endpoint cannot be recorded: leave the outcome open, so
+                // the next run finds it by name.
+                None => ProviderError { kind: ErrorKind::Other, ..e },
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(created_arn.as_deref()))?;
     Ok(named(NAME, arn, name))
 }
 
@@ -130,7 +150,15 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
         observed = observed.put(option, template.get(*option).cloned());
     }
     let Applied { physical_id, attributes } = named(NAME, arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes, failure: None }))
+    let failure = match endpoint.endpoint_status() {
+        Some(status @ (EndpointStatus::Failed | EndpointStatus::UpdateRollbackFailed)) => Some(format!(
+            "endpoint {name} is {}: {}",
+            status.as_str(),
+            endpoint.failure_reason().unwrap_or("no reason given")
+        )),
+        _ => None,
+    };
+    Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes, failure }))
 }
 
 pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {

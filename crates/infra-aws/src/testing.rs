@@ -274,6 +274,12 @@ pub enum Fault {
     /// Forward the request, then close the connection instead of returning the response:
     /// the call succeeded but the client cannot know.
     ForwardThenDrop,
+    /// Forward the request, then never answer (until the client goes away): the call took
+    /// effect and the client is still waiting, which is where a test kills it.
+    ForwardThenHold,
+    /// Forward the request and return the response with every `from` in its body replaced
+    /// by `to` (a service answering something else, e.g. an endpoint that is `Failed`).
+    Rewrite { from: &'static str, to: &'static str },
 }
 
 /// Decides the fault for the `nth` (from 1) request of an action, or `None` to forward it.
@@ -323,6 +329,22 @@ impl FaultProxy {
     pub fn forwarded(&self, action: &str) -> usize {
         self.forwarded.lock().map(|m| m.get(action).copied().unwrap_or(0)).unwrap_or(0)
     }
+
+    /// Every action that reached the proxy, with its count.
+    pub fn actions(&self) -> std::collections::BTreeMap<String, usize> {
+        self.seen.lock().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default()
+    }
+
+    /// Actions that reached the proxy and may change something: all but the read-only verbs
+    /// of AWS APIs (`Get`, `List`, `Describe`, and STS `GetCallerIdentity`).
+    pub fn mutating(&self) -> std::collections::BTreeMap<String, usize> {
+        self.actions().into_iter().filter(|(action, _)| !is_read_only(action)).collect()
+    }
+}
+
+/// Whether an AWS action only reads, by the verbs AWS APIs name their read-only calls with.
+pub fn is_read_only(action: &str) -> bool {
+    ["Get", "List", "Describe", "Head"].iter().any(|verb| action.starts_with(verb))
 }
 
 /// One request per connection: the proxy answers with `Connection: close`.
@@ -352,7 +374,7 @@ async fn proxy_connection(
         }
         Some(Fault::Error { status, code, message }) => return conn.write_all(&canned(status, code, message)).await,
         Some(Fault::Drop) => return Ok(()),
-        Some(Fault::ForwardThenDrop) | None => {}
+        Some(Fault::ForwardThenDrop | Fault::ForwardThenHold | Fault::Rewrite { .. }) | None => {}
     }
     if let Ok(mut m) = forwarded.lock() {
         *m.entry(action).or_insert(0) += 1;
@@ -362,11 +384,39 @@ async fn proxy_connection(
     up.write_all(&body).await?;
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
-    if fault == Some(Fault::ForwardThenDrop) {
-        return Ok(());
+    match fault {
+        Some(Fault::ForwardThenDrop) => return Ok(()),
+        Some(Fault::ForwardThenHold) => {
+            // Hold on until the client closes its end (or is killed).
+            let mut sink = [0u8; 1024];
+            while conn.read(&mut sink).await.map(|n| n > 0).unwrap_or(false) {}
+            return Ok(());
+        }
+        Some(Fault::Rewrite { from, to }) => response = rewrite_body(&response, from, to),
+        _ => {}
     }
     conn.write_all(&response).await?;
     conn.shutdown().await
+}
+
+/// An HTTP response with `from` replaced by `to` in its body and its length fixed.
+fn rewrite_body(response: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else { return response.to_vec() };
+    let (head, body) = (String::from_utf8_lossy(&response[..split]), String::from_utf8_lossy(&response[split + 4..]));
+    let body = body.replace(from, to);
+    let mut out: String = head
+        .split("\r\n")
+        .map(|line| {
+            if line.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}\r\n", body.len())
+            } else {
+                format!("{line}\r\n")
+            }
+        })
+        .collect();
+    out.push_str("\r\n");
+    out.push_str(&body);
+    out.into_bytes()
 }
 
 /// An error response in the shape the client's protocol expects.

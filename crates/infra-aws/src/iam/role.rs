@@ -121,12 +121,20 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
         Ok::<(), ProviderError>(())
     }
     .await;
+    let applied = Applied { physical_id: name.clone(), attributes: attributes(&arn, &role_id) };
     if let Err(e) = attached {
-        // Leave nothing half-made behind: a failed create removes the role again.
-        let _ = delete_role(iam, &name).await;
-        return Err(e);
+        // Leave nothing half-made behind: a failed create removes the role again. If even
+        // that fails, the role exists and is handed back to be recorded (tainted), never
+        // forgotten.
+        return Err(match delete_role(iam, &name).await {
+            Ok(()) => e,
+            Err(cleanup) => {
+                let message = format!("{}; removing the half-made role failed too: {cleanup}", e.message);
+                ProviderError { message, ..e }.with_partial(applied)
+            }
+        });
     }
-    Ok(Applied { physical_id: name, attributes: attributes(&arn, &role_id) })
+    Ok(applied)
 }
 
 async fn get_role(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, ProviderError> {

@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 /// An error from the journal or state store behind a [`Recorder`].
 pub type RecordError = Box<dyn std::error::Error + Send + Sync>;
 
-pub use crate::state::journal::{Intent, IntentAction};
+pub use crate::state::journal::{Intent, IntentAction, IntentRequest};
 
 /// Where the walker records what it does; implemented over the state journal. Each call is
 /// durable when it returns.
@@ -219,12 +219,22 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// How often a running operation reports that it is still running.
     pub heartbeat: Duration,
+    /// Where the run acts, recorded in every intent.
+    pub placement: Placement,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10, heartbeat: Duration::from_secs(10) }
+        ApplyOptions { parallelism: 10, heartbeat: Duration::from_secs(10), placement: Placement::default() }
     }
+}
+
+/// The cloud account and region a run acts in (`None` where it does not use one), recorded in
+/// every intent so that recovery acts on the same account and region, or refuses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub account: Option<String>,
+    pub region: Option<String>,
 }
 
 /// One operation that failed.
@@ -517,6 +527,7 @@ impl Walker<'_> {
                             recorder: self.recorder.clone(),
                             reporter: self.reporter.clone(),
                             heartbeat: self.options.heartbeat,
+                            placement: self.options.placement.clone(),
                         };
                         running.spawn(run_job(job, ctx, permit));
                     }
@@ -760,6 +771,7 @@ struct TaskContext {
     recorder: Arc<dyn Recorder>,
     reporter: Arc<dyn Reporter>,
     heartbeat: Duration,
+    placement: Placement,
 }
 
 /// Run `fut`, reporting a heartbeat while it takes long.
@@ -821,6 +833,11 @@ async fn run_job(job: Job, ctx: TaskContext, permit: tokio::sync::OwnedSemaphore
 }
 
 /// Do the step: intent, provider call, done. Returns the physical ID touched.
+///
+/// How a failed call is recorded is decided here, once for every step: a refusal closes the
+/// intent with the resource as it was; a [`ProviderError::partial`] result records the
+/// resource as tainted; an ambiguous failure ([`ProviderError::is_ambiguous`]) writes
+/// nothing, so the intent stays open and the next run reads the resource to settle it.
 async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result<Option<String>, String> {
     let rec = ctx.recorder.as_ref();
     let layer = job.layer.as_str();
@@ -835,7 +852,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             }
         };
     }
-    let record_for = |applied: Applied| ResourceRecord {
+    let record_for = |applied: Applied, tainted: Option<String>| ResourceRecord {
         logical_id: job.context.logical_id.clone(),
         resource_type: job.context.resource_type.clone(),
         physical_id: applied.physical_id,
@@ -844,6 +861,26 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         depends_on: job.depends_on.clone(),
         deletion_policy: job.deletion_policy,
         update_replace_policy: job.update_replace_policy,
+        tainted,
+    };
+    let request = |properties: &serde_json::Value| {
+        Some(IntentRequest {
+            properties: properties.clone(),
+            account: ctx.placement.account.clone(),
+            region: ctx.placement.region.clone(),
+            depends_on: job.depends_on.clone(),
+            deletion_policy: job.deletion_policy,
+            update_replace_policy: job.update_replace_policy,
+        })
+    };
+    let intent = |action: IntentAction, physical_name: Option<String>, physical_id: Option<String>| Intent {
+        logical_id: key.to_string(),
+        resource_type: job.context.resource_type.clone(),
+        action,
+        physical_name,
+        physical_id,
+        token: uuid::Uuid::new_v4().to_string(),
+        request: request(&job.properties),
     };
     match job.step {
         Step::Forget => {
@@ -855,14 +892,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         Step::Create | Step::CreateReplacement => {
             let Some(provider) = &job.provider else { return Err("no provider".to_string()) };
             let physical_name = provider.physical_name(&job.context, &job.properties);
-            let intent = Intent {
-                logical_id: key.to_string(),
-                resource_type: job.context.resource_type.clone(),
-                action: IntentAction::Create,
-                physical_name: physical_name.clone(),
-                physical_id: None,
-                token: uuid::Uuid::new_v4().to_string(),
-            };
+            let intent = intent(IntentAction::Create, physical_name.clone(), None);
             journal!(rec.intent(layer, &intent));
             let req = CreateRequest {
                 context: job.context.clone(),
@@ -870,30 +900,38 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                 token: intent.token.clone(),
                 properties: job.properties.clone(),
             };
-            match provider.create(&req).await {
-                Ok(applied) => {
-                    let record = record_for(applied);
-                    if job.step == Step::CreateReplacement {
-                        // The old object waits under its deposed key until it is deleted; with
-                        // UpdateReplacePolicy Retain it is simply let go.
-                        if let Some(old) = &job.current {
-                            if job.update_replace_policy != DeletionPolicy::Retain {
-                                let deposed = deposed_key(key);
-                                journal!(rec.done(layer, &deposed, Some(old)));
-                                result.writes.push((deposed, Some(old.clone())));
-                            }
-                        }
+            let (applied, failure) = match provider.create(&req).await {
+                Ok(applied) => (applied, None),
+                Err(e) => match e.partial.clone() {
+                    Some(applied) => (*applied, Some(e)),
+                    None if e.is_ambiguous() => return Err(left_open(&e)),
+                    None => {
+                        journal!(rec.done(layer, key, job.current.as_ref()));
+                        return Err(e.to_string());
                     }
-                    journal!(rec.done(layer, key, Some(&record)));
-                    let id = record.physical_id.clone();
-                    result.writes.push((key.to_string(), Some(record)));
-                    result.counted = Some(Action::Create);
-                    Ok(Some(id))
+                },
+            };
+            let record = record_for(applied, failure.as_ref().map(ProviderError::to_string));
+            if job.step == Step::CreateReplacement {
+                // The old object waits under its deposed key until it is deleted; with
+                // UpdateReplacePolicy Retain it is simply let go.
+                if let Some(old) = &job.current {
+                    if job.update_replace_policy != DeletionPolicy::Retain {
+                        let deposed = deposed_key(key);
+                        journal!(rec.done(layer, &deposed, Some(old)));
+                        result.writes.push((deposed, Some(old.clone())));
+                    }
                 }
-                Err(e) => {
-                    journal!(rec.done(layer, key, job.current.as_ref()));
-                    Err(e.to_string())
+            }
+            journal!(rec.done(layer, key, Some(&record)));
+            let id = record.physical_id.clone();
+            result.writes.push((key.to_string(), Some(record)));
+            result.counted = Some(Action::Create);
+            match failure {
+                Some(e) => {
+                    Err(format!("{e} (the resource {id} exists and is recorded as tainted: the next plan replaces it)"))
                 }
+                None => Ok(Some(id)),
             }
         }
         Step::Update => {
@@ -901,7 +939,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             let Some(current) = &job.current else {
                 return Err(format!("{key} is not in state"));
             };
-            if compare::same(&job.properties, &current.properties) {
+            if compare::same(&job.properties, &current.properties) && current.tainted.is_none() {
                 // Known-after-apply values turned out unchanged: nothing to call.
                 let mut record = current.clone();
                 record.depends_on = job.depends_on.clone();
@@ -914,14 +952,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                 }
                 return Ok(Some(current.physical_id.clone()));
             }
-            let intent = Intent {
-                logical_id: key.to_string(),
-                resource_type: job.context.resource_type.clone(),
-                action: IntentAction::Update,
-                physical_name: None,
-                physical_id: Some(current.physical_id.clone()),
-                token: uuid::Uuid::new_v4().to_string(),
-            };
+            let intent = intent(IntentAction::Update, None, Some(current.physical_id.clone()));
             journal!(rec.intent(layer, &intent));
             let req = UpdateRequest {
                 context: job.context.clone(),
@@ -932,17 +963,26 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             };
             match provider.update(&req).await {
                 Ok(applied) => {
-                    let record = record_for(applied);
+                    let record = record_for(applied, None);
                     journal!(rec.done(layer, key, Some(&record)));
                     let id = record.physical_id.clone();
                     result.writes.push((key.to_string(), Some(record)));
                     result.counted = Some(Action::Update);
                     Ok(Some(id))
                 }
-                Err(e) => {
-                    journal!(rec.done(layer, key, Some(current)));
-                    Err(e.to_string())
-                }
+                Err(e) => match e.partial.clone() {
+                    Some(applied) => {
+                        let record = record_for(*applied, Some(e.to_string()));
+                        journal!(rec.done(layer, key, Some(&record)));
+                        result.writes.push((key.to_string(), Some(record)));
+                        Err(format!("{e} (recorded as tainted: the next plan replaces it)"))
+                    }
+                    None if e.is_ambiguous() => Err(left_open(&e)),
+                    None => {
+                        journal!(rec.done(layer, key, Some(current)));
+                        Err(e.to_string())
+                    }
+                },
             }
         }
         Step::Delete => {
@@ -950,14 +990,9 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             let Some(current) = &job.current else {
                 return Err(format!("{key} is not in state"));
             };
-            let intent = Intent {
-                logical_id: key.to_string(),
-                resource_type: current.resource_type.clone(),
-                action: IntentAction::Delete,
-                physical_name: None,
-                physical_id: Some(current.physical_id.clone()),
-                token: uuid::Uuid::new_v4().to_string(),
-            };
+            let mut intent = intent(IntentAction::Delete, None, Some(current.physical_id.clone()));
+            intent.resource_type = current.resource_type.clone();
+            intent.request = request(&current.properties);
             journal!(rec.intent(layer, &intent));
             match delete_record(provider.as_ref(), &job.context, current).await {
                 Ok(()) => {
@@ -966,6 +1001,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                     result.counted = Some(Action::Delete);
                     Ok(Some(current.physical_id.clone()))
                 }
+                Err(e) if e.is_ambiguous() => Err(left_open(&e)),
                 Err(e) => {
                     journal!(rec.done(layer, key, Some(current)));
                     Err(e.to_string())
@@ -973,6 +1009,11 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             }
         }
     }
+}
+
+/// The failure message of a call whose outcome is unknown, so its intent stays open.
+fn left_open(e: &ProviderError) -> String {
+    format!("{e} (whether it took effect is unknown: the operation stays open in the journal, and the next run checks and settles it)")
 }
 
 /// Delete a recorded resource; already gone counts as deleted.

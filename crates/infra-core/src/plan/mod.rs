@@ -72,6 +72,8 @@ pub enum ActionReason {
     SettingsChanged { settings: Vec<String> },
     /// `--replace` asked for it.
     ReplaceRequested,
+    /// The resource is tainted: it exists, but an operation on it failed after it was made.
+    Tainted { reason: String },
     /// In state, not in the template.
     RemovedFromTemplate,
     /// Removed from the template (or destroyed) with `DeletionPolicy: Retain`.
@@ -290,6 +292,8 @@ mod record_serde {
         depends_on: Vec<String>,
         deletion_policy: DeletionPolicy,
         update_replace_policy: DeletionPolicy,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tainted: Option<String>,
     }
 
     pub fn serialize<S: Serializer>(v: &Option<ResourceRecord>, s: S) -> Result<S::Ok, S::Error> {
@@ -303,6 +307,7 @@ mod record_serde {
                 depends_on: r.depends_on.clone(),
                 deletion_policy: r.deletion_policy,
                 update_replace_policy: r.update_replace_policy,
+                tainted: r.tainted.clone(),
             })
             .serialize(s)
     }
@@ -317,6 +322,7 @@ mod record_serde {
             depends_on: r.depends_on,
             deletion_policy: r.deletion_policy,
             update_replace_policy: r.update_replace_policy,
+            tainted: r.tainted,
         }))
     }
 }

@@ -428,6 +428,8 @@ fn plan_resource(
         (Action::Replace, ActionReason::ReplaceBecause { properties: vec!["Type".to_string()] })
     } else if requested {
         (Action::Replace, ActionReason::ReplaceRequested)
+    } else if let Some(reason) = &rec.tainted {
+        (Action::Replace, ActionReason::Tainted { reason: reason.clone() })
     } else if !forcing.is_empty() {
         (Action::Replace, ActionReason::ReplaceBecause { properties: forcing })
     } else if !forcing_unknown.is_empty() {

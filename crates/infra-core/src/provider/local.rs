@@ -12,8 +12,8 @@
 //! double create is caught rather than silently overwriting.
 
 use super::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
-    ResourceContext, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError,
+    ReadRequest, ResourceContext, UpdateRequest,
 };
 use async_trait::async_trait;
 use serde_json::Value as J;
@@ -69,6 +69,14 @@ fn io_error(operation: &str, path: &Path, e: std::io::Error) -> ProviderError {
         _ => ErrorKind::Other,
     };
     ProviderError::new(kind, operation, format!("{}: {e}", path.display()))
+}
+
+/// An error of a call that cannot have made anything: never ambiguous.
+fn refusal(mut e: ProviderError) -> ProviderError {
+    if e.kind == ErrorKind::Other {
+        e.kind = ErrorKind::Invalid;
+    }
+    e
 }
 
 /// A file name made only of characters that are safe in any file system.
@@ -174,14 +182,15 @@ impl Provider for LocalProvider {
                     Some(p) => PathBuf::from(p),
                     None => self.file_path("CreateFile", &req.properties, None)?,
                 };
+                // Until the file is open nothing exists, so these failures are refusals.
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| io_error("CreateFile", dir, e))?;
+                    std::fs::create_dir_all(dir).map_err(|e| refusal(io_error("CreateFile", dir, e)))?;
                 }
                 let mut f = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .open(&path)
-                    .map_err(|e| io_error("CreateFile", &path, e))?;
+                    .map_err(|e| refusal(io_error("CreateFile", &path, e)))?;
                 f.write_all(content_of(&req.properties).as_bytes()).map_err(|e| io_error("CreateFile", &path, e))?;
                 f.sync_all().map_err(|e| io_error("CreateFile", &path, e))?;
                 Ok(Applied { physical_id: path.display().to_string(), attributes: file_attributes(&path) })

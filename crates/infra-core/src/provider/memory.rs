@@ -6,8 +6,8 @@
 //! tracks how many operations ran at once so tests can check the parallelism bounds.
 
 use super::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest,
-    ResourceContext, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError,
+    ReadRequest, ResourceContext, UpdateRequest,
 };
 use async_trait::async_trait;
 use serde_json::Value as J;
@@ -39,6 +39,18 @@ pub struct Object {
     pub resource_type: String,
     pub logical_id: String,
     pub properties: J,
+    /// The token its create carried, for types whose ID the provider assigns (as a service
+    /// keeps a client token or an `infra:intent` tag).
+    pub token: Option<String>,
+}
+
+/// How a call told to fail after taking effect reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterEffect {
+    /// The answer is lost: an ambiguous error ([`ProviderError::is_ambiguous`]).
+    AnswerLost,
+    /// The resource was made but is not usable: an error with a partial result.
+    Unusable,
 }
 
 #[derive(Default)]
@@ -46,6 +58,7 @@ struct Inner {
     objects: BTreeMap<String, Object>,
     calls: Vec<Call>,
     failures: BTreeMap<(String, CallKind), String>,
+    after_effect: BTreeMap<(String, CallKind), AfterEffect>,
     delays: BTreeMap<String, Duration>,
     next_id: u64,
 }
@@ -114,8 +127,28 @@ impl MemoryProvider {
         self.lock().failures.insert((logical_id.to_string(), kind), message.to_string());
     }
 
+    /// Make `kind` calls for `logical_id` take effect and then fail as `how` says.
+    pub fn fail_after_effect(&self, logical_id: &str, kind: CallKind, how: AfterEffect) {
+        self.lock().after_effect.insert((logical_id.to_string(), kind), how);
+    }
+
     pub fn clear_failures(&self) {
-        self.lock().failures.clear();
+        let mut inner = self.lock();
+        inner.failures.clear();
+        inner.after_effect.clear();
+    }
+
+    /// The error a call told to fail after taking effect returns.
+    fn after_effect(&self, kind: CallKind, logical_id: &str, applied: Option<Applied>) -> Result<(), ProviderError> {
+        let how = self.lock().after_effect.get(&(logical_id.to_string(), kind)).copied();
+        let op = format!("{kind:?}");
+        match (how, applied) {
+            (None, _) => Ok(()),
+            (Some(AfterEffect::Unusable), Some(applied)) => {
+                Err(ProviderError::new(ErrorKind::Other, op, "it reached a failed state").with_partial(applied))
+            }
+            (Some(_), _) => Err(ProviderError::new(ErrorKind::Transient, op, "the connection closed before an answer")),
+        }
     }
 
     /// Make every call for `logical_id` take `delay`.
@@ -231,26 +264,55 @@ impl Provider for MemoryProvider {
         let ctx = &req.context;
         let _running =
             self.enter(CallKind::Create, &ctx.logical_id, req.physical_name.as_deref(), &req.properties).await?;
-        let mut inner = self.lock();
-        let id = match &req.physical_name {
-            Some(n) => n.clone(),
-            None => {
-                inner.next_id += 1;
-                format!("mem-{}", inner.next_id)
+        let applied = {
+            let mut inner = self.lock();
+            let id = match &req.physical_name {
+                Some(n) => n.clone(),
+                None => {
+                    inner.next_id += 1;
+                    format!("mem-{}", inner.next_id)
+                }
+            };
+            if inner.objects.contains_key(&id) {
+                return Err(strict("Create", format!("{id} already exists")).with_code("AlreadyExists"));
             }
+            inner.objects.insert(
+                id.clone(),
+                Object {
+                    resource_type: ctx.resource_type.clone(),
+                    logical_id: ctx.logical_id.clone(),
+                    properties: req.properties.clone(),
+                    token: req.physical_name.is_none().then(|| req.token.clone()),
+                },
+            );
+            Applied { attributes: Self::attributes(&ctx.resource_type, &id, &req.properties), physical_id: id }
         };
-        if inner.objects.contains_key(&id) {
-            return Err(strict("Create", format!("{id} already exists")).with_code("AlreadyExists"));
+        self.after_effect(CallKind::Create, &ctx.logical_id, Some(applied.clone()))?;
+        Ok(applied)
+    }
+
+    async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        let ctx = &req.context;
+        if self.name_property.contains_key(&ctx.resource_type) {
+            return Err(ProviderError::new(ErrorKind::Unsupported, "Find", "named types are read by their name"));
         }
-        inner.objects.insert(
-            id.clone(),
-            Object {
-                resource_type: ctx.resource_type.clone(),
-                logical_id: ctx.logical_id.clone(),
-                properties: req.properties.clone(),
-            },
-        );
-        Ok(Applied { attributes: Self::attributes(&ctx.resource_type, &id, &req.properties), physical_id: id })
+        let _running = self.enter(CallKind::Read, &ctx.logical_id, None, &req.properties).await?;
+        let inner = self.lock();
+        let found: Vec<(&String, &Object)> = inner
+            .objects
+            .iter()
+            .filter(|(_, o)| o.resource_type == ctx.resource_type && o.token.as_deref() == Some(req.token.as_str()))
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [(id, o)] => Ok(Some(Observed {
+                physical_id: (*id).clone(),
+                properties: o.properties.clone(),
+                attributes: Self::attributes(&o.resource_type, id, &o.properties),
+                failure: None,
+            })),
+            _ => Err(strict("Find", format!("{} objects carry token {}", found.len(), req.token))),
+        }
     }
 
     async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
@@ -274,19 +336,23 @@ impl Provider for MemoryProvider {
             return Err(strict("Update", format!("{} does not exist", req.physical_id)));
         };
         o.properties = req.new_properties.clone();
-        Ok(Applied {
+        drop(inner);
+        let applied = Applied {
             physical_id: req.physical_id.clone(),
             attributes: Self::attributes(&ctx.resource_type, &req.physical_id, &req.new_properties),
-        })
+        };
+        self.after_effect(CallKind::Update, &ctx.logical_id, Some(applied.clone()))?;
+        Ok(applied)
     }
 
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
         let ctx = &req.context;
         let _running = self.enter(CallKind::Delete, &ctx.logical_id, Some(&req.physical_id), &req.properties).await?;
         let mut inner = self.lock();
-        match inner.objects.remove(&req.physical_id) {
-            Some(_) => Ok(()),
-            None => Err(strict("Delete", format!("{} does not exist", req.physical_id))),
+        if inner.objects.remove(&req.physical_id).is_none() {
+            return Err(strict("Delete", format!("{} does not exist", req.physical_id)));
         }
+        drop(inner);
+        self.after_effect(CallKind::Delete, &ctx.logical_id, None)
     }
 }

@@ -191,6 +191,7 @@ fn heading(c: &ResourceChange) -> String {
             };
             let why = match reason {
                 ActionReason::ReplaceRequested => ", as requested".to_string(),
+                ActionReason::Tainted { reason } => format!(", because it is tainted: {reason}"),
                 ActionReason::ReplaceBecauseUnknown { properties } => {
                     format!(", because {} may change (known after apply)", properties.join(", "))
                 }

@@ -66,6 +66,8 @@ pub(crate) struct ResourceV1 {
     depends_on: Vec<String>,
     deletion_policy: DeletionPolicy,
     update_replace_policy: DeletionPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tainted: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,6 +90,7 @@ impl ResourceV1 {
             depends_on: r.depends_on.clone(),
             deletion_policy: r.deletion_policy,
             update_replace_policy: r.update_replace_policy,
+            tainted: r.tainted.clone(),
         }
     }
 
@@ -101,6 +104,7 @@ impl ResourceV1 {
             depends_on: self.depends_on,
             deletion_policy: self.deletion_policy,
             update_replace_policy: self.update_replace_policy,
+            tainted: self.tainted,
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use super::file::{OutputV1, ResourceV1};
 use super::store::{open_private, write_atomic};
-use super::{OutputRecord, ResourceRecord, State, StateError};
+use super::{DeletionPolicy, OutputRecord, ResourceRecord, State, StateError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -23,8 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
-/// The journal format version this build writes and reads.
-const JOURNAL_VERSION: u64 = 1;
+/// The journal format version this build writes (and the newest it reads). Version 2 added
+/// the resolved request to intents; version 1 journals are still read.
+const JOURNAL_VERSION: u64 = 2;
 
 /// What is about to happen to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,8 +47,33 @@ pub struct Intent {
     pub action: IntentAction,
     pub physical_name: Option<String>,
     pub physical_id: Option<String>,
-    /// Idempotency / client token sent with the call.
+    /// Sent with the create as a client token or the `infra:intent` tag, so a resource whose
+    /// ID the service assigns can be found by it after a crash.
     pub token: String,
+    /// What the call was asked to do, resolved, so that recovery finishes exactly what was
+    /// planned (absent in journals of format version 1, and for forgets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<IntentRequest>,
+}
+
+/// The resolved request behind an [`Intent`]: everything needed to record the resource as the
+/// interrupted operation would have, without evaluating any template again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentRequest {
+    /// The properties as sent to the provider (for a delete: as recorded).
+    pub properties: serde_json::Value,
+    /// The account the run acted in (from STS), when it used AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region the run acted in, when it used AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    #[serde(default)]
+    pub update_replace_policy: DeletionPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -245,11 +271,18 @@ impl std::fmt::Debug for Journal {
 }
 
 impl Journal {
-    /// Starts a new journal (replacing any stale one) on top of the state in `header`.
-    pub(crate) fn create(path: &Path, header: &JournalHeader) -> Result<Journal, StateError> {
-        let begin = RecordV1::Begin { journal: JOURNAL_VERSION, lineage: header.lineage, serial: header.serial };
-        let line = encode_line(&begin).map_err(|source| StateError::Encode { path: path.to_path_buf(), source })?;
-        write_atomic(path, &line)?;
+    /// Starts a new journal (replacing any stale one, atomically) on top of the state in
+    /// `header`, holding the intents still `open` from the one it replaces.
+    pub(crate) fn create(path: &Path, header: &JournalHeader, open: &[Intent]) -> Result<Journal, StateError> {
+        let encode = |record: &RecordV1| {
+            encode_line(record).map_err(|source| StateError::Encode { path: path.to_path_buf(), source })
+        };
+        let mut bytes =
+            encode(&RecordV1::Begin { journal: JOURNAL_VERSION, lineage: header.lineage, serial: header.serial })?;
+        for intent in open {
+            bytes.extend(encode(&RecordV1::Intent(intent.clone()))?);
+        }
+        write_atomic(path, &bytes)?;
         Self::open(path, None)
     }
 

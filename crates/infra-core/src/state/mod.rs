@@ -9,7 +9,7 @@ pub mod lock;
 pub mod store;
 
 pub use file::Damage;
-pub use journal::{Entry, Intent, IntentAction, Journal};
+pub use journal::{Entry, Intent, IntentAction, IntentRequest, Journal};
 pub use lock::{force_unlock, LockGuard, LockInfo};
 pub use store::{LayerStore, Loaded, StatePaths};
 
@@ -40,6 +40,10 @@ pub struct ResourceRecord {
     pub depends_on: Vec<String>,
     pub deletion_policy: DeletionPolicy,
     pub update_replace_policy: DeletionPolicy,
+    /// Set when the resource exists but an operation on it failed after the service made it
+    /// (an endpoint that reached `Failed`, a create whose waiter timed out): why. Like
+    /// Terraform's tainted resources, the next plan replaces it.
+    pub tainted: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

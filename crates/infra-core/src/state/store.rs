@@ -95,7 +95,11 @@ impl LayerStore {
         };
         match self.journal_fit(&replayed.header, on_disk.as_ref())? {
             JournalFit::Stale => {
-                Ok(Loaded { state: on_disk.unwrap_or_default(), in_flight: Vec::new(), recovered: false })
+                // A commit wrote the state file and stopped before rewriting the journal: its
+                // records are in the state, but the intents it left open are still open.
+                let state = on_disk.unwrap_or_default();
+                let (_, in_flight) = journal::fold(state.clone(), replayed.entries);
+                Ok(Loaded { state, in_flight, recovered: false })
             }
             JournalFit::Continues => {
                 let base = on_disk.unwrap_or_else(|| State { lineage: replayed.header.lineage, ..State::new() });
@@ -162,14 +166,21 @@ impl LayerStore {
                         ),
                     })
                 }
-                JournalFit::Stale => {}
+                JournalFit::Stale => {
+                    // Its records are in the state file; the intents it left open are not.
+                    let (_, open) = journal::fold(State::new(), existing.entries);
+                    return Journal::create(&self.paths.journal, &header, &open);
+                }
             }
         }
-        Journal::create(&self.paths.journal, &header)
+        Journal::create(&self.paths.journal, &header, &[])
     }
 
     /// Compact: write `state` (serial + 1) atomically, keep the previous file as backup, then
-    /// remove the journal.
+    /// remove the journal, or, while it holds intents without their `done` (an operation whose
+    /// outcome is unknown, a settlement that failed, a task that panicked), replace it with a
+    /// journal holding exactly those on top of the new state. A journal is therefore never
+    /// removed while it holds an open intent, whatever the caller did or failed to do.
     pub fn commit(&self, state: &mut State) -> Result<(), StateError> {
         self.check_names()?;
         let previous = self.read_state_bytes()?;
@@ -208,9 +219,21 @@ impl LayerStore {
         let next = State { serial, ..state.clone() };
         let bytes =
             file::encode(&next).map_err(|source| StateError::Encode { path: self.paths.state.clone(), source })?;
+        // What the journal still holds open must survive the compaction, whatever the caller
+        // settled: read before the state file moves on, so a damaged journal stops the commit.
+        let open = match journal::read(&self.paths.journal)? {
+            Some(replayed) => journal::fold(State::new(), replayed.entries).1,
+            None => Vec::new(),
+        };
         create_dir(parent(&self.paths.state))?;
         write_atomic(&self.paths.state, &bytes)?;
         state.serial = next.serial;
+        if !open.is_empty() {
+            // Open intents move to a journal on top of the new serial; a crash before this
+            // leaves the old journal, whose open intents `load` still reports.
+            Journal::create(&self.paths.journal, &JournalHeader { lineage: next.lineage, serial }, &open)?;
+            return Ok(());
+        }
         match std::fs::remove_file(&self.paths.journal) {
             Ok(()) => sync_dir(parent(&self.paths.journal))?,
             Err(e) if e.kind() == ErrorKind::NotFound => {}

@@ -1,12 +1,13 @@
 //! Planner, walker, destroy and recovery against the strict in-memory provider.
 
-use infra_core::apply::recover::{recover, OpenIntent, Resolution};
+use infra_core::apply::recover::{assess, settle, OpenIntent, RecoverError, Resolution, Settlement};
 use infra_core::apply::{
-    ApplyOptions, ApplyReport, Intent, IntentAction, Interrupt, MemoryRecorder, RecordedEntry, Silent, Walker,
+    ApplyOptions, ApplyReport, Intent, IntentAction, IntentRequest, Interrupt, MemoryRecorder, Placement,
+    RecordedEntry, Silent, Walker,
 };
 use infra_core::plan::{self, Action, ActionReason, Plan, PlanError, PlanInput, PlanOptions, ReplaceOrder, StalePlan};
 use infra_core::provider::local::LocalProvider;
-use infra_core::provider::memory::{CallKind, MemoryProvider, Object};
+use infra_core::provider::memory::{AfterEffect, CallKind, MemoryProvider, Object};
 use infra_core::provider::Registry;
 use infra_core::source::Span;
 use infra_core::state::{DeletionPolicy, State};
@@ -110,10 +111,17 @@ impl Fixture {
             recorder: self.recorder.clone(),
             reporter: Arc::new(Silent),
             interrupt: Arc::new(Interrupt::new()),
-            options: ApplyOptions { parallelism: self.parallelism, heartbeat: Duration::from_secs(10) },
+            options: ApplyOptions { parallelism: self.parallelism, ..Default::default() },
         };
         self.exports = plan::exports_of(self.states.values());
         walker.apply(plan, &mut self.states, &mut self.exports).await
+    }
+
+    /// Assess the open intents (reading only), then settle them.
+    async fn recover(&mut self, open: &[OpenIntent]) -> Result<Vec<Settlement>, RecoverError> {
+        let settlements = assess(open, "proj", "dev", &Placement::default(), &self.states, &self.registry).await?;
+        settle(&settlements, "proj", "dev", &mut self.states, &self.registry, self.recorder.as_ref()).await?;
+        Ok(settlements)
     }
 
     /// Plan and apply everything; the run must succeed.
@@ -436,7 +444,12 @@ async fn resume_settles_open_intents() {
     let t_id = f.state("app").resources["T"].physical_id.clone();
     f.mem.insert(
         "n1",
-        Object { resource_type: NAMED.to_string(), logical_id: "N1".to_string(), properties: json!({"Name": "n1"}) },
+        Object {
+            resource_type: NAMED.to_string(),
+            logical_id: "N1".to_string(),
+            properties: json!({"Name": "n1"}),
+            token: None,
+        },
     );
     let intent = |id: &str, action, name: Option<&str>, pid: Option<&str>| OpenIntent {
         layer: "app".to_string(),
@@ -447,6 +460,7 @@ async fn resume_settles_open_intents() {
             physical_name: name.map(str::to_string),
             physical_id: pid.map(str::to_string),
             token: "t".to_string(),
+            request: Some(request(json!({"Name": id.to_lowercase()}))),
         },
     };
     let open = [
@@ -455,8 +469,7 @@ async fn resume_settles_open_intents() {
         intent("T", IntentAction::Delete, None, Some(&t_id)),
     ];
     let stacks = [stack("app", &[("N1", NAMED, json!({"Name": "n1"})), ("N2", NAMED, json!({"Name": "n2"}))])];
-    let recovered =
-        recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref()).await.expect("recover");
+    let recovered = f.recover(&open).await.expect("recover");
     let resolutions: Vec<Resolution> = recovered.into_iter().map(|r| r.resolution).collect();
     assert_eq!(
         resolutions,
@@ -464,9 +477,24 @@ async fn resume_settles_open_intents() {
     );
     assert_eq!(f.state("app").resources.keys().collect::<Vec<_>>(), ["N1"]);
     assert!(!f.mem.objects().contains_key(&t_id));
+    // Every intent got its done record.
+    let dones = f.recorder.entries().iter().filter(|e| matches!(e, RecordedEntry::Done(..))).count();
+    assert_eq!(dones, 1 + 3, "one from the first apply, one per settled intent");
     // Planning now creates only what never happened: no double create for the strict provider.
     let p = f.converge(&stacks).await;
     assert_eq!(actions(&p), ["N1:noop", "N2:create"]);
+}
+
+/// What an intent of the walker records about its request, for hand-made intents.
+fn request(properties: J) -> IntentRequest {
+    IntentRequest {
+        properties,
+        account: None,
+        region: None,
+        depends_on: Vec::new(),
+        deletion_policy: DeletionPolicy::Delete,
+        update_replace_policy: DeletionPolicy::Delete,
+    }
 }
 
 #[tokio::test]
@@ -603,7 +631,7 @@ async fn interrupt_stops_new_operations_and_heartbeats_report_progress() {
         recorder: f.recorder.clone(),
         reporter: events.clone(),
         interrupt: interrupt.clone(),
-        options: ApplyOptions { parallelism: 4, heartbeat: Duration::from_millis(30) },
+        options: ApplyOptions { parallelism: 4, heartbeat: Duration::from_millis(30), ..Default::default() },
     };
     let trigger = interrupt.clone();
     tokio::spawn(async move {
@@ -634,9 +662,16 @@ async fn resume_of_interrupted_updates_and_replacements() {
     let old_r = f.state("app").resources["R"].physical_id.clone();
     // A crash left: an update of U that never reached the provider, and a replacement of R
     // whose new object was created but not recorded.
+    // The provider assigns THING's IDs: the create carried its intent's token, which is how
+    // recovery finds it.
     f.mem.insert(
         "mem-new",
-        Object { resource_type: THING.to_string(), logical_id: "R".to_string(), properties: json!({"Kind": "b"}) },
+        Object {
+            resource_type: THING.to_string(),
+            logical_id: "R".to_string(),
+            properties: json!({"Kind": "b"}),
+            token: Some("t2".to_string()),
+        },
     );
     let stacks = [stack("app", &[("U", NAMED, json!({"Name": "u", "V": 2})), ("R", THING, json!({"Kind": "b"}))])];
     let open = [
@@ -649,6 +684,7 @@ async fn resume_of_interrupted_updates_and_replacements() {
                 physical_name: None,
                 physical_id: Some("u".to_string()),
                 token: "t1".to_string(),
+                request: Some(request(json!({"Name": "u", "V": 2}))),
             },
         },
         OpenIntent {
@@ -657,14 +693,16 @@ async fn resume_of_interrupted_updates_and_replacements() {
                 logical_id: "R".to_string(),
                 resource_type: THING.to_string(),
                 action: IntentAction::Create,
-                physical_name: Some("mem-new".to_string()),
+                physical_name: None,
                 physical_id: None,
                 token: "t2".to_string(),
+                request: Some(request(json!({"Kind": "b"}))),
             },
         },
     ];
-    let recovered =
-        recover(&open, "proj", "dev", &stacks, &mut f.states, &f.registry, f.recorder.as_ref()).await.expect("recover");
+    // The templates now say something else: recovery finishes what was sent, not this.
+    let changed = [stack("app", &[("U", NAMED, json!({"Name": "u", "V": 3})), ("R", THING, json!({"Kind": "b"}))])];
+    let recovered = f.recover(&open).await.expect("recover");
     let resolutions: Vec<Resolution> = recovered.into_iter().map(|r| r.resolution).collect();
     assert_eq!(resolutions, [Resolution::UpdateFinished, Resolution::Adopted { physical_id: "mem-new".to_string() }]);
     assert_eq!(f.mem.objects()["u"].properties, json!({"Name": "u", "V": 2}));
@@ -674,8 +712,140 @@ async fn resume_of_interrupted_updates_and_replacements() {
     assert_eq!(actions(&p), ["U:noop", "R:noop", "R~deposed:delete"]);
     let text = infra_core::render::plan::human(&p, false);
     assert!(text.contains("# R (deposed object) will be destroyed"), "{text}");
+    assert_eq!(actions(&f.plan(&changed, PlanOptions::default())), ["U:update", "R:noop", "R~deposed:delete"]);
     assert!(f.apply(&p).await.is_success());
     assert!(!f.mem.objects().contains_key(&old_r));
+}
+
+#[tokio::test]
+async fn a_create_the_walker_cannot_confirm_stays_open_and_is_adopted_by_its_token() {
+    let mut f = Fixture::new();
+    // THING's IDs are assigned by the provider: no name is chosen before the create.
+    f.mem.fail_after_effect("A", CallKind::Create, AfterEffect::AnswerLost);
+    let s = [stack("app", &[("A", THING, json!({"V": 1}))])];
+    let r = f.apply(&f.plan(&s, PlanOptions::default())).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert!(r.failures[0].message.contains("stays open in the journal"), "{}", r.failures[0].message);
+    assert!(f.state("app").resources.is_empty());
+    let entries = f.recorder.entries();
+    let Some(RecordedEntry::Intent(_, intent)) = entries.last() else { panic!("no open intent last: {entries:?}") };
+    assert_eq!(intent.physical_name, None);
+    assert_eq!(intent.request.as_ref().map(|r| &r.properties), Some(&json!({"V": 1})));
+    let open = [OpenIntent { layer: "app".to_string(), intent: intent.clone() }];
+
+    // Assessing only reads.
+    let calls = f.mem.mutations();
+    let assessed = assess(&open, "proj", "dev", &Placement::default(), &f.states, &f.registry).await.expect("assess");
+    assert_eq!(f.mem.mutations(), calls);
+    assert_eq!(f.recorder.entries().len(), entries.len());
+    let id = f.mem.objects().keys().next().cloned().expect("the create took effect");
+    assert_eq!(assessed[0].resolution, Resolution::Adopted { physical_id: id.clone() });
+
+    f.mem.clear_failures();
+    f.recover(&open).await.expect("recover");
+    assert_eq!(f.state("app").resources["A"].physical_id, id);
+    let p = f.converge(&s).await;
+    assert_eq!(actions(&p), ["A:noop"]);
+    assert_eq!(f.mem.objects().len(), 1, "no second create");
+}
+
+#[tokio::test]
+async fn ambiguous_updates_and_deletes_stay_open_and_refusals_close() {
+    let mut f = Fixture::new();
+    let s = [stack("app", &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": 1}))])];
+    f.converge(&s).await;
+    f.mem.fail_after_effect("A", CallKind::Update, AfterEffect::AnswerLost);
+    f.mem.fail("B", CallKind::Update, "refused");
+    let before = f.recorder.entries().len();
+    let r = f
+        .apply(&f.plan(
+            &[stack("app", &[("A", THING, json!({"V": 2})), ("B", THING, json!({"V": 2}))])],
+            PlanOptions::default(),
+        ))
+        .await;
+    assert_eq!(r.failures.len(), 2, "{r:?}");
+    let new: Vec<RecordedEntry> = f.recorder.entries()[before..].to_vec();
+    let done_for = |id: &str| new.iter().any(|e| matches!(e, RecordedEntry::Done(_, k, _) if k == id));
+    assert!(!done_for("A"), "the ambiguous update of A stays open: {new:?}");
+    assert!(done_for("B"), "the refused update of B is closed: {new:?}");
+
+    f.mem.clear_failures();
+    f.mem.fail_after_effect("A", CallKind::Delete, AfterEffect::AnswerLost);
+    let before = f.recorder.entries().len();
+    let r = f.apply(&f.plan(&[stack("app", &[("B", THING, json!({"V": 1}))])], PlanOptions::default())).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    let new: Vec<RecordedEntry> = f.recorder.entries()[before..].to_vec();
+    assert!(!new.iter().any(|e| matches!(e, RecordedEntry::Done(_, k, _) if k == "A")), "{new:?}");
+    assert!(f.state("app").resources.contains_key("A"), "still recorded until settled");
+}
+
+#[tokio::test]
+async fn a_resource_made_but_unusable_is_recorded_tainted_and_replaced() {
+    let mut f = Fixture::new();
+    f.mem.fail_after_effect("E", CallKind::Create, AfterEffect::Unusable);
+    let s = [stack("app", &[("E", THING, json!({"V": 1})), ("D", THING, json!({"V": {"Ref": "E"}}))])];
+    let r = f.apply(&f.plan(&s, PlanOptions::default())).await;
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert!(r.failures[0].message.contains("recorded as tainted"), "{}", r.failures[0].message);
+    assert_eq!(r.skipped, ["app.D"], "dependents of a tainted resource wait");
+    let tainted = f.state("app").resources["E"].clone();
+    assert!(tainted.tainted.as_deref().is_some_and(|t| t.contains("failed state")), "{tainted:?}");
+    assert_eq!(f.mem.objects().len(), 1);
+
+    f.mem.clear_failures();
+    let p = f.plan(&s, PlanOptions::default());
+    assert_eq!(actions(&p), ["E:replace", "D:create"]);
+    assert!(
+        matches!(&p.layers[0].changes[0].reason, ActionReason::Tainted { reason } if reason.contains("failed state"))
+    );
+    let text = infra_core::render::plan::human(&p, false);
+    assert!(text.contains("must be replaced (create before destroy), because it is tainted: "), "{text}");
+    assert!(f.apply(&p).await.is_success());
+    assert!(!f.mem.objects().contains_key(&tainted.physical_id), "the tainted object was deleted");
+    assert_eq!(f.mem.objects().len(), 2);
+    assert_eq!(f.state("app").resources["E"].tainted, None);
+}
+
+#[tokio::test]
+async fn recovery_refuses_another_account_or_region_and_leaves_everything_alone() {
+    let mut f = Fixture::new();
+    let mut req = request(json!({"Name": "n"}));
+    req.account = Some("111111111111".to_string());
+    req.region = Some("us-east-1".to_string());
+    let open = [OpenIntent {
+        layer: "app".to_string(),
+        intent: Intent {
+            logical_id: "N".to_string(),
+            resource_type: NAMED.to_string(),
+            action: IntentAction::Create,
+            physical_name: Some("n".to_string()),
+            physical_id: None,
+            token: "t".to_string(),
+            request: Some(req),
+        },
+    }];
+    let cases = [
+        (
+            Placement { account: Some("222222222222".into()), region: Some("us-east-1".into()) },
+            "account 111111111111, but this run acts in account 222222222222",
+        ),
+        (
+            Placement { account: Some("111111111111".into()), region: Some("eu-west-1".into()) },
+            "region us-east-1, but this run acts in region eu-west-1",
+        ),
+        (Placement::default(), "account 111111111111, but this run acts in no account"),
+    ];
+    for (placement, expected) in cases {
+        match assess(&open, "proj", "dev", &placement, &f.states, &f.registry).await {
+            Err(e) => assert!(e.to_string().contains(expected), "{e}"),
+            Ok(s) => panic!("expected a refusal, got {s:?}"),
+        }
+    }
+    assert!(f.mem.calls().is_empty(), "not even a read");
+    let ok = Placement { account: Some("111111111111".into()), region: Some("us-east-1".into()) };
+    let s = assess(&open, "proj", "dev", &ok, &f.states, &f.registry).await.expect("same account");
+    assert_eq!(s[0].resolution, Resolution::NotCreated);
+    f.states.clear();
 }
 
 #[test]

@@ -27,6 +27,7 @@ fn record(id: &str, physical_id: &str) -> ResourceRecord {
         depends_on: vec![],
         deletion_policy: DeletionPolicy::Retain,
         update_replace_policy: DeletionPolicy::Delete,
+        tainted: None,
     }
 }
 
@@ -462,6 +463,7 @@ fn intent(id: &str, action: IntentAction) -> Intent {
         physical_name: Some(format!("p-dev-{id}")),
         physical_id: None,
         token: format!("token-{id}"),
+        request: None,
     }
 }
 
@@ -576,6 +578,121 @@ fn journal_already_committed_is_ignored() {
     let journal = store.journal_for(&loaded.state).unwrap();
     drop(journal);
     assert!(replay(&store.paths().journal).unwrap().is_empty());
+}
+
+/// A commit compacts what is settled and keeps what is not: whatever the caller did (a failed
+/// settle, a journal write that failed after a provider call, a task that panicked), an intent
+/// without its `done` survives every commit, until a `done` closes it.
+#[test]
+fn commit_never_drops_an_open_intent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(async {
+        journal.append(Entry::Intent(intent("New", IntentAction::Create))).await.unwrap();
+        journal.append(done("New", Some("new-bucket"))).await.unwrap();
+        journal.append(Entry::Intent(intent("Open", IntentAction::Create))).await.unwrap();
+        journal.append(Entry::Intent(intent("Role", IntentAction::Delete))).await.unwrap();
+    });
+    drop(journal);
+    let mut loaded = store.load().unwrap();
+    assert_eq!(loaded.in_flight, [intent("Open", IntentAction::Create), intent("Role", IntentAction::Delete)]);
+    // The caller commits without settling anything (as after a failed recovery).
+    store.commit(&mut loaded.state).unwrap();
+    let again = store.load().unwrap();
+    assert_eq!(again.in_flight, loaded.in_flight, "the open intents survive the commit");
+    assert_eq!(again.state.resources["New"].physical_id, "new-bucket", "what was done is in the state file");
+    assert_eq!(replay(&store.paths().journal).unwrap().len(), 2, "only the open intents are carried");
+    // A second commit, still unsettled, carries them again.
+    let mut state = again.state;
+    store.commit(&mut state).unwrap();
+    assert_eq!(store.load().unwrap().in_flight, loaded.in_flight);
+    // Settle one; the other stays.
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(journal.append(done("Open", Some("found")))).unwrap();
+    drop(journal);
+    let mut loaded = store.load().unwrap();
+    assert_eq!(loaded.in_flight, [intent("Role", IntentAction::Delete)]);
+    store.commit(&mut loaded.state).unwrap();
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.in_flight, [intent("Role", IntentAction::Delete)]);
+    assert_eq!(loaded.state.resources["Open"].physical_id, "found");
+    // Settle the last: only now does the journal go.
+    let journal = store.journal_for(&loaded.state).unwrap();
+    rt().block_on(journal.append(done("Role", None))).unwrap();
+    drop(journal);
+    let mut loaded = store.load().unwrap();
+    store.commit(&mut loaded.state).unwrap();
+    assert!(!store.paths().journal.exists());
+}
+
+/// A commit that wrote the state file and was killed before it rewrote the journal leaves a
+/// stale journal: its records are in the state, its open intents are still open, and the next
+/// journal carries them on.
+#[test]
+fn a_stale_journal_keeps_its_open_intents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(async {
+        journal.append(done("Extra", Some("extra"))).await.unwrap();
+        journal.append(Entry::Intent(intent("Open", IntentAction::Create))).await.unwrap();
+    });
+    drop(journal);
+    let saved = std::fs::read(&store.paths().journal).unwrap();
+    let mut next = store.load().unwrap().state;
+    store.commit(&mut next).unwrap();
+    // Killed between the state write and the journal's replacement.
+    std::fs::write(&store.paths().journal, &saved).unwrap();
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.state, next);
+    assert_eq!(loaded.in_flight, [intent("Open", IntentAction::Create)]);
+    // Opening a journal on top of it carries the open intent over.
+    drop(store.journal_for(&loaded.state).unwrap());
+    assert_eq!(store.load().unwrap().in_flight, [intent("Open", IntentAction::Create)]);
+    assert_eq!(replay(&store.paths().journal).unwrap(), [Entry::Intent(intent("Open", IntentAction::Create))]);
+}
+
+/// Intents record the resolved request; a version 1 journal (without it) is still read.
+#[test]
+fn intents_carry_their_request_and_old_journals_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    let mut with_request = intent("New", IntentAction::Create);
+    with_request.request = Some(infra_core::state::IntentRequest {
+        properties: serde_json::json!({"BucketName": "b", "Secret": "s3cr3t"}),
+        account: Some("123456789012".to_string()),
+        region: Some("eu-west-1".to_string()),
+        depends_on: vec!["Role".to_string()],
+        deletion_policy: DeletionPolicy::Retain,
+        update_replace_policy: DeletionPolicy::Delete,
+    });
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(journal.append(Entry::Intent(with_request.clone()))).unwrap();
+    drop(journal);
+    assert_eq!(store.load().unwrap().in_flight, [with_request]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&store.paths().journal).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the journal holds resolved properties");
+    }
+    // A version 1 journal, as older builds wrote it.
+    let v1 =
+        format!("{{\"record\":\"begin\",\"journal\":1,\"lineage\":\"{}\",\"serial\":{}}}", state.lineage, state.serial);
+    let old_intent = r#"{"record":"intent","logical_id":"Old","resource_type":"AWS::S3::Bucket","action":"create","physical_name":"p-dev-Old","physical_id":null,"token":"token-Old"}"#;
+    let line = |json: &str| {
+        use sha2::Digest;
+        format!("{} {json}\n", hex::encode(&sha2::Sha256::digest(json.as_bytes())[..8]))
+    };
+    std::fs::write(&store.paths().journal, line(&v1) + &line(old_intent)).unwrap();
+    assert_eq!(store.load().unwrap().in_flight, [intent("Old", IntentAction::Create)]);
 }
 
 #[test]
@@ -752,7 +869,7 @@ fn line(json: &str) -> String {
 #[test]
 fn journal_lines_are_checked() {
     let begin = line(r#"{"record":"begin","journal":1,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
-    let newer = line(r#"{"record":"begin","journal":2,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
+    let newer = line(r#"{"record":"begin","journal":3,"lineage":"6f1c2b7e-0d6a-4c1e-9a3b-2f9d8e7c6b5a","serial":0}"#);
     let gone = line(r#"{"record":"done","logical_id":"A","resource":null}"#);
     let unknown = line(r#"{"record":"mystery"}"#);
     let no_sum = "{\"record\":\"done\",\"logical_id\":\"A\",\"resource\":null}\n";
