@@ -54,6 +54,7 @@ const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchBucket",
     "NoSuchKey",
     "RepositoryNotFoundException",
+    "InvalidVpcID.NotFound",
 ];
 
 const CONFLICT_CODES: &[&str] = &[
@@ -73,6 +74,8 @@ const CONFLICT_CODES: &[&str] = &[
     "ResourceLimitExceeded",
     "BucketAlreadyExists",
     "BucketAlreadyOwnedByYou",
+    "DependencyViolation",
+    "VpcLimitExceeded",
 ];
 
 const INVALID_CODES: &[&str] = &[

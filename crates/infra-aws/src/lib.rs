@@ -5,6 +5,7 @@ pub mod application_autoscaling;
 mod application_autoscaling_scalable_target;
 mod application_autoscaling_scaling_policy;
 pub mod config;
+pub mod ec2;
 pub mod error;
 pub mod iam;
 pub mod naming;
@@ -24,6 +25,7 @@ pub use application_autoscaling::ApplicationAutoScalingProvider;
 /// The resolved SDK configuration [`config::load`] returns, for callers that keep it.
 pub use aws_config::SdkConfig;
 pub use config::AwsSettings;
+pub use ec2::{Ec2Provider, Ec2Settings};
 pub use retry::{retry, RetryPolicy};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 
@@ -42,5 +44,6 @@ pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Pro
         Arc::new(iam::IamProvider::new(config, retry.clone())),
         Arc::new(SageMakerProvider::new(config, retry.clone())),
         Arc::new(ApplicationAutoScalingProvider::new(config, retry.clone())),
+        Arc::new(Ec2Provider::new(config, retry.clone())),
     ]
 }

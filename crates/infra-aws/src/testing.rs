@@ -364,9 +364,8 @@ async fn proxy_connection(
         *n
     };
     let fault = plan(&action, nth);
-    // JSON-protocol services (those with X-Amz-Target) read errors from JSON; the others from XML.
-    let json_protocol = header(&head, "x-amz-target").is_some();
-    let canned = |status: u16, code: &str, message: &str| canned_error(json_protocol, status, code, message);
+    let shape = ErrorShape::of(&head, &body);
+    let canned = |status: u16, code: &str, message: &str| canned_error(shape, status, code, message);
     match fault {
         Some(Fault::Throttle) => return conn.write_all(&canned(400, "Throttling", "Rate exceeded")).await,
         Some(Fault::Unavailable) => {
@@ -419,8 +418,34 @@ fn rewrite_body(response: &[u8], from: &str, to: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// How a service's clients read errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ErrorShape {
+    /// JSON-protocol services (those with `X-Amz-Target`).
+    Json,
+    /// Query-protocol services: `<ErrorResponse><Error>…`.
+    Query,
+    /// EC2's own query protocol: `<Response><Errors><Error>…`.
+    Ec2,
+}
+
+/// EC2's API version, which every EC2 query request carries.
+const EC2_API_VERSION: &str = "Version=2016-11-15";
+
+impl ErrorShape {
+    fn of(head: &[u8], body: &[u8]) -> ErrorShape {
+        if header(head, "x-amz-target").is_some() {
+            ErrorShape::Json
+        } else if String::from_utf8_lossy(body).split('&').any(|kv| kv == EC2_API_VERSION) {
+            ErrorShape::Ec2
+        } else {
+            ErrorShape::Query
+        }
+    }
+}
+
 /// An error response in the shape the client's protocol expects.
-fn canned_error(json_protocol: bool, status: u16, code: &str, message: &str) -> Vec<u8> {
+fn canned_error(shape: ErrorShape, status: u16, code: &str, message: &str) -> Vec<u8> {
     let reason = match status {
         400 => "Bad Request",
         403 => "Forbidden",
@@ -431,16 +456,24 @@ fn canned_error(json_protocol: bool, status: u16, code: &str, message: &str) -> 
         503 => "Service Unavailable",
         _ => "Error",
     };
-    let (content_type, body) = if json_protocol {
-        ("application/x-amz-json-1.1", serde_json::json!({"__type": code, "message": message}).to_string())
-    } else {
-        (
+    let (content_type, body) = match shape {
+        ErrorShape::Json => {
+            ("application/x-amz-json-1.1", serde_json::json!({"__type": code, "message": message}).to_string())
+        }
+        ErrorShape::Query => (
             "text/xml",
             format!(
                 "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
                  <RequestId>fault-proxy</RequestId></ErrorResponse>"
             ),
-        )
+        ),
+        ErrorShape::Ec2 => (
+            "text/xml",
+            format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>\
+                 <RequestID>fault-proxy</RequestID></Response>"
+            ),
+        ),
     };
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\n\
@@ -538,9 +571,22 @@ mod tests {
 
     #[test]
     fn canned_errors_fit_the_protocol() {
-        let xml = String::from_utf8_lossy(&canned_error(false, 400, "Throttling", "Rate exceeded")).into_owned();
+        let xml =
+            String::from_utf8_lossy(&canned_error(ErrorShape::Query, 400, "Throttling", "Rate exceeded")).into_owned();
         assert!(xml.starts_with("HTTP/1.1 400 Bad Request\r\n") && xml.contains("<Code>Throttling</Code>"), "{xml}");
-        let json = String::from_utf8_lossy(&canned_error(true, 503, "ServiceUnavailable", "down")).into_owned();
+        let json =
+            String::from_utf8_lossy(&canned_error(ErrorShape::Json, 503, "ServiceUnavailable", "down")).into_owned();
         assert!(json.ends_with(r#"{"__type":"ServiceUnavailable","message":"down"}"#), "{json}");
+        let ec2 =
+            String::from_utf8_lossy(&canned_error(ErrorShape::Ec2, 400, "DependencyViolation", "in use")).into_owned();
+        assert!(ec2.contains("<Response><Errors><Error><Code>DependencyViolation</Code>"), "{ec2}");
+        let shapes = [
+            ("POST / HTTP/1.1\r\nX-Amz-Target: SageMaker.CreateModel\r\n\r\n", "{}", ErrorShape::Json),
+            ("POST / HTTP/1.1\r\n\r\n", "Action=CreateRole&Version=2010-05-08", ErrorShape::Query),
+            ("POST / HTTP/1.1\r\n\r\n", "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16", ErrorShape::Ec2),
+        ];
+        for (head, body, expected) in shapes {
+            assert_eq!(ErrorShape::of(head.as_bytes(), body.as_bytes()), expected, "{body}");
+        }
     }
 }

@@ -1,0 +1,511 @@
+//! EC2 resource types behind one [`Provider`]. Each type lives in its own file; this module
+//! holds what they share: the client and its retry policies, tags (the template's plus the
+//! [`INTENT_TAG`] a create carries), and the create loop that never makes a second resource
+//! after a lost answer.
+//!
+//! EC2 assigns every ID itself, so no type here has a physical name: each create carries the
+//! intent's token as the [`INTENT_TAG`] tag in its `TagSpecifications`, and
+//! [`Provider::find`] looks the resource up by that tag after a crash.
+
+pub mod vpc;
+
+use crate::retry::{retry, retry_mapped, RetryPolicy};
+use crate::waiter::{stderr_heartbeats, HeartbeatSink, Phase, Polling, Timeouts, Wait};
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use infra_core::provider::{
+    Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
+    ResourceContext, UpdateRequest, INTENT_TAG,
+};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub const VPC: &str = "AWS::EC2::VPC";
+
+/// Tunables; the defaults suit real AWS, tests shorten them.
+#[derive(Clone)]
+pub struct Ec2Settings {
+    pub retry: RetryPolicy,
+    /// EC2 is eventually consistent: for this long after a create, the new resource may be
+    /// missing from Describe calls, and calls naming it may answer `…NotFound`. After a
+    /// create whose answer was lost, the provider looks for it by its token this long before
+    /// creating again.
+    pub consistency_window: Duration,
+    /// How long waits for a state (a VPC `available`) may take; a resource's `Metadata`
+    /// (`infra: { timeout: 5m }`) overrides them.
+    pub timeouts: Timeouts,
+    pub polling: Polling,
+    pub heartbeats: Option<HeartbeatSink>,
+}
+
+impl Default for Ec2Settings {
+    fn default() -> Self {
+        Ec2Settings {
+            retry: RetryPolicy::default(),
+            consistency_window: Duration::from_secs(15),
+            timeouts: Timeouts {
+                create: Duration::from_secs(10 * 60),
+                update: Duration::from_secs(10 * 60),
+                delete: Duration::from_secs(10 * 60),
+            },
+            polling: Polling {
+                initial_interval: Duration::from_secs(1),
+                max_interval: Duration::from_secs(10),
+                heartbeat_every: Duration::from_secs(60),
+            },
+            heartbeats: Some(stderr_heartbeats()),
+        }
+    }
+}
+
+/// The EC2 client and what every EC2 call needs.
+pub struct Ec2Provider {
+    pub(crate) client: aws_sdk_ec2::Client,
+    pub(crate) settings: Ec2Settings,
+    /// For calls naming a resource created moments ago: a `…NotFound` within the consistency
+    /// window is propagation, not absence.
+    pub(crate) retry_fresh: RetryPolicy,
+}
+
+impl Ec2Provider {
+    pub fn new(config: &SdkConfig, retry: RetryPolicy) -> Self {
+        Self::with_settings(config, Ec2Settings { retry, ..Ec2Settings::default() })
+    }
+
+    pub fn with_settings(config: &SdkConfig, settings: Ec2Settings) -> Self {
+        let retry_fresh =
+            settings.retry.clone().retry_when(settings.consistency_window, |e| e.kind == ErrorKind::NotFound);
+        Ec2Provider { client: aws_sdk_ec2::Client::new(config), settings, retry_fresh }
+    }
+
+    /// Runs an EC2 call under the provider's retry policy.
+    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        retry(&self.settings.retry, operation, op).await
+    }
+
+    /// Runs a call about a resource created moments ago (see [`Ec2Provider::retry_fresh`]).
+    pub(crate) async fn call_fresh<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        retry(&self.retry_fresh, operation, op).await
+    }
+
+    /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
+    pub(crate) fn wait<'a>(
+        &'a self,
+        context: &ResourceContext,
+        phase: Phase,
+        operation: &'a str,
+        subject: &'a str,
+        target: &'a str,
+    ) -> Result<Wait<'a>, ProviderError> {
+        Ok(Wait {
+            operation,
+            subject,
+            target,
+            timeout: self.settings.timeouts.resolve(context, phase)?,
+            polling: &self.settings.polling,
+            heartbeats: self.settings.heartbeats.as_ref(),
+        })
+    }
+
+    /// Creates a resource whose ID EC2 assigns, without ever making a second one.
+    ///
+    /// `create` makes one attempt of the create call (carrying the intent tag) and returns the
+    /// new ID; `find` looks the resource up by the intent tag. Throttling and 5xx answers are
+    /// retried as usual, but once an attempt's answer was lost (the connection failed or timed
+    /// out, so EC2 may have carried it out), every later attempt first looks for what it made,
+    /// for up to the consistency window, and adopts it when found.
+    pub(crate) async fn create_once<C, CF, F, FF>(
+        &self,
+        operation: &str,
+        create: C,
+        find: F,
+    ) -> Result<String, ProviderError>
+    where
+        C: Fn() -> CF,
+        CF: Future<Output = Result<String, ProviderError>>,
+        F: Fn() -> FF,
+        FF: Future<Output = Result<Option<String>, ProviderError>>,
+    {
+        let lost = AtomicBool::new(false);
+        let (create, find, lost_ref) = (&create, &find, &lost);
+        let (result, _) = retry_mapped(&self.settings.retry, move || async move {
+            if lost_ref.load(Ordering::SeqCst) {
+                if let Some(id) = self.look_up_lost(operation, find).await? {
+                    return Ok(id);
+                }
+            }
+            create().await.inspect_err(|e| {
+                if may_have_taken_effect(e) {
+                    lost_ref.store(true, Ordering::SeqCst);
+                }
+            })
+        })
+        .await;
+        result
+    }
+
+    /// After a lost answer: what the create made, looked for by its token until the
+    /// consistency window has passed. A failed look-up leaves the outcome unknown, and says so.
+    async fn look_up_lost<F, FF>(&self, operation: &str, find: &F) -> Result<Option<String>, ProviderError>
+    where
+        F: Fn() -> FF,
+        FF: Future<Output = Result<Option<String>, ProviderError>>,
+    {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match find().await {
+                Ok(Some(id)) => return Ok(Some(id)),
+                Ok(None) => {}
+                Err(e) if e.kind == ErrorKind::Transient => return Err(e),
+                Err(e) => {
+                    return Err(ProviderError::new(
+                        ErrorKind::Other,
+                        operation,
+                        format!(
+                            "the answer to an earlier attempt was lost, and looking for what it made by its \
+                             {INTENT_TAG} tag failed: {e}"
+                        ),
+                    ))
+                }
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= self.settings.consistency_window {
+                return Ok(None);
+            }
+            tokio::time::sleep(delay.min(self.settings.consistency_window - elapsed)).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Brings a resource's tags from `old` to `new` (both the template's, so the intent tag
+    /// is never touched): `DeleteTags` for removed keys, `CreateTags` (which overwrites) for
+    /// new and changed ones.
+    pub(crate) async fn update_tags(
+        &self,
+        resource_id: &str,
+        old: &[(String, String)],
+        new: &[(String, String)],
+    ) -> Result<(), ProviderError> {
+        let (removed, added) = crate::props::tag_changes(old, new);
+        if !removed.is_empty() {
+            let keys: Vec<Tag> = removed.iter().map(|k| Tag::builder().key(k).build()).collect();
+            self.call("DeleteTags", || {
+                self.client.delete_tags().resources(resource_id).set_tags(Some(keys.clone())).send()
+            })
+            .await?;
+        }
+        if !added.is_empty() {
+            let tags = sdk_tags(&added);
+            self.call("CreateTags", || {
+                self.client.create_tags().resources(resource_id).set_tags(Some(tags.clone())).send()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a retryable failure of a create may still have made the resource: no answer came
+/// back (a dropped connection, a timeout), or EC2 failed on its side. A throttled call was
+/// refused before anything happened.
+fn may_have_taken_effect(err: &ProviderError) -> bool {
+    err.kind == ErrorKind::Transient && !err.code.as_deref().is_some_and(crate::error::is_throttling)
+}
+
+/// Tags in the SDK's type.
+pub(crate) fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The `TagSpecifications` of a create: the template's tags plus the intent tag. A template
+/// may not set the intent tag itself.
+pub(crate) fn intent_tag_specification(
+    resource_type: ResourceType,
+    template_tags: &[(String, String)],
+    token: &str,
+    operation: &str,
+) -> Result<TagSpecification, ProviderError> {
+    check_template_tags(template_tags, operation)?;
+    let mut tags = sdk_tags(template_tags);
+    tags.push(Tag::builder().key(INTENT_TAG).value(token).build());
+    Ok(TagSpecification::builder().resource_type(resource_type).set_tags(Some(tags)).build())
+}
+
+/// Refuses the tag infra reserves for itself.
+pub(crate) fn check_template_tags(template_tags: &[(String, String)], operation: &str) -> Result<(), ProviderError> {
+    match template_tags.iter().position(|(k, _)| k == INTENT_TAG) {
+        Some(i) => Err(ProviderError::new(
+            ErrorKind::Invalid,
+            operation,
+            format!("property Tags.{i}.Key: the tag {INTENT_TAG} is reserved for infra's own bookkeeping"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Live tags as pairs, without the intent tag (`aws:` tags are left out by
+/// [`crate::props::tags_value`]).
+pub(crate) fn live_tags(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter(|(k, _)| k != INTENT_TAG)
+        .collect()
+}
+
+/// Observed properties in the template's representation: [`crate::props::conform`], and
+/// also where EC2 reports as text what the template wrote as a number or a boolean (a tag's
+/// `Value: 42`), so that a read after an apply equals what was applied.
+pub(crate) fn in_template_shape(observed: serde_json::Value, template: &serde_json::Value) -> serde_json::Value {
+    text_as_template(crate::props::conform(observed, Some(template)), template)
+}
+
+fn text_as_template(observed: serde_json::Value, template: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (observed, template) {
+        (Value::Object(obs), Value::Object(tpl)) => Value::Object(
+            obs.into_iter()
+                .map(|(k, v)| {
+                    let v = match tpl.get(&k) {
+                        Some(t) => text_as_template(v, t),
+                        None => v,
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => {
+            Value::Array(obs.into_iter().zip(tpl).map(|(o, t)| text_as_template(o, t)).collect())
+        }
+        (Value::String(s), Value::Number(n)) if s == n.to_string() => Value::Number(n.clone()),
+        (Value::String(s), Value::Bool(b)) if s == b.to_string() => Value::Bool(*b),
+        (observed, _) => observed,
+    }
+}
+
+/// A Describe filter.
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// The filter that finds what a create carrying `token` made.
+pub(crate) fn intent_filter(token: &str) -> Filter {
+    filter(&format!("tag:{INTENT_TAG}"), token)
+}
+
+/// The error for a token that more than one resource carries: never pick one silently.
+pub(crate) fn ambiguous_token(operation: &str, what: &str, token: &str, ids: &[String]) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Conflict,
+        operation,
+        format!(
+            "{} {what}s carry the tag {INTENT_TAG} = {token}: {}; infra cannot tell which one its create made. \
+             Delete the extra ones (or import the one to keep) and apply again",
+            ids.len(),
+            ids.join(", ")
+        ),
+    )
+}
+
+/// Refuses an in-place change of a create-only property (the engine replaces instead; this
+/// guards against a plan that did not). Values are compared as text, so `16` equals `"16"`.
+pub(crate) fn check_in_place(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    create_only: &[&str],
+    what: &str,
+    operation: &str,
+) -> Result<(), ProviderError> {
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key).filter(|x| !x.is_null()).map(|x| match x {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    for key in create_only {
+        if text(old, key) != text(new, key) {
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                operation,
+                format!("{key} cannot change without replacing the {what}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `Ok(None)` for NotFound, so reads and deletes can treat "already gone" as an answer.
+pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn unsupported(operation: &str, resource_type: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::Unsupported, operation, format!("the ec2 provider does not manage {resource_type}"))
+}
+
+#[async_trait]
+impl Provider for Ec2Provider {
+    fn name(&self) -> &str {
+        "ec2"
+    }
+
+    fn resource_types(&self) -> &[&'static str] {
+        &[VPC]
+    }
+
+    /// EC2 throttles per account with token buckets that mutating calls drain quickly.
+    fn concurrency(&self) -> usize {
+        10
+    }
+
+    fn create_only_properties(&self, resource_type: &str) -> Option<Vec<String>> {
+        let list: &[&str] = match resource_type {
+            VPC => vpc::CREATE_ONLY,
+            _ => return None,
+        };
+        Some(list.iter().map(|s| s.to_string()).collect())
+    }
+
+    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        match req.context.resource_type.as_str() {
+            VPC => vpc::create(self, req).await,
+            other => Err(unsupported("Create", other)),
+        }
+    }
+
+    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        match req.context.resource_type.as_str() {
+            VPC => vpc::read(self, req).await,
+            other => Err(unsupported("Read", other)),
+        }
+    }
+
+    async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        match req.context.resource_type.as_str() {
+            VPC => vpc::find(self, req).await,
+            other => Err(unsupported("Find", other)),
+        }
+    }
+
+    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        match req.context.resource_type.as_str() {
+            VPC => vpc::update(self, req).await,
+            other => Err(unsupported("Update", other)),
+        }
+    }
+
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
+        match req.context.resource_type.as_str() {
+            VPC => vpc::delete(self, req).await,
+            other => Err(unsupported("Delete", other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_intent_tag_is_reserved() {
+        let ok =
+            intent_tag_specification(ResourceType::Vpc, &pairs(&[("team", "ml")]), "t-1", "CreateVpc").expect("valid");
+        let tags: Vec<_> = ok.tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();
+        assert_eq!(tags, vec![("team", "ml"), (INTENT_TAG, "t-1")]);
+        let err = intent_tag_specification(
+            ResourceType::Vpc,
+            &pairs(&[("a", "1"), (INTENT_TAG, "mine")]),
+            "t-1",
+            "CreateVpc",
+        )
+        .expect_err("reserved");
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(err.message.starts_with("property Tags.1.Key: the tag infra:intent is reserved"), "{}", err.message);
+    }
+
+    #[test]
+    fn live_tags_leave_out_the_intent() {
+        let tags = vec![
+            Tag::builder().key("b").value("2").build(),
+            Tag::builder().key(INTENT_TAG).value("t").build(),
+            Tag::builder().key("a").build(),
+        ];
+        assert_eq!(live_tags(&tags), pairs(&[("b", "2"), ("a", "")]));
+    }
+
+    #[test]
+    fn observed_text_takes_the_template_representation() {
+        let cases = [
+            (
+                json!({"Tags": [{"Key": "n", "Value": "42"}]}),
+                json!({"Tags": [{"Key": "n", "Value": 42}]}),
+                json!({"Tags": [{"Key": "n", "Value": 42}]}),
+            ),
+            (json!({"A": "true"}), json!({"A": true}), json!({"A": true})),
+            (json!({"A": true}), json!({"A": "true"}), json!({"A": "true"})),
+            (json!({"A": "43"}), json!({"A": 42}), json!({"A": "43"})),
+            (json!({"A": "x", "B": "1"}), json!({"A": "x"}), json!({"A": "x", "B": "1"})),
+        ];
+        for (observed, template, expected) in cases {
+            assert_eq!(in_template_shape(observed.clone(), &template), expected, "{observed} against {template}");
+        }
+    }
+
+    #[test]
+    fn create_only_changes_are_refused() {
+        let cases = [
+            (json!({"CidrBlock": "10.0.0.0/16"}), json!({"CidrBlock": "10.0.0.0/16", "Tags": []}), true),
+            (json!({"Ipv4NetmaskLength": 16}), json!({"Ipv4NetmaskLength": "16"}), true),
+            (json!({"CidrBlock": "10.0.0.0/16"}), json!({"CidrBlock": "10.1.0.0/16"}), false),
+            (json!({}), json!({"InstanceTenancy": "dedicated"}), false),
+        ];
+        for (old, new, ok) in cases {
+            let got = check_in_place(&old, &new, vpc::CREATE_ONLY, "VPC", "ModifyVpcAttribute");
+            assert_eq!(got.is_ok(), ok, "{old} -> {new}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn ec2_error_codes() {
+        use crate::error::kind_of;
+        let cases = [
+            ("InvalidVpcID.NotFound", ErrorKind::NotFound),
+            ("DependencyViolation", ErrorKind::Conflict),
+            ("VpcLimitExceeded", ErrorKind::Conflict),
+            ("InvalidParameterValue", ErrorKind::Invalid),
+            ("InvalidVpcID.Malformed", ErrorKind::Invalid),
+            ("RequestLimitExceeded", ErrorKind::Transient),
+            ("Unavailable", ErrorKind::Transient),
+        ];
+        for (code, expected) in cases {
+            // EC2 answers every client error with HTTP 400.
+            let status = if code == "Unavailable" { 503 } else { 400 };
+            assert_eq!(kind_of(Some(code), Some(status)), expected, "{code}");
+        }
+    }
+}
