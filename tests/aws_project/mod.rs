@@ -83,6 +83,15 @@ impl AwsProject {
 
     /// Run `infra ARGS` on the project's environment `env`, as the project's account.
     pub fn infra_in(&self, env: &str, args: &[&str]) -> Run {
+        Run::from(self.command_in(env, args).output().expect("run the infra binary"))
+    }
+
+    /// The `infra ARGS` command on the project, as the project's account, to spawn.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_in(ENV, args)
+    }
+
+    fn command_in(&self, env: &str, args: &[&str]) -> Command {
         let credentials = &self.account.credentials;
         let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
         command
@@ -105,7 +114,42 @@ impl AwsProject {
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("INFRA_PROJECT_DIR")
             .env_remove("INFRA_ENV");
-        Run::from(command.output().expect("run the infra binary"))
+        command
+    }
+
+    /// Point the project's environment at `url` (a fault proxy in front of the local AWS, a
+    /// closed port, or the local AWS itself again).
+    pub fn set_endpoint(&self, url: &str) {
+        let path = self.dir.path().join("infra.toml");
+        let text = std::fs::read_to_string(&path).expect("read infra.toml");
+        let text: String = text
+            .lines()
+            .map(|l| if l.starts_with("endpoint_url = ") { format!("endpoint_url = \"{url}\"\n") } else { format!("{l}\n") })
+            .collect();
+        std::fs::write(path, text).expect("write infra.toml");
+    }
+
+    /// The bytes of every file under the project's `state/` directory, by path.
+    pub fn state_files(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        fn walk(dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_none_or(|e| e != "lock") {
+                    out.insert(path.display().to_string(), std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        let mut out = std::collections::BTreeMap::new();
+        walk(&self.dir.path().join("state"), &mut out);
+        out
+    }
+
+    /// Whether any layer has a journal.
+    pub fn has_journal(&self) -> bool {
+        self.state_files().keys().any(|k| k.ends_with(".journal"))
     }
 
     /// Run `infra ARGS` and require exit code `code`.

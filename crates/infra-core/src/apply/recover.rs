@@ -64,6 +64,10 @@ pub struct Settlement {
     pub writes: Vec<(String, Option<ResourceRecord>)>,
     #[serde(skip)]
     intent: Intent,
+    /// What was read of the resource, in the template's shape: where an update that is to be
+    /// finished starts from (it may have been carried out halfway).
+    #[serde(skip)]
+    live: Option<serde_json::Value>,
 }
 
 impl fmt::Display for Settlement {
@@ -178,6 +182,7 @@ async fn assess_one(
         resolution,
         writes,
         intent: intent.clone(),
+        live: None,
     };
     if intent.action == IntentAction::Forget {
         return Ok(settlement(Resolution::Forgotten, vec![(key.to_string(), None)]));
@@ -274,7 +279,7 @@ async fn assess_one(
                 ..cur
             };
             let resolution = if took_effect { Resolution::UpdateTookEffect } else { Resolution::UpdateFinished };
-            Ok(settlement(resolution, vec![(key.to_string(), Some(record))]))
+            Ok(Settlement { live: Some(obs.properties), ..settlement(resolution, vec![(key.to_string(), Some(record))]) })
         }
         IntentAction::Delete => {
             let Some(cur) = current.clone() else {
@@ -359,7 +364,9 @@ pub async fn settle(
                 let req = UpdateRequest {
                     context,
                     physical_id: cur.physical_id.clone(),
-                    old_properties: cur.properties.clone(),
+                    // From what is there now, which the interrupted update may have changed
+                    // halfway, not from what was recorded before it.
+                    old_properties: s.live.clone().unwrap_or_else(|| cur.properties.clone()),
                     new_properties: new,
                     old_attributes: cur.attributes.clone(),
                 };
