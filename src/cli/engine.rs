@@ -77,14 +77,15 @@ impl Workspace {
     ) -> anyhow::Result<Self> {
         let color = global.color();
         let (mut project, diags) = Project::read(&global.project_dir);
+        super::hide_secrets_of(global, &project, env);
         if diags.has_errors() {
-            eprint!("{}", render::diag::human(&diags.into_vec(), &project.sources, color));
+            err!("{}", render::diag::human(&diags.into_vec(), &project.sources, color));
             bail!("load the project in {}", global.project_dir.display());
         }
         let env = match project.select_environment(env.or(global.env.as_deref())) {
             Ok(e) => e.name.clone(),
             Err(d) => {
-                eprint!("{}", render::diag::human(&[d], &project.sources, color));
+                err!("{}", render::diag::human(&[d], &project.sources, color));
                 bail!("choose an environment");
             }
         };
@@ -130,7 +131,7 @@ impl Workspace {
                 }
                 open.extend(loaded.in_flight.into_iter().map(|intent| OpenIntent { layer: layer.clone(), intent }));
             } else if !loaded.in_flight.is_empty() {
-                eprintln!(
+                errln!(
                     "warning: layer {layer} has operations left open by an interrupted run; plan or apply it to settle them"
                 );
             }
@@ -172,7 +173,7 @@ impl Workspace {
         drop(recorder);
         self.commit_dirty()?;
         for r in result? {
-            eprintln!("recovered {r}");
+            errln!("recovered {r}");
         }
         Ok(())
     }
@@ -192,7 +193,7 @@ impl Workspace {
         for layer in std::mem::take(&mut self.dirty) {
             let (Some(store), Some(state)) = (self.stores.get(&layer), self.states.get_mut(&layer)) else { continue };
             if let Err(e) = store.commit(state) {
-                eprintln!("error: failed to save the state of layer {layer}: {e}");
+                errln!("error: failed to save the state of layer {layer}: {e}");
                 first_error.get_or_insert(e);
             }
         }
@@ -212,7 +213,7 @@ impl Workspace {
         match infra_core::validate::load_stacks(&self.project, &self.env, account, exports) {
             Ok(s) => Ok(s),
             Err(d) => {
-                eprint!("{}", render::diag::human(&d.into_vec(), &self.project.sources, self.color));
+                err!("{}", render::diag::human(&d.into_vec(), &self.project.sources, self.color));
                 bail!("evaluate the templates of environment {}", self.env)
             }
         }
@@ -291,23 +292,6 @@ impl Workspace {
         hex::encode(h.finalize())
     }
 
-    /// Values of `NoEcho` parameters in this environment, to hide when showing plans.
-    pub fn secrets(&self) -> Vec<String> {
-        let Some(env) = self.project.environment(&self.env) else { return Vec::new() };
-        let mut out = Vec::new();
-        for layer in self.project.layer_details() {
-            let given = env.parameters_for(&layer.name);
-            for (name, p) in layer.template.parameters.iter().filter(|(_, p)| p.no_echo) {
-                let value = match given.get(name) {
-                    Some(v) => Some(v.value.clone()),
-                    None => p.default.as_ref().and_then(|d| d.as_str().map(str::to_string)),
-                };
-                out.extend(value.filter(|v| !v.is_empty()));
-            }
-        }
-        out
-    }
-
     fn plan_stacks(
         &self,
         stacks: &[DesiredStack],
@@ -368,10 +352,10 @@ impl Workspace {
             if tokio::signal::ctrl_c().await.is_err() {
                 return;
             }
-            eprintln!("\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)...");
+            errln!("\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)...");
             interrupt.trigger();
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Exiting at once; the next run recovers from the journal.");
+                errln!("Exiting at once; the next run recovers from the journal.");
                 std::process::exit(130);
             }
         });
@@ -383,13 +367,13 @@ pub fn approve(question: &str, detail: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("get approval: stdin is not a terminal; pass -auto-approve to run without a prompt");
     }
-    println!("{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n");
-    print!("  Enter a value: ");
+    outln!("{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n");
+    out!("  Enter a value: ");
     use std::io::Write;
     std::io::stdout().flush().ok();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).context("read the answer")?;
-    println!();
+    outln!();
     Ok(answer.trim() == "yes")
 }
 
@@ -424,9 +408,9 @@ impl Reporter for Progress {
         if self.quiet {
             return;
         }
-        let line = render::progress::event_line(e);
+        let line = super::redact_text(&render::progress::event_line(e));
         let Some((multi, bars)) = &self.bars else {
-            println!("{line}");
+            outln!("{line}");
             return;
         };
         let Ok(mut bars) = bars.lock() else { return };
@@ -460,18 +444,18 @@ pub fn finish(plan: &Plan, report: &ApplyReport, json: bool) -> std::process::Ex
     let destroy = plan.destroy;
     if json {
         let doc = serde_json::json!({ "plan": render::plan::json(plan), "report": report });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        super::print_json(&doc);
     } else {
         for f in &report.failures {
-            eprintln!("error: failed to {f}");
+            errln!("error: failed to {f}");
         }
         if !report.skipped.is_empty() {
-            eprintln!("not attempted (a dependency failed): {}", report.skipped.join(", "));
+            errln!("not attempted (a dependency failed): {}", report.skipped.join(", "));
         }
         if !report.layers_not_attempted.is_empty() {
-            eprintln!("layers not attempted: {}", report.layers_not_attempted.join(", "));
+            errln!("layers not attempted: {}", report.layers_not_attempted.join(", "));
         }
-        println!("\n{}", render::progress::summary(report, destroy));
+        outln!("\n{}", render::progress::summary(report, destroy));
     }
     if report.is_success() {
         std::process::ExitCode::SUCCESS

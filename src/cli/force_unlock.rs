@@ -52,12 +52,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     match global.format {
         Format::Json => {
             let json = serde_json::json!({ "layer": layer, "env": scope.env, "removed": info });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            super::print_json(&json);
         }
         Format::Human => {
-            println!(
+            outln!(
                 "Removed lock {} on layer {layer} (env {}), held by {}@{} pid {} for {} since {}.",
-                info.id, scope.env, info.user, info.host, info.pid, info.operation, info.created
+                info.id,
+                scope.env,
+                info.user,
+                info.host,
+                info.pid,
+                info.operation,
+                info.created
             );
         }
     }

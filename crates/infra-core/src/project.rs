@@ -13,8 +13,8 @@
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::{FileId, SourceMap, Span};
 use crate::template::eval::ParamInput;
-use crate::template::model::{self, Template};
-use crate::template::node::Node;
+use crate::template::model::{self, ParamType, Template};
+use crate::template::node::{Node, NodeKind};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
@@ -161,6 +161,25 @@ impl Project {
                     .help("add a section such as [environments.dev]")
             }),
         }
+    }
+
+    /// The values of `NoEcho` parameters in environment `env`, in every layer: what infra
+    /// must never show (see [`crate::render::Redactor`]). A value comes from the environment's
+    /// parameters or else the parameter's default; a list parameter's items count too. Layers
+    /// whose templates did not load contribute what was read of them.
+    pub fn secrets(&self, env: &str) -> Vec<String> {
+        let Some(env) = self.environment(env) else { return Vec::new() };
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            out.extend(no_echo_values(&layer.template, &env.parameters_for(&layer.name)));
+        }
+        out
+    }
+
+    /// The secrets of every environment ([`Project::secrets`]), for commands that show all
+    /// of them at once (`infra validate`).
+    pub fn all_secrets(&self) -> Vec<String> {
+        self.environments.iter().flat_map(|e| self.secrets(&e.name)).collect()
     }
 
     /// Where state files live: `<state.path>/<env>/<layer>.json`.
@@ -500,6 +519,31 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The values `NoEcho` parameters of `template` take with these `given` values (else their
+/// defaults): the whole value, and for list parameters each item too.
+pub fn no_echo_values(template: &Template, given: &IndexMap<String, ParamInput>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, p) in template.parameters.iter().filter(|(_, p)| p.no_echo) {
+        let value = match given.get(name) {
+            Some(v) => Some(v.value.clone()),
+            None => p.default.as_ref().and_then(|d| match &d.kind {
+                NodeKind::String(s) | NodeKind::Number(s) => Some(s.clone()),
+                _ => None,
+            }),
+        };
+        let Some(value) = value.filter(|v| !v.is_empty()) else { continue };
+        let list = matches!(
+            p.param_type,
+            ParamType::CommaDelimitedList | ParamType::NumberList | ParamType::AwsSpecific { list: true, .. }
+        );
+        if list {
+            out.extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string));
+        }
+        out.push(value);
+    }
+    out
 }
 
 pub fn is_template_file(p: &Path) -> bool {
