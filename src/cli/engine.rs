@@ -265,7 +265,7 @@ impl Workspace {
 
     /// Providers for these resource types (the engine's own always).
     pub fn registry_for_types<'a>(&self, types: impl Iterator<Item = &'a str>) -> anyhow::Result<Registry> {
-        self.runtime.block_on(providers::registry(types, &self.project.dir, &self.aws))
+        self.runtime.block_on(providers::registry(types, &self.project, &self.aws))
     }
 
     /// Providers for the types a plan changes.

@@ -76,6 +76,9 @@ pub struct Project {
     layers: Vec<Layer>,
     environments: Vec<Environment>,
     state_path: PathBuf,
+    /// `project.local_files_outside`: directories outside the project `Infra::Local::File`
+    /// may write in, as written (relative ones are relative to the project directory).
+    local_files_outside: Vec<PathBuf>,
 }
 
 impl Project {
@@ -191,6 +194,13 @@ impl Project {
         }
     }
 
+    /// Directories outside the project that `Infra::Local::File` may write in
+    /// (`project.local_files_outside`), as written; relative ones are relative to the
+    /// project directory.
+    pub fn local_files_outside(&self) -> &[PathBuf] {
+        &self.local_files_outside
+    }
+
     /// The region of an environment (its override, else the project's).
     pub fn region(&self, env: &str) -> &str {
         self.environment(env).and_then(|e| e.region.as_deref()).unwrap_or(&self.region)
@@ -243,7 +253,13 @@ impl Project {
                                 layers_set = true;
                                 self.parse_layers(&s, pv, diags);
                             }
-                            other => diags.push(s.unknown(other, pk, "[project]", &["name", "region", "layers"])),
+                            "local_files_outside" => self.parse_local_files_outside(&s, pv, diags),
+                            other => diags.push(s.unknown(
+                                other,
+                                pk,
+                                "[project]",
+                                &["name", "region", "layers", "local_files_outside"],
+                            )),
                         }
                     }
                     let tspan = s.span(k.span());
@@ -321,6 +337,25 @@ impl Project {
                     }
                     diags.push(d);
                 }
+            }
+        }
+    }
+
+    fn parse_local_files_outside(&mut self, s: &Settings, v: &TSpanned<DeValue>, diags: &mut Diagnostics) {
+        const WHAT: &str = "a list of directory paths";
+        let Some(items) = v.get_ref().as_array() else {
+            diags.push(s.wrong_type(v, "project.local_files_outside", WHAT));
+            return;
+        };
+        for item in items {
+            match item.get_ref().as_str() {
+                Some(d) if !d.is_empty() => self.local_files_outside.push(PathBuf::from(d)),
+                Some(_) => diags.push(
+                    Diagnostic::error("E5004", "`project.local_files_outside` holds an empty path")
+                        .at(s.span(item.span()))
+                        .label("empty path"),
+                ),
+                None => diags.push(s.wrong_type(item, "project.local_files_outside", WHAT)),
             }
         }
     }
