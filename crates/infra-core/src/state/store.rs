@@ -227,7 +227,7 @@ impl LayerStore {
     }
 
     fn read_state_bytes(&self) -> Result<Option<(Vec<u8>, State)>, StateError> {
-        let bytes = match std::fs::read(&self.paths.state) {
+        let bytes = match read_nofollow(&self.paths.state) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound && self.paths.backup.exists() => {
                 return Err(StateError::Damaged {
@@ -238,9 +238,7 @@ impl LayerStore {
                 });
             }
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(StateError::Io { action: "read state file", path: self.paths.state.clone(), source })
-            }
+            Err(source) => return Err(open_error("read state file", &self.paths.state, source)),
         };
         let backup = self.paths.backup.exists().then_some(self.paths.backup.as_path());
         let state = file::decode(&bytes, &self.paths.state, backup)?;
@@ -350,6 +348,13 @@ pub(crate) fn open_read_nofollow(path: &Path) -> std::io::Result<File> {
     let file = options.open(path)?;
     check_regular(&file)?;
     Ok(file)
+}
+
+/// The contents of the regular file at `path`, not following a symbolic link.
+pub(crate) fn read_nofollow(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open_read_nofollow(path)?, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Marks the error [`open_private`] returns for a path that is not a regular file.

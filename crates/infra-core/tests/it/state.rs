@@ -411,6 +411,24 @@ fn lock_paths_that_are_not_regular_files_are_refused() {
     }
 }
 
+/// A state file or journal replaced by a symbolic link is refused, not read through.
+#[test]
+fn state_and_journal_links_are_refused() {
+    type Path_ = fn(&infra_core::state::StatePaths) -> &Path;
+    let cases: [(&str, Path_); 2] = [("state file", |p| &p.state), ("journal", |p| &p.journal)];
+    for (what, path) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        std::fs::create_dir_all(store.paths().state.parent().unwrap()).unwrap();
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::write(&elsewhere, "{}").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, path(store.paths())).unwrap();
+        let err = store.load().unwrap_err();
+        assert_eq!(err.kind(), "not-regular-file", "{what}: {err}");
+        assert!(err.to_string().contains("a symbolic link"), "{what}: {err}");
+    }
+}
+
 /// Directories infra creates for state are owner-only, whatever the umask of the process
 /// (the binary's test under `umask 000` covers that part); existing ones are left alone.
 #[test]
