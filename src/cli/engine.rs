@@ -131,7 +131,7 @@ impl Workspace {
                 }
                 open.extend(loaded.in_flight.into_iter().map(|intent| OpenIntent { layer: layer.clone(), intent }));
             } else if !loaded.in_flight.is_empty() {
-                errln!(
+                eprintln!(
                     "warning: layer {layer} has operations left open by an interrupted run; plan or apply it to settle them"
                 );
             }
@@ -352,10 +352,10 @@ impl Workspace {
             if tokio::signal::ctrl_c().await.is_err() {
                 return;
             }
-            errln!("\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)...");
+            eprintln!("\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)...");
             interrupt.trigger();
             if tokio::signal::ctrl_c().await.is_ok() {
-                errln!("Exiting at once; the next run recovers from the journal.");
+                eprintln!("Exiting at once; the next run recovers from the journal.");
                 std::process::exit(130);
             }
         });
@@ -367,13 +367,13 @@ pub fn approve(question: &str, detail: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("get approval: stdin is not a terminal; pass -auto-approve to run without a prompt");
     }
-    outln!("{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n");
-    out!("  Enter a value: ");
+    println!("{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n");
+    print!("  Enter a value: ");
     use std::io::Write;
     std::io::stdout().flush().ok();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).context("read the answer")?;
-    outln!();
+    println!();
     Ok(answer.trim() == "yes")
 }
 
