@@ -147,6 +147,7 @@ fn redact(text: &str, info: &infra_core::state::LockInfo) -> String {
     text.replace(&info.id, "<lock-id>")
         .replace(&format!("{}@{}", info.user, info.host), "<user>@<host>")
         .replace(&format!("pid {}", info.pid), "pid <pid>")
+        .replace(&format!("({})", info.host), "(<host>)")
         .replace(&info.created, "<time>")
 }
 
@@ -184,11 +185,55 @@ fn force_unlock() {
         redact(&infra(p.path(), &["force-unlock", wrong, "--layer", "backend"]), &info)
     );
     assert!(backend.paths().lock.exists());
-    insta::assert_snapshot!("force_unlock", redact(&infra(p.path(), &["force-unlock", &info.id]), &info));
-    assert!(!backend.paths().lock.exists());
-    // The lock is free for the next operation.
-    assert!(infra(p.path(), &["state", "rm", "backend.Endpoint"]).starts_with("exit: 0"));
+    // This test process holds the lock and is running: refused.
+    let refused = infra(p.path(), &["force-unlock", &info.id]);
+    assert!(refused.starts_with("exit: 1") && refused.contains(&format!("pid {}", std::process::id())), "{refused}");
+    assert!(backend.paths().lock.exists());
     drop(guard);
+}
+
+/// Records `info` as the holder of `store`'s lock, as a process that took it would have.
+fn record_holder(store: &LayerStore, info: &infra_core::state::LockInfo) {
+    std::fs::write(&store.paths().lock, serde_json::to_vec_pretty(info).unwrap()).unwrap();
+}
+
+/// Whose lock force-unlock removes: the holder is a real second process, running or gone,
+/// recorded on this host or another.
+#[test]
+fn force_unlock_refuses_while_the_holder_runs_here() {
+    // (case, holder still running, recorded on this host, removed)
+    let cases = [
+        ("running here", true, true, false),
+        ("gone", false, true, true),
+        ("running on another host", true, false, true),
+    ];
+    for (case, running, here, removed) in cases {
+        let p = project();
+        let backend = store(p.path(), "backend");
+        let mut holder = Command::new("sleep").arg("60").spawn().unwrap();
+        if !running {
+            holder.kill().unwrap();
+            holder.wait().unwrap();
+        }
+        let mut info = backend.lock("apply", Duration::ZERO).unwrap().info().clone();
+        info.pid = holder.id();
+        if !here {
+            info.host = "build-server.invalid".into();
+        }
+        record_holder(&backend, &info);
+        let out = redact(&infra(p.path(), &["force-unlock", &info.id]), &info);
+        // (A no-op for a holder already gone.)
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert_eq!(!backend.paths().lock.exists(), removed, "{case}: {out}");
+        if removed {
+            assert!(out.starts_with("exit: 0"), "{case}: {out}");
+            insta::assert_snapshot!("force_unlock", out.replace("build-server.invalid", "<host>"));
+            assert!(infra(p.path(), &["state", "rm", "backend.Endpoint"]).starts_with("exit: 0"), "{case}");
+        } else {
+            insta::assert_snapshot!("force_unlock_holder_running", out);
+        }
+    }
 }
 
 #[test]

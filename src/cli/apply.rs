@@ -44,7 +44,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let (plan, registry) = super::plan::make_and_show(&ws, args.selection.options(false), global.format)?;
     if !plan.has_changes() {
         if json {
-            println!("{}", serde_json::to_string_pretty(&infra_core::render::plan::json(&plan))?);
+            super::print_json(&infra_core::render::plan::json(&plan));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -54,7 +54,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     if !args.auto_approve
         && !engine::approve("Do you want to perform these actions?", "infra will perform the actions described above.")?
     {
-        println!("Apply cancelled.");
+        outln!("Apply cancelled.");
         return Ok(ExitCode::from(1));
     }
     let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;

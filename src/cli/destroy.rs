@@ -39,7 +39,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let (plan, registry) = super::plan::make_and_show(&ws, options, global.format)?;
     if !plan.has_changes() {
         if json {
-            println!("{}", serde_json::to_string_pretty(&infra_core::render::plan::json(&plan))?);
+            super::print_json(&infra_core::render::plan::json(&plan));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -52,7 +52,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             "infra will destroy the resources described above. There is no undo.",
         )?
     {
-        println!("Destroy cancelled.");
+        outln!("Destroy cancelled.");
         return Ok(ExitCode::from(1));
     }
     let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;

@@ -94,14 +94,15 @@ impl Workspace {
     ) -> anyhow::Result<Self> {
         let color = global.color();
         let (mut project, diags) = Project::read(&global.project_dir);
+        super::hide_secrets_of(global, &project, env);
         if diags.has_errors() {
-            eprint!("{}", render::diag::human(&diags.into_vec(), &project.sources, color));
+            err!("{}", render::diag::human(&diags.into_vec(), &project.sources, color));
             bail!("load the project in {}", global.project_dir.display());
         }
         let env = match project.select_environment(env.or(global.env.as_deref())) {
             Ok(e) => e.name.clone(),
             Err(d) => {
-                eprint!("{}", render::diag::human(&[d], &project.sources, color));
+                err!("{}", render::diag::human(&[d], &project.sources, color));
                 bail!("choose an environment");
             }
         };
@@ -248,7 +249,7 @@ impl Workspace {
         result.context("settle the operations an interrupted run left open")?;
         committed?;
         for s in &settlements {
-            eprintln!("recovered {s}");
+            errln!("recovered {s}");
         }
         self.settlements = settlements;
         Ok(())
@@ -269,7 +270,7 @@ impl Workspace {
         for layer in std::mem::take(&mut self.dirty) {
             let (Some(store), Some(state)) = (self.stores.get(&layer), self.states.get_mut(&layer)) else { continue };
             if let Err(e) = store.commit(state) {
-                eprintln!("error: failed to save the state of layer {layer}: {e}");
+                errln!("error: failed to save the state of layer {layer}: {e}");
                 first_error.get_or_insert(e);
             }
         }
@@ -289,7 +290,7 @@ impl Workspace {
         match infra_core::validate::load_stacks(&self.project, &self.env, account, exports) {
             Ok(s) => Ok(s),
             Err(d) => {
-                eprint!("{}", render::diag::human(&d.into_vec(), &self.project.sources, self.color));
+                err!("{}", render::diag::human(&d.into_vec(), &self.project.sources, self.color));
                 bail!("evaluate the templates of environment {}", self.env)
             }
         }
@@ -336,7 +337,7 @@ impl Workspace {
 
     /// Providers for these resource types (the engine's own always).
     pub fn registry_for_types<'a>(&self, types: impl Iterator<Item = &'a str>) -> anyhow::Result<Registry> {
-        self.runtime.block_on(providers::registry(types, &self.project.dir, &self.aws))
+        self.runtime.block_on(providers::registry(types, &self.project, &self.aws))
     }
 
     /// Providers for the types a plan changes.
@@ -361,23 +362,6 @@ impl Workspace {
         h.update([0]);
         h.update(self.endpoint_url().unwrap_or("").as_bytes());
         hex::encode(h.finalize())
-    }
-
-    /// Values of `NoEcho` parameters in this environment, to hide when showing plans.
-    pub fn secrets(&self) -> Vec<String> {
-        let Some(env) = self.project.environment(&self.env) else { return Vec::new() };
-        let mut out = Vec::new();
-        for layer in self.project.layer_details() {
-            let given = env.parameters_for(&layer.name);
-            for (name, p) in layer.template.parameters.iter().filter(|(_, p)| p.no_echo) {
-                let value = match given.get(name) {
-                    Some(v) => Some(v.value.clone()),
-                    None => p.default.as_ref().and_then(|d| d.as_str().map(str::to_string)),
-                };
-                out.extend(value.filter(|v| !v.is_empty()));
-            }
-        }
-        out
     }
 
     fn plan_stacks(
@@ -498,9 +482,9 @@ impl Reporter for Progress {
         if self.quiet {
             return;
         }
-        let line = render::progress::event_line(e);
+        let line = super::redact_text(&render::progress::event_line(e));
         let Some((multi, bars)) = &self.bars else {
-            println!("{line}");
+            outln!("{line}");
             return;
         };
         let Ok(mut bars) = bars.lock() else { return };
@@ -534,18 +518,18 @@ pub fn finish(plan: &Plan, report: &ApplyReport, json: bool) -> std::process::Ex
     let destroy = plan.destroy;
     if json {
         let doc = serde_json::json!({ "plan": render::plan::json(plan), "report": report });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        super::print_json(&doc);
     } else {
         for f in &report.failures {
-            eprintln!("error: failed to {f}");
+            errln!("error: failed to {f}");
         }
         if !report.skipped.is_empty() {
-            eprintln!("not attempted (a dependency failed): {}", report.skipped.join(", "));
+            errln!("not attempted (a dependency failed): {}", report.skipped.join(", "));
         }
         if !report.layers_not_attempted.is_empty() {
-            eprintln!("layers not attempted: {}", report.layers_not_attempted.join(", "));
+            errln!("layers not attempted: {}", report.layers_not_attempted.join(", "));
         }
-        println!("\n{}", render::progress::summary(report, destroy));
+        outln!("\n{}", render::progress::summary(report, destroy));
     }
     if report.is_success() {
         std::process::ExitCode::SUCCESS

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 /// Only the lock with exactly this ID is removed, so a newer lock taken since is never
 /// broken by mistake. The ID is in the "locked by" error. A lock whose holder crashed on this
 /// machine is released by the OS anyway; force-unlock is for a hung process, or one on
-/// another machine sharing the state directory. Make sure that process is stopped first:
-/// it may still be writing state.
+/// another machine sharing the state directory. While the holder's process is still running
+/// on this machine, force-unlock refuses: stop it first. A holder on another machine cannot
+/// be checked from here; make sure it is stopped, as it may still be writing state.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   infra force-unlock 3f2a6c1e-8d0b-4f5e-9a77-2c1d0e9b8a64
@@ -52,12 +53,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     match global.format {
         Format::Json => {
             let json = serde_json::json!({ "layer": layer, "env": scope.env, "removed": info });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            super::print_json(&json);
         }
         Format::Human => {
-            println!(
+            outln!(
                 "Removed lock {} on layer {layer} (env {}), held by {}@{} pid {} for {} since {}.",
-                info.id, scope.env, info.user, info.host, info.pid, info.operation, info.created
+                info.id,
+                scope.env,
+                info.user,
+                info.host,
+                info.pid,
+                info.operation,
+                info.created
             );
         }
     }

@@ -31,8 +31,9 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let color = global.color();
     let (project, diags) = Project::read(&global.project_dir);
+    super::hide_secrets_of(global, &project, None);
     let fail = |diags: &[infra_core::diag::Diagnostic], sources| {
-        eprint!("{}", render::human(diags, sources, color));
+        err!("{}", render::human(diags, sources, color));
         Ok(ExitCode::from(1))
     };
     if diags.has_errors() {
@@ -63,7 +64,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     };
     let imports = graph::import_edges(&stacks);
     let dot = graph::layers_to_dot(&name, &graphs, &imports);
-    print!("{dot}");
+    out!("{dot}");
     let nodes: usize = graphs.iter().map(|(_, g)| g.len()).sum();
     let edges: usize = graphs.iter().map(|(_, g)| g.edge_count()).sum();
     let mut summary = format!(
@@ -75,6 +76,6 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     if args.layer.is_none() {
         summary.push_str(&format!(", {}", count(imports.len(), "cross-layer import", "cross-layer imports")));
     }
-    eprintln!("{summary} (environment {env})");
+    errln!("{summary} (environment {env})");
     Ok(ExitCode::SUCCESS)
 }

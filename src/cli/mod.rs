@@ -3,6 +3,27 @@
 //!
 //! Exit codes: 0 success, 1 error, 2 changes or drift present (`--detailed-exitcode`).
 
+/// `print!` through the redactor: every line infra shows passes [`redact_text`].
+macro_rules! out {
+    ($($arg:tt)*) => { print!("{}", $crate::cli::redact_text(&format!($($arg)*))) };
+}
+
+/// `println!` through the redactor.
+macro_rules! outln {
+    () => { println!() };
+    ($($arg:tt)*) => { println!("{}", $crate::cli::redact_text(&format!($($arg)*))) };
+}
+
+/// `eprint!` through the redactor.
+macro_rules! err {
+    ($($arg:tt)*) => { eprint!("{}", $crate::cli::redact_text(&format!($($arg)*))) };
+}
+
+/// `eprintln!` through the redactor.
+macro_rules! errln {
+    ($($arg:tt)*) => { eprintln!("{}", $crate::cli::redact_text(&format!($($arg)*))) };
+}
+
 pub mod apply;
 pub mod destroy;
 pub mod engine;
@@ -15,8 +36,11 @@ pub mod state;
 pub mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use infra_core::project::Project;
+use infra_core::render::Redactor;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
 
 /// Terraform's workflow (plan, apply, destroy, state, drift) on CloudFormation templates.
 #[derive(Parser, Debug)]
@@ -49,6 +73,10 @@ pub struct Global {
     /// The AWS shared-config profile to take credentials from (default: AWS_PROFILE or `default`)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Show values of NoEcho parameters instead of `(sensitive value)` in plans, progress,
+    /// state, outputs and errors
+    #[arg(long, global = true)]
+    pub show_sensitive: bool,
 }
 
 impl Global {
@@ -57,6 +85,50 @@ impl Global {
         use std::io::IsTerminal;
         !self.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
     }
+}
+
+/// What every line of output is masked with: the secrets of the project the command runs
+/// on, once it has been read (nothing before that, and nothing with `--show-sensitive`).
+static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
+
+/// The redactor for this run's output.
+pub fn redactor() -> Arc<Redactor> {
+    REDACTOR.read().ok().and_then(|r| r.clone()).unwrap_or_default()
+}
+
+/// Hide `secrets` in everything printed from now on, unless `--show-sensitive` was given.
+pub fn hide_secrets(global: &Global, secrets: Vec<String>) {
+    let redactor = if global.show_sensitive { Redactor::none() } else { Redactor::new(secrets) };
+    if let Ok(mut r) = REDACTOR.write() {
+        *r = Some(Arc::new(redactor));
+    }
+}
+
+/// Hide the secrets of `project` in environment `env` (default: the one `--env` or the
+/// project's first environment selects); an unknown environment has none.
+pub fn hide_secrets_of(global: &Global, project: &Project, env: Option<&str>) {
+    let secrets = match project.select_environment(env.or(global.env.as_deref())) {
+        Ok(e) => project.secrets(&e.name),
+        Err(_) => Vec::new(),
+    };
+    hide_secrets(global, secrets);
+}
+
+/// `text` with this run's secrets masked.
+pub fn redact_text(text: &str) -> String {
+    let r = redactor();
+    if r.is_empty() {
+        text.to_string()
+    } else {
+        r.text(text)
+    }
+}
+
+/// Print a JSON document on stdout, pretty, with every string holding a secret masked.
+/// (Masking the tree rather than the text keeps the document valid JSON.)
+pub fn print_json(doc: &serde_json::Value) {
+    let shown = redactor().json(doc);
+    println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -123,7 +195,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -42,9 +42,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default();
             bail!("find output `{name}` of layer {layer} (env {}): it is not in state{hint}", scope.env);
         };
-        match (&output.value, global.format) {
-            (serde_json::Value::String(s), Format::Human) => println!("{s}"),
-            (value, _) => println!("{}", serde_json::to_string_pretty(value)?),
+        let value = super::redactor().json(&output.value);
+        match (&value, global.format) {
+            (serde_json::Value::String(s), Format::Human) => outln!("{s}"),
+            (_, Format::Human) => outln!("{}", serde_json::to_string_pretty(&value)?),
+            (_, Format::Json) => super::print_json(&value),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -74,22 +76,22 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                     .collect::<serde_json::Map<_, _>>()
                     .into(),
             };
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            super::print_json(&json);
         }
         Format::Human => {
             let mut any = false;
             for (layer, outputs) in layers.iter().filter(|(_, o)| !o.is_empty()) {
                 any = true;
-                println!("{layer}:");
+                outln!("{layer}:");
                 for (name, o) in outputs {
                     let export = o.export_name.as_ref().map(|e| format!("  (export {e})")).unwrap_or_default();
-                    println!("  {name} = {}{export}", serde_json::to_string(&o.value)?);
+                    outln!("  {name} = {}{export}", serde_json::to_string(&super::redactor().json(&o.value))?);
                 }
             }
             if !any {
                 match &args.layer {
-                    Some(layer) => println!("No outputs in state for layer {layer} (env {}).", scope.env),
-                    None => println!("No outputs in state (env {}).", scope.env),
+                    Some(layer) => outln!("No outputs in state for layer {layer} (env {}).", scope.env),
+                    None => outln!("No outputs in state (env {}).", scope.env),
                 }
             }
         }

@@ -62,7 +62,7 @@ pub fn make_and_show(
     let registry = ws.registry_for_plan(&plan)?;
     plan.check_providers(&registry).map_err(|e| anyhow::anyhow!("plan: {e}"))?;
     if format == Format::Human {
-        print!("{}", render::plan::human_masked(&plan, ws.color, &ws.secrets()));
+        out!("{}", render::plan::human_masked(&plan, ws.color, &super::redactor()));
     }
     Ok((plan, registry))
 }
@@ -77,11 +77,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         );
     }
     if global.format == Format::Human && !ws.settlements.is_empty() {
-        println!("Operations an interrupted run left open (`infra apply` settles them before anything else):");
+        outln!("Operations an interrupted run left open (`infra apply` settles them before anything else):");
         for s in &ws.settlements {
-            println!("  {s}");
+            outln!("  {s}");
         }
-        println!();
+        outln!();
     }
     let (plan, _) = make_and_show(&ws, args.selection.options(false), global.format)?;
     if global.format == Format::Json {
@@ -89,13 +89,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         if let Some(map) = doc.as_object_mut() {
             map.insert("interrupted".to_string(), serde_json::to_value(&ws.settlements)?);
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        super::print_json(&doc);
     }
     if let Some(path) = &args.out {
-        let text = serde_json::to_string_pretty(&render::plan::json(&plan))?;
-        std::fs::write(path, text + "\n").with_context(|| format!("write the plan to {}", path.display()))?;
+        // The saved plan keeps real values (apply needs them), so it is written like state:
+        // owner-only and atomically.
+        let text = serde_json::to_string_pretty(&render::plan::json(&plan))? + "\n";
+        infra_core::state::store::write_private_file(path, text.as_bytes())
+            .with_context(|| format!("write the plan to {}", path.display()))?;
         if global.format == Format::Human {
-            println!(
+            outln!(
                 "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}",
                 path.display(),
                 path.display()

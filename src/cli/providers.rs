@@ -7,9 +7,9 @@
 use anyhow::Context;
 use infra_aws::config::AwsSettings;
 use infra_aws::{RetryPolicy, SdkConfig};
+use infra_core::project::Project;
 use infra_core::provider::local::LocalProvider;
 use infra_core::provider::Registry;
-use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -48,11 +48,11 @@ impl Aws {
 /// Providers for a run touching `types`.
 pub async fn registry<'a>(
     types: impl Iterator<Item = &'a str>,
-    project_dir: &Path,
+    project: &Project,
     aws: &Aws,
 ) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
-    registry.register(Arc::new(LocalProvider::with_base(project_dir)));
+    registry.register(Arc::new(LocalProvider::for_project(&project.dir, project.local_files_outside())));
     if needs_aws(types) {
         for provider in infra_aws::providers_for(aws.config().await?, &RetryPolicy::default()) {
             registry.register(provider);

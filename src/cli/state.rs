@@ -84,9 +84,9 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
     match format {
         Format::Json => {
             let json: Vec<_> = rows.iter().map(|(layer, r)| summary_json(layer, r)).collect();
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            super::print_json(&serde_json::Value::from(json));
         }
-        Format::Human if rows.is_empty() => println!("No resources in state (env {}).", scope.env),
+        Format::Human if rows.is_empty() => outln!("No resources in state (env {}).", scope.env),
         Format::Human => {
             let table: Vec<[String; 3]> = rows
                 .iter()
@@ -108,7 +108,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
     }
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -121,17 +121,19 @@ fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<Ex
     let loaded = scope.load(layer)?;
     let record = find(scope, layer, logical_id, &loaded)?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&record_json(layer, record))?),
+        Format::Json => super::print_json(&record_json(layer, record)),
         Format::Human => {
             let depends_on =
                 if record.depends_on.is_empty() { "(none)".to_string() } else { record.depends_on.join(", ") };
-            println!("# {layer}.{logical_id} ({})", record.resource_type);
-            println!("physical_id           = {}", record.physical_id);
-            println!("deletion_policy       = {:?}", record.deletion_policy);
-            println!("update_replace_policy = {:?}", record.update_replace_policy);
-            println!("depends_on            = {depends_on}");
-            println!("properties            = {}", serde_json::to_string_pretty(&record.properties)?);
-            println!("attributes            = {}", serde_json::to_string_pretty(&record.attributes)?);
+            outln!("# {layer}.{logical_id} ({})", record.resource_type);
+            outln!("physical_id           = {}", record.physical_id);
+            outln!("deletion_policy       = {:?}", record.deletion_policy);
+            outln!("update_replace_policy = {:?}", record.update_replace_policy);
+            outln!("depends_on            = {depends_on}");
+            let redactor = super::redactor();
+            let attributes = serde_json::json!(record.attributes);
+            outln!("properties            = {}", serde_json::to_string_pretty(&redactor.json(&record.properties))?);
+            outln!("attributes            = {}", serde_json::to_string_pretty(&redactor.json(&attributes))?);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -217,10 +219,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
         store.commit(&mut loaded.state)?;
         for record in loaded.state.resources.values() {
             for dep in record.depends_on.iter().filter(|d| gone.iter().any(|g| &g.logical_id == *d)) {
-                eprintln!(
-                    "warning: {layer}.{} depends on {layer}.{dep}, which is no longer in state",
-                    record.logical_id
-                );
+                errln!("warning: {layer}.{} depends on {layer}.{dep}, which is no longer in state", record.logical_id);
             }
         }
         removed.extend(gone.into_iter().map(|r| (*layer, r)));
@@ -229,13 +228,13 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
     match format {
         Format::Json => {
             let json: Vec<_> = removed.iter().map(|(layer, r)| summary_json(layer, r)).collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "removed": json }))?);
+            super::print_json(&serde_json::json!({ "removed": json }));
         }
         Format::Human => {
             for (layer, r) in &removed {
-                println!("Removed {layer}.{} ({} {}) from state.", r.logical_id, r.resource_type, r.physical_id);
+                outln!("Removed {layer}.{} ({} {}) from state.", r.logical_id, r.resource_type, r.physical_id);
             }
-            println!("The resources themselves were not deleted; infra no longer manages them.");
+            outln!("The resources themselves were not deleted; infra no longer manages them.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -277,8 +276,9 @@ impl StateScope {
     /// diagnostics are already printed and the exit code is returned.
     pub(crate) fn from_project(global: &Global) -> Result<Self, ExitCode> {
         let (project, diags) = Project::read(&global.project_dir);
+        super::hide_secrets_of(global, &project, None);
         let fail = |diags: &[Diagnostic]| {
-            eprint!("{}", render::human(diags, &project.sources, global.color()));
+            err!("{}", render::human(diags, &project.sources, global.color()));
             ExitCode::from(1)
         };
         let settings: Vec<Diagnostic> =
@@ -326,13 +326,13 @@ impl StateScope {
         let store = self.store(layer);
         let loaded = store.load()?;
         if loaded.recovered {
-            eprintln!(
+            errln!(
                 "warning: layer {layer} (env {}) includes progress of an interrupted run, from {}",
                 self.env,
                 store.paths().journal.display()
             );
             if !loaded.in_flight.is_empty() {
-                eprintln!("warning: operations that may or may not have happened: {}", in_flight_list(&loaded));
+                errln!("warning: operations that may or may not have happened: {}", in_flight_list(&loaded));
             }
         }
         Ok(loaded)

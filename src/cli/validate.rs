@@ -32,12 +32,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     } else {
         validate_files_in(&args.paths, global.env.as_deref())
     };
+    super::hide_secrets(global, v.secrets.clone());
     let diags: Vec<_> = v.diags.iter().cloned().collect();
     match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&render::json(&diags, &v.sources))?),
+        Format::Json => super::print_json(&render::json(&diags, &v.sources)),
         Format::Human => {
-            print!("{}", render::human(&diags, &v.sources, global.color()));
-            println!("{}", summary(&v, !args.paths.is_empty()));
+            out!("{}", render::human(&diags, &v.sources, global.color()));
+            outln!("{}", summary(&v, !args.paths.is_empty()));
         }
     }
     Ok(if v.diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })

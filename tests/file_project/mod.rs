@@ -121,7 +121,11 @@ impl Workspace {
         std::fs::create_dir_all(&reality).expect("files dir");
         std::fs::write(
             project.join("infra.toml"),
-            format!("[project]\nname = \"{PROJECT}\"\nregion = \"us-east-1\"\n\n[state]\npath = \"state\"\n\n[environments.{ENV}]\n"),
+            // The files live beside the project, so the project allows that directory.
+            format!(
+                "[project]\nname = \"{PROJECT}\"\nregion = \"us-east-1\"\nlocal_files_outside = [{}]\n\n[state]\npath = \"state\"\n\n[environments.{ENV}]\n",
+                quote(&reality.display().to_string())
+            ),
         )
         .expect("infra.toml");
         Workspace { _root: root, project, reality }

@@ -1,5 +1,8 @@
-//! Generated physical names, CloudFormation style: `{project}-{layer}-{LogicalId}-{RANDOM}`,
-//! fitted to each service's length limit and character set.
+//! Generated physical names, CloudFormation style: `{stack name}-{LogicalId}-{RANDOM}`, where
+//! the stack name is `{project}-{env}-{layer}`, so the same template deployed as dev and as
+//! prod in one account gets names that tell them apart. Names are fitted to each service's
+//! length limit and character set: as CloudFormation does, the stack name and the logical ID
+//! are shortened (the longer one first) and the random suffix is kept whole.
 
 use infra_core::provider::ResourceContext;
 
@@ -45,7 +48,12 @@ pub fn random_suffix() -> String {
 
 /// A generated name for the resource in `ctx` under `rules`.
 pub fn generate(ctx: &ResourceContext, rules: NameRules) -> String {
-    fit(&[&ctx.project, &ctx.layer, &ctx.logical_id], &random_suffix(), rules)
+    let stack_name = if ctx.stack_name.is_empty() {
+        format!("{}-{}-{}", ctx.project, ctx.environment, ctx.layer)
+    } else {
+        ctx.stack_name.clone()
+    };
+    fit(&[&stack_name, &ctx.logical_id], &random_suffix(), rules)
 }
 
 /// Join `parts` and `suffix` with hyphens within `rules`: characters the service does not
@@ -117,23 +125,54 @@ mod tests {
         check(&["é", "l", "Id"], IAM_POLICY, "l-Id-ABCDEFGHIJKLM");
     }
 
-    #[test]
-    fn generated_names_fit_every_service() {
-        let ctx = ResourceContext {
+    fn context(env: &str, logical_id: &str, stack_name: bool) -> ResourceContext {
+        ResourceContext {
             project: "mlplatform".into(),
-            environment: "dev".into(),
+            environment: env.into(),
             layer: "identity".into(),
-            logical_id: "AVeryLongLogicalIdThatKeepsGoingAndGoingAndGoingAndGoingAndGoingAndGoing".into(),
+            stack_name: if stack_name { format!("mlplatform-{env}-identity") } else { String::new() },
+            logical_id: logical_id.into(),
             resource_type: "AWS::IAM::Role".into(),
             ..Default::default()
-        };
-        for rules in [IAM_ROLE, IAM_POLICY, IAM_INSTANCE_PROFILE, IAM_USER, SAGEMAKER] {
-            let a = generate(&ctx, rules);
-            assert!(a.len() <= rules.max_len && a.chars().all(|c| rules.charset.allows(c)), "{a}");
-            assert!(a.starts_with("mlplatform-identity-AVery"), "{a}");
-            let suffix = &a[a.len() - SUFFIX_LEN..];
-            assert!(suffix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()), "{a}");
-            assert_ne!(a, generate(&ctx, rules));
         }
+    }
+
+    #[test]
+    fn generated_names_fit_every_service() {
+        let long = "AVeryLongLogicalIdThatKeepsGoingAndGoingAndGoingAndGoingAndGoingAndGoing";
+        // (environment, logical ID, whether the context carries the stack name, expected prefix)
+        let cases = [
+            ("dev", long, true, "mlplatform-dev-identity-AVery"),
+            ("prod", long, true, "mlplatform-prod-identity-AVery"),
+            ("dev", long, false, "mlplatform-dev-identity-AVery"),
+            ("prod", "Role", true, "mlplatform-prod-identity-Role-"),
+        ];
+        for (env, logical_id, stack_name, prefix) in cases {
+            let ctx = context(env, logical_id, stack_name);
+            for rules in [IAM_ROLE, IAM_POLICY, IAM_INSTANCE_PROFILE, IAM_USER, SAGEMAKER] {
+                let a = generate(&ctx, rules);
+                assert!(a.len() <= rules.max_len && a.chars().all(|c| rules.charset.allows(c)), "{a}");
+                assert!(a.starts_with(prefix), "{a} does not start with {prefix}");
+                let suffix = &a[a.len() - SUFFIX_LEN..];
+                assert!(suffix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()), "{a}");
+                assert_ne!(a, generate(&ctx, rules));
+            }
+        }
+    }
+
+    #[test]
+    fn the_stack_name_and_the_logical_id_are_shortened_the_longer_first() {
+        let stack = "mlplatform-production-identity";
+        check(&[stack, "Role"], IAM_ROLE, "mlplatform-production-identity-Role-ABCDEFGHIJKLM");
+        check(
+            &[stack, "SageMakerExecutionRoleForTrainingJobsAndEndpoints"],
+            IAM_ROLE,
+            "mlplatform-production-id-SageMakerExecutionRoleFor-ABCDEFGHIJKLM",
+        );
+        check(
+            &["a-very-long-project-name-production-backend-services", "EndpointConfiguration"],
+            SAGEMAKER,
+            "a-very-long-project-name-pr-EndpointConfiguration-ABCDEFGHIJKLM",
+        );
     }
 }

@@ -63,6 +63,7 @@ impl World {
             project: "mlplatform".into(),
             environment: "dev".into(),
             layer: "identity".into(),
+            stack_name: "mlplatform-dev-identity".into(),
             logical_id: logical_id.into(),
             resource_type: resource_type.into(),
             ..Default::default()
@@ -246,7 +247,7 @@ async fn generated_names_fit_and_name_properties_win() {
     for (resource_type, props, limit) in cases {
         let name = w.provider.physical_name(&w.context(resource_type, long), &props).expect("a name");
         assert!(
-            name.len() <= limit && name.starts_with("mlplatform-identity-ExecutionRole"),
+            name.len() <= limit && name.starts_with("mlplatform-dev-identity-ExecutionRole"),
             "{resource_type}: {name}"
         );
     }

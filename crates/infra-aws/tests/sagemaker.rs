@@ -56,7 +56,7 @@ async fn model_minimal() {
     )
     .await;
     let name = created.applied.attributes["ModelName"].as_str().unwrap();
-    assert!(name.starts_with("mlplatform-backend-Thing-") && name.len() <= 63, "{name}");
+    assert!(name.starts_with("mlplatform-dev-backend-Thing-") && name.len() <= 63, "{name}");
     let arn = &created.applied.physical_id;
     assert!(
         arn.starts_with("arn:aws:sagemaker:us-east-1:") && arn.ends_with(&format!(":model/{name}")),
@@ -175,7 +175,7 @@ async fn endpoint_config_instance_variant() {
     .await;
     assert!(created.applied.physical_id.starts_with("arn:aws:sagemaker:us-east-1:"), "Ref is the ARN");
     let name = created.applied.attributes["EndpointConfigName"].as_str().unwrap();
-    assert!(name.starts_with("mlplatform-backend-Thing-"), "{name}");
+    assert!(name.starts_with("mlplatform-dev-backend-Thing-"), "{name}");
 }
 
 #[tokio::test]

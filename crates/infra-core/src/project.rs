@@ -13,8 +13,8 @@
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::{FileId, SourceMap, Span};
 use crate::template::eval::ParamInput;
-use crate::template::model::{self, Template};
-use crate::template::node::Node;
+use crate::template::model::{self, ParamType, Template};
+use crate::template::node::{Node, NodeKind};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
@@ -76,6 +76,9 @@ pub struct Project {
     layers: Vec<Layer>,
     environments: Vec<Environment>,
     state_path: PathBuf,
+    /// `project.local_files_outside`: directories outside the project `Infra::Local::File`
+    /// may write in, as written (relative ones are relative to the project directory).
+    local_files_outside: Vec<PathBuf>,
 }
 
 impl Project {
@@ -163,6 +166,25 @@ impl Project {
         }
     }
 
+    /// The values of `NoEcho` parameters in environment `env`, in every layer: what infra
+    /// must never show (see [`crate::render::Redactor`]). A value comes from the environment's
+    /// parameters or else the parameter's default; a list parameter's items count too. Layers
+    /// whose templates did not load contribute what was read of them.
+    pub fn secrets(&self, env: &str) -> Vec<String> {
+        let Some(env) = self.environment(env) else { return Vec::new() };
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            out.extend(no_echo_values(&layer.template, &env.parameters_for(&layer.name)));
+        }
+        out
+    }
+
+    /// The secrets of every environment ([`Project::secrets`]), for commands that show all
+    /// of them at once (`infra validate`).
+    pub fn all_secrets(&self) -> Vec<String> {
+        self.environments.iter().flat_map(|e| self.secrets(&e.name)).collect()
+    }
+
     /// Where state files live: `<state.path>/<env>/<layer>.json`.
     pub fn state_dir(&self) -> PathBuf {
         if self.state_path.is_absolute() {
@@ -170,6 +192,13 @@ impl Project {
         } else {
             self.dir.join(&self.state_path)
         }
+    }
+
+    /// Directories outside the project that `Infra::Local::File` may write in
+    /// (`project.local_files_outside`), as written; relative ones are relative to the
+    /// project directory.
+    pub fn local_files_outside(&self) -> &[PathBuf] {
+        &self.local_files_outside
     }
 
     /// The region of an environment (its override, else the project's).
@@ -224,7 +253,13 @@ impl Project {
                                 layers_set = true;
                                 self.parse_layers(&s, pv, diags);
                             }
-                            other => diags.push(s.unknown(other, pk, "[project]", &["name", "region", "layers"])),
+                            "local_files_outside" => self.parse_local_files_outside(&s, pv, diags),
+                            other => diags.push(s.unknown(
+                                other,
+                                pk,
+                                "[project]",
+                                &["name", "region", "layers", "local_files_outside"],
+                            )),
                         }
                     }
                     let tspan = s.span(k.span());
@@ -302,6 +337,25 @@ impl Project {
                     }
                     diags.push(d);
                 }
+            }
+        }
+    }
+
+    fn parse_local_files_outside(&mut self, s: &Settings, v: &TSpanned<DeValue>, diags: &mut Diagnostics) {
+        const WHAT: &str = "a list of directory paths";
+        let Some(items) = v.get_ref().as_array() else {
+            diags.push(s.wrong_type(v, "project.local_files_outside", WHAT));
+            return;
+        };
+        for item in items {
+            match item.get_ref().as_str() {
+                Some(d) if !d.is_empty() => self.local_files_outside.push(PathBuf::from(d)),
+                Some(_) => diags.push(
+                    Diagnostic::error("E5004", "`project.local_files_outside` holds an empty path")
+                        .at(s.span(item.span()))
+                        .label("empty path"),
+                ),
+                None => diags.push(s.wrong_type(item, "project.local_files_outside", WHAT)),
             }
         }
     }
@@ -500,6 +554,31 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The values `NoEcho` parameters of `template` take with these `given` values (else their
+/// defaults): the whole value, and for list parameters each item too.
+pub fn no_echo_values(template: &Template, given: &IndexMap<String, ParamInput>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, p) in template.parameters.iter().filter(|(_, p)| p.no_echo) {
+        let value = match given.get(name) {
+            Some(v) => Some(v.value.clone()),
+            None => p.default.as_ref().and_then(|d| match &d.kind {
+                NodeKind::String(s) | NodeKind::Number(s) => Some(s.clone()),
+                _ => None,
+            }),
+        };
+        let Some(value) = value.filter(|v| !v.is_empty()) else { continue };
+        let list = matches!(
+            p.param_type,
+            ParamType::CommaDelimitedList | ParamType::NumberList | ParamType::AwsSpecific { list: true, .. }
+        );
+        if list {
+            out.extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string));
+        }
+        out.push(value);
+    }
+    out
 }
 
 pub fn is_template_file(p: &Path) -> bool {

@@ -35,6 +35,8 @@ pub struct Validation {
     pub resources: usize,
     /// Template files checked on their own ([`validate_files`]).
     pub files: usize,
+    /// Values of `NoEcho` parameters in what was checked, to mask when showing diagnostics.
+    pub secrets: Vec<String>,
 }
 
 fn template_files_under(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
@@ -92,8 +94,10 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
             }
         }
     }
+    let mut secrets = Vec::new();
     for env in &selected {
         evaluate_environment(&project, env, eval::PLACEHOLDER_ACCOUNT_ID, &BTreeMap::new(), &mut diags);
+        secrets.extend(project.secrets(&env.name));
     }
     let resources = project.layer_details().iter().map(|l| l.template.resources.len()).sum();
     let layers = project.layer_details().len();
@@ -103,6 +107,7 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
         environments: selected.len(),
         resources,
         files: 0,
+        secrets,
         sources: project.sources,
     }
 }
@@ -129,6 +134,7 @@ pub fn validate_files_in(paths: &[PathBuf], env: Option<&str>) -> Validation {
         }
     }
     let count = files.len();
+    let mut secrets = Vec::new();
     let mut settings_by_dir: HashMap<PathBuf, Settings> = HashMap::new();
     for path in &files {
         let display = path.display().to_string();
@@ -188,10 +194,11 @@ pub fn validate_files_in(paths: &[PathBuf], env: Option<&str>) -> Validation {
             exports: &BTreeMap::new(),
             allow_unresolved: true,
         };
+        secrets.extend(crate::project::no_echo_values(&t, &parameters));
         let ev = eval::evaluate(&t, &input, &mut diags);
         graph::check_stack(&ev.stack, &mut diags);
     }
-    Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources, files: count }
+    Validation { sources, diags: finish(diags), layers: 0, environments: 0, resources, files: count, secrets }
 }
 
 /// An enclosing project's settings (when they read cleanly) and where its infra.toml moved

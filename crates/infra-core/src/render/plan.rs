@@ -15,6 +15,7 @@
 //! (properties in CloudFormation long form; a remaining `Ref`/`Fn::GetAtt`/... is a value
 //! known only after apply). The same document is what `infra plan -out` saves.
 
+use super::Redactor;
 use crate::plan::{deposed_of, Action, ActionReason, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
 use crate::value::Value;
 use serde_json::Value as J;
@@ -67,52 +68,15 @@ impl Style {
 /// Stands in for a secret while rendering; shown as `(sensitive value)`.
 const SENSITIVE_MARK: &str = "\u{2}sensitive\u{2}";
 
-/// The plan for a terminal or a log, with every string that contains one of `secrets`
-/// (values of `NoEcho` parameters) shown as `(sensitive value)`.
-pub fn human_masked(plan: &Plan, color: bool, secrets: &[String]) -> String {
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
-    if secrets.is_empty() {
+/// The plan for a terminal or a log, with every string that contains a secret (a value of a
+/// `NoEcho` parameter) shown as `(sensitive value)`, unquoted.
+pub fn human_masked(plan: &Plan, color: bool, redactor: &Redactor) -> String {
+    if redactor.is_empty() {
         return human(plan, color);
     }
-    let mut masked = plan.clone();
-    for lp in &mut masked.layers {
-        for c in &mut lp.changes {
-            if let Some(after) = &mut c.after {
-                *after = mask_value(after, &secrets);
-            }
-            if let Some(before) = &mut c.before {
-                before.properties = mask_json(&before.properties, &secrets);
-            }
-        }
-        for o in &mut lp.outputs {
-            o.after = o.after.as_ref().map(|v| mask_value(v, &secrets));
-            o.before = o.before.as_ref().map(|v| mask_json(v, &secrets));
-        }
-    }
+    let masked = redactor.plan_with(plan, SENSITIVE_MARK);
     let marker = J::String(SENSITIVE_MARK.to_string()).to_string();
-    human(&masked, color).replace(&marker, "(sensitive value)")
-}
-
-fn is_secret(s: &str, secrets: &[&str]) -> bool {
-    secrets.iter().any(|secret| s.contains(secret))
-}
-
-fn mask_value(v: &Value, secrets: &[&str]) -> Value {
-    match v {
-        Value::String(s) if is_secret(s, secrets) => Value::String(SENSITIVE_MARK.to_string()),
-        Value::List(items) => Value::List(items.iter().map(|x| mask_value(x, secrets)).collect()),
-        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), mask_value(x, secrets))).collect()),
-        other => other.clone(),
-    }
-}
-
-fn mask_json(v: &J, secrets: &[&str]) -> J {
-    match v {
-        J::String(s) if is_secret(s, secrets) => J::String(SENSITIVE_MARK.to_string()),
-        J::Array(items) => J::Array(items.iter().map(|x| mask_json(x, secrets)).collect()),
-        J::Object(m) => J::Object(m.iter().map(|(k, x)| (k.clone(), mask_json(x, secrets))).collect()),
-        other => other.clone(),
-    }
+    redactor.text(&human(&masked, color).replace(&marker, super::SENSITIVE))
 }
 
 /// The plan for a terminal or a log.

@@ -229,6 +229,10 @@ impl ResourceSchema {
         for p in ["Directory", "FileName", "Content"] {
             root.properties.insert(p.into(), PropertySchema::default());
         }
+        // Octal permission bits as a string: a YAML number would be read as decimal.
+        let mode =
+            PropertySchema { types: TypeSet::STRING, pattern: Some("^0?[0-7]{3}$".into()), ..Default::default() };
+        root.properties.insert("Mode".into(), mode);
         root.required = vec!["Directory".into()];
         ResourceSchema {
             type_name: super::LOCAL_FILE_TYPE.into(),

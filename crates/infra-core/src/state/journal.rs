@@ -155,10 +155,10 @@ pub(crate) struct Replayed {
 
 /// Reads the journal at `path`; `None` when there is none.
 pub(crate) fn read(path: &Path) -> Result<Option<Replayed>, StateError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match super::store::read_nofollow(path) {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StateError::Io { action: "read journal", path: path.to_path_buf(), source }),
+        Err(source) => return Err(super::store::open_error("read journal", path, source)),
     };
     let corrupt = |line: usize, detail: String| StateError::JournalCorrupt { path: path.to_path_buf(), line, detail };
     // Only newline-terminated lines were ever acknowledged; an unterminated tail is torn.

@@ -8,11 +8,11 @@
 //! old file, so after acquiring, a locker checks that the path still names the file it
 //! locked and starts over if not; without that, two processes could both "hold" the lock.
 
-use super::store::{create_dir, open_private, parent, StatePaths};
+use super::store::{create_dir, open_error, open_private, open_read_nofollow, parent, StatePaths};
 use super::StateError;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Seek, Write};
+use std::io::{ErrorKind, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -87,8 +87,8 @@ fn try_acquire(path: &Path, operation: &str) -> Result<Option<LockGuard>, StateE
     create_dir(parent(path))?;
     // A released lock file may vanish between open and flock; a few rounds settle it.
     for _ in 0..100 {
-        let file =
-            open_private(path, OpenOptions::new().read(true).write(true).create(true)).map_err(io("open lock file"))?;
+        let file = open_private(path, OpenOptions::new().read(true).write(true).create(true))
+            .map_err(|e| open_error("open lock file", path, e))?;
         match fs4::FileExt::try_lock(&file) {
             Ok(()) => {}
             Err(fs4::TryLockError::WouldBlock) => return Ok(None),
@@ -124,7 +124,7 @@ fn same_file(file: &File, path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), std::fs::metadata(path)) {
+        match (file.metadata(), std::fs::symlink_metadata(path)) {
             (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
             _ => false,
         }
@@ -152,14 +152,30 @@ fn current_user() -> String {
     )
 }
 
+const MAX_INFO_LEN: u64 = 64 * 1024;
+
 /// The recorded holder of the lock at `path`: `None` when there is no lock file or it has no
 /// details yet (a holder between taking the lock and writing them).
 pub fn read_info(path: &Path) -> Result<Option<LockInfo>, StateError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let file = match open_read_nofollow(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StateError::Io { action: "read lock file", path: path.to_path_buf(), source }),
+        Err(source) => return Err(open_error("read lock file", path, source)),
     };
+    // Lock details are a few hundred bytes; anything much larger is not a lock file.
+    let mut bytes = Vec::new();
+    file.take(MAX_INFO_LEN + 1).read_to_end(&mut bytes).map_err(|source| StateError::Io {
+        action: "read lock file",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if bytes.len() as u64 > MAX_INFO_LEN {
+        return Err(StateError::Io {
+            action: "read lock file",
+            path: path.to_path_buf(),
+            source: std::io::Error::new(ErrorKind::InvalidData, format!("larger than {MAX_INFO_LEN} bytes")),
+        });
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -170,15 +186,48 @@ pub fn read_info(path: &Path) -> Result<Option<LockInfo>, StateError> {
     })
 }
 
+/// Whether the process recorded in `info` is still running: it ran on this host and
+/// `kill(pid, 0)` finds it (EPERM means it exists but belongs to someone else). A holder on
+/// another host cannot be checked from here and counts as not running.
+pub fn holder_alive(info: &LockInfo) -> bool {
+    if info.host != gethostname::gethostname().to_string_lossy() {
+        return false;
+    }
+    process_exists(info.pid)
+}
+
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        // Zero and negative numbers address process groups, not one process.
+        let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: kill(2) with signal 0 only checks that the process exists and may be
+        // signalled; it has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
 /// Removes a lock whose holder cannot release it (a hung process, another machine), but only
-/// if `id` is the recorded lock ID, so a newer lock is never broken by mistake. Returns who
-/// held it.
+/// if `id` is the recorded lock ID, so a newer lock is never broken by mistake, and never
+/// while the holder is still running on this host ([`holder_alive`]). Returns who held it.
 pub fn force_unlock(paths: &StatePaths, id: &str) -> Result<LockInfo, StateError> {
     let Some(info) = read_info(&paths.lock)? else {
         return Err(StateError::NotLocked { path: paths.lock.clone() });
     };
     if info.id != id.trim() {
         return Err(StateError::LockIdMismatch { path: paths.lock.clone(), given: id.to_string(), recorded: info.id });
+    }
+    if holder_alive(&info) {
+        return Err(StateError::HolderAlive { path: paths.lock.clone(), pid: info.pid, host: info.host });
     }
     std::fs::remove_file(&paths.lock).map_err(|source| StateError::Io {
         action: "remove lock file",

@@ -117,6 +117,12 @@ pub enum StateError {
     #[error("encode state for {}: {source}", path.display())]
     Encode { path: PathBuf, source: serde_json::Error },
 
+    #[error("open {}: it is {found}; infra does not follow symbolic links or use other kinds of files there; remove it (after checking what put it there) and run the command again", path.display())]
+    NotRegularFile { path: PathBuf, found: &'static str },
+
+    #[error("force-unlock {}: the lock is held by pid {pid} on this host ({host}), which is still running; stop that process first (or wait for it to finish); nothing was removed", path.display())]
+    HolderAlive { path: PathBuf, pid: u32, host: String },
+
     #[error("use {what} `{name}` in a state path: only letters, digits, `-`, `_` and `.` are allowed")]
     InvalidName { what: &'static str, name: String },
 }
@@ -145,6 +151,8 @@ impl StateError {
             StateError::NotLocked { .. } => "not-locked",
             StateError::Encode { .. } => "encode",
             StateError::InvalidName { .. } => "invalid-name",
+            StateError::NotRegularFile { .. } => "not-regular-file",
+            StateError::HolderAlive { .. } => "holder-alive",
         }
     }
 }
@@ -182,7 +190,7 @@ fn damaged_message(path: &std::path::Path, damage: Damage, detail: &str, backup:
 fn locked_message(layer: &str, env: &str, info: Option<&LockInfo>, path: &std::path::Path) -> String {
     match info {
         Some(i) => format!(
-            "lock state: state for layer {layer} (env {env}) is locked by {}@{} pid {} for {} since {} (lock ID {}); wait for it to finish (see --lock-timeout), or, if that process is stuck or gone for good, run `infra force-unlock {} --layer {layer} --env {env}`",
+            "lock state: state for layer {layer} (env {env}) is locked by {}@{} pid {} for {} since {} (lock ID {}); wait for it to finish (see --lock-timeout), or, once that process has stopped for good (stop it first if it is stuck), run `infra force-unlock {} --layer {layer} --env {env}`",
             i.user, i.host, i.pid, i.operation, i.created, i.id, i.id
         ),
         None => format!(

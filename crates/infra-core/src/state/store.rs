@@ -250,7 +250,7 @@ impl LayerStore {
     }
 
     fn read_state_bytes(&self) -> Result<Option<(Vec<u8>, State)>, StateError> {
-        let bytes = match std::fs::read(&self.paths.state) {
+        let bytes = match read_nofollow(&self.paths.state) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound && self.paths.backup.exists() => {
                 return Err(StateError::Damaged {
@@ -261,9 +261,7 @@ impl LayerStore {
                 });
             }
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(StateError::Io { action: "read state file", path: self.paths.state.clone(), source })
-            }
+            Err(source) => return Err(open_error("read state file", &self.paths.state, source)),
         };
         let backup = self.paths.backup.exists().then_some(self.paths.backup.as_path());
         let state = file::decode(&bytes, &self.paths.state, backup)?;
@@ -314,12 +312,18 @@ pub(crate) fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Creates `dir` and any missing parents with owner-only permissions (0700), whatever the
+/// umask says: state, journal and lock files live there. Directories that already exist keep
+/// their permissions.
 pub(crate) fn create_dir(dir: &Path) -> Result<(), StateError> {
-    std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
-        action: "create directory",
-        path: dir.to_path_buf(),
-        source,
-    })
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StateError::Io { action: "create directory", path: dir.to_path_buf(), source })
 }
 
 /// Makes a rename or unlink in `dir` durable.
@@ -332,19 +336,92 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
 }
 
 /// Opens `path` for writing with owner-only permissions, whatever the umask says: state
-/// holds resolved properties, which can include secrets.
+/// holds resolved properties, which can include secrets. A symbolic link is never followed
+/// and anything but a regular file is refused (see [`open_error`]), so nobody can point a
+/// state, journal or lock path at another file.
 pub(crate) fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let file = options.mode(0o600).open(path)?;
+        // O_NONBLOCK: opening a FIFO planted at the path must not hang; it has no effect on
+        // regular files.
+        let file = options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+        check_regular(&file)?;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Ok(file)
     }
     #[cfg(not(unix))]
     {
-        options.open(path)
+        let file = options.open(path)?;
+        check_regular(&file)?;
+        Ok(file)
     }
+}
+
+/// Opens `path` for reading without following a symbolic link, refusing anything but a
+/// regular file.
+pub(crate) fn open_read_nofollow(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    check_regular(&file)?;
+    Ok(file)
+}
+
+/// The contents of the regular file at `path`, not following a symbolic link.
+pub(crate) fn read_nofollow(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open_read_nofollow(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Marks the error [`open_private`] returns for a path that is not a regular file.
+#[derive(Debug)]
+struct NotRegular;
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not a regular file")
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+fn check_regular(file: &File) -> std::io::Result<()> {
+    if file.metadata()?.file_type().is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(ErrorKind::InvalidInput, NotRegular))
+    }
+}
+
+/// What went wrong opening `path`: a symbolic link or another kind of file where a regular
+/// file belongs gets its own message, anything else is an I/O error of `action`.
+pub(crate) fn open_error(action: &'static str, path: &Path, source: std::io::Error) -> StateError {
+    #[cfg(unix)]
+    let symlink = source.raw_os_error() == Some(libc::ELOOP);
+    #[cfg(not(unix))]
+    let symlink = false;
+    let not_regular =
+        source.get_ref().is_some_and(|e| e.is::<NotRegular>()) || source.kind() == ErrorKind::IsADirectory;
+    match (symlink, not_regular) {
+        (true, _) => StateError::NotRegularFile { path: path.to_path_buf(), found: "a symbolic link" },
+        (_, true) => StateError::NotRegularFile { path: path.to_path_buf(), found: "not a regular file" },
+        _ => StateError::Io { action, path: path.to_path_buf(), source },
+    }
+}
+
+/// Writes `bytes` to `path` the way state files are written: owner-only permissions (0600)
+/// whatever the umask says, atomically (temporary file, fsync, rename, fsync of the
+/// directory), so a reader or a crash sees the old file or the new one, never a mix. The
+/// directory must exist. For files that hold resolved values, such as saved plans.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_atomic(path, bytes)
 }
 
 /// Replaces `path` with `bytes` so that a reader (or a crash) sees either the old file or
@@ -358,7 +435,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> 
             f.write_all(bytes)?;
             f.sync_all()
         })
-        .map_err(|source| StateError::Io { action: "write temporary file", path: temp.clone(), source })
+        .map_err(|source| open_error("write temporary file", &temp, source))
         .and_then(|()| {
             std::fs::rename(&temp, path).map_err(|source| StateError::Io {
                 action: "replace",

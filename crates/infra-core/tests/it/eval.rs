@@ -390,6 +390,10 @@ fn project_errors() {
         "infra.toml",
         4,
     );
+    for bad in ["local_files_outside = \"/tmp\"", "local_files_outside = [1]", "local_files_outside = [\"\"]"] {
+        let settings = TOML.replace("region = \"us-east-1\"", &format!("region = \"us-east-1\"\n{bad}"));
+        run(vec![("infra.toml".into(), settings), layer("shared", BUCKET)], "E5004", "infra.toml", 4);
+    }
     run(
         vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.prod]\nendpoint = \"x\""))],
         "E5003",

@@ -3,5 +3,6 @@
 mod engine;
 mod eval;
 mod load;
+mod local_files;
 mod schema;
 mod state;

@@ -361,6 +361,16 @@ fn force_unlock_needs_the_recorded_id() {
     assert!(err.to_string().contains(&id));
     assert!(store.paths().lock.exists());
 
+    // The holder (this process) is running on this host: refused.
+    let err = store.force_unlock(&id).unwrap_err();
+    assert_eq!(err.kind(), "holder-alive");
+    assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(store.paths().lock.exists());
+
+    // Recorded as held on another host, which cannot be checked from here: removed.
+    let mut info = read_info(&store.paths().lock).unwrap().unwrap();
+    info.host = "another-host.invalid".into();
+    std::fs::write(&store.paths().lock, serde_json::to_vec(&info).unwrap()).unwrap();
     let removed = store.force_unlock(&id).unwrap();
     assert_eq!(removed.id, id);
     assert!(!store.paths().lock.exists());
@@ -368,6 +378,98 @@ fn force_unlock_needs_the_recorded_id() {
     let newer = store.lock("apply", Duration::ZERO).unwrap();
     drop(guard);
     assert_eq!(read_info(&store.paths().lock).unwrap().unwrap().id, newer.info().id);
+}
+
+/// What a lock path may be made to point at, and what locking or reading it then does:
+/// nothing is followed, nothing is overwritten, the error names the path.
+#[test]
+fn lock_paths_that_are_not_regular_files_are_refused() {
+    use std::os::unix::fs::symlink;
+    type Plant = fn(&Path, &Path);
+    let cases: [(&str, Plant, &str); 3] = [
+        ("symlink to a file", |lock, target| symlink(target, lock).unwrap(), "a symbolic link"),
+        ("dangling symlink", |lock, _| symlink("/nonexistent/infra-lock", lock).unwrap(), "a symbolic link"),
+        ("directory", |lock, _| std::fs::create_dir(lock).unwrap(), "not a regular file"),
+    ];
+    for (what, plant, found) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        std::fs::create_dir_all(store.paths().lock.parent().unwrap()).unwrap();
+        let target = dir.path().join("precious.txt");
+        std::fs::write(&target, "keep me").unwrap();
+        plant(&store.paths().lock, &target);
+
+        let err = store.lock("apply", Duration::ZERO).unwrap_err();
+        assert_eq!(err.kind(), "not-regular-file", "{what}: {err}");
+        let message = err.to_string();
+        assert!(message.contains(&store.paths().lock.display().to_string()), "{what}: {message}");
+        assert!(message.contains(found), "{what}: {message}");
+        let err = read_info(&store.paths().lock).unwrap_err();
+        assert_eq!(err.kind(), "not-regular-file", "{what}: {err}");
+        assert_eq!(store.force_unlock("any").unwrap_err().kind(), "not-regular-file", "{what}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me", "{what}");
+        assert!(std::fs::symlink_metadata(&store.paths().lock).is_ok(), "{what}: removed");
+    }
+}
+
+/// A state file or journal replaced by a symbolic link is refused, not read through.
+#[test]
+fn state_and_journal_links_are_refused() {
+    type Path_ = fn(&infra_core::state::StatePaths) -> &Path;
+    let cases: [(&str, Path_); 2] = [("state file", |p| &p.state), ("journal", |p| &p.journal)];
+    for (what, path) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        std::fs::create_dir_all(store.paths().state.parent().unwrap()).unwrap();
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::write(&elsewhere, "{}").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, path(store.paths())).unwrap();
+        let err = store.load().unwrap_err();
+        assert_eq!(err.kind(), "not-regular-file", "{what}: {err}");
+        assert!(err.to_string().contains("a symbolic link"), "{what}: {err}");
+    }
+}
+
+/// Directories infra creates for state are owner-only, whatever the umask of the process
+/// (the binary's test under `umask 000` covers that part); existing ones are left alone.
+#[test]
+fn state_directories_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = State::new();
+    store.commit(&mut state).unwrap();
+    for d in [dir.path().join("state"), dir.path().join("state/dev")] {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
+    let mode = std::fs::metadata(&store.paths().state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+/// `write_private_file`, the store's atomic owner-only write offered to other files (saved
+/// plans): replaces a file whole, replaces a symbolic link rather than writing through it.
+#[test]
+fn private_files_are_written_atomically_and_owner_only() {
+    use infra_core::state::store::write_private_file;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, "old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write_private_file(&path, b"new").unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let target = dir.path().join("elsewhere.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    write_private_file(&link, b"plan").unwrap();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 3, "temporary files left behind: {names:?}");
 }
 
 /// The other process of the cross-process lock tests. A no-op unless the parent test
