@@ -100,7 +100,7 @@ impl Workspace {
                 bail!("find layer `{l}`: the project's layers are {}{hint}", layers.join(", "));
             }
         }
-        let aws = providers::Aws::new(project.region(&env), global.profile.as_deref(), project.endpoint_url(&env));
+        let aws = providers::Aws::new(&project, &env, global.profile.as_deref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the runtime")?;
         let mut ws = Workspace {
             env,

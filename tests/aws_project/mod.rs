@@ -83,6 +83,11 @@ impl AwsProject {
 
     /// Run `infra ARGS` on the project's environment `env`, as the project's account.
     pub fn infra_in(&self, env: &str, args: &[&str]) -> Run {
+        self.infra_with(env, &[], args)
+    }
+
+    /// Run `infra ARGS` on environment `env` with these environment variables set too.
+    pub fn infra_with(&self, env: &str, vars: &[(&str, &str)], args: &[&str]) -> Run {
         let credentials = &self.account.credentials;
         let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
         command
@@ -104,7 +109,9 @@ impl AwsProject {
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("INFRA_PROJECT_DIR")
-            .env_remove("INFRA_ENV");
+            .env_remove("INFRA_ENV")
+            .env_remove("INFRA_RETRY_TIMEOUT")
+            .envs(vars.iter().copied());
         Run::from(command.output().expect("run the infra binary"))
     }
 
