@@ -88,6 +88,12 @@ impl AwsProject {
 
     /// Run `infra ARGS` on environment `env` with these environment variables set too.
     pub fn infra_with(&self, env: &str, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        Run::from(self.command(env, vars, args).output().expect("run the infra binary"))
+    }
+
+    /// The `infra ARGS` command on environment `env` as the project's account, with these
+    /// environment variables set too, to spawn.
+    pub fn command(&self, env: &str, vars: &[(&str, &str)], args: &[&str]) -> Command {
         let credentials = &self.account.credentials;
         let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
         command
@@ -112,7 +118,19 @@ impl AwsProject {
             .env_remove("INFRA_ENV")
             .env_remove("INFRA_RETRY_TIMEOUT")
             .envs(vars.iter().copied());
-        Run::from(command.output().expect("run the infra binary"))
+        command
+    }
+
+    /// Send the environment's AWS calls to `url` from now on (a fault proxy, or the local AWS
+    /// itself again).
+    pub fn set_endpoint(&self, url: &str) {
+        let path = self.dir.path().join("infra.toml");
+        let text = std::fs::read_to_string(&path).expect("read infra.toml");
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| if l.starts_with("endpoint_url = ") { format!("endpoint_url = \"{url}\"") } else { l.to_string() })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write infra.toml");
     }
 
     /// Run `infra ARGS` and require exit code `code`.
