@@ -156,8 +156,10 @@ fn the_seed_template_through_infra_and_through_cloudformation_builds_the_same_re
             .send(),
     );
     created.unwrap_or_else(|e| panic!("CreateStack failed: {:?}", e.into_service_error()));
+    // Waiting for a state, not for a time: the deadline only turns a hang into a failure.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut status = String::new();
-    for _ in 0..100 {
+    while std::time::Instant::now() < deadline {
         let stacks = p.runtime.block_on(cfn.describe_stacks().stack_name("seed").send()).expect("DescribeStacks");
         status =
             stacks.stacks().first().and_then(|s| s.stack_status()).map(|s| s.as_str().to_string()).unwrap_or_default();

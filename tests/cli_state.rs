@@ -4,8 +4,8 @@
 use infra_core::state::{DeletionPolicy, LayerStore, OutputRecord, ResourceRecord, State};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const SETTINGS: &str = r#"[project]
 name = "mlplatform"
@@ -74,14 +74,18 @@ fn store(dir: &Path, layer: &str) -> LayerStore {
 }
 
 /// Runs `infra` in `dir`; returns exit code, stdout and stderr as one text to snapshot.
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
+    command.args(args).current_dir(dir).env_remove("INFRA_ENV").env_remove("INFRA_PROJECT_DIR");
+    command
+}
+
 fn infra(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_infra"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("INFRA_ENV")
-        .env_remove("INFRA_PROJECT_DIR")
-        .output()
-        .unwrap();
+    describe(command(dir, args).output().unwrap())
+}
+
+/// The exit code and both streams of a run, for snapshots.
+fn describe(out: std::process::Output) -> String {
     let mut text = format!("exit: {}\n", out.status.code().unwrap_or(-1));
     for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         if !stream.is_empty() {
@@ -161,14 +165,18 @@ fn rm_waits_for_a_lock_held_by_another_process() {
     insta::assert_snapshot!("rm_locked", redact(&infra(p.path(), &["state", "rm", "backend.Endpoint"]), &info));
     assert_eq!(std::fs::read(&backend.paths().state).unwrap(), before);
 
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        drop(guard);
-    });
-    let started = Instant::now();
-    let text = infra(p.path(), &["state", "rm", "backend.Endpoint", "--lock-timeout", "20s"]);
-    assert!(started.elapsed() >= Duration::from_millis(500));
-    releaser.join().unwrap();
+    let mut waiting = command(p.path(), &["state", "rm", "backend.Endpoint", "--lock-timeout", "20s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the lock is held infra cannot finish, however long it has had; the pause only
+    // gives it time to be waiting rather than still starting.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(waiting.try_wait().unwrap().is_none(), "infra finished while another process held the lock");
+    assert_eq!(std::fs::read(&backend.paths().state).unwrap(), before, "state changed under the lock");
+    drop(guard);
+    let text = describe(waiting.wait_with_output().unwrap());
     insta::assert_snapshot!("rm_after_wait", text);
 }
 

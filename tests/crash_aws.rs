@@ -166,7 +166,7 @@ fn any_call(_: &str) -> bool {
 }
 
 fn spawn(p: &AwsProject, args: &[&str]) -> Child {
-    p.command(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn infra")
+    p.command(aws_project::ENV, &[], args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn infra")
 }
 
 /// Waits until `flag` is raised or the child exits; true when it was raised.
@@ -270,9 +270,15 @@ fn check_failing_recovery(p: &AwsProject, rerun: Rerun, args: &[&str], context: 
     let before = p.state_files();
     let (run, proxy) = match rerun {
         Rerun::ExpiredFirst => {
-            let expired = Fault::Error { status: 403, code: "ExpiredToken", message: "The security token included in the request is expired" };
-            let proxy =
-                p.runtime.block_on(FaultProxy::start(&p.account.endpoint_url, move |_, _| Some(expired))).expect("proxy");
+            let expired = Fault::Error {
+                status: 403,
+                code: "ExpiredToken",
+                message: "The security token included in the request is expired",
+            };
+            let proxy = p
+                .runtime
+                .block_on(FaultProxy::start(&p.account.endpoint_url, move |_, _| Some(expired)))
+                .expect("proxy");
             p.set_endpoint(&proxy.url);
             (p.infra(args), Some(proxy))
         }
@@ -314,7 +320,10 @@ fn kill_9_against_aws_then_recover_leaves_exactly_what_state_says() {
     let runs = std::env::var("INFRA_CRASH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(DEFAULT_RUNS);
     let mut rng = fastrand::Rng::with_seed(seed);
     let calls: Vec<usize> = SCENARIOS.iter().map(|&s| measure(s)).collect();
-    eprintln!("crash_aws: mutating calls per full run {:?} (seed {seed})", SCENARIOS.iter().zip(&calls).collect::<Vec<_>>());
+    eprintln!(
+        "crash_aws: mutating calls per full run {:?} (seed {seed})",
+        SCENARIOS.iter().zip(&calls).collect::<Vec<_>>()
+    );
     let mut tally = Tally::default();
     for run in 0..runs {
         let scenario = SCENARIOS[run % SCENARIOS.len()];

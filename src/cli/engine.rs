@@ -118,7 +118,7 @@ impl Workspace {
                 bail!("find layer `{l}`: the project's layers are {}{hint}", layers.join(", "));
             }
         }
-        let aws = providers::Aws::new(project.region(&env), global.profile.as_deref(), project.endpoint_url(&env));
+        let aws = providers::Aws::new(&project, &env, global.profile.as_deref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the runtime")?;
         let mut ws = Workspace {
             env,
@@ -422,18 +422,35 @@ impl Workspace {
     /// journal is intact and the next run recovers).
     fn watch_interrupts(&self) {
         let interrupt = self.interrupt.clone();
+        // One listener, registered before the walk starts and kept from the first Ctrl-C to
+        // the second, so a second one pressed right after the first is never missed.
+        let listener = {
+            let _runtime = self.runtime.enter();
+            ctrl_c_listener()
+        };
+        let Ok(mut ctrl_c) = listener else { return };
         self.runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
+            if ctrl_c.recv().await.is_none() {
                 return;
             }
             eprintln!("\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)...");
             interrupt.trigger();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if ctrl_c.recv().await.is_some() {
                 eprintln!("Exiting at once; the next run recovers from the journal.");
                 std::process::exit(130);
             }
         });
     }
+}
+
+#[cfg(unix)]
+fn ctrl_c_listener() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+#[cfg(windows)]
+fn ctrl_c_listener() -> std::io::Result<tokio::signal::windows::CtrlC> {
+    tokio::signal::windows::ctrl_c()
 }
 
 /// Ask for approval on a terminal; refuse without one.

@@ -83,15 +83,17 @@ impl AwsProject {
 
     /// Run `infra ARGS` on the project's environment `env`, as the project's account.
     pub fn infra_in(&self, env: &str, args: &[&str]) -> Run {
-        Run::from(self.command_in(env, args).output().expect("run the infra binary"))
+        self.infra_with(env, &[], args)
     }
 
-    /// The `infra ARGS` command on the project, as the project's account, to spawn.
-    pub fn command(&self, args: &[&str]) -> Command {
-        self.command_in(ENV, args)
+    /// Run `infra ARGS` on environment `env` with these environment variables set too.
+    pub fn infra_with(&self, env: &str, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        Run::from(self.command(env, vars, args).output().expect("run the infra binary"))
     }
 
-    fn command_in(&self, env: &str, args: &[&str]) -> Command {
+    /// The `infra ARGS` command on environment `env` as the project's account, with these
+    /// environment variables set too, to spawn.
+    pub fn command(&self, env: &str, vars: &[(&str, &str)], args: &[&str]) -> Command {
         let credentials = &self.account.credentials;
         let mut command = Command::new(env!("CARGO_BIN_EXE_infra"));
         command
@@ -113,20 +115,22 @@ impl AwsProject {
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
             .env_remove("INFRA_PROJECT_DIR")
-            .env_remove("INFRA_ENV");
+            .env_remove("INFRA_ENV")
+            .env_remove("INFRA_RETRY_TIMEOUT")
+            .envs(vars.iter().copied());
         command
     }
 
-    /// Point the project's environment at `url` (a fault proxy in front of the local AWS, a
-    /// closed port, or the local AWS itself again).
+    /// Send the environment's AWS calls to `url` from now on (a fault proxy, or the local AWS
+    /// itself again).
     pub fn set_endpoint(&self, url: &str) {
         let path = self.dir.path().join("infra.toml");
         let text = std::fs::read_to_string(&path).expect("read infra.toml");
-        let text: String = text
+        let lines: Vec<String> = text
             .lines()
-            .map(|l| if l.starts_with("endpoint_url = ") { format!("endpoint_url = \"{url}\"\n") } else { format!("{l}\n") })
+            .map(|l| if l.starts_with("endpoint_url = ") { format!("endpoint_url = \"{url}\"") } else { l.to_string() })
             .collect();
-        std::fs::write(path, text).expect("write infra.toml");
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write infra.toml");
     }
 
     /// The bytes of every file under the project's `state/` directory, by path.

@@ -24,7 +24,7 @@ pub struct ApplicationAutoScalingProvider {
 
 impl ApplicationAutoScalingProvider {
     pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
-        Self::from_client(aws_sdk_applicationautoscaling::Client::new(config), retry)
+        Self::from_client(aws_sdk_applicationautoscaling::Client::new(config), retry.for_config(config))
     }
 
     pub fn from_client(client: aws_sdk_applicationautoscaling::Client, retry: RetryPolicy) -> Self {

@@ -79,10 +79,22 @@ pub async fn load_with(
 /// The account the credentials belong to (STS GetCallerIdentity).
 pub async fn account_id(config: &SdkConfig, policy: &RetryPolicy) -> Result<String, ProviderError> {
     let sts = aws_sdk_sts::Client::new(config);
-    let out = retry(policy, "GetCallerIdentity", || sts.get_caller_identity().send()).await?;
+    let policy = policy.clone().for_config(config);
+    let out = retry(&policy, "GetCallerIdentity", || sts.get_caller_identity().send()).await?;
     out.account
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ProviderError::new(ErrorKind::Other, "GetCallerIdentity", "the response names no account"))
+}
+
+/// Where the clients of `config` send requests, as errors and notices name it: the endpoint
+/// URL when one is set (an environment's `endpoint_url`, `AWS_ENDPOINT_URL`), else AWS's own
+/// endpoints of the region.
+pub fn endpoint_label(config: &SdkConfig) -> String {
+    match (config.endpoint_url(), config.region()) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(region)) => format!("the AWS endpoints of region {region}"),
+        (None, None) => "the AWS endpoints".to_string(),
+    }
 }
 
 /// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`, ...).

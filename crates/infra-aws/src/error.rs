@@ -180,6 +180,102 @@ where
     }
 }
 
+/// Why a request could not even be sent, when the cause is the endpoint itself: nothing
+/// listens at its address, or its host name does not resolve, or no route leads there. A
+/// wrong endpoint (or no network) looks like this; a server that is up never does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    Refused,
+    UnknownHost,
+    NoRoute,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unreachable::Refused => "connection refused",
+            Unreachable::UnknownHost => "host name not found",
+            Unreachable::NoRoute => "no route to the host",
+        })
+    }
+}
+
+/// Whether `err` says the endpoint cannot be reached at all (see [`Unreachable`]), read from
+/// the connector's error chain: an I/O error of kind `ConnectionRefused` (or an unreachable
+/// host or network), or the HTTP client's "dns error".
+pub fn unreachable<E>(err: &SdkError<E, HttpResponse>) -> Option<Unreachable>
+where
+    E: std::error::Error + 'static,
+{
+    let SdkError::DispatchFailure(dispatch) = err else { return None };
+    if !dispatch.is_io() {
+        return None;
+    }
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some(Unreachable::Refused),
+                std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => {
+                    return Some(Unreachable::NoRoute)
+                }
+                _ => {}
+            }
+        }
+        // hyper's connector reports a failed name lookup as "dns error", over an I/O error
+        // whose kind is not specific.
+        if e.to_string().starts_with("dns error") {
+            return Some(Unreachable::UnknownHost);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// Whether the service answered (with an error): the request reached a server that speaks
+/// HTTP, so the endpoint is right even though this call failed.
+pub fn answered<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    matches!(err, SdkError::ServiceError(_) | SdkError::ResponseError(_))
+}
+
+/// A one-line cause of `err`, shorter than [`from_sdk`]'s message: the service's code and
+/// message, or for a request that was never answered, the innermost error (e.g. "connection
+/// closed before message completed"), with `endpoint` when given.
+pub fn brief<E>(err: &SdkError<E, HttpResponse>, endpoint: Option<&str>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let at = |what: String| match endpoint {
+        Some(e) => format!("{what} ({e})"),
+        None => what,
+    };
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            match (service.err().code(), service.err().message()) {
+                (Some(c), Some(m)) if !m.is_empty() => format!("{c}: {m}"),
+                (Some(c), _) => format!("{c} (HTTP status {status})"),
+                (None, _) => format!("HTTP status {status}"),
+            }
+        }
+        SdkError::TimeoutError(_) => at("timed out".to_string()),
+        SdkError::DispatchFailure(_) => match unreachable(err) {
+            Some(u) => at(u.to_string()),
+            None => {
+                let mut innermost: &(dyn std::error::Error + 'static) = err;
+                while let Some(next) = innermost.source() {
+                    innermost = next;
+                }
+                at(innermost.to_string())
+            }
+        },
+        SdkError::ResponseError(response) => {
+            format!("unreadable response (HTTP status {})", response.raw().status().as_u16())
+        }
+        _ => at(err.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +302,28 @@ mod tests {
         check(None, Some(404), ErrorKind::NotFound);
         check(None, Some(500), ErrorKind::Transient);
         check(None, None, ErrorKind::Other);
+    }
+
+    /// A real refused connection, through the real SDK client, is recognised as one.
+    #[tokio::test]
+    async fn a_refused_connection_is_unreachable() {
+        let port = {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+            listener.local_addr().expect("address").port()
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let settings =
+            crate::AwsSettings { region: Some("us-east-1".into()), profile: None, endpoint_url: Some(url.clone()) };
+        let credentials = crate::config::StaticCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+            session_token: None,
+        };
+        let config = crate::config::load_with(&settings, Some(&credentials)).await.expect("config");
+        let err = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect_err("refused");
+        assert_eq!(unreachable(&err), Some(Unreachable::Refused), "{}", DisplayErrorContext(&err));
+        assert!(!answered(&err));
+        assert_eq!(brief(&err, Some(&url)), format!("connection refused ({url})"));
+        assert_eq!(from_sdk("GetCallerIdentity", &err).kind, ErrorKind::Transient);
     }
 }

@@ -4,13 +4,19 @@
 //!
 //! The SDK's own retries are switched off (see [`crate::config`]) so its retry quota cannot
 //! run dry under sustained throttling and turn a slow apply into a failed one.
+//!
+//! Two things keep a wrong endpoint from looking like a hang: the first retry of every call is
+//! reported to the policy's observer (the binary prints it), and a connection that is refused
+//! (or a host that does not resolve) before the endpoint has ever answered fails at once,
+//! naming the endpoint. Once it has answered, the same error is a blip and is retried.
 
-use crate::error::from_sdk;
+use crate::error::{answered, brief, from_sdk, unreachable, Unreachable};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infra_core::provider::{ErrorKind, ProviderError};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -18,12 +24,64 @@ use tokio::time::Instant;
 /// Decides whether an error that is not transient by itself is worth another attempt.
 pub type RetryPredicate = Arc<dyn Fn(&ProviderError) -> bool + Send + Sync>;
 
+/// Told the first time a call is retried (once per call, not per attempt).
+pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+
+/// What a [`RetryObserver`] learns: which call is being retried, why, and for how long at most.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryNotice {
+    /// The operation, e.g. `CreateRole`.
+    pub operation: String,
+    /// The error of the attempt that failed.
+    pub error: ProviderError,
+    /// The same error in a few words, e.g. `connection refused (http://127.0.0.1:5999)` or
+    /// `ServiceUnavailable: Service is unavailable`.
+    pub cause: String,
+    /// The attempt that failed (counting from 1).
+    pub attempt: u32,
+    /// How long the call is retried at most, counted from its first attempt.
+    pub limit: Duration,
+}
+
+impl std::fmt::Display for RetryNotice {
+    /// `CreateRole: connection refused (http://127.0.0.1:5999); retrying for up to 5m`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}; retrying for up to {}", self.operation, self.cause, humantime::format_duration(self.limit))
+    }
+}
+
 /// An eventual-consistency window: errors matching `matches` are retried, but only while the
 /// call has been running for less than `window`.
 #[derive(Clone)]
 pub struct RetryWhen {
     pub matches: RetryPredicate,
     pub window: Duration,
+}
+
+/// The endpoint calls under a policy go to, and whether it has ever answered one. Clones
+/// share the flag, so every client made from one SDK configuration with clones of one policy
+/// learns together that the endpoint is right.
+#[derive(Clone, Default)]
+pub struct Endpoint {
+    /// The address, for errors and notices; `None` when unknown.
+    label: Option<Arc<str>>,
+    answered: Arc<AtomicBool>,
+}
+
+impl Endpoint {
+    /// The address requests go to, when known.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// Whether any call under this policy (or a clone) has had an answer from the endpoint.
+    pub fn has_answered(&self) -> bool {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    fn mark_answered(&self) {
+        self.answered.store(true, Ordering::Relaxed);
+    }
 }
 
 #[derive(Clone)]
@@ -35,15 +93,24 @@ pub struct RetryPolicy {
     /// The largest backoff cap.
     pub max_delay: Duration,
     pub when: Vec<RetryWhen>,
+    /// Told about the first retry of every call; providers never print themselves.
+    pub observer: Option<RetryObserver>,
+    /// Where calls go, and whether that endpoint has answered yet.
+    pub endpoint: Endpoint,
 }
+
+/// How long a call is retried by default, from its first attempt.
+pub const DEFAULT_MAX_ELAPSED: Duration = Duration::from_secs(300);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_elapsed: Duration::from_secs(300),
+            max_elapsed: DEFAULT_MAX_ELAPSED,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(20),
             when: Vec::new(),
+            observer: None,
+            endpoint: Endpoint::default(),
         }
     }
 }
@@ -55,6 +122,9 @@ impl std::fmt::Debug for RetryPolicy {
             .field("base_delay", &self.base_delay)
             .field("max_delay", &self.max_delay)
             .field("when", &self.when.len())
+            .field("observer", &self.observer.is_some())
+            .field("endpoint", &self.endpoint.label())
+            .field("answered", &self.endpoint.has_answered())
             .finish()
     }
 }
@@ -98,6 +168,53 @@ impl RetryPolicy {
     pub fn with_max_elapsed(mut self, max_elapsed: Duration) -> Self {
         self.max_elapsed = max_elapsed;
         self
+    }
+
+    /// Tell `observer` about the first retry of every call.
+    pub fn with_observer(mut self, observer: impl Fn(&RetryNotice) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Calls go to `label` (an endpoint URL, or a description of AWS's own endpoints). A
+    /// policy that already named another endpoint starts over: that one's answers say nothing
+    /// about this one.
+    pub fn with_endpoint(mut self, label: &str) -> Self {
+        match self.endpoint.label.as_deref() {
+            Some(old) if old != label => {
+                self.endpoint = Endpoint { label: Some(label.into()), answered: Arc::default() };
+            }
+            _ => self.endpoint.label = Some(label.into()),
+        }
+        self
+    }
+
+    /// [`with_endpoint`](Self::with_endpoint) with the endpoint of an SDK configuration.
+    pub fn for_config(self, config: &aws_types::SdkConfig) -> Self {
+        let label = crate::config::endpoint_label(config);
+        self.with_endpoint(&label)
+    }
+
+    /// How long `err` is retried at most, counted from a call's first attempt.
+    pub fn limit_for(&self, err: &ProviderError) -> Duration {
+        if err.kind == ErrorKind::Transient {
+            return self.max_elapsed;
+        }
+        let window = self.when.iter().filter(|w| (w.matches)(err)).map(|w| w.window).max().unwrap_or_default();
+        window.min(self.max_elapsed)
+    }
+
+    /// The error for a call that could not reach an endpoint which has never answered.
+    pub fn unreachable_error(&self, operation: &str, why: Unreachable) -> ProviderError {
+        let endpoint = self.endpoint.label().unwrap_or("the AWS endpoint");
+        ProviderError::new(
+            ErrorKind::Invalid,
+            operation,
+            format!(
+                "cannot reach {endpoint}: {why}; it has not answered any call yet, so infra does not wait \
+                 for it. Check the environment's `endpoint_url` in infra.toml, AWS_ENDPOINT_URL, and the network"
+            ),
+        )
     }
 
     /// Whether `err`, seen `elapsed` after the first attempt, deserves another attempt.
@@ -145,11 +262,12 @@ where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    retry_mapped(policy, || {
+    let out = retry_loop(policy, || {
         let fut = op();
-        async move { fut.await.map_err(|e| from_sdk(operation, &e)) }
+        async move { fut.await.map_err(|e| Failure::of_sdk(policy, operation, &e)) }
     })
-    .await
+    .await;
+    (out.result, out.attempts)
 }
 
 /// Run a create call under `policy`. Besides the result, says whether an earlier attempt may
@@ -168,20 +286,58 @@ where
 {
     let out = retry_loop(policy, || {
         let fut = op();
-        async move { fut.await.map_err(|e| from_sdk(operation, &e)) }
+        async move { fut.await.map_err(|e| Failure::of_sdk(policy, operation, &e)) }
     })
     .await;
     (out.result, out.answer_lost)
 }
 
-/// The loop itself, for calls whose errors are already [`ProviderError`]s.
-pub async fn retry_mapped<T, F, Fut>(policy: &RetryPolicy, op: F) -> (Result<T, ProviderError>, u32)
+/// The loop itself, for calls whose errors are already [`ProviderError`]s. An error with an
+/// AWS code counts as an answer from the endpoint.
+pub async fn retry_mapped<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> (Result<T, ProviderError>, u32)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let out = retry_loop(policy, op).await;
+    let out = retry_loop(policy, || {
+        let fut = op();
+        async move { fut.await.map_err(Failure::of_provider) }
+    })
+    .await;
     (out.result, out.attempts)
+}
+
+/// One failed attempt, as the loop sees it.
+struct Failure {
+    error: ProviderError,
+    /// The endpoint answered (with an error).
+    answered: bool,
+    /// The endpoint could not be reached at all.
+    unreachable: Option<Unreachable>,
+    /// The error in a few words, for the notice.
+    cause: String,
+}
+
+impl Failure {
+    fn of_sdk<E>(policy: &RetryPolicy, operation: &str, err: &SdkError<E, HttpResponse>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        Failure {
+            error: from_sdk(operation, err),
+            answered: answered(err),
+            unreachable: unreachable(err),
+            cause: brief(err, policy.endpoint.label()),
+        }
+    }
+
+    fn of_provider(error: ProviderError) -> Failure {
+        let cause = match &error.code {
+            Some(code) => format!("{code}: {}", error.message),
+            None => error.message.clone(),
+        };
+        Failure { answered: error.code.is_some(), unreachable: None, cause, error }
+    }
 }
 
 struct Outcome<T> {
@@ -194,7 +350,7 @@ struct Outcome<T> {
 async fn retry_loop<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Outcome<T>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ProviderError>>,
+    Fut: Future<Output = Result<T, Failure>>,
 {
     let start = Instant::now();
     let mut attempts = 0u32;
@@ -202,11 +358,34 @@ where
     loop {
         attempts += 1;
         match op().await {
-            Ok(v) => return Outcome { result: Ok(v), attempts, answer_lost },
-            Err(err) => {
+            Ok(v) => {
+                policy.endpoint.mark_answered();
+                return Outcome { result: Ok(v), attempts, answer_lost };
+            }
+            Err(failure) => {
+                if failure.answered {
+                    policy.endpoint.mark_answered();
+                }
+                // A wrong endpoint or no network: waiting would only hide it.
+                if let Some(why) = failure.unreachable.filter(|_| !policy.endpoint.has_answered()) {
+                    let err = policy.unreachable_error(&failure.error.operation, why);
+                    return Outcome { result: Err(err), attempts, answer_lost };
+                }
+                let err = failure.error;
                 let elapsed = start.elapsed();
                 if !policy.should_retry(&err, elapsed) {
                     return Outcome { result: Err(err), attempts, answer_lost };
+                }
+                if attempts == 1 {
+                    if let Some(observer) = &policy.observer {
+                        observer(&RetryNotice {
+                            operation: err.operation.clone(),
+                            limit: policy.limit_for(&err),
+                            cause: failure.cause,
+                            attempt: attempts,
+                            error: err.clone(),
+                        });
+                    }
                 }
                 // No answer, or a server error: the attempt may have been carried out. A
                 // throttled attempt was refused before it ran.
@@ -300,7 +479,7 @@ mod tests {
             let queue = RefCell::new(errors.clone().into_iter());
             let out: Outcome<()> = retry_loop(&RetryPolicy::default(), || {
                 let next = queue.borrow_mut().next();
-                async move { Err(next.unwrap_or_else(exists)) }
+                async move { Err(Failure::of_provider(next.unwrap_or_else(exists))) }
             })
             .await;
             assert_eq!(out.answer_lost, expected, "{errors:?}");
@@ -325,5 +504,156 @@ mod tests {
         .await;
         assert_eq!(res, Ok(7));
         assert_eq!(attempts, 3);
+    }
+
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    type Sdk = SdkError<ErrorMetadata, HttpResponse>;
+
+    fn refused() -> Sdk {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(io)))
+    }
+
+    fn dropped() -> Sdk {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(io)))
+    }
+
+    fn unavailable() -> Sdk {
+        let meta = ErrorMetadata::builder().code("ServiceUnavailable").message("Service is unavailable").build();
+        let status = aws_smithy_runtime_api::http::StatusCode::try_from(503).expect("status");
+        SdkError::service_error(meta, HttpResponse::new(status, SdkBody::empty()))
+    }
+
+    /// A policy whose observer records every notice.
+    fn observed(policy: RetryPolicy) -> (RetryPolicy, Arc<Mutex<Vec<RetryNotice>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let policy = policy.with_endpoint("http://127.0.0.1:5999").with_observer(move |n: &RetryNotice| {
+            sink.lock().expect("notices").push(n.clone());
+        });
+        (policy, seen)
+    }
+
+    /// An operation that fails with `errors` in turn, then succeeds; counts its attempts.
+    fn scripted(errors: Vec<fn() -> Sdk>) -> (impl FnMut() -> std::future::Ready<Result<u32, Sdk>>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let op = move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(match errors.get(n) {
+                Some(make) => Err(make()),
+                None => Ok(7),
+            })
+        };
+        (op, calls)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_retry_of_a_call_is_noticed_once() {
+        let (policy, notices) = observed(RetryPolicy::default().with_max_elapsed(Duration::from_secs(90)));
+        policy.endpoint.mark_answered();
+        let (op, calls) = scripted(vec![unavailable, dropped, unavailable, unavailable]);
+        assert_eq!(retry(&policy, "CreateRole", op).await, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        let seen = notices.lock().expect("notices");
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        let n = &seen[0];
+        assert_eq!((n.operation.as_str(), n.attempt, n.limit), ("CreateRole", 1, Duration::from_secs(90)));
+        assert_eq!(n.error.code.as_deref(), Some("ServiceUnavailable"));
+        assert_eq!(n.to_string(), "CreateRole: ServiceUnavailable: Service is unavailable; retrying for up to 1m 30s");
+
+        // Another call under the same policy gets its own notice, about its own error.
+        drop(seen);
+        let (op, _) = scripted(vec![dropped, dropped]);
+        assert_eq!(retry(&policy, "TagRole", op).await, Ok(7));
+        let seen = notices.lock().expect("notices");
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(
+            seen[1].to_string(),
+            "TagRole: connection reset by peer (http://127.0.0.1:5999); retrying for up to 1m 30s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_connection_fails_at_once_before_the_endpoint_has_answered() {
+        let (policy, seen) = observed(RetryPolicy::default());
+        let (op, calls) = scripted(vec![refused, refused]);
+        let start = Instant::now();
+        let err = retry(&policy, "GetCallerIdentity", op).await.expect_err("not retried");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(start.elapsed(), Duration::ZERO, "no backoff was slept");
+        assert_eq!((err.kind, err.operation.as_str()), (ErrorKind::Invalid, "GetCallerIdentity"));
+        assert!(err.message.starts_with("cannot reach http://127.0.0.1:5999: connection refused;"), "{err}");
+        assert!(err.message.contains("endpoint_url") && err.message.contains("AWS_ENDPOINT_URL"), "{err}");
+        assert!(seen.lock().expect("notices").is_empty());
+        assert!(!policy.endpoint.has_answered());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_connection_is_retried_once_the_endpoint_has_answered() {
+        let (policy, seen) = observed(RetryPolicy::default());
+        // A success through a clone (another client of the same configuration) is enough.
+        let other = policy.clone();
+        let (op, _) = scripted(vec![]);
+        assert_eq!(retry(&other, "GetCallerIdentity", op).await, Ok(7));
+        assert!(policy.endpoint.has_answered());
+        let (op, calls) = scripted(vec![refused, refused]);
+        assert_eq!(retry(&policy, "CreateRole", op).await, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let seen = seen.lock().expect("notices");
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            seen[0].to_string(),
+            "CreateRole: connection refused (http://127.0.0.1:5999); retrying for up to 5m"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_answer_also_proves_the_endpoint() {
+        let (policy, _) = observed(RetryPolicy::default());
+        let (op, calls) = scripted(vec![unavailable, refused]);
+        assert_eq!(retry(&policy, "CreateRole", op).await, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn another_endpoint_starts_unproven() {
+        let policy = RetryPolicy::default().with_endpoint("http://127.0.0.1:5999");
+        policy.endpoint.mark_answered();
+        assert!(policy.clone().with_endpoint("http://127.0.0.1:5999").endpoint.has_answered());
+        let moved = policy.with_endpoint("http://127.0.0.1:6000");
+        assert!(!moved.endpoint.has_answered());
+        let (op, calls) = scripted(vec![refused]);
+        let err = retry(&moved, "ListRoles", op).await.expect_err("not retried");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(err.message.contains("http://127.0.0.1:6000"), "{err}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_propagation_window_is_the_noticed_limit() {
+        let (policy, seen) = observed(RetryPolicy::default().with_iam_propagation());
+        let mut left = 2;
+        let (res, _) = retry_mapped(&policy, || {
+            left -= 1;
+            let fail = left > 0;
+            async move {
+                if fail {
+                    Err(err(ErrorKind::Invalid, "ValidationException", "Could not assume role arn:aws:iam::1:role/x"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        assert_eq!(res, Ok(()));
+        let seen = seen.lock().expect("notices");
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].limit, IAM_PROPAGATION_WINDOW);
     }
 }

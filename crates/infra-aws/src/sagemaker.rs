@@ -56,7 +56,7 @@ impl SageMakerProvider {
         Self::from_clients(
             aws_sdk_sagemaker::Client::new(config),
             aws_sdk_applicationautoscaling::Client::new(config),
-            SageMakerSettings { retry, ..SageMakerSettings::default() },
+            SageMakerSettings { retry: retry.for_config(config), ..SageMakerSettings::default() },
         )
     }
 

@@ -280,6 +280,9 @@ pub enum Fault {
     /// Forward the request and return the response with every `from` in its body replaced
     /// by `to` (a service answering something else, e.g. an endpoint that is `Failed`).
     Rewrite { from: &'static str, to: &'static str },
+    /// Keep the request, neither answered nor forwarded, until [`FaultProxy::release`]; then
+    /// forward it. The call is provably in flight for exactly as long as the test wants.
+    Hold,
 }
 
 /// Decides the fault for the `nth` (from 1) request of an action, or `None` to forward it.
@@ -292,6 +295,24 @@ pub struct FaultProxy {
     pub url: String,
     seen: Arc<Mutex<HashMap<String, usize>>>,
     forwarded: Arc<Mutex<HashMap<String, usize>>>,
+    held: Arc<Mutex<HashMap<String, usize>>>,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
+/// What the proxy's connections share.
+#[derive(Clone)]
+struct Counters {
+    seen: Arc<Mutex<HashMap<String, usize>>>,
+    forwarded: Arc<Mutex<HashMap<String, usize>>>,
+    held: Arc<Mutex<HashMap<String, usize>>>,
+    released: tokio::sync::watch::Receiver<bool>,
+}
+
+fn count(map: &Mutex<HashMap<String, usize>>, action: &str, change: impl FnOnce(&mut usize)) -> usize {
+    let Ok(mut m) = map.lock() else { return 0 };
+    let n = m.entry(action.to_string()).or_insert(0);
+    change(n);
+    *n
 }
 
 impl FaultProxy {
@@ -304,20 +325,31 @@ impl FaultProxy {
             .await
             .map_err(|e| format!("failed to bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let seen = Arc::new(Mutex::new(HashMap::new()));
-        let forwarded = Arc::new(Mutex::new(HashMap::new()));
+        let (released, watch) = tokio::sync::watch::channel(false);
+        let counters =
+            Counters { seen: Arc::default(), forwarded: Arc::default(), held: Arc::default(), released: watch };
         let plan: FaultPlan = Arc::new(plan);
-        let (seen2, forwarded2) = (seen.clone(), forwarded.clone());
+        let shared = counters.clone();
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                let (upstream, plan, seen, forwarded) =
-                    (upstream.clone(), plan.clone(), seen2.clone(), forwarded2.clone());
+                let (upstream, plan, counters) = (upstream.clone(), plan.clone(), shared.clone());
                 tokio::spawn(async move {
-                    let _ = proxy_connection(conn, &upstream, &plan, &seen, &forwarded).await;
+                    let _ = proxy_connection(conn, &upstream, &plan, counters).await;
                 });
             }
         });
-        Ok(FaultProxy { url: format!("http://{addr}"), seen, forwarded })
+        let Counters { seen, forwarded, held, .. } = counters;
+        Ok(FaultProxy { url: format!("http://{addr}"), seen, forwarded, held, released })
+    }
+
+    /// Requests of `action` held by [`Fault::Hold`] right now.
+    pub fn held(&self, action: &str) -> usize {
+        self.held.lock().map(|m| m.get(action).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Let every held request (and any later [`Fault::Hold`]) through to the server.
+    pub fn release(&self) {
+        self.released.send_replace(true);
     }
 
     /// Requests of `action` that reached the proxy.
@@ -352,18 +384,21 @@ async fn proxy_connection(
     mut conn: tokio::net::TcpStream,
     upstream: &str,
     plan: &FaultPlan,
-    seen: &Mutex<HashMap<String, usize>>,
-    forwarded: &Mutex<HashMap<String, usize>>,
+    mut counters: Counters,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut conn).await?;
     let action = action_of(&head, &body);
-    let nth = {
-        let mut seen = seen.lock().map_err(|_| std::io::Error::other("poisoned"))?;
-        let n = seen.entry(action.clone()).or_insert(0);
-        *n += 1;
-        *n
-    };
+    let nth = count(&counters.seen, &action, |n| *n += 1);
     let fault = plan(&action, nth);
+    if fault == Some(Fault::Hold) {
+        count(&counters.held, &action, |n| *n += 1);
+        // An error means the proxy is gone, and with it anyone to release the request.
+        let released = counters.released.wait_for(|r| *r).await.is_ok();
+        count(&counters.held, &action, |n| *n -= 1);
+        if !released {
+            return Ok(());
+        }
+    }
     let shape = ErrorShape::of(&head, &body);
     let canned = |status: u16, code: &str, message: &str| canned_error(shape, status, code, message);
     match fault {
@@ -373,11 +408,9 @@ async fn proxy_connection(
         }
         Some(Fault::Error { status, code, message }) => return conn.write_all(&canned(status, code, message)).await,
         Some(Fault::Drop) => return Ok(()),
-        Some(Fault::ForwardThenDrop | Fault::ForwardThenHold | Fault::Rewrite { .. }) | None => {}
+        Some(Fault::ForwardThenDrop | Fault::ForwardThenHold | Fault::Rewrite { .. } | Fault::Hold) | None => {}
     }
-    if let Ok(mut m) = forwarded.lock() {
-        *m.entry(action).or_insert(0) += 1;
-    }
+    count(&counters.forwarded, &action, |n| *n += 1);
     let mut up = tokio::net::TcpStream::connect(upstream).await?;
     up.write_all(&close_connection(&head)).await?;
     up.write_all(&body).await?;

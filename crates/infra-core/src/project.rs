@@ -8,7 +8,7 @@
 //! Codes: E5001 settings file unreadable, E5002 TOML syntax, E5003 unknown key, E5004 wrong
 //! value type, E5005 missing key, E5006 stray folder or file under `stacks/`, E5007 unknown
 //! environment, E5008 invalid name, E5009 no environments, E5010 per-layer parameters for an
-//! unknown layer, E5012 `stacks/` unreadable.
+//! unknown layer, E5012 `stacks/` unreadable, E5013 invalid duration.
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::{FileId, SourceMap, Span};
@@ -17,6 +17,7 @@ use crate::template::model::{self, ParamType, Template};
 use crate::template::node::{Node, NodeKind};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned as TSpanned;
 
@@ -32,6 +33,8 @@ pub struct Environment {
     pub span: Span,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// How long one AWS call is retried at most (`retry_timeout = "5m"`).
+    pub retry_timeout: Option<Duration>,
     /// Values for every layer that declares the parameter.
     pub parameters: IndexMap<String, ParamInput>,
     /// Per-layer overrides.
@@ -208,6 +211,11 @@ impl Project {
 
     pub fn endpoint_url(&self, env: &str) -> Option<&str> {
         self.environment(env).and_then(|e| e.endpoint_url.as_deref())
+    }
+
+    /// How long environment `env` retries one AWS call, if its settings say.
+    pub fn retry_timeout(&self, env: &str) -> Option<Duration> {
+        self.environment(env).and_then(|e| e.retry_timeout)
     }
 
     /// Point environment `env` at `region` (a command-line override of infra.toml), so that
@@ -404,6 +412,7 @@ impl Project {
             span,
             region: None,
             endpoint_url: None,
+            retry_timeout: None,
             parameters: IndexMap::new(),
             layer_parameters: IndexMap::new(),
         };
@@ -423,6 +432,7 @@ impl Project {
                         }
                     }
                 }
+                "retry_timeout" => env.retry_timeout = s.duration(v, &path, diags),
                 "parameters" => env.parameters = s.parameters(v, &path, diags),
                 "layers" => {
                     let Some(lt) = s.table(v, &path, diags) else { continue };
@@ -443,7 +453,7 @@ impl Project {
                     other,
                     k,
                     &format!("[environments.{name}]"),
-                    &["region", "endpoint_url", "parameters", "layers"],
+                    &["region", "endpoint_url", "retry_timeout", "parameters", "layers"],
                 )),
             }
         }
@@ -593,6 +603,16 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Parse a duration such as `"90s"`, `"5m"` or `"1h 30m"` (what `retry_timeout` and
+/// `INFRA_RETRY_TIMEOUT` take); the error says what is wrong with it.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty".to_string());
+    }
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}
+
 fn invalid_name(what: &str, name: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E5008", format!("invalid {what} `{name}`"))
         .at(span)
@@ -650,6 +670,26 @@ impl Settings {
             Some(s) => Some(s.to_string()),
             None => {
                 diags.push(self.wrong_type(v, path, "a string"));
+                None
+            }
+        }
+    }
+
+    /// A duration written like `"90s"`, `"5m"` or `"1h 30m"`.
+    fn duration(&self, v: &TSpanned<DeValue>, path: &str, diags: &mut Diagnostics) -> Option<Duration> {
+        let Some(text) = v.get_ref().as_str() else {
+            diags.push(self.wrong_type(v, path, "a duration such as \"5m\""));
+            return None;
+        };
+        match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error("E5013", format!("`{path}` is not a duration: `{text}`"))
+                        .at(self.span(v.span()))
+                        .label(why)
+                        .note("Write a number and a unit, such as \"90s\", \"5m\" or \"1h 30m\"."),
+                );
                 None
             }
         }

@@ -41,6 +41,7 @@ pub const PROPAGATION_WINDOW: std::time::Duration = std::time::Duration::from_se
 
 impl IamProvider {
     pub fn new(sdk_config: &SdkConfig, retry: RetryPolicy) -> Self {
+        let retry = retry.for_config(sdk_config);
         IamProvider {
             client: aws_sdk_iam::Client::new(sdk_config),
             sdk_config: sdk_config.clone(),

@@ -279,7 +279,10 @@ async fn assess_one(
                 ..cur
             };
             let resolution = if took_effect { Resolution::UpdateTookEffect } else { Resolution::UpdateFinished };
-            Ok(Settlement { live: Some(obs.properties), ..settlement(resolution, vec![(key.to_string(), Some(record))]) })
+            Ok(Settlement {
+                live: Some(obs.properties),
+                ..settlement(resolution, vec![(key.to_string(), Some(record))])
+            })
         }
         IntentAction::Delete => {
             let Some(cur) = current.clone() else {

@@ -523,7 +523,9 @@ async fn saved_plan_is_refused_when_stale() {
     assert_eq!(back, p);
 }
 
-#[tokio::test]
+/// On paused time: the delays end only once every operation that can start has started, so
+/// the most that ran at once is the bound itself, however fast the machine.
+#[tokio::test(start_paused = true)]
 async fn parallelism_is_bounded_globally_and_per_provider() {
     for (global, per_provider, expected_max) in [(3, 10, 3), (10, 2, 2)] {
         let mem = MemoryProvider::new(&[THING]).with_concurrency(per_provider);
@@ -618,7 +620,10 @@ async fn settings_only_changes_are_recorded_without_provider_calls() {
     assert!(!f.plan(&[changed], PlanOptions::default()).has_changes());
 }
 
-#[tokio::test]
+/// On paused time, so the order is fixed whatever the machine's speed: A's create starts at
+/// once and runs 120 ms, heartbeats come at 30, 60 and 90 ms, and the interrupt at 40 ms,
+/// while A is still running.
+#[tokio::test(start_paused = true)]
 async fn interrupt_stops_new_operations_and_heartbeats_report_progress() {
     let mut f = Fixture::new();
     f.mem.delay("A", Duration::from_millis(120));

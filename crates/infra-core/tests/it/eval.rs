@@ -401,6 +401,21 @@ fn project_errors() {
         8,
     );
     run(
+        vec![(
+            "infra.toml".into(),
+            TOML.replace("[environments.prod]", "[environments.prod]\nretry_timeout = \"soon\""),
+        )],
+        "E5013",
+        "infra.toml",
+        8,
+    );
+    run(
+        vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.prod]\nretry_timeout = 300"))],
+        "E5004",
+        "infra.toml",
+        8,
+    );
+    run(
         vec![("infra.toml".into(), TOML.replace("[environments.prod]", "[environments.\"pr od\"]"))],
         "E5008",
         "infra.toml",
@@ -634,7 +649,7 @@ fn project_loads_end_to_end() {
     write(
         dir.path(),
         "infra.toml",
-        "[project]\nname = \"ml\"\nregion = \"us-east-1\"\n\n[state]\npath = \"st\"\n\n[environments.dev]\n[environments.dev.parameters]\nSize = \"1\"\n\n[environments.prod]\nregion = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:5000\"\n[environments.prod.parameters]\nSize = \"3\"\n[environments.prod.layers.backend.parameters]\nSize = \"4\"\n",
+        "[project]\nname = \"ml\"\nregion = \"us-east-1\"\n\n[state]\npath = \"st\"\n\n[environments.dev]\n[environments.dev.parameters]\nSize = \"1\"\n\n[environments.prod]\nregion = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:5000\"\nretry_timeout = \"1h 30m\"\n[environments.prod.parameters]\nSize = \"3\"\n[environments.prod.layers.backend.parameters]\nSize = \"4\"\n",
     );
     write(
         dir.path(),
@@ -658,6 +673,8 @@ fn project_loads_end_to_end() {
     assert_eq!(project.region("prod"), "eu-west-1");
     assert_eq!(project.region("dev"), "us-east-1");
     assert_eq!(project.endpoint_url("prod"), Some("http://127.0.0.1:5000"));
+    assert_eq!(project.retry_timeout("prod"), Some(std::time::Duration::from_secs(5400)));
+    assert_eq!(project.retry_timeout("dev"), None);
     assert_eq!(project.state_dir(), dir.path().join("st"));
 
     let stacks =
