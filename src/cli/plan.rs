@@ -29,7 +29,7 @@ pub struct Args {
     pub selection: Selection,
     #[command(flatten)]
     pub running: Running,
-    /// Exit with 2 when there are changes (0: none, 1: error)
+    /// Exit with 2 when there are changes, or operations left open to settle (0: none, 1: error)
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan to FILE, for `infra apply FILE` (`-out FILE` works too)
@@ -105,5 +105,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    // Settling what an interrupted run left open changes state, so it counts as a change.
+    let changes = plan.has_changes() || !ws.settlements.is_empty();
+    if global.format == Format::Human && !plan.has_changes() && !ws.settlements.is_empty() {
+        outln!("\nThe interrupted operations above are still to be settled: run `infra apply`.");
+    }
+    Ok(if args.detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

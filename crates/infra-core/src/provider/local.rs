@@ -404,15 +404,16 @@ impl Provider for LocalProvider {
             FILE => {
                 const OP: &str = "CreateFile";
                 let mode = mode_of(OP, &req.properties)?;
+                // Until the file is open nothing exists, so every failure up to there is a
+                // refusal, never an operation whose outcome is unknown.
                 let path = match &req.physical_name {
-                    Some(p) => self.confine(OP, Path::new(p))?,
-                    None => self.file_path(OP, &req.properties, None)?,
+                    Some(p) => self.confine(OP, Path::new(p)).map_err(refusal)?,
+                    None => self.file_path(OP, &req.properties, None).map_err(refusal)?,
                 };
-                // Until the file is open nothing exists, so these failures are refusals.
                 if let Some(dir) = path.parent() {
                     create_dirs(dir, dir_mode(mode)).map_err(|e| refusal(io_error(OP, dir, e)))?;
                     // Again, now that every directory exists.
-                    self.confine(OP, &path)?;
+                    self.confine(OP, &path).map_err(refusal)?;
                 }
                 let io = |e| io_error(OP, &path, e);
                 let mut f = no_follow(std::fs::OpenOptions::new().write(true).create_new(true), mode)
