@@ -197,32 +197,25 @@ impl Workspace {
     }
 
     /// Decide by reading only how the open intents will be settled.
-    fn assess(&self, open: &[OpenIntent]) -> anyhow::Result<Vec<Settlement>> {
-        let types = || open.iter().map(|o| o.intent.resource_type.as_str());
-        let registry = self.registry_for_types(types())?;
-        let placement = self.placement(types(), open)?;
+    fn assess(&self, open: &[OpenIntent], registry: &Registry) -> anyhow::Result<Vec<Settlement>> {
+        let placement = self.placement(open.iter().map(|o| o.intent.resource_type.as_str()), open)?;
         let assessed = self.runtime.block_on(recover::assess(
             open,
             &self.project.name,
             &self.env,
             &placement,
             &self.states,
-            &registry,
+            registry,
         ));
         assessed.context("check the operations an interrupted run left open (nothing was changed)")
     }
 
     /// Read-only: show what apply will settle, and plan on top of it, in memory only.
     fn preview(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
-        let settlements = self.assess(open)?;
+        let registry = self.registry_for_types(open.iter().map(|o| o.intent.resource_type.as_str()))?;
+        let settlements = self.assess(open, &registry)?;
         for s in &settlements {
-            let state = self.states.entry(s.layer.clone()).or_default();
-            for (key, record) in &s.writes {
-                match record {
-                    Some(r) => state.resources.insert(key.clone(), r.clone()),
-                    None => state.resources.remove(key),
-                };
-            }
+            s.apply_to(self.states.entry(s.layer.clone()).or_default());
         }
         self.settlements = settlements;
         Ok(())
@@ -231,8 +224,8 @@ impl Workspace {
     /// Settle operations a previous run left open, before anything is planned. Whatever
     /// happens, what was settled is committed; what was not stays open in the journal.
     fn settle(&mut self, open: &[OpenIntent]) -> anyhow::Result<()> {
-        let settlements = self.assess(open)?;
         let registry = self.registry_for_types(open.iter().map(|o| o.intent.resource_type.as_str()))?;
+        let settlements = self.assess(open, &registry)?;
         let layers: Vec<String> = self.dirty.clone();
         let recorder = self.recorder(&layers)?;
         let (project, env) = (self.project.name.clone(), self.env.clone());

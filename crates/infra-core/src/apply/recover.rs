@@ -70,6 +70,18 @@ pub struct Settlement {
     live: Option<serde_json::Value>,
 }
 
+impl Settlement {
+    /// Puts what the state keys hold once this is settled into `state` (in memory only).
+    pub fn apply_to(&self, state: &mut State) {
+        for (key, record) in &self.writes {
+            match record {
+                Some(r) => state.resources.insert(key.clone(), r.clone()),
+                None => state.resources.remove(key),
+            };
+        }
+    }
+}
+
 impl fmt::Display for Settlement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match &self.resolution {
@@ -150,12 +162,7 @@ pub async fn assess(
         let layer = oi.layer.as_str();
         let state = working.entry(layer.to_string()).or_insert_with(|| states.get(layer).cloned().unwrap_or_default());
         let settlement = assess_one(oi, project, env, placement, state, registry).await?;
-        for (key, record) in &settlement.writes {
-            match record {
-                Some(r) => state.resources.insert(key.clone(), r.clone()),
-                None => state.resources.remove(key),
-            };
-        }
+        settlement.apply_to(state);
         out.push(settlement);
     }
     Ok(out)
@@ -360,7 +367,8 @@ pub async fn settle(
         };
         let provider = registry.for_type(&s.resource_type);
         let context = context_for(project, env, layer, deposed_of(key).unwrap_or(key), &s.resource_type);
-        let mut writes = s.writes.clone();
+        let mut settled = s.clone();
+        let writes = &mut settled.writes;
         let outcome = match (&s.resolution, provider, &current) {
             (Resolution::UpdateFinished, Some(provider), Some(cur)) => {
                 let new = s.intent.request.as_ref().map(|r| r.properties.clone()).unwrap_or(serde_json::Value::Null);
@@ -412,12 +420,7 @@ pub async fn settle(
             // with the key as it is.
             recorder.done(layer, key, current.as_ref()).await.map_err(RecoverError::Journal)?;
         }
-        for (write_key, record) in writes {
-            match record {
-                Some(r) => state.resources.insert(write_key, r),
-                None => state.resources.remove(&write_key),
-            };
-        }
+        settled.apply_to(state);
     }
     match failed.len() {
         0 => Ok(()),
