@@ -310,9 +310,14 @@ fn adopted(intent: &Intent, logical_id: &str, obs: Observed) -> ResourceRecord {
         logical_id: logical_id.to_string(),
         resource_type: intent.resource_type.clone(),
         physical_id: obs.physical_id,
-        // What was sent is what a finished create records; the read is the fallback for
-        // intents of older journals, which did not record it.
-        properties: request.map_or(obs.properties, |r| r.properties.clone()),
+        // What was sent is what a finished create records, when that is what is there. A create
+        // cut short halfway (a file made but not yet written) records what was read instead,
+        // so the next plan shows, for review, what is left to change; so do intents of older
+        // journals, which did not record the request.
+        properties: match request {
+            Some(r) if crate::plan::compare::same(&r.properties, &obs.properties) => r.properties.clone(),
+            _ => obs.properties,
+        },
         attributes: obs.attributes,
         depends_on: request.map(|r| r.depends_on.clone()).unwrap_or_default(),
         deletion_policy: request.map(|r| r.deletion_policy).unwrap_or_default(),

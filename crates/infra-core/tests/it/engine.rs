@@ -755,6 +755,40 @@ async fn a_create_the_walker_cannot_confirm_stays_open_and_is_adopted_by_its_tok
 }
 
 #[tokio::test]
+async fn a_create_cut_short_halfway_is_adopted_as_it_is_and_the_plan_shows_the_rest() {
+    let mut f = Fixture::new();
+    // The create made the object, but not with everything it sent (a file created, its
+    // content not yet written, when the process died).
+    f.mem.insert(
+        "mem-half",
+        Object {
+            resource_type: THING.to_string(),
+            logical_id: "A".to_string(),
+            properties: json!({"V": 0}),
+            token: Some("t".to_string()),
+        },
+    );
+    let open = [OpenIntent {
+        layer: "app".to_string(),
+        intent: Intent {
+            logical_id: "A".to_string(),
+            resource_type: THING.to_string(),
+            action: IntentAction::Create,
+            physical_name: None,
+            physical_id: None,
+            token: "t".to_string(),
+            request: Some(request(json!({"V": 1}))),
+        },
+    }];
+    f.recover(&open).await.expect("recover");
+    assert_eq!(f.state("app").resources["A"].properties, json!({"V": 0}), "what is there, not what was sent");
+    let s = [stack("app", &[("A", THING, json!({"V": 1}))])];
+    let p = f.converge(&s).await;
+    assert_eq!(actions(&p), ["A:update"]);
+    assert_eq!(f.mem.objects()["mem-half"].properties, json!({"V": 1}));
+}
+
+#[tokio::test]
 async fn ambiguous_updates_and_deletes_stay_open_and_refusals_close() {
     let mut f = Fixture::new();
     let s = [stack("app", &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": 1}))])];
