@@ -561,15 +561,19 @@ mod tests {
         let (op, calls) = scripted(vec![unavailable, dropped, unavailable, unavailable]);
         assert_eq!(retry(&policy, "CreateRole", op).await, Ok(7));
         assert_eq!(calls.load(Ordering::SeqCst), 5);
-        let seen = notices.lock().expect("notices");
-        assert_eq!(seen.len(), 1, "{seen:?}");
-        let n = &seen[0];
-        assert_eq!((n.operation.as_str(), n.attempt, n.limit), ("CreateRole", 1, Duration::from_secs(90)));
-        assert_eq!(n.error.code.as_deref(), Some("ServiceUnavailable"));
-        assert_eq!(n.to_string(), "CreateRole: ServiceUnavailable: Service is unavailable; retrying for up to 1m 30s");
+        {
+            let seen = notices.lock().expect("notices");
+            assert_eq!(seen.len(), 1, "{seen:?}");
+            let n = &seen[0];
+            assert_eq!((n.operation.as_str(), n.attempt, n.limit), ("CreateRole", 1, Duration::from_secs(90)));
+            assert_eq!(n.error.code.as_deref(), Some("ServiceUnavailable"));
+            assert_eq!(
+                n.to_string(),
+                "CreateRole: ServiceUnavailable: Service is unavailable; retrying for up to 1m 30s"
+            );
+        }
 
         // Another call under the same policy gets its own notice, about its own error.
-        drop(seen);
         let (op, _) = scripted(vec![dropped, dropped]);
         assert_eq!(retry(&policy, "TagRole", op).await, Ok(7));
         let seen = notices.lock().expect("notices");
