@@ -16,7 +16,7 @@ use aws_project::AwsProject;
 use infra_aws::testing::{is_read_only, Fault, FaultProxy};
 use std::collections::BTreeSet;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -130,16 +130,13 @@ fn prepare(scenario: Scenario) -> (AwsProject, &'static [&'static str]) {
 }
 
 /// A proxy in front of the project's account that forwards everything, counting calls, and
-/// holds the answer of the `hold_at`-th call that `counts` (if any), raising `held`.
+/// holds the answer of the `hold_at`-th call that `counts` (if any).
 struct Aim {
     proxy: FaultProxy,
-    held: Arc<AtomicBool>,
 }
 
 fn aim(p: &AwsProject, hold_at: Option<usize>, counts: fn(&str) -> bool) -> Aim {
-    let held = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(AtomicUsize::new(0));
-    let flag = held.clone();
     let upstream = p.account.endpoint_url.clone();
     let proxy = p
         .runtime
@@ -148,13 +145,10 @@ fn aim(p: &AwsProject, hold_at: Option<usize>, counts: fn(&str) -> bool) -> Aim 
                 return None;
             }
             let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
-            (Some(n) == hold_at).then(|| {
-                flag.store(true, Ordering::SeqCst);
-                Fault::ForwardThenHold
-            })
+            (Some(n) == hold_at).then_some(Fault::ForwardThenHold)
         }))
         .expect("start the fault proxy");
-    Aim { proxy, held }
+    Aim { proxy }
 }
 
 fn mutating(action: &str) -> bool {
@@ -169,13 +163,12 @@ fn spawn(p: &AwsProject, args: &[&str]) -> Child {
     p.command(aws_project::ENV, &[], args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn infra")
 }
 
-/// Waits until `flag` is raised or the child exits; true when it was raised.
-fn wait_for(flag: &AtomicBool, child: &mut Child) -> bool {
+/// Waits until the aimed call was carried out with its answer held, or the child exits; true
+/// in the first case.
+fn wait_for(aim: &Aim, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if flag.load(Ordering::SeqCst) {
-            // The held call was forwarded; give the server a moment to carry it out.
-            std::thread::sleep(Duration::from_millis(50));
+        if aim.proxy.held_answered() > 0 {
             return true;
         }
         if child.try_wait().expect("poll infra").is_some() {
@@ -186,11 +179,17 @@ fn wait_for(flag: &AtomicBool, child: &mut Child) -> bool {
     }
 }
 
-/// Kills the child; true when it was still running.
-fn kill(child: &mut Child) -> bool {
+/// Kills the child; true when it was still running. Returns once every request the child
+/// had sent through `aim` has been answered by the server, so none lands later.
+fn kill(child: &mut Child, aim: &Aim) -> bool {
     let running = child.try_wait().expect("poll infra").is_none();
     let _ = child.kill();
     let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while aim.proxy.in_flight() > 0 {
+        assert!(Instant::now() < deadline, "requests still in flight a minute after the kill");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     running
 }
 
@@ -337,11 +336,11 @@ fn kill_9_against_aws_then_recover_leaves_exactly_what_state_says() {
         let mut child = spawn(&p, args);
         match hold_at {
             Some(_) => {
-                assert!(wait_for(&a.held, &mut child), "{context}: infra exited before the aimed call");
+                assert!(wait_for(&a, &mut child), "{context}: infra exited before the aimed call");
             }
             None => std::thread::sleep(Duration::from_millis(rng.u64(0..1500))),
         }
-        let killed = kill(&mut child);
+        let killed = kill(&mut child, &a);
         p.set_endpoint(&p.account.endpoint_url);
         drop(a);
         tally.runs += 1;
@@ -360,7 +359,7 @@ fn kill_9_against_aws_then_recover_leaves_exactly_what_state_says() {
                     let b = aim(&p, Some(rng.usize(1..=3)), any_call);
                     p.set_endpoint(&b.proxy.url);
                     let mut child = spawn(&p, args);
-                    if wait_for(&b.held, &mut child) && kill(&mut child) {
+                    if wait_for(&b, &mut child) && kill(&mut child, &b) {
                         tally.killed_in_recovery += 1;
                     }
                     p.set_endpoint(&p.account.endpoint_url);

@@ -98,8 +98,6 @@ fn wait_until(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "infra did not reach {what} in 2 minutes");
         std::thread::sleep(Duration::from_millis(5));
     }
-    // Let the server finish carrying out the forwarded call.
-    std::thread::sleep(Duration::from_millis(50));
 }
 
 fn kill(mut child: Child) {
@@ -126,17 +124,10 @@ fn expired_credentials_and_an_unreachable_endpoint_after_a_crash_lose_nothing() 
     // its answer held, so a journal holds an open create.
     for held in ["CreateRole", "CreateModel"] {
         let p = AwsProject::new(&[("identity", "role.yaml", &identity()), ("backend", "model.yaml", &backend(false))]);
-        let reached = Arc::new(AtomicBool::new(false));
-        let flag = reached.clone();
-        let aim = proxy(&p, move |action, _| {
-            (action == held).then(|| {
-                flag.store(true, Ordering::SeqCst);
-                Fault::ForwardThenHold
-            })
-        });
+        let aim = proxy(&p, move |action, _| (action == held).then_some(Fault::ForwardThenHold));
         p.set_endpoint(&aim.url);
         let mut child = spawn(&p, &["apply", "-auto-approve"]);
-        wait_until(&mut child, held, || reached.load(Ordering::SeqCst));
+        wait_until(&mut child, held, || aim.held_answered() > 0);
         kill(child);
         drop(aim);
         assert!(p.has_journal(), "{held}: the kill left no journal");
@@ -270,17 +261,10 @@ fn a_vpc_killed_between_its_create_and_its_record_is_adopted_by_its_token() {
         // Hold the first or the second CreateVpc: the VPC exists, the run is killed before it
         // records it.
         let nth = rng.usize(1..=2);
-        let reached = Arc::new(AtomicBool::new(false));
-        let flag = reached.clone();
-        let aim = proxy(&p, move |action, n| {
-            (action == "CreateVpc" && n == nth).then(|| {
-                flag.store(true, Ordering::SeqCst);
-                Fault::ForwardThenHold
-            })
-        });
+        let aim = proxy(&p, move |action, n| (action == "CreateVpc" && n == nth).then_some(Fault::ForwardThenHold));
         p.set_endpoint(&aim.url);
         let mut child = spawn(&p, &["apply", "-auto-approve", "--parallelism", "1"]);
-        wait_until(&mut child, "the aimed CreateVpc", || reached.load(Ordering::SeqCst));
+        wait_until(&mut child, "the aimed CreateVpc", || aim.held_answered() > 0);
         kill(child);
         p.set_endpoint(&p.account.endpoint_url);
         let context = format!("run {run} (seed {seed}, CreateVpc #{nth} held)");

@@ -296,6 +296,8 @@ pub struct FaultProxy {
     seen: Arc<Mutex<HashMap<String, usize>>>,
     forwarded: Arc<Mutex<HashMap<String, usize>>>,
     held: Arc<Mutex<HashMap<String, usize>>>,
+    answered: Arc<Mutex<HashMap<String, usize>>>,
+    held_answered: Arc<std::sync::atomic::AtomicUsize>,
     released: tokio::sync::watch::Sender<bool>,
 }
 
@@ -305,6 +307,10 @@ struct Counters {
     seen: Arc<Mutex<HashMap<String, usize>>>,
     forwarded: Arc<Mutex<HashMap<String, usize>>>,
     held: Arc<Mutex<HashMap<String, usize>>>,
+    /// Requests the server behind the proxy has answered (whatever the proxy then did).
+    answered: Arc<Mutex<HashMap<String, usize>>>,
+    /// Requests under [`Fault::ForwardThenHold`] that the server has answered.
+    held_answered: Arc<std::sync::atomic::AtomicUsize>,
     released: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -326,8 +332,14 @@ impl FaultProxy {
             .map_err(|e| format!("failed to bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (released, watch) = tokio::sync::watch::channel(false);
-        let counters =
-            Counters { seen: Arc::default(), forwarded: Arc::default(), held: Arc::default(), released: watch };
+        let counters = Counters {
+            seen: Arc::default(),
+            forwarded: Arc::default(),
+            held: Arc::default(),
+            answered: Arc::default(),
+            held_answered: Arc::default(),
+            released: watch,
+        };
         let plan: FaultPlan = Arc::new(plan);
         let shared = counters.clone();
         tokio::spawn(async move {
@@ -338,8 +350,8 @@ impl FaultProxy {
                 });
             }
         });
-        let Counters { seen, forwarded, held, .. } = counters;
-        Ok(FaultProxy { url: format!("http://{addr}"), seen, forwarded, held, released })
+        let Counters { seen, forwarded, held, answered, held_answered, .. } = counters;
+        Ok(FaultProxy { url: format!("http://{addr}"), seen, forwarded, held, answered, held_answered, released })
     }
 
     /// Requests of `action` held by [`Fault::Hold`] right now.
@@ -360,6 +372,27 @@ impl FaultProxy {
     /// Requests of `action` that reached the server behind the proxy.
     pub fn forwarded(&self, action: &str) -> usize {
         self.forwarded.lock().map(|m| m.get(action).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Requests of `action` that the server behind the proxy has answered: carried out,
+    /// whatever the proxy then did with the answer (with [`Fault::ForwardThenHold`], kept it).
+    pub fn answered(&self, action: &str) -> usize {
+        self.answered.lock().map(|m| m.get(action).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Requests forwarded to the server and not answered by it yet. A test that kills its
+    /// client waits for this to be 0 before it looks at the account: otherwise a request the
+    /// proxy still carries would land after the look.
+    pub fn in_flight(&self) -> usize {
+        let total = |m: &Mutex<HashMap<String, usize>>| m.lock().map(|m| m.values().sum::<usize>()).unwrap_or(0);
+        total(&self.forwarded).saturating_sub(total(&self.answered))
+    }
+
+    /// Requests under [`Fault::ForwardThenHold`] that the server has carried out and
+    /// answered, the answer kept from the client: from then on, killing the client leaves a
+    /// call that took effect and was never recorded.
+    pub fn held_answered(&self) -> usize {
+        self.held_answered.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every action that reached the proxy, with its count.
@@ -416,6 +449,10 @@ async fn proxy_connection(
     up.write_all(&body).await?;
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
+    count(&counters.answered, &action, |n| *n += 1);
+    if fault == Some(Fault::ForwardThenHold) {
+        counters.held_answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     match fault {
         Some(Fault::ForwardThenDrop) => return Ok(()),
         Some(Fault::ForwardThenHold) => {
