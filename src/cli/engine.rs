@@ -144,6 +144,11 @@ impl Workspace {
                 ws._locks.push(store.lock(operation, lock_timeout)?);
             }
             let loaded = store.load()?;
+            if lock_it && access == Access::Write && !loaded.recovered && loaded.in_flight.is_empty() {
+                // A journal a commit had already compacted (it was stopped just before
+                // removing it), or one that never got a record, has nothing to recover.
+                store.remove_settled_journal()?;
+            }
             if lock_it {
                 if loaded.recovered || !loaded.in_flight.is_empty() {
                     ws.dirty.push(layer.clone());

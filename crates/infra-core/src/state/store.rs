@@ -110,6 +110,27 @@ impl LayerStore {
         }
     }
 
+    /// Removes a leftover journal that holds nothing to recover: one a commit had already
+    /// compacted into the state file but was stopped before removing (stale), or one that was
+    /// opened and got no record. A journal with an open intent, or with records the state file
+    /// lacks, is left alone. Returns whether one was removed.
+    pub fn remove_settled_journal(&self) -> Result<bool, StateError> {
+        self.check_names()?;
+        let Some(replayed) = journal::read(&self.paths.journal)? else { return Ok(false) };
+        let disk = self.read_state()?;
+        let fit = self.journal_fit(&replayed.header, disk.as_ref())?;
+        let nothing_new = fit == JournalFit::Stale || replayed.entries.is_empty();
+        let (_, open) = journal::fold(State::new(), replayed.entries);
+        if !nothing_new || !open.is_empty() {
+            return Ok(false);
+        }
+        match std::fs::remove_file(&self.paths.journal) {
+            Ok(()) => sync_dir(parent(&self.paths.journal)).map(|()| true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(StateError::Io { action: "remove journal", path: self.paths.journal.clone(), source }),
+        }
+    }
+
     /// Like [`load`](Self::load), but refuses a state whose lineage is not `expected` (a
     /// saved plan's, say), so one state is never applied on top of another.
     pub fn load_expecting(&self, expected: uuid::Uuid) -> Result<Loaded, StateError> {

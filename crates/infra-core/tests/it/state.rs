@@ -761,6 +761,38 @@ fn a_stale_journal_keeps_its_open_intents() {
     assert_eq!(replay(&store.paths().journal).unwrap(), [Entry::Intent(intent("Open", IntentAction::Create))]);
 }
 
+/// A journal with nothing to recover (stale and settled, or never written to) is removed; one
+/// with an open intent or with records the state lacks is not.
+#[test]
+fn only_a_journal_with_nothing_to_recover_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let mut state = sample_state();
+    store.commit(&mut state).unwrap();
+    // Never written to.
+    drop(store.journal_for(&state).unwrap());
+    assert!(store.remove_settled_journal().unwrap());
+    assert!(!store.paths().journal.exists());
+    // Records the state lacks.
+    let journal = store.journal_for(&state).unwrap();
+    rt().block_on(journal.append(done("Extra", Some("extra")))).unwrap();
+    drop(journal);
+    assert!(!store.remove_settled_journal().unwrap());
+    // Stale and settled: a commit stopped before removing it.
+    let saved = std::fs::read(&store.paths().journal).unwrap();
+    let mut next = store.load().unwrap().state;
+    store.commit(&mut next).unwrap();
+    std::fs::write(&store.paths().journal, &saved).unwrap();
+    assert!(store.remove_settled_journal().unwrap());
+    assert_eq!(store.load().unwrap().state, next);
+    // An open intent keeps it.
+    let journal = store.journal_for(&next).unwrap();
+    rt().block_on(journal.append(Entry::Intent(intent("Open", IntentAction::Create)))).unwrap();
+    drop(journal);
+    assert!(!store.remove_settled_journal().unwrap());
+    assert!(store.paths().journal.exists());
+}
+
 /// Intents record the resolved request; a version 1 journal (without it) is still read.
 #[test]
 fn intents_carry_their_request_and_old_journals_still_load() {
