@@ -41,6 +41,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         if json {
             super::print_json(&infra_core::render::plan::json(&plan));
         }
+        ws.tidy()?;
         return Ok(ExitCode::SUCCESS);
     }
     if !args.auto_approve && json {

@@ -79,6 +79,8 @@ pub struct Workspace {
     account: std::sync::OnceLock<String>,
     /// How operations a previous run left open were (or, read-only, will be) settled.
     pub settlements: Vec<Settlement>,
+    /// Locked layers whose leftover journal, if any, holds nothing to recover.
+    settled_journals: Vec<String>,
 }
 
 impl Workspace {
@@ -133,10 +135,12 @@ impl Workspace {
             aws,
             account: std::sync::OnceLock::new(),
             settlements: Vec::new(),
+            settled_journals: Vec::new(),
             project,
         };
         let state_dir = ws.project.state_dir();
         let mut open = Vec::new();
+        let mut tidy = Vec::new();
         for layer in ws.layers.clone() {
             let store = LayerStore::new(&state_dir, &ws.env, &layer);
             let lock_it = locked.is_empty() || locked.contains(&layer);
@@ -144,10 +148,8 @@ impl Workspace {
                 ws._locks.push(store.lock(operation, lock_timeout)?);
             }
             let loaded = store.load()?;
-            if lock_it && access == Access::Write && !loaded.recovered && loaded.in_flight.is_empty() {
-                // A journal a commit had already compacted (it was stopped just before
-                // removing it), or one that never got a record, has nothing to recover.
-                store.remove_settled_journal()?;
+            if lock_it && !loaded.recovered && loaded.in_flight.is_empty() {
+                tidy.push(layer.clone());
             }
             if lock_it {
                 if loaded.recovered || !loaded.in_flight.is_empty() {
@@ -172,6 +174,7 @@ impl Workspace {
             Access::Write if open.is_empty() => ws.commit_dirty()?,
             Access::Write => ws.settle(&open)?,
         }
+        ws.settled_journals = tidy;
         Ok(ws)
     }
 
@@ -276,6 +279,18 @@ impl Workspace {
             Some(e) => Err(anyhow::Error::new(e).context("save state (the journal is kept; the next run recovers it)")),
             None => Ok(()),
         }
+    }
+
+    /// At the end of a writing command that went through: remove leftover journals that hold
+    /// nothing to recover (one a commit had compacted but was stopped before removing, or one
+    /// that never got a record), so a failed command never touches them.
+    pub fn tidy(&mut self) -> anyhow::Result<()> {
+        for layer in std::mem::take(&mut self.settled_journals) {
+            if let Some(store) = self.stores.get(&layer) {
+                store.remove_settled_journal()?;
+            }
+        }
+        Ok(())
     }
 
     /// Exports recorded by every layer.
@@ -413,6 +428,9 @@ impl Workspace {
         drop(walker);
         drop(recorder);
         self.commit_dirty()?;
+        if report.is_success() {
+            self.tidy()?;
+        }
         Ok(report)
     }
 
