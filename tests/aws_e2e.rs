@@ -4,15 +4,8 @@
 
 mod aws_project;
 
-use aws_project::{AwsProject, Run};
+use aws_project::{AwsProject, Run, TRUST};
 use aws_sdk_iam::error::ProvideErrorMetadata;
-
-const TRUST: &str = r#"
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: { Service: sagemaker.amazonaws.com }
-            Action: sts:AssumeRole"#;
 
 /// The identity template with every IAM type; `{description}`, `{team}` and `{actions}` vary.
 const IAM_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"

@@ -9,19 +9,12 @@
 
 mod aws_project;
 
-use aws_project::{AwsProject, ENV};
+use aws_project::{AwsProject, ENV, TRUST};
 use infra_aws::testing::{Fault, FaultProxy};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const TRUST: &str = r#"
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: { Service: sagemaker.amazonaws.com }
-            Action: sts:AssumeRole"#;
 
 fn identity() -> String {
     format!(

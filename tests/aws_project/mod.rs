@@ -9,6 +9,15 @@ use std::process::{Command, Output};
 pub const PROJECT: &str = "e2e";
 pub const ENV: &str = "test";
 
+/// A trust policy letting SageMaker assume a role, indented to sit under
+/// `AssumeRolePolicyDocument:` in the test templates.
+pub const TRUST: &str = r#"
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: { Service: sagemaker.amazonaws.com }
+            Action: sts:AssumeRole"#;
+
 /// A temporary project whose `test` environment sends every AWS call to the local AWS, acting
 /// in a fresh account so tests run in parallel without seeing each other's resources.
 pub struct AwsProject {
