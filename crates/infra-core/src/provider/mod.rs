@@ -19,6 +19,7 @@
 //! and the operation must stay open for the next run to check.
 
 pub mod local;
+#[cfg(feature = "testing")]
 pub mod memory;
 
 use async_trait::async_trait;
