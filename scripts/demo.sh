@@ -6,7 +6,8 @@
 # Builds infra, starts a local AWS (moto server, installed into .venv/ on first use) on a free
 # loopback port, copies the reference project (infra.toml + stacks/) into a temporary
 # directory with the dev environment pointed at it, then runs what a user would:
-#   validate, plan, apply, output, a no-op plan, destroy.
+#   validate, plan, apply, output, a no-op plan, an endpoint rollout to a new instance type
+#   (new endpoint configuration, UpdateEndpoint), another no-op plan, destroy.
 # The local AWS is stopped and the temporary project (its state included) removed on exit,
 # so nothing is left behind in the repository.
 #
@@ -77,6 +78,13 @@ say "Their outputs"
 run output --env dev
 
 say "Planning again: nothing to change"
+run plan --env dev "${LAYERS[@]}" --detailed-exitcode
+
+say "Rolling the endpoint to a larger instance type: a new endpoint configuration, UpdateEndpoint keeping the autoscaled capacity, then the old configuration deleted"
+sed -i 's/^InstanceType = "ml.t2.medium"$/InstanceType = "ml.t2.large"/' infra.toml
+grep -q '^InstanceType = "ml.t2.large"$' infra.toml || { echo "demo: could not change InstanceType in infra.toml" >&2; exit 1; }
+run plan --env dev --layer backend
+run apply -auto-approve --env dev --layer backend
 run plan --env dev "${LAYERS[@]}" --detailed-exitcode
 
 say "Destroying everything"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Local AWS for development and tests: moto server from a project-local venv.
+# Local AWS for development and tests: moto server from a project-local venv, with the
+# SageMaker operations moto lacks added by scripts/local_aws_server.py (see its docstring).
 #
 #   scripts/local-aws.sh install          ensure .venv/ with moto[server] (quick when present)
-#   scripts/local-aws.sh path             install, then print the moto_server executable
+#   scripts/local-aws.sh path             install, then print the server executable
 #   scripts/local-aws.sh start [PORT]     start a server on loopback (a free port by default),
 #                                         wait until it answers, print its URL
 #   scripts/local-aws.sh stop [PORT]      stop the server(s) started here (all by default)
 #   scripts/local-aws.sh env [PORT]       print shell exports pointing the AWS SDK at it
 #
-# Set INFRA_MOTO_SERVER to an existing moto_server executable to skip the venv, and
+# Set INFRA_MOTO_SERVER to an existing moto_server executable to skip the venv (moto as
+# released: without the added SageMaker operations), and
 # MOTO_IAM_LOAD_MANAGED_POLICIES=true for AWS managed policies (arn:aws:iam::aws:policy/...);
 # they make every new account several seconds slower, so tests go without.
 set -euo pipefail
@@ -30,7 +32,7 @@ install() {
         [ -x "$INFRA_MOTO_SERVER" ] || die "INFRA_MOTO_SERVER=$INFRA_MOTO_SERVER is not executable"
         return
     fi
-    have_moto && return
+    have_moto && { launcher; return; }
     command -v python3 >/dev/null || die "python3 is required to install moto"
     mkdir -p "$VENV"
     # Several test binaries may ask at once: one installs, the others wait for it.
@@ -43,10 +45,25 @@ install() {
         have_moto || die "moto $MOTO_VERSION did not install into $VENV"
     fi
     flock -u 9
+    launcher
+}
+
+# .venv/bin/infra-local-aws: moto's server with the additions, taking moto_server's arguments.
+# Written on every install (atomically: several test binaries may ask at once), so it always
+# points at this checkout.
+launcher() {
+    local tmp
+    tmp="$(mktemp "$VENV/bin/.infra-local-aws.XXXXXX")"
+    cat >"$tmp" <<EOT
+#!/bin/sh
+exec "$VENV/bin/python" "$ROOT/scripts/local_aws_server.py" "\$@"
+EOT
+    chmod 755 "$tmp"
+    mv -f "$tmp" "$VENV/bin/infra-local-aws"
 }
 
 moto_server() {
-    if [ -n "${INFRA_MOTO_SERVER:-}" ]; then echo "$INFRA_MOTO_SERVER"; else echo "$VENV/bin/moto_server"; fi
+    if [ -n "${INFRA_MOTO_SERVER:-}" ]; then echo "$INFRA_MOTO_SERVER"; else echo "$VENV/bin/infra-local-aws"; fi
 }
 
 free_port() {

@@ -259,8 +259,8 @@ fn a_create_only_change_replaces_the_model_and_arns_are_known_after_apply() {
 }
 
 /// Every SageMaker and Application Auto Scaling type, serving one model; `{max}`, `{target}`
-/// and `{owner}` vary (none of them touches the endpoint configuration, since the local AWS
-/// has no UpdateEndpoint; that path is covered against the strict SageMaker fake).
+/// and `{owner}` vary (none of them touches the endpoint configuration; the rollout has a test
+/// of its own below).
 const SERVING_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
 Resources:
   Role:
@@ -286,8 +286,7 @@ Resources:
     Type: AWS::SageMaker::Endpoint
     Properties:
       EndpointConfigName: !GetAtt EndpointConfig.EndpointConfigName
-  # The local AWS cannot delete a model package group (no DeleteModelPackageGroup): destroy
-  # keeps it, as CloudFormation does with Retain.
+  # Destroy keeps it, as CloudFormation does with Retain.
   Registry:
     Type: AWS::SageMaker::ModelPackageGroup
     DeletionPolicy: Retain
@@ -420,4 +419,64 @@ fn sagemaker_and_autoscaling_types_apply_update_in_place_and_destroy() {
     assert!(policies(&p).is_empty(), "the scaling policy is deleted");
     let listed = p.expect(0, &["state", "list"]);
     assert!(!listed.stdout.contains("backend."), "{}", listed.both());
+}
+
+/// The ML rollout against the local AWS (whose SageMaker has UpdateEndpoint added, see
+/// `scripts/local_aws_server.py`): a new model image replaces the model and the endpoint
+/// configuration, and the endpoint switches to the new configuration in place, keeping its
+/// scalable target; then the old configuration and model are gone.
+#[test]
+fn a_new_model_image_rolls_the_endpoint_in_place() {
+    let template = |image: &str| {
+        SERVING_TEMPLATE
+            .replace("{trust}", TRUST)
+            .replace("{max}", "2")
+            .replace("{target}", "100")
+            .replace("{owner}", "ml")
+            .replace("model:1", image)
+            .replace("    DeletionPolicy: Retain\n", "")
+    };
+    let p = AwsProject::new(&[("backend", "serving.yaml", &template("model:1"))]);
+    let config = p.sdk_config();
+    let sagemaker = aws_sdk_sagemaker::Client::new(&config);
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&config);
+
+    p.expect(0, &["apply", "-auto-approve"]);
+    let endpoint_name = p.attribute("backend", "Endpoint", "EndpointName");
+    let old_config = p.attribute("backend", "EndpointConfig", "EndpointConfigName");
+    let old_model = p.attribute("backend", "Model", "ModelName");
+
+    p.write("stacks/backend/serving.yaml", &template("model:2"));
+    let plan = p.expect(2, &["plan", "--detailed-exitcode"]);
+    assert!(marked(&plan, "+/-", "Model"), "the model is replaced:\n{}", plan.both());
+    assert!(marked(&plan, "+/-", "EndpointConfig"), "the config is replaced:\n{}", plan.both());
+    assert!(marked(&plan, "~", "Endpoint"), "the endpoint is updated in place:\n{}", plan.both());
+    p.expect(0, &["apply", "-auto-approve"]);
+    p.expect(0, &["plan", "--detailed-exitcode"]);
+
+    assert_eq!(p.attribute("backend", "Endpoint", "EndpointName"), endpoint_name, "the endpoint is kept");
+    let new_config = p.attribute("backend", "EndpointConfig", "EndpointConfigName");
+    assert_ne!(new_config, old_config);
+    let endpoint = p.runtime.block_on(sagemaker.describe_endpoint().endpoint_name(&endpoint_name).send());
+    let endpoint = endpoint.expect("endpoint exists");
+    assert_eq!(endpoint.endpoint_config_name(), Some(new_config.as_str()));
+    assert_eq!(endpoint.endpoint_status().map(|s| s.as_str()), Some("InService"));
+    let gone = p.runtime.block_on(sagemaker.describe_endpoint_config().endpoint_config_name(&old_config).send());
+    assert!(gone.is_err(), "the old configuration is deleted");
+    assert!(p.runtime.block_on(sagemaker.describe_model().model_name(&old_model).send()).is_err());
+    let resource_id = format!("endpoint/{endpoint_name}/variant/AllTraffic");
+    let targets = p.runtime.block_on(
+        scaling
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Sagemaker)
+            .resource_ids(&resource_id)
+            .send(),
+    );
+    assert_eq!(targets.expect("describe scalable targets").scalable_targets().len(), 1, "autoscaling is kept");
+
+    p.expect(0, &["destroy", "-auto-approve"]);
+    assert!(p.runtime.block_on(sagemaker.describe_endpoint().endpoint_name(&endpoint_name).send()).is_err());
+    let group =
+        p.runtime.block_on(sagemaker.describe_model_package_group().model_package_group_name("e2e-models").send());
+    assert!(group.is_err(), "the model package group is deleted: {group:?}");
 }

@@ -173,13 +173,14 @@ impl Account {
     }
 }
 
-/// The moto_server executable, installed through `scripts/local-aws.sh` when missing.
+/// The local AWS server executable (moto, with the SageMaker operations it lacks added by
+/// `scripts/local_aws_server.py`), installed through `scripts/local-aws.sh` when missing.
 fn moto_server() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("INFRA_MOTO_SERVER") {
         return Ok(PathBuf::from(p));
     }
     let root = workspace_root();
-    let direct = root.join(".venv/bin/moto_server");
+    let direct = root.join(".venv/bin/infra-local-aws");
     let script = root.join("scripts/local-aws.sh");
     let out = Command::new("bash")
         .arg(&script)
