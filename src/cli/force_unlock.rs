@@ -1,7 +1,7 @@
 //! `infra force-unlock`: remove a state lock whose holder can no longer release it.
 
 use super::state::StateScope;
-use super::{Format, Global};
+use super::{exit, Format, Global};
 use anyhow::bail;
 use infra_core::state::lock::read_info;
 use std::process::ExitCode;
@@ -68,5 +68,5 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }

@@ -1,7 +1,7 @@
 //! `infra output`: the outputs and exports recorded by the last apply of each layer.
 
 use super::state::StateScope;
-use super::{Format, Global};
+use super::{exit, Format, Global};
 use anyhow::bail;
 use infra_core::state::OutputRecord;
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             (_, Format::Human) => outln!("{}", serde_json::to_string_pretty(&value)?),
             (_, Format::Json) => super::print_json(&value),
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit::code(exit::SUCCESS));
     }
 
     match global.format {
@@ -96,5 +96,5 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }

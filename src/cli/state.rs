@@ -1,6 +1,6 @@
 //! `infra state list|show|rm`: read and edit recorded state without calling AWS.
 
-use super::{Format, Global};
+use super::{exit, Format, Global};
 use anyhow::bail;
 use infra_core::diag::Diagnostic;
 use infra_core::project::Project;
@@ -95,7 +95,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
             print_table(["ADDRESS", "TYPE", "PHYSICAL ID"], &table);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }
 
 /// Prints left-aligned columns separated by two spaces.
@@ -136,7 +136,7 @@ fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<Ex
             outln!("attributes            = {}", serde_json::to_string_pretty(&redactor.json(&attributes))?);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }
 
 /// Address, type and physical ID: what identifies a resource in listings.
@@ -237,7 +237,7 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
             outln!("The resources themselves were not deleted; infra no longer manages them.");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }
 
 /// Rewriting state would drop the journal, and with it the only record of operations that
@@ -279,7 +279,7 @@ impl StateScope {
         super::hide_secrets_of(global, &project, None);
         let fail = |diags: &[Diagnostic]| {
             err!("{}", render::human(diags, &project.sources, global.color()));
-            ExitCode::from(1)
+            exit::code(exit::ERROR)
         };
         let settings: Vec<Diagnostic> =
             diags.into_vec().into_iter().filter(|d| d.is_error() && d.code.starts_with("E5")).collect();

@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod planner;
+pub mod saved;
 
 use crate::state::{DeletionPolicy, ResourceRecord};
 use crate::value::Value;
