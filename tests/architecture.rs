@@ -48,8 +48,8 @@ fn providers_do_not_reach_into_the_engine() {
     }
 }
 
-/// The CLI is thin: planning, the journal, recovery and saved-plan files are the engine's
-/// (`infra_core::workspace`, `infra_core::plan::saved`); the CLI parses flags, builds
+/// The CLI is thin: planning, the journal, recovery, state files and saved-plan files are the
+/// engine's (`infra_core::workspace`, `infra_core::plan::saved`); the CLI parses flags, builds
 /// providers, calls the engine and prints.
 #[test]
 fn the_cli_holds_no_engine_logic() {
@@ -73,6 +73,9 @@ fn the_cli_holds_no_engine_logic() {
         "apply::recover",
         "recover::",
         "OpenIntent",
+        // State files, locks and edits to state.
+        "LayerStore",
+        "read_info",
         // Saved plans and their freshness.
         "check_fresh",
         "adopt_lineage",

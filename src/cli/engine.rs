@@ -2,8 +2,8 @@
 //! engine's [`Workspace`] with this run's providers, the approval prompt, progress, Ctrl-C,
 //! and printing the outcome.
 
-use super::{exit, providers};
 use super::Global;
+use super::{exit, providers};
 use anyhow::{bail, Context};
 use infra_core::apply::{ApplyReport, Event, Reporter};
 use infra_core::plan::Plan;
@@ -11,7 +11,9 @@ use infra_core::project::Project;
 use infra_core::provider::Registry;
 use infra_core::render;
 pub use infra_core::workspace::Access;
-use infra_core::workspace::{Notice, OpenOptions, ProviderSource, SourceError, SourceFuture, Workspace, WorkspaceError};
+use infra_core::workspace::{
+    Notice, OpenOptions, ProviderSource, SourceError, SourceFuture, Workspace, WorkspaceError,
+};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -154,7 +156,9 @@ fn watch_interrupts(ws: &Workspace) {
         if ctrl_c.recv().await.is_none() {
             return;
         }
-        eprintln!("\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)...");
+        eprintln!(
+            "\nInterrupt received: waiting for running operations to finish (press Ctrl-C again to exit at once)..."
+        );
         interrupt.trigger();
         if ctrl_c.recv().await.is_some() {
             eprintln!("Exiting at once; the next run recovers from the journal.");

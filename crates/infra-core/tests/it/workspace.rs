@@ -12,7 +12,8 @@ use infra_core::provider::Registry;
 use infra_core::render;
 use infra_core::state::LayerStore;
 use infra_core::workspace::{
-    Access, Notice, OpenOptions, ProviderSource, SourceError, SourceFuture, Workspace, WorkspaceError,
+    Access, Notice, OpenOptions, ProviderSource, ScopeError, SourceError, SourceFuture, StateScope, Workspace,
+    WorkspaceError,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,12 +100,7 @@ impl Fixture {
         std::fs::write(p.join("infra.toml"), SETTINGS).expect("write");
         std::fs::write(p.join("stacks/shared/seed.yaml"), SHARED).expect("write");
         std::fs::write(p.join("stacks/backend/app.yaml"), BACKEND).expect("write");
-        Fixture {
-            dir,
-            mem: Arc::new(MemoryProvider::new(&[THING])),
-            asked: Arc::default(),
-            notices: Arc::default(),
-        }
+        Fixture { dir, mem: Arc::new(MemoryProvider::new(&[THING])), asked: Arc::default(), notices: Arc::default() }
     }
 
     fn open(&self, access: Access) -> Result<Workspace, WorkspaceError> {
@@ -361,4 +357,36 @@ fn a_saved_plan_of_another_version_is_refused() {
     assert!(matches!(err, saved::SavedPlanError::NotAPlan { .. }), "{err:?}");
     let err = saved::read(&dir.path().join("missing.json")).expect_err("missing");
     assert!(matches!(err, saved::SavedPlanError::Read { .. }), "{err:?}");
+}
+
+#[test]
+fn a_state_scope_forgets_resources_without_touching_them() {
+    let f = Fixture::new();
+    f.plan_and_apply(PlanOptions::default());
+    let (project, diags) = Project::read(f.dir.path());
+    let scope = StateScope::new(&project, diags, None).expect("scope");
+    assert_eq!(scope.env(), "dev");
+    assert_eq!(scope.selected(None).expect("layers"), ["shared", "backend"]);
+    let unknown = scope.parse_address("frontnd.App").expect_err("unknown layer").to_string();
+    assert_eq!(unknown, "find layer `frontnd`: the project's layers are shared, backend");
+    assert!(matches!(scope.parse_address("App"), Err(ScopeError::BadAddress(_))));
+
+    let (layer, id) = scope.parse_address("backend.Ap").expect("address");
+    let loaded = scope.load(layer).expect("load");
+    let typo = scope.find(layer, id, &loaded).expect_err("typo").to_string();
+    assert_eq!(typo, "find backend.Ap in state (env dev): no such resource; did you mean backend.App?");
+
+    let serial = loaded.state.serial;
+    let removed = scope.remove("backend", &["App"], Duration::ZERO).expect("remove");
+    assert_eq!(removed.records.len(), 1);
+    assert!(removed.dangling.is_empty());
+    let after = scope.load("backend").expect("load");
+    assert!(after.state.resources.is_empty());
+    assert_eq!(after.state.serial, serial + 1);
+    assert_eq!(f.mem.objects().len(), 2, "forgetting deleted a resource");
+
+    // A held lock is found by its ID and removed only by it.
+    let _held = f.store("shared").lock("test", Duration::ZERO).expect("lock");
+    assert!(matches!(scope.find_lock("no-such-id"), Err(ScopeError::NoSuchLock { .. })));
+    assert!(matches!(scope.remove("shared", &["Seed"], Duration::ZERO), Err(ScopeError::State(_))));
 }

@@ -7,6 +7,13 @@
 //! on the way is handed to the caller's [`Notice`] callback, and failures are
 //! [`WorkspaceError`]s. Which providers exist is the caller's choice, through a
 //! [`ProviderSource`], so that cloud configuration is only loaded when a run needs it.
+//!
+//! [`StateScope`] is the recorded state of an environment for the commands that only read or
+//! edit state.
+
+mod scope;
+
+pub use scope::{in_flight_list, Removed, ScopeError, StateScope};
 
 use crate::apply::recover::{self, OpenIntent, RecoverError, Settlement};
 use crate::apply::{ApplyOptions, ApplyReport, Interrupt, JournalRecorder, Placement, Reporter, Walker};
