@@ -97,16 +97,16 @@ pub enum WorkspaceError {
     #[error("start the runtime")]
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
     /// Setting up providers or asking for the account failed.
     #[error(transparent)]
     Providers(SourceError),
     #[error("check the operations an interrupted run left open (nothing was changed)")]
-    Assess(#[source] RecoverError),
+    Assess(#[source] Box<RecoverError>),
     #[error("settle the operations an interrupted run left open")]
-    Settle(#[source] RecoverError),
+    Settle(#[source] Box<RecoverError>),
     #[error("save state (the journal is kept; the next run recovers it)")]
-    Save(#[source] StateError),
+    Save(#[source] Box<StateError>),
     /// The templates do not evaluate; `diagnostics` say why (against the project's sources).
     #[error("evaluate the templates of environment {env}")]
     Evaluate { env: String, diagnostics: Vec<Diagnostic> },
@@ -114,6 +114,12 @@ pub enum WorkspaceError {
     Plan(PlanError),
     #[error("plan: exports kept changing between rounds of planning")]
     ExportsUnsettled,
+}
+
+impl From<StateError> for WorkspaceError {
+    fn from(e: StateError) -> Self {
+        WorkspaceError::State(Box::new(e))
+    }
 }
 
 /// A project opened for planning or applying in one environment, its layers locked.
@@ -302,7 +308,7 @@ impl Workspace {
             &self.states,
             registry,
         ));
-        assessed.map_err(WorkspaceError::Assess)
+        assessed.map_err(|e| WorkspaceError::Assess(Box::new(e)))
     }
 
     /// Read-only: find what apply will settle, and plan on top of it, in memory only.
@@ -334,7 +340,7 @@ impl Workspace {
         ));
         drop(recorder);
         let committed = self.commit_dirty();
-        result.map_err(WorkspaceError::Settle)?;
+        result.map_err(|e| WorkspaceError::Settle(Box::new(e)))?;
         committed?;
         for s in &settlements {
             (self.notify)(Notice::Recovered(s));
@@ -363,7 +369,7 @@ impl Workspace {
             }
         }
         match first_error {
-            Some(e) => Err(WorkspaceError::Save(e)),
+            Some(e) => Err(WorkspaceError::Save(Box::new(e))),
             None => Ok(()),
         }
     }

@@ -23,7 +23,13 @@ pub enum ScopeError {
     #[error("force-unlock: no lock with ID {id} in env {env}; nothing was removed")]
     NoSuchLock { id: String, env: String },
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
+}
+
+impl From<StateError> for ScopeError {
+    fn from(e: StateError) -> Self {
+        ScopeError::State(Box::new(e))
+    }
 }
 
 /// What removing resources from one layer's state did.
