@@ -42,3 +42,17 @@ pub fn for_error(e: &anyhow::Error) -> ExitCode {
         code(ERROR)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bug_is_not_a_user_error() {
+        assert_ne!(INTERNAL, ERROR);
+        assert!(![SUCCESS, ERROR, CHANGES, INTERRUPTED].contains(&INTERNAL));
+        let bug = anyhow::Error::new(Internal("a broken invariant".into())).context("plan");
+        assert_eq!(for_error(&bug), code(INTERNAL));
+        assert_eq!(for_error(&anyhow::anyhow!("find layer `x`")), code(ERROR));
+    }
+}
