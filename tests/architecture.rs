@@ -47,3 +47,46 @@ fn providers_do_not_reach_into_the_engine() {
         }
     }
 }
+
+/// The CLI is thin: planning, the journal, recovery, state files and saved-plan files are the
+/// engine's (`infra_core::workspace`, `infra_core::plan::saved`); the CLI parses flags, builds
+/// providers, calls the engine and prints.
+#[test]
+fn the_cli_holds_no_engine_logic() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src/cli"), &mut files);
+    assert!(!files.is_empty());
+    let forbidden = [
+        // Planning and its rounds.
+        "infra_core::plan::planner",
+        "planner::",
+        "PlanInput",
+        "plan::plan(",
+        "changing_exports",
+        "exports_of",
+        // The journal and applying through it.
+        "state::journal",
+        "Journal",
+        "Walker",
+        "ApplyOptions",
+        // Settling what an interrupted run left open.
+        "apply::recover",
+        "recover::",
+        "OpenIntent",
+        // State files, locks and edits to state.
+        "LayerStore",
+        "read_info",
+        // Saved plans and their freshness.
+        "check_fresh",
+        "adopt_lineage",
+        "write_private_file",
+        "PLAN_FORMAT_VERSION",
+        "Sha256",
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("source");
+        for word in forbidden {
+            assert!(!text.contains(word), "{} uses {word}, which is the engine's", f.display());
+        }
+    }
+}

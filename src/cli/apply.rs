@@ -1,9 +1,9 @@
 //! `infra apply`: make the changes of a fresh plan (after approval) or of a saved one.
 
-use super::engine::{self, Access, Running, Selection, Workspace};
-use super::{Format, Global};
-use anyhow::{bail, Context};
-use infra_core::plan::Plan;
+use super::engine::{self, Access, Running, Selection};
+use super::{exit, Format, Global};
+use anyhow::bail;
+use infra_core::plan::saved::{self, SavedPlanError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,15 +39,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.planfile {
         return apply_saved(path, &args, global);
     }
-    let mut ws =
-        Workspace::open(global, None, &args.selection.layers, "apply", args.running.lock_timeout, Access::Write)?;
-    let (plan, registry) = super::plan::make_and_show(&ws, args.selection.options(false), global.format)?;
+    let mut ws = engine::open(global, None, &args.selection.layers, "apply", args.running.lock_timeout, Access::Write)?;
+    let (plan, registry) = super::plan::make_and_show(&ws, args.selection.options(false), global)?;
     if !plan.has_changes() {
         if json {
             super::print_json(&infra_core::render::plan::json(&plan));
         }
         ws.tidy()?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit::code(exit::SUCCESS));
     }
     if !args.auto_approve && json {
         bail!("get approval: with --format json there is no prompt; pass -auto-approve");
@@ -56,9 +55,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         && !engine::approve("Do you want to perform these actions?", "infra will perform the actions described above.")?
     {
         outln!("Apply cancelled.");
-        return Ok(ExitCode::from(1));
+        return Ok(exit::code(exit::ERROR));
     }
-    let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
+    let report = engine::apply(&mut ws, &plan, &registry, args.running.parallelism, !json)?;
     Ok(engine::finish(&plan, &report, json))
 }
 
@@ -71,22 +70,21 @@ fn apply_saved(path: &std::path::Path, args: &Args, global: &Global) -> anyhow::
     {
         bail!("apply {}: a saved plan is applied as it is; choose layers and targets when making it", path.display());
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("read the plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("read the plan {}: not a plan saved by `infra plan -out`", path.display()))?;
-    if plan.format_version != infra_core::plan::PLAN_FORMAT_VERSION {
-        bail!("apply {}: plan format version {} is not supported by this build", path.display(), plan.format_version);
-    }
+    let plan = match saved::read(path) {
+        Ok(plan) => plan,
+        Err(SavedPlanError::Version { version, .. }) => {
+            bail!("apply {}: plan format version {version} is not supported by this build", path.display())
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(env) = global.env.as_deref().filter(|e| *e != plan.env) {
         bail!("apply {}: the plan is for environment {}, not {env}", path.display(), plan.env);
     }
     let layers: Vec<String> = plan.layers.iter().map(|l| l.layer.clone()).collect();
-    let mut ws = Workspace::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout, Access::Write)?;
-    plan.check_fresh(&ws.env, &ws.fingerprint(), &ws.states)
-        .map_err(|e| anyhow::anyhow!("apply the saved plan {}: {e}; make a new plan", path.display()))?;
-    plan.adopt_lineage(&mut ws.states);
+    let mut ws = engine::open(global, Some(&plan.env), &layers, "apply", args.running.lock_timeout, Access::Write)?;
+    ws.adopt(&plan).map_err(|e| anyhow::anyhow!("apply the saved plan {}: {e}; make a new plan", path.display()))?;
     let registry = ws.registry_for_plan(&plan)?;
     let json = global.format == Format::Json;
-    let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
+    let report = engine::apply(&mut ws, &plan, &registry, args.running.parallelism, !json)?;
     Ok(engine::finish(&plan, &report, json))
 }

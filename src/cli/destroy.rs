@@ -1,7 +1,7 @@
 //! `infra destroy`: delete what infra manages, highest layer first.
 
-use super::engine::{self, Access, Running, Workspace};
-use super::{Format, Global};
+use super::engine::{self, Access, Running};
+use super::{exit, Format, Global};
 use infra_core::plan::PlanOptions;
 use std::process::ExitCode;
 
@@ -33,16 +33,16 @@ pub struct Args {
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let json = global.format == Format::Json;
-    let mut ws = Workspace::open(global, None, &args.layers, "destroy", args.running.lock_timeout, Access::Write)?;
+    let mut ws = engine::open(global, None, &args.layers, "destroy", args.running.lock_timeout, Access::Write)?;
     let options =
         PlanOptions { targets: args.targets.clone(), layers: args.layers.clone(), destroy: true, ..Default::default() };
-    let (plan, registry) = super::plan::make_and_show(&ws, options, global.format)?;
+    let (plan, registry) = super::plan::make_and_show(&ws, options, global)?;
     if !plan.has_changes() {
         if json {
             super::print_json(&infra_core::render::plan::json(&plan));
         }
         ws.tidy()?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit::code(exit::SUCCESS));
     }
     if !args.auto_approve && json {
         anyhow::bail!("get approval: with --format json there is no prompt; pass -auto-approve");
@@ -54,8 +54,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         )?
     {
         outln!("Destroy cancelled.");
-        return Ok(ExitCode::from(1));
+        return Ok(exit::code(exit::ERROR));
     }
-    let report = ws.apply(&plan, &registry, args.running.parallelism, !json)?;
+    let report = engine::apply(&mut ws, &plan, &registry, args.running.parallelism, !json)?;
     Ok(engine::finish(&plan, &report, json))
 }

@@ -1,9 +1,6 @@
 //! `infra force-unlock`: remove a state lock whose holder can no longer release it.
 
-use super::state::StateScope;
-use super::{Format, Global};
-use anyhow::bail;
-use infra_core::state::lock::read_info;
+use super::{exit, Format, Global};
 use std::process::ExitCode;
 
 /// Remove a lock left by a process that can no longer release it
@@ -27,39 +24,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = match StateScope::from_project(global) {
+    let scope = match super::state::scope(global) {
         Ok(scope) => scope,
         Err(code) => return Ok(code),
     };
     let layer = match &args.layer {
         Some(l) => scope.layer(l)?,
-        None => {
-            let mut found = None;
-            for layer in scope.selected(None)? {
-                if read_info(&scope.store(layer).paths().lock)?.is_some_and(|i| i.id == args.lock_id.trim()) {
-                    found = Some(layer);
-                    break;
-                }
-            }
-            match found {
-                Some(layer) => layer,
-                None => {
-                    bail!("force-unlock: no lock with ID {} in env {}; nothing was removed", args.lock_id, scope.env)
-                }
-            }
-        }
+        None => scope.find_lock(&args.lock_id)?,
     };
-    let info = scope.store(layer).force_unlock(&args.lock_id)?;
+    let info = scope.force_unlock(layer, &args.lock_id)?;
     match global.format {
         Format::Json => {
-            let json = serde_json::json!({ "layer": layer, "env": scope.env, "removed": info });
+            let json = serde_json::json!({ "layer": layer, "env": scope.env(), "removed": info });
             super::print_json(&json);
         }
         Format::Human => {
             outln!(
                 "Removed lock {} on layer {layer} (env {}), held by {}@{} pid {} for {} since {}.",
                 info.id,
-                scope.env,
+                scope.env(),
                 info.user,
                 info.host,
                 info.pid,
@@ -68,5 +51,5 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }

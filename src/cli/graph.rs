@@ -1,7 +1,7 @@
 //! `infra graph`: the resource dependency graph as Graphviz DOT.
 
 use super::validate::count;
-use super::Global;
+use super::{exit, Global};
 use infra_core::graph::{self, Graph};
 use infra_core::project::Project;
 use infra_core::render::diag as render;
@@ -34,7 +34,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     super::hide_secrets_of(global, &project, None);
     let fail = |diags: &[infra_core::diag::Diagnostic], sources| {
         err!("{}", render::human(diags, sources, color));
-        Ok(ExitCode::from(1))
+        Ok(exit::code(exit::ERROR))
     };
     if diags.has_errors() {
         return fail(&diags.into_vec(), &project.sources);
@@ -77,5 +77,5 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         summary.push_str(&format!(", {}", count(imports.len(), "cross-layer import", "cross-layer imports")));
     }
     errln!("{summary} (environment {env})");
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }

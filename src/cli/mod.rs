@@ -1,7 +1,7 @@
 //! Argument parsing and dispatch: one file per subcommand, each an `Args` struct plus a
 //! `run` function. This is the only place that knows clap, environment variables and stdout.
 //!
-//! Exit codes: 0 success, 1 error, 2 changes or drift present (`--detailed-exitcode`).
+//! Exit codes: see [`exit`].
 
 /// `print!` through the redactor: every line infra shows passes [`redact_text`].
 macro_rules! out {
@@ -27,6 +27,7 @@ macro_rules! errln {
 pub mod apply;
 pub mod destroy;
 pub mod engine;
+pub mod exit;
 pub mod force_unlock;
 pub mod graph;
 pub mod output;
@@ -179,9 +180,17 @@ pub fn terraform_style_flags(args: impl IntoIterator<Item = std::ffi::OsString>)
         .collect()
 }
 
-/// Entry point: parse, run, map the outcome to an exit code.
+/// Entry point: parse, run, map the outcome to an exit code. A panic is a bug: after the
+/// panic message it exits with [`exit::INTERNAL`], never with the code of a user error.
 pub fn main() -> ExitCode {
     let cli = Cli::parse_from(terraform_style_flags(std::env::args_os()));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(code) => code,
+        Err(_) => exit::code(exit::INTERNAL),
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Validate(a) => validate::run(a, &cli.global),
         Command::Graph(a) => graph::run(a, &cli.global),
@@ -196,7 +205,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             errln!("error: {e:#}");
-            ExitCode::from(1)
+            exit::for_error(&e)
         }
     }
 }

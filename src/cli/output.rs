@@ -1,7 +1,6 @@
 //! `infra output`: the outputs and exports recorded by the last apply of each layer.
 
-use super::state::StateScope;
-use super::{Format, Global};
+use super::{exit, Format, Global};
 use anyhow::bail;
 use infra_core::state::OutputRecord;
 use std::collections::BTreeMap;
@@ -26,13 +25,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = match StateScope::from_project(global) {
+    let scope = match super::state::scope(global) {
         Ok(scope) => scope,
         Err(code) => return Ok(code),
     };
     let mut layers: Vec<(&str, BTreeMap<String, OutputRecord>)> = Vec::new();
     for layer in scope.selected(args.layer.as_deref())? {
-        layers.push((layer, scope.load(layer)?.state.outputs));
+        layers.push((layer, super::state::load(&scope, layer)?.state.outputs));
     }
 
     if let (Some(name), [(layer, outputs)]) = (&args.name, layers.as_slice()) {
@@ -40,7 +39,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             let hint = infra_core::diag::did_you_mean(name, outputs.keys().map(String::as_str))
                 .map(|n| format!("; did you mean `{n}`?"))
                 .unwrap_or_default();
-            bail!("find output `{name}` of layer {layer} (env {}): it is not in state{hint}", scope.env);
+            bail!("find output `{name}` of layer {layer} (env {}): it is not in state{hint}", scope.env());
         };
         let value = super::redactor().json(&output.value);
         match (&value, global.format) {
@@ -48,7 +47,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             (_, Format::Human) => outln!("{}", serde_json::to_string_pretty(&value)?),
             (_, Format::Json) => super::print_json(&value),
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit::code(exit::SUCCESS));
     }
 
     match global.format {
@@ -90,11 +89,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             }
             if !any {
                 match &args.layer {
-                    Some(layer) => outln!("No outputs in state for layer {layer} (env {}).", scope.env),
-                    None => outln!("No outputs in state (env {}).", scope.env),
+                    Some(layer) => outln!("No outputs in state for layer {layer} (env {}).", scope.env()),
+                    None => outln!("No outputs in state (env {}).", scope.env()),
                 }
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }

@@ -1,10 +1,11 @@
 //! `infra plan`: show what apply would change, optionally saving the plan for `infra apply`.
 
-use super::engine::{Access, Running, Selection, Workspace};
-use super::{Format, Global};
+use super::engine::{self, Access, Running, Selection};
+use super::{exit, Format, Global};
 use anyhow::Context;
-use infra_core::plan::{Plan, PlanOptions};
+use infra_core::plan::{saved, Plan, PlanOptions};
 use infra_core::render;
+use infra_core::workspace::Workspace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,49 +55,45 @@ impl Selection {
 pub fn make_and_show(
     ws: &Workspace,
     options: PlanOptions,
-    format: Format,
+    global: &Global,
 ) -> anyhow::Result<(Plan, infra_core::provider::Registry)> {
-    // Planning needs only the engine's own providers; the others are set up for what the
-    // plan changes.
-    let plan = ws.plan(&ws.registry_for_types(std::iter::empty())?, options)?;
-    let registry = ws.registry_for_plan(&plan)?;
-    plan.check_providers(&registry).map_err(|e| anyhow::anyhow!("plan: {e}"))?;
-    if format == Format::Human {
-        out!("{}", render::plan::human_masked(&plan, ws.color, &super::redactor()));
+    let color = global.color();
+    let (plan, registry) = ws.plan(options).map_err(|e| engine::failed(ws, color, e))?;
+    if global.format == Format::Human {
+        out!("{}", render::plan::human_masked(&plan, color, &super::redactor()));
     }
     Ok((plan, registry))
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let ws =
-        Workspace::open(global, None, &args.selection.layers, "plan", args.running.lock_timeout, Access::ReadOnly)?;
-    if let (Some(path), false) = (&args.out, ws.settlements.is_empty()) {
+    let ws = engine::open(global, None, &args.selection.layers, "plan", args.running.lock_timeout, Access::ReadOnly)?;
+    if let (Some(path), false) = (&args.out, ws.settlements().is_empty()) {
         anyhow::bail!(
             "save the plan to {}: an interrupted run left operations open, and a saved plan must start from settled state; run `infra apply` (it settles them first, then asks before changing anything else), then plan again",
             path.display()
         );
     }
-    if global.format == Format::Human && !ws.settlements.is_empty() {
+    if global.format == Format::Human && !ws.settlements().is_empty() {
         outln!("Operations an interrupted run left open (`infra apply` settles them before anything else):");
-        for s in &ws.settlements {
+        for s in ws.settlements() {
             outln!("  {s}");
         }
         outln!();
     }
-    let (plan, _) = make_and_show(&ws, args.selection.options(false), global.format)?;
+    let (plan, _) = make_and_show(&ws, args.selection.options(false), global)?;
     if global.format == Format::Json {
         let mut doc = render::plan::json(&plan);
         if let Some(map) = doc.as_object_mut() {
-            map.insert("interrupted".to_string(), serde_json::to_value(&ws.settlements)?);
+            let interrupted =
+                serde_json::to_value(ws.settlements()).map_err(|e| exit::Internal(format!("show settlements: {e}")))?;
+            map.insert("interrupted".to_string(), interrupted);
         }
         super::print_json(&doc);
     }
     if let Some(path) = &args.out {
         // The saved plan keeps real values (apply needs them), so it is written like state:
         // owner-only and atomically.
-        let text = serde_json::to_string_pretty(&render::plan::json(&plan))? + "\n";
-        infra_core::state::store::write_private_file(path, text.as_bytes())
-            .with_context(|| format!("write the plan to {}", path.display()))?;
+        saved::write(path, &plan).with_context(|| format!("write the plan to {}", path.display()))?;
         if global.format == Format::Human {
             outln!(
                 "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    infra apply {}",
@@ -106,9 +103,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         }
     }
     // Settling what an interrupted run left open changes state, so it counts as a change.
-    let changes = plan.has_changes() || !ws.settlements.is_empty();
-    if global.format == Format::Human && !plan.has_changes() && !ws.settlements.is_empty() {
+    let changes = plan.has_changes() || !ws.settlements().is_empty();
+    if global.format == Format::Human && !plan.has_changes() && !ws.settlements().is_empty() {
         outln!("\nThe interrupted operations above are still to be settled: run `infra apply`.");
     }
-    Ok(if args.detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(exit::code(if args.detailed_exitcode && changes { exit::CHANGES } else { exit::SUCCESS }))
 }

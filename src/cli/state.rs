@@ -1,12 +1,10 @@
 //! `infra state list|show|rm`: read and edit recorded state without calling AWS.
 
-use super::{Format, Global};
-use anyhow::bail;
-use infra_core::diag::Diagnostic;
+use super::{exit, Format, Global};
 use infra_core::project::Project;
 use infra_core::render::diag as render;
-use infra_core::state::{LayerStore, Loaded, ResourceRecord};
-use std::path::PathBuf;
+use infra_core::state::{Loaded, ResourceRecord};
+use infra_core::workspace::{in_flight_list, StateScope};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -62,7 +60,7 @@ pub struct RmArgs {
 }
 
 pub fn run(cmd: Command, global: &Global) -> anyhow::Result<ExitCode> {
-    let scope = match StateScope::from_project(global) {
+    let scope = match scope(global) {
         Ok(scope) => scope,
         Err(code) => return Ok(code),
     };
@@ -76,7 +74,7 @@ pub fn run(cmd: Command, global: &Global) -> anyhow::Result<ExitCode> {
 fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     for layer in scope.selected(args.layer.as_deref())? {
-        let loaded = scope.load(layer)?;
+        let loaded = load(scope, layer)?;
         for record in loaded.state.resources.values() {
             rows.push((layer, record.clone()));
         }
@@ -86,7 +84,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
             let json: Vec<_> = rows.iter().map(|(layer, r)| summary_json(layer, r)).collect();
             super::print_json(&serde_json::Value::from(json));
         }
-        Format::Human if rows.is_empty() => outln!("No resources in state (env {}).", scope.env),
+        Format::Human if rows.is_empty() => outln!("No resources in state (env {}).", scope.env()),
         Format::Human => {
             let table: Vec<[String; 3]> = rows
                 .iter()
@@ -95,7 +93,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
             print_table(["ADDRESS", "TYPE", "PHYSICAL ID"], &table);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }
 
 /// Prints left-aligned columns separated by two spaces.
@@ -118,8 +116,8 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
 
 fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<ExitCode> {
     let (layer, logical_id) = scope.parse_address(&args.address)?;
-    let loaded = scope.load(layer)?;
-    let record = find(scope, layer, logical_id, &loaded)?;
+    let loaded = load(scope, layer)?;
+    let record = scope.find(layer, logical_id, &loaded)?;
     match format {
         Format::Json => super::print_json(&record_json(layer, record)),
         Format::Human => {
@@ -136,7 +134,7 @@ fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<Ex
             outln!("attributes            = {}", serde_json::to_string_pretty(&redactor.json(&attributes))?);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }
 
 /// Address, type and physical ID: what identifies a resource in listings.
@@ -163,25 +161,6 @@ fn record_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
     json
 }
 
-fn find<'a>(
-    scope: &StateScope,
-    layer: &str,
-    logical_id: &str,
-    loaded: &'a Loaded,
-) -> anyhow::Result<&'a ResourceRecord> {
-    if let Some(record) = loaded.state.resources.get(logical_id) {
-        return Ok(record);
-    }
-    let mut message = format!("find {layer}.{logical_id} in state (env {}): no such resource", scope.env);
-    let known = loaded.state.resources.keys().map(String::as_str);
-    if let Some(near) = infra_core::diag::did_you_mean(logical_id, known) {
-        message.push_str(&format!("; did you mean {layer}.{near}?"));
-    } else if loaded.state.resources.is_empty() {
-        message.push_str(&format!("; layer {layer} has no resources in state"));
-    }
-    bail!(message)
-}
-
 fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCode> {
     // Group by layer, keeping first-seen order, and check every address before changing
     // anything, so a typo in the last one does not leave the first ones half done.
@@ -195,34 +174,20 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
         }
     }
     for (layer, ids) in &by_layer {
-        let loaded = scope.load(layer)?;
-        refuse_in_flight(scope, layer, &loaded)?;
+        let loaded = load(scope, layer)?;
+        scope.refuse_in_flight(layer, &loaded)?;
         for id in ids {
-            find(scope, layer, id, &loaded)?;
+            scope.find(layer, id, &loaded)?;
         }
     }
 
     let mut removed = Vec::new();
     for (layer, ids) in &by_layer {
-        let store = scope.store(layer);
-        let _lock = store.lock("state rm", args.lock_timeout)?;
-        // Again under the lock: another operation may have run since the check above.
-        let mut loaded = store.load()?;
-        refuse_in_flight(scope, layer, &loaded)?;
-        let mut gone = Vec::new();
-        for id in ids {
-            find(scope, layer, id, &loaded)?;
-            if let Some(record) = loaded.state.resources.remove(*id) {
-                gone.push(record);
-            }
+        let gone = scope.remove(layer, ids, args.lock_timeout)?;
+        for (id, dep) in &gone.dangling {
+            errln!("warning: {layer}.{id} depends on {layer}.{dep}, which is no longer in state");
         }
-        store.commit(&mut loaded.state)?;
-        for record in loaded.state.resources.values() {
-            for dep in record.depends_on.iter().filter(|d| gone.iter().any(|g| &g.logical_id == *d)) {
-                errln!("warning: {layer}.{} depends on {layer}.{dep}, which is no longer in state", record.logical_id);
-            }
-        }
-        removed.extend(gone.into_iter().map(|r| (*layer, r)));
+        removed.extend(gone.records.into_iter().map(|r| (*layer, r)));
     }
 
     match format {
@@ -237,112 +202,33 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
             outln!("The resources themselves were not deleted; infra no longer manages them.");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
 }
 
-/// Rewriting state would drop the journal, and with it the only record of operations that
-/// may or may not have happened.
-fn refuse_in_flight(scope: &StateScope, layer: &str, loaded: &Loaded) -> anyhow::Result<()> {
-    if loaded.in_flight.is_empty() {
-        return Ok(());
-    }
-    bail!(
-        "remove resources from layer {layer} (env {}): an interrupted operation is still in flight for {}; run `infra apply` for this layer first so it is resolved",
-        scope.env,
-        in_flight_list(loaded)
-    )
+/// Reads the project's settings and chooses the environment (from `--env`), masking its
+/// secrets from here on. On failure the diagnostics are already printed and the exit code is
+/// returned.
+pub(crate) fn scope(global: &Global) -> Result<StateScope, ExitCode> {
+    let (project, diags) = Project::read(&global.project_dir);
+    super::hide_secrets_of(global, &project, None);
+    StateScope::new(&project, diags, global.env.as_deref()).map_err(|diags| {
+        err!("{}", render::human(&diags, &project.sources, global.color()));
+        exit::code(exit::ERROR)
+    })
 }
 
-fn in_flight_list(loaded: &Loaded) -> String {
-    let items: Vec<String> = loaded
-        .in_flight
-        .iter()
-        .map(|i| format!("{} ({})", i.logical_id, format!("{:?}", i.action).to_lowercase()))
-        .collect();
-    items.join(", ")
-}
-
-/// Where one environment's state lives and the project's layers in order: all the state
-/// commands need from the project.
-pub(crate) struct StateScope {
-    pub state_dir: PathBuf,
-    pub env: String,
-    pub layers: Vec<String>,
-}
-
-impl StateScope {
-    /// Reads the project's settings. Only settings problems stop a state command: a broken
-    /// template must not stand in the way of inspecting or repairing state. On failure the
-    /// diagnostics are already printed and the exit code is returned.
-    pub(crate) fn from_project(global: &Global) -> Result<Self, ExitCode> {
-        let (project, diags) = Project::read(&global.project_dir);
-        super::hide_secrets_of(global, &project, None);
-        let fail = |diags: &[Diagnostic]| {
-            err!("{}", render::human(diags, &project.sources, global.color()));
-            ExitCode::from(1)
-        };
-        let settings: Vec<Diagnostic> =
-            diags.into_vec().into_iter().filter(|d| d.is_error() && d.code.starts_with("E5")).collect();
-        if !settings.is_empty() {
-            return Err(fail(&settings));
-        }
-        let env = project.select_environment(global.env.as_deref()).map_err(|d| fail(&[d]))?.name.clone();
-        Ok(StateScope { state_dir: project.state_dir(), env, layers: project.layers().map(String::from).collect() })
-    }
-
-    pub(crate) fn store(&self, layer: &str) -> LayerStore {
-        LayerStore::new(&self.state_dir, &self.env, layer)
-    }
-
-    /// `layer` if given (checked against the project's layers), else every layer in order.
-    pub(crate) fn selected(&self, layer: Option<&str>) -> anyhow::Result<Vec<&str>> {
-        match layer {
-            Some(l) => Ok(vec![self.layer(l)?]),
-            None => Ok(self.layers.iter().map(String::as_str).collect()),
+/// A layer's state, with a warning when a previous run left its journal behind.
+pub(crate) fn load(scope: &StateScope, layer: &str) -> anyhow::Result<Loaded> {
+    let loaded = scope.load(layer)?;
+    if loaded.recovered {
+        errln!(
+            "warning: layer {layer} (env {}) includes progress of an interrupted run, from {}",
+            scope.env(),
+            scope.journal_path(layer).display()
+        );
+        if !loaded.in_flight.is_empty() {
+            errln!("warning: operations that may or may not have happened: {}", in_flight_list(&loaded));
         }
     }
-
-    pub(crate) fn layer(&self, name: &str) -> anyhow::Result<&str> {
-        if let Some(l) = self.layers.iter().find(|l| *l == name) {
-            return Ok(l);
-        }
-        let names: Vec<&str> = self.layers.iter().map(String::as_str).collect();
-        let hint = infra_core::diag::did_you_mean(name, names.iter().copied())
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_default();
-        bail!("find layer `{name}`: the project's layers are {}{hint}", name_list(&names, "none"))
-    }
-
-    /// Splits `layer.LogicalId`.
-    pub(crate) fn parse_address<'a>(&self, address: &'a str) -> anyhow::Result<(&str, &'a str)> {
-        match address.split_once('.') {
-            Some((layer, id)) if !layer.is_empty() && !id.is_empty() => Ok((self.layer(layer)?, id)),
-            _ => bail!("parse address `{address}`: expected `layer.LogicalId`, for example `backend.Endpoint`"),
-        }
-    }
-
-    /// A layer's state, with a warning when a previous run left its journal behind.
-    pub(crate) fn load(&self, layer: &str) -> anyhow::Result<Loaded> {
-        let store = self.store(layer);
-        let loaded = store.load()?;
-        if loaded.recovered {
-            errln!(
-                "warning: layer {layer} (env {}) includes progress of an interrupted run, from {}",
-                self.env,
-                store.paths().journal.display()
-            );
-            if !loaded.in_flight.is_empty() {
-                errln!("warning: operations that may or may not have happened: {}", in_flight_list(&loaded));
-            }
-        }
-        Ok(loaded)
-    }
-}
-
-fn name_list(names: &[&str], none: &str) -> String {
-    if names.is_empty() {
-        none.to_string()
-    } else {
-        names.join(", ")
-    }
+    Ok(loaded)
 }

@@ -1,6 +1,6 @@
 //! `infra validate`: check templates and project settings without touching AWS.
 
-use super::{Format, Global};
+use super::{exit, Format, Global};
 use infra_core::render::diag as render;
 use infra_core::validate::{validate_files_in, validate_project, Validation};
 use std::path::PathBuf;
@@ -41,7 +41,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             outln!("{}", summary(&v, !args.paths.is_empty()));
         }
     }
-    Ok(if v.diags.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if v.diags.has_errors() { exit::code(exit::ERROR) } else { exit::code(exit::SUCCESS) })
 }
 
 /// `1 error`, `2 errors`: a count with its noun.

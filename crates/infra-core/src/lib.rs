@@ -17,3 +17,4 @@ pub mod state;
 pub mod template;
 pub mod validate;
 pub mod value;
+pub mod workspace;

@@ -1,13 +1,14 @@
 //! Plans: what an apply will do to each resource and output, and why.
 //!
 //! A [`Plan`] is produced by [`planner::plan`] from the desired stacks and the current state,
-//! rendered for people by [`crate::render::plan`], and executed by [`crate::apply`]. It is
-//! serializable so that `infra plan -out FILE` can save it and `infra apply FILE` can run it
-//! exactly; the state's lineage and serial and a fingerprint of the templates guard against
-//! applying a plan that no longer matches.
+//! rendered for people by [`crate::render::plan`], and executed by [`crate::apply`]. [`saved`]
+//! writes it to a file (`infra plan -out FILE`) and reads it back (`infra apply FILE`) through
+//! its own versioned structs; the state's lineage and serial and a fingerprint of the
+//! templates guard against applying a plan that no longer matches.
 
 pub mod compare;
 pub mod planner;
+pub mod saved;
 
 use crate::state::{DeletionPolicy, ResourceRecord};
 use crate::value::Value;
@@ -95,7 +96,7 @@ pub enum ReplaceOrder {
 }
 
 /// One resource's planned change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ResourceChange {
     pub layer: String,
     /// The template's logical ID (or a deposed state key, see [`DEPOSED_SUFFIX`]).
@@ -132,7 +133,7 @@ impl ResourceChange {
 }
 
 /// What happens to one output.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OutputChange {
     pub name: String,
     pub action: Action,
@@ -148,7 +149,7 @@ pub struct OutputChange {
 }
 
 /// The changes to one layer in one environment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerPlan {
     pub layer: String,
     pub env: String,
@@ -167,7 +168,7 @@ impl LayerPlan {
 }
 
 /// A whole plan: the layers in the order they are applied.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Plan {
     pub format_version: u32,
     pub project: String,
@@ -263,26 +264,21 @@ impl Plan {
 /// `Option<Value>` as CloudFormation long-form JSON.
 mod value_serde {
     use crate::value::Value;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
         v.as_ref().map(Value::to_json).serialize(s)
     }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-        let j = Option::<serde_json::Value>::deserialize(d)?;
-        Ok(j.as_ref().map(Value::from_json))
-    }
 }
 
-/// `Option<ResourceRecord>` through a serializable mirror, so the state model stays free of
-/// any file format.
+/// `Option<ResourceRecord>` through a serializable mirror (for `--format json`), so the state
+/// model stays free of any output format.
 mod record_serde {
     use crate::state::{DeletionPolicy, ResourceRecord};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde::{Serialize, Serializer};
     use std::collections::BTreeMap;
 
-    #[derive(Serialize, Deserialize)]
+    #[derive(Serialize)]
     struct Repr {
         logical_id: String,
         resource_type: String,
@@ -310,20 +306,6 @@ mod record_serde {
                 tainted: r.tainted.clone(),
             })
             .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ResourceRecord>, D::Error> {
-        Ok(Option::<Repr>::deserialize(d)?.map(|r| ResourceRecord {
-            logical_id: r.logical_id,
-            resource_type: r.resource_type,
-            physical_id: r.physical_id,
-            properties: r.properties,
-            attributes: r.attributes,
-            depends_on: r.depends_on,
-            deletion_policy: r.deletion_policy,
-            update_replace_policy: r.update_replace_policy,
-            tainted: r.tainted,
-        }))
     }
 }
 

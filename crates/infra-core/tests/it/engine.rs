@@ -518,8 +518,8 @@ async fn saved_plan_is_refused_when_stale() {
     assert!(matches!(p.check_fresh("dev", "fp", &f.states), Err(StalePlan::Lineage { .. })));
 
     // A saved plan survives a JSON round trip exactly.
-    let text = serde_json::to_string(&p).expect("serialize");
-    let back: Plan = serde_json::from_str(&text).expect("deserialize");
+    let text = plan::saved::encode(&p);
+    let back: Plan = plan::saved::decode(&text, std::path::Path::new("plan.json")).expect("deserialize");
     assert_eq!(back, p);
 }
 

@@ -6,3 +6,4 @@ mod load;
 mod local_files;
 mod schema;
 mod state;
+mod workspace;
