@@ -493,8 +493,11 @@ fn eval_json(
     eval_node(&Node::from_json(&template), params)
 }
 
-/// Evaluate a YAML template (short forms allowed).
-fn eval_yaml(text: &str, params: &[(&str, &str)]) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
+/// Evaluate a YAML template (short forms allowed) as layer `backend` of environment `dev`.
+pub(crate) fn eval_yaml(
+    text: &str,
+    params: &[(&str, &str)],
+) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
     let mut sources = SourceMap::new();
     let file = sources.add(Path::new("t.yaml"), "t.yaml", text);
     match parse_str(text, file, Syntax::Yaml, &Limits::default()) {
