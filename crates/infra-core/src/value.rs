@@ -9,7 +9,7 @@
 //! A `Value` round-trips through JSON: an `Expr` is written in CloudFormation's long form
 //! (`{"Ref": "X"}`, `{"Fn::GetAtt": ["X", "Arn"]}`), which is how saved plans carry it.
 
-use crate::template::intrinsics::{self, Intrinsic};
+use crate::template::intrinsics::{self, Intrinsic, IntrinsicError};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -109,10 +109,26 @@ impl Value {
     /// Replace every expression whose inputs the resolver knows by its value. What cannot be
     /// resolved stays an expression (known after apply).
     pub fn resolve(&self, r: &dyn Resolver) -> Value {
+        self.resolve_noting(r, &mut None)
+    }
+
+    /// As [`Value::resolve`], but a function that refuses its resolved arguments (an index out
+    /// of range, a list where a string belongs) is an error rather than a value left unknown.
+    pub fn try_resolve(&self, r: &dyn Resolver) -> Result<Value, IntrinsicError> {
+        let mut refused = None;
+        let v = self.resolve_noting(r, &mut refused);
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(v),
+        }
+    }
+
+    /// Resolve, keeping the first refusal in `refused`.
+    fn resolve_noting(&self, r: &dyn Resolver, refused: &mut Option<IntrinsicError>) -> Value {
         match self {
-            Value::List(v) => Value::List(v.iter().map(|x| x.resolve(r)).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), x.resolve(r))).collect()),
-            Value::Expr(e) => e.resolve(r),
+            Value::List(v) => Value::List(v.iter().map(|x| x.resolve_noting(r, refused)).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), x.resolve_noting(r, refused))).collect()),
+            Value::Expr(e) => e.resolve(r, refused),
             other => other.clone(),
         }
     }
@@ -206,35 +222,40 @@ impl Expr {
 
     /// Resolve the arguments, then apply the function to them through
     /// [`crate::template::intrinsics`], as evaluation does. An argument that is still unknown,
-    /// or one the function refuses, leaves the expression (over the arguments resolved so far).
-    fn resolve(&self, r: &dyn Resolver) -> Value {
+    /// or one the function refuses (noted in `refused`), leaves the expression, over the
+    /// arguments resolved so far.
+    fn resolve(&self, r: &dyn Resolver, refused: &mut Option<IntrinsicError>) -> Value {
         let keep = |e: Expr| Value::Expr(Box::new(e));
-        let or_keep = |result: intrinsics::Result<Value>, e: Expr| result.unwrap_or_else(|_| keep(e));
-        match self {
-            Expr::Ref(id) => r.attribute(id, None).unwrap_or_else(|| keep(self.clone())),
-            Expr::GetAtt(id, a) => r.attribute(id, Some(a)).unwrap_or_else(|| keep(self.clone())),
+        let mut arg = |v: &Value| v.resolve_noting(r, refused);
+        let (result, unresolved) = match self {
+            Expr::Ref(id) => return r.attribute(id, None).unwrap_or_else(|| keep(self.clone())),
+            Expr::GetAtt(id, a) => return r.attribute(id, Some(a)).unwrap_or_else(|| keep(self.clone())),
+            Expr::ImportValue(v) => return intrinsics::import_value(&arg(v), |name| r.export(name)),
             Expr::Join(sep, list) => {
-                let list = list.resolve(r);
-                or_keep(intrinsics::join(sep, &list), Expr::Join(sep.clone(), list))
+                let list = arg(list);
+                (intrinsics::join(sep, &list), Expr::Join(sep.clone(), list))
             }
             Expr::Select(i, list) => {
-                let list = list.resolve(r);
-                or_keep(intrinsics::select(*i, &list), Expr::Select(*i, list))
+                let list = arg(list);
+                (intrinsics::select(*i, &list), Expr::Select(*i, list))
             }
             Expr::Split(sep, v) => {
-                let v = v.resolve(r);
-                or_keep(intrinsics::split(sep, &v), Expr::Split(sep.clone(), v))
+                let v = arg(v);
+                (intrinsics::split(sep, &v), Expr::Split(sep.clone(), v))
             }
             Expr::Base64(v) => {
-                let v = v.resolve(r);
-                or_keep(intrinsics::base64(&v), Expr::Base64(v))
+                let v = arg(v);
+                (intrinsics::base64(&v), Expr::Base64(v))
             }
             Expr::Cidr(a, b, c) => {
-                let (a, b, c) = (a.resolve(r), b.resolve(r), c.resolve(r));
-                or_keep(intrinsics::cidr(&a, &b, &c), Expr::Cidr(a, b, c))
+                let (a, b, c) = (arg(a), arg(b), arg(c));
+                (intrinsics::cidr(&a, &b, &c), Expr::Cidr(a, b, c))
             }
-            Expr::ImportValue(v) => intrinsics::import_value(&v.resolve(r), |name| r.export(name)),
-        }
+        };
+        result.unwrap_or_else(|error| {
+            refused.get_or_insert(error);
+            keep(unresolved)
+        })
     }
 }
 

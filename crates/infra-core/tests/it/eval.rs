@@ -698,6 +698,66 @@ fn lists_known_after_apply_resolve_through_functions() {
     check_after_apply("!Select [0, [!If [IsProd, a, !Select [1, !GetAtt X.List]], b]]", &["X"], json!("second"));
 }
 
+/// A function refuses its arguments with the same message whether they are known when the
+/// template is evaluated (`known`, reported at the function with `code`) or only after apply
+/// (`after_apply`: the plan shows it as known after apply, resolution refuses it).
+fn check_refused(known: &str, after_apply: &str, code: &str, message: &str) {
+    let (_, diags) = eval_yaml(&format!("{AFTER_APPLY}{known}\n"), &[]);
+    let found: Vec<(&str, &str)> = diags.iter().map(|d| (d.code, d.message.as_str())).collect();
+    assert_eq!(found, [(code, message)], "{known}");
+
+    let (ev, diags) = eval_yaml(&format!("{AFTER_APPLY}{after_apply}\n"), &[]);
+    assert!(diags.is_empty(), "{after_apply}: {diags:?}");
+    let p = ev.stack.resources["R"].properties.clone();
+    assert_eq!(value_text(&p), "{\n  \"P\": (known after apply)\n}", "{after_apply}");
+    assert!(!p.resolve(&Applied).is_known(), "{after_apply}");
+    match p.try_resolve(&Applied) {
+        Err(e) => assert_eq!(e.to_string(), message, "{after_apply}"),
+        Ok(v) => panic!("{after_apply}: resolved to {}", v.to_json()),
+    }
+    assert_eq!(p.try_resolve(&NotApplied), Ok(p.clone()), "{after_apply}: nothing is refused before apply");
+}
+
+#[test]
+fn functions_refuse_bad_arguments_alike_before_and_after_apply() {
+    check_refused(
+        "!Select [5, [first, second]]",
+        "!Select [5, !GetAtt X.List]",
+        "E1137",
+        "index 5 of `Fn::Select` is out of range for a list of 2 items",
+    );
+    check_refused(
+        "!Join [\",\", [[first, second]]]",
+        "!Join [\",\", [!GetAtt X.List]]",
+        "E1136",
+        "`Fn::Join` can only join strings, found a list",
+    );
+    check_refused(
+        "!Join [\",\", \"p,q,r\"]",
+        "!Join [\",\", !GetAtt X.Attr]",
+        "E1136",
+        "the second argument of `Fn::Join` must be a list, found a string",
+    );
+    check_refused(
+        "!Split [\",\", [first, second]]",
+        "!Split [\",\", !GetAtt X.List]",
+        "E1138",
+        "the second argument of `Fn::Split` must be a string, found a list",
+    );
+    check_refused(
+        "!Base64 [first, second]",
+        "{\"Fn::Base64\": !GetAtt X.List}",
+        "E1147",
+        "`Fn::Base64` takes a string, found a list",
+    );
+    check_refused(
+        "!Cidr [\"p,q,r\", 2, 8]",
+        "!Cidr [!GetAtt X.Attr, 2, 8]",
+        "E1148",
+        "`Fn::Cidr` cannot carve 2 subnets of 8 host bits from \"p,q,r\"",
+    );
+}
+
 #[test]
 fn conditions_drop_resources_and_outputs_and_deps_are_collected() {
     let template = json!({
