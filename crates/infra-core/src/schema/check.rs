@@ -325,7 +325,9 @@ impl Validator<'_> {
 /// (IAM policy statements have one).
 fn intrinsic(node: &Node) -> Option<(Option<Intrinsic>, &Node)> {
     match node.as_map()? {
-        [(k, v)] if k.intrinsic() == Some(Intrinsic::Ref) || k.name.starts_with("Fn::") => Some((k.intrinsic(), v)),
+        [(k, v)] if k.intrinsic() == Some(Intrinsic::Ref) || Intrinsic::is_function_name(&k.name) => {
+            Some((k.intrinsic(), v))
+        }
         _ => None,
     }
 }

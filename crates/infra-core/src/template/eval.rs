@@ -820,7 +820,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let mut out = BTreeMap::new();
                 let mut stop = None;
                 for (k, v) in entries {
-                    if k.name.starts_with("Fn::") && entries.len() > 1 {
+                    if Intrinsic::is_function_name(&k.name) && entries.len() > 1 {
                         let d = Diagnostic::error("E1153", format!("`{}` must be the only key of its mapping", k.name))
                             .at(k.span)
                             .label("intrinsic function next to other keys")

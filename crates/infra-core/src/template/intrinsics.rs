@@ -124,6 +124,12 @@ impl Intrinsic {
         }
     }
 
+    /// Whether a mapping key is written as a function call: `Fn::` and a name, known or not
+    /// (an unknown one is reported as such).
+    pub fn is_function_name(name: &str) -> bool {
+        name.starts_with("Fn::")
+    }
+
     /// The intrinsics YAML writes as tags (`!Join`), in the order tag suggestions consider them.
     pub fn short_forms() -> impl Iterator<Item = Intrinsic> {
         Intrinsic::ALL.into_iter().filter(|i| i.short_form().is_some())
@@ -353,6 +359,99 @@ fn number_arg(v: &Value) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_parse_back() {
+        for i in Intrinsic::ALL {
+            assert_eq!(Intrinsic::parse(i.as_str()), Some(i));
+            if let Some(tag) = i.short_form() {
+                assert_eq!(Intrinsic::from_short_form(tag), Some(i));
+            }
+        }
+        assert_eq!(Intrinsic::parse("Fn::Joinn"), None);
+        assert_eq!(Intrinsic::parse("Join"), None);
+        assert_eq!(Intrinsic::from_short_form("Length"), None);
+        let tags: Vec<&str> = Intrinsic::short_forms().filter_map(Intrinsic::short_form).collect();
+        assert_eq!(
+            tags,
+            [
+                "Ref",
+                "Condition",
+                "Base64",
+                "Cidr",
+                "Contains",
+                "EachMemberEquals",
+                "EachMemberIn",
+                "FindInMap",
+                "GetAtt",
+                "GetAZs",
+                "ImportValue",
+                "Join",
+                "Select",
+                "Split",
+                "Sub",
+                "Transform",
+                "And",
+                "Equals",
+                "If",
+                "Not",
+                "Or",
+                "RefAll",
+                "ValueOf",
+                "ValueOfAll",
+            ]
+        );
+    }
+
+    fn s(v: &str) -> Value {
+        Value::String(v.into())
+    }
+
+    fn later_att(attr: &str) -> Value {
+        Value::Expr(Box::new(Expr::GetAtt("X".into(), attr.into())))
+    }
+
+    #[test]
+    fn unknown_arguments_give_the_function_again() {
+        let list = later_att("List");
+        assert_eq!(join(",", &list), Ok(Value::Expr(Box::new(Expr::Join(",".into(), list.clone())))));
+        let parts = Value::List(vec![s("a"), later_att("Arn")]);
+        assert_eq!(join("/", &parts), Ok(Value::Expr(Box::new(Expr::Join("/".into(), parts.clone())))));
+        assert_eq!(select(1, &list), Ok(Value::Expr(Box::new(Expr::Select(1, list.clone())))));
+        assert_eq!(split(",", &list), Ok(Value::Expr(Box::new(Expr::Split(",".into(), list.clone())))));
+        assert_eq!(base64(&list), Ok(Value::Expr(Box::new(Expr::Base64(list.clone())))));
+        let n = |v: u64| Value::Number(v.into());
+        assert_eq!(cidr(&list, &n(2), &n(8)), Ok(Value::Expr(Box::new(Expr::Cidr(list.clone(), n(2), n(8))))));
+        assert_eq!(import_value(&s("e"), |_| None), Value::Expr(Box::new(Expr::ImportValue(s("e")))));
+        assert_eq!(import_value(&s("e"), |name| Some(s(name))), s("e"));
+    }
+
+    #[test]
+    fn known_arguments_give_the_result_or_an_error_naming_the_function() {
+        let list = Value::List(vec![s("a"), Value::Number(1.into()), Value::Bool(true)]);
+        assert_eq!(join("-", &list), Ok(s("a-1-true")));
+        assert_eq!(select(0, &list), Ok(s("a")));
+        assert_eq!(select_index(&s(" 2 ")), Ok(2));
+        assert_eq!(split(",", &s("a,,b")), Ok(Value::List(vec![s("a"), s(""), s("b")])));
+        assert_eq!(base64(&s("hi")), Ok(s("aGk=")));
+        let refused = |r: Result<Value>| r.map_err(|e| (e.function, e.to_string()));
+        assert_eq!(
+            refused(select(3, &list)),
+            Err((Intrinsic::Select, "index 3 of `Fn::Select` is out of range for a list of 3 items".into()))
+        );
+        assert_eq!(
+            select_index(&s("-1")).map_err(|e| e.to_string()),
+            Err("the index of `Fn::Select` must be a non-negative integer, found \"-1\"".into())
+        );
+        assert_eq!(
+            refused(split("", &s("a"))),
+            Err((Intrinsic::Split, "the delimiter of `Fn::Split` cannot be empty".into()))
+        );
+        assert_eq!(
+            refused(join(",", &Value::List(vec![Value::Null]))),
+            Err((Intrinsic::Join, "`Fn::Join` can only join strings, found null".into()))
+        );
+    }
 
     #[test]
     fn cidr_v4() {

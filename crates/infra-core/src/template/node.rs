@@ -75,7 +75,7 @@ impl Node {
         match self.as_map()? {
             [(k, v)]
                 if matches!(k.intrinsic(), Some(Intrinsic::Ref | Intrinsic::Condition))
-                    || k.name.starts_with("Fn::") =>
+                    || Intrinsic::is_function_name(&k.name) =>
             {
                 Some((k, v))
             }
