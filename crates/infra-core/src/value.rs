@@ -4,7 +4,8 @@
 //! parameters, string functions on known inputs). What is left depends on a resource that the
 //! engine has not created yet: `Ref` or `Fn::GetAtt` of a resource, or a string function over
 //! one. Those stay as [`Expr`] nodes inside the value until [`Value::resolve`] is given the
-//! resource's attributes. The plan shows an unresolved value as "(known after apply)".
+//! resource's attributes; it computes each function with [`crate::template::intrinsics`], as
+//! evaluation does. The plan shows an unresolved value as "(known after apply)".
 //!
 //! A `Value` round-trips through JSON: an `Expr` is written in CloudFormation's long form
 //! (`{"Ref": "X"}`, `{"Fn::GetAtt": ["X", "Arn"]}`), which is how saved plans carry it.

@@ -2,8 +2,9 @@
 //! [`super::DesiredStack`] for one environment.
 //!
 //! Everything that can be known before apply is folded to plain values; what depends on a
-//! resource stays an [`Expr`] ("known after apply"). Problems are reported with the span of
-//! the intrinsic's key, each function with its own code:
+//! resource stays an [`Expr`] ("known after apply"). The functions over values are computed in
+//! [`super::intrinsics`], shared with apply-time resolution. Problems are reported with the
+//! span of the intrinsic's key, each function with its own code:
 //!
 //! E1100–E1106 parameter values, E1110 failed rule assertion, E1120 condition cycle or chain too
 //! long, E1121 unknown condition, E1122 not a condition, E1130 Ref target, E1131 Ref argument,
