@@ -250,8 +250,9 @@ fn imported_names(v: &Value, out: &mut BTreeSet<String>) {
             Expr::ImportValue(Value::String(name)) => {
                 out.insert(name.clone());
             }
-            Expr::ImportValue(v) | Expr::Select(_, v) | Expr::Split(_, v) | Expr::Base64(v) => imported_names(v, out),
-            Expr::Join(_, parts) => parts.iter().for_each(|i| imported_names(i, out)),
+            Expr::ImportValue(v) | Expr::Join(_, v) | Expr::Select(_, v) | Expr::Split(_, v) | Expr::Base64(v) => {
+                imported_names(v, out)
+            }
             Expr::Cidr(a, b, c) => [a, b, c].into_iter().for_each(|i| imported_names(i, out)),
             Expr::Ref(_) | Expr::GetAtt(..) => {}
         },

@@ -5,6 +5,7 @@
 //! warning points at the value to change.
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::template::intrinsics::Intrinsic;
 use crate::template::node::{Node, NodeKind};
 
 /// Stable codes of the lints.
@@ -101,7 +102,7 @@ fn statements(document: &Node) -> Vec<&Node> {
 /// A node, or both values of an `Fn::If`.
 fn branches(node: &Node) -> Vec<&Node> {
     match node.as_map() {
-        Some([(key, arg)]) if key.name == "Fn::If" => match arg.as_seq() {
+        Some([(key, arg)]) if key.intrinsic() == Some(Intrinsic::If) => match arg.as_seq() {
             Some([_, then, otherwise]) => [then, otherwise].into_iter().flat_map(branches).collect(),
             _ => Vec::new(),
         },

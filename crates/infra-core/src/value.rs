@@ -4,11 +4,13 @@
 //! parameters, string functions on known inputs). What is left depends on a resource that the
 //! engine has not created yet: `Ref` or `Fn::GetAtt` of a resource, or a string function over
 //! one. Those stay as [`Expr`] nodes inside the value until [`Value::resolve`] is given the
-//! resource's attributes. The plan shows an unresolved value as "(known after apply)".
+//! resource's attributes; it computes each function with [`crate::template::intrinsics`], as
+//! evaluation does. The plan shows an unresolved value as "(known after apply)".
 //!
 //! A `Value` round-trips through JSON: an `Expr` is written in CloudFormation's long form
 //! (`{"Ref": "X"}`, `{"Fn::GetAtt": ["X", "Arn"]}`), which is how saved plans carry it.
 
+use crate::template::intrinsics::{self, Intrinsic, IntrinsicError};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -30,8 +32,10 @@ pub enum Expr {
     Ref(String),
     /// `Fn::GetAtt` of a resource attribute.
     GetAtt(String, String),
-    /// `Fn::Join` (and `Fn::Sub`, rewritten as a join of literal and referenced parts).
-    Join(String, Vec<Value>),
+    /// `Fn::Join [delimiter, list]` (and `Fn::Sub`, rewritten as a join of literal and
+    /// referenced parts). The list is a `Value::List` of parts, or a value known after apply
+    /// that will be a list (`!Join [",", !GetAtt Vpc.CidrBlockAssociations]`).
+    Join(String, Value),
     Select(usize, Value),
     Split(String, Value),
     Base64(Value),
@@ -59,6 +63,19 @@ impl Value {
         }
     }
 
+    /// What kind of value this is, for messages ("must be a list, found a string").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a mapping",
+            Value::Expr(_) => "a value known only after apply",
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -81,8 +98,9 @@ impl Value {
                 Expr::Ref(id) | Expr::GetAtt(id, _) => {
                     out.insert(id.clone());
                 }
-                Expr::Join(_, parts) => parts.iter().for_each(|x| x.collect_refs(out)),
-                Expr::Select(_, v) | Expr::Split(_, v) | Expr::Base64(v) | Expr::ImportValue(v) => v.collect_refs(out),
+                Expr::Join(_, v) | Expr::Select(_, v) | Expr::Split(_, v) | Expr::Base64(v) | Expr::ImportValue(v) => {
+                    v.collect_refs(out)
+                }
                 Expr::Cidr(a, b, c) => [a, b, c].iter().for_each(|x| x.collect_refs(out)),
             },
             _ => {}
@@ -92,10 +110,26 @@ impl Value {
     /// Replace every expression whose inputs the resolver knows by its value. What cannot be
     /// resolved stays an expression (known after apply).
     pub fn resolve(&self, r: &dyn Resolver) -> Value {
+        self.resolve_noting(r, &mut None)
+    }
+
+    /// As [`Value::resolve`], but a function that refuses its resolved arguments (an index out
+    /// of range, a list where a string belongs) is an error rather than a value left unknown.
+    pub fn try_resolve(&self, r: &dyn Resolver) -> Result<Value, IntrinsicError> {
+        let mut refused = None;
+        let v = self.resolve_noting(r, &mut refused);
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(v),
+        }
+    }
+
+    /// Resolve, keeping the first refusal in `refused`.
+    fn resolve_noting(&self, r: &dyn Resolver, refused: &mut Option<IntrinsicError>) -> Value {
         match self {
-            Value::List(v) => Value::List(v.iter().map(|x| x.resolve(r)).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), x.resolve(r))).collect()),
-            Value::Expr(e) => e.resolve(r),
+            Value::List(v) => Value::List(v.iter().map(|x| x.resolve_noting(r, refused)).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), x.resolve_noting(r, refused))).collect()),
+            Value::Expr(e) => e.resolve(r, refused),
             other => other.clone(),
         }
     }
@@ -110,18 +144,18 @@ impl Value {
             Value::String(s) => J::String(s.clone()),
             Value::List(v) => J::Array(v.iter().map(Value::to_json).collect()),
             Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
-            Value::Expr(e) => match e.as_ref() {
-                Expr::Ref(id) => json!({ "Ref": id }),
-                Expr::GetAtt(id, a) => json!({ "Fn::GetAtt": [id, a] }),
-                Expr::Join(sep, parts) => {
-                    json!({ "Fn::Join": [sep, parts.iter().map(Value::to_json).collect::<Vec<_>>()] })
-                }
-                Expr::Select(i, v) => json!({ "Fn::Select": [i, v.to_json()] }),
-                Expr::Split(sep, v) => json!({ "Fn::Split": [sep, v.to_json()] }),
-                Expr::Base64(v) => json!({ "Fn::Base64": v.to_json() }),
-                Expr::Cidr(a, b, c) => json!({ "Fn::Cidr": [a.to_json(), b.to_json(), c.to_json()] }),
-                Expr::ImportValue(v) => json!({ "Fn::ImportValue": v.to_json() }),
-            },
+            Value::Expr(e) => {
+                let arg = match e.as_ref() {
+                    Expr::Ref(id) => json!(id),
+                    Expr::GetAtt(id, a) => json!([id, a]),
+                    Expr::Join(sep, list) => json!([sep, list.to_json()]),
+                    Expr::Select(i, v) => json!([i, v.to_json()]),
+                    Expr::Split(sep, v) => json!([sep, v.to_json()]),
+                    Expr::Base64(v) | Expr::ImportValue(v) => v.to_json(),
+                    Expr::Cidr(a, b, c) => json!([a.to_json(), b.to_json(), c.to_json()]),
+                };
+                J::Object([(e.intrinsic().as_str().to_string(), arg)].into_iter().collect())
+            }
         }
     }
 
@@ -154,72 +188,75 @@ impl From<&serde_json::Value> for Value {
 }
 
 impl Expr {
+    /// The function this expression applies.
+    pub fn intrinsic(&self) -> Intrinsic {
+        match self {
+            Expr::Ref(_) => Intrinsic::Ref,
+            Expr::GetAtt(..) => Intrinsic::GetAtt,
+            Expr::Join(..) => Intrinsic::Join,
+            Expr::Select(..) => Intrinsic::Select,
+            Expr::Split(..) => Intrinsic::Split,
+            Expr::Base64(_) => Intrinsic::Base64,
+            Expr::Cidr(..) => Intrinsic::Cidr,
+            Expr::ImportValue(_) => Intrinsic::ImportValue,
+        }
+    }
+
     fn from_json(k: &str, v: &serde_json::Value) -> Option<Expr> {
         let arr = v.as_array();
         let at = |i: usize| arr.and_then(|a| a.get(i));
-        Some(match k {
-            "Ref" => Expr::Ref(v.as_str()?.to_string()),
-            "Fn::GetAtt" => Expr::GetAtt(at(0)?.as_str()?.to_string(), at(1)?.as_str()?.to_string()),
-            "Fn::Join" => {
-                Expr::Join(at(0)?.as_str()?.to_string(), at(1)?.as_array()?.iter().map(Value::from_json).collect())
-            }
-            "Fn::Select" => Expr::Select(at(0)?.as_u64()? as usize, Value::from_json(at(1)?)),
-            "Fn::Split" => Expr::Split(at(0)?.as_str()?.to_string(), Value::from_json(at(1)?)),
-            "Fn::Base64" => Expr::Base64(Value::from_json(v)),
-            "Fn::Cidr" => Expr::Cidr(Value::from_json(at(0)?), Value::from_json(at(1)?), Value::from_json(at(2)?)),
-            "Fn::ImportValue" => Expr::ImportValue(Value::from_json(v)),
+        Some(match Intrinsic::parse(k)? {
+            Intrinsic::Ref => Expr::Ref(v.as_str()?.to_string()),
+            Intrinsic::GetAtt => Expr::GetAtt(at(0)?.as_str()?.to_string(), at(1)?.as_str()?.to_string()),
+            Intrinsic::Join => match Value::from_json(at(1)?) {
+                list @ (Value::List(_) | Value::Expr(_)) => Expr::Join(at(0)?.as_str()?.to_string(), list),
+                _ => return None,
+            },
+            Intrinsic::Select => Expr::Select(at(0)?.as_u64()? as usize, Value::from_json(at(1)?)),
+            Intrinsic::Split => Expr::Split(at(0)?.as_str()?.to_string(), Value::from_json(at(1)?)),
+            Intrinsic::Base64 => Expr::Base64(Value::from_json(v)),
+            Intrinsic::Cidr => Expr::Cidr(Value::from_json(at(0)?), Value::from_json(at(1)?), Value::from_json(at(2)?)),
+            Intrinsic::ImportValue => Expr::ImportValue(Value::from_json(v)),
             _ => return None,
         })
     }
 
-    fn resolve(&self, r: &dyn Resolver) -> Value {
+    /// Resolve the arguments, then apply the function to them through
+    /// [`crate::template::intrinsics`], as evaluation does. An argument that is still unknown,
+    /// or one the function refuses (noted in `refused`), leaves the expression, over the
+    /// arguments resolved so far.
+    fn resolve(&self, r: &dyn Resolver, refused: &mut Option<IntrinsicError>) -> Value {
         let keep = |e: Expr| Value::Expr(Box::new(e));
-        match self {
-            Expr::Ref(id) => r.attribute(id, None).unwrap_or_else(|| keep(self.clone())),
-            Expr::GetAtt(id, a) => r.attribute(id, Some(a)).unwrap_or_else(|| keep(self.clone())),
-            Expr::Join(sep, parts) => {
-                let parts: Vec<Value> = parts.iter().map(|p| p.resolve(r)).collect();
-                let mut out = String::new();
-                for (i, p) in parts.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(sep);
-                    }
-                    match scalar_string(p) {
-                        Some(s) => out.push_str(&s),
-                        None => return keep(Expr::Join(sep.clone(), parts)),
-                    }
-                }
-                Value::String(out)
+        let mut arg = |v: &Value| v.resolve_noting(r, refused);
+        let (result, unresolved) = match self {
+            Expr::Ref(id) => return r.attribute(id, None).unwrap_or_else(|| keep(self.clone())),
+            Expr::GetAtt(id, a) => return r.attribute(id, Some(a)).unwrap_or_else(|| keep(self.clone())),
+            Expr::ImportValue(v) => return intrinsics::import_value(&arg(v), |name| r.export(name)),
+            Expr::Join(sep, list) => {
+                let list = arg(list);
+                (intrinsics::join(sep, &list), Expr::Join(sep.clone(), list))
             }
-            Expr::Select(i, v) => match v.resolve(r) {
-                Value::List(items) if items.iter().all(Value::is_known) => {
-                    items.get(*i).cloned().unwrap_or_else(|| keep(Expr::Select(*i, Value::List(items))))
-                }
-                other => keep(Expr::Select(*i, other)),
-            },
-            Expr::Split(sep, v) => match v.resolve(r) {
-                Value::String(s) => Value::List(s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect()),
-                other => keep(Expr::Split(sep.clone(), other)),
-            },
-            Expr::Base64(v) => match v.resolve(r) {
-                Value::String(s) => {
-                    use base64::Engine;
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(s))
-                }
-                other => keep(Expr::Base64(other)),
-            },
+            Expr::Select(i, list) => {
+                let list = arg(list);
+                (intrinsics::select(*i, &list), Expr::Select(*i, list))
+            }
+            Expr::Split(sep, v) => {
+                let v = arg(v);
+                (intrinsics::split(sep, &v), Expr::Split(sep.clone(), v))
+            }
+            Expr::Base64(v) => {
+                let v = arg(v);
+                (intrinsics::base64(&v), Expr::Base64(v))
+            }
             Expr::Cidr(a, b, c) => {
-                let (a, b, c) = (a.resolve(r), b.resolve(r), c.resolve(r));
-                match crate::template::intrinsics::cidr(&a, &b, &c) {
-                    Some(v) => v,
-                    None => keep(Expr::Cidr(a, b, c)),
-                }
+                let (a, b, c) = (arg(a), arg(b), arg(c));
+                (intrinsics::cidr(&a, &b, &c), Expr::Cidr(a, b, c))
             }
-            Expr::ImportValue(v) => match v.resolve(r) {
-                Value::String(name) => r.export(&name).unwrap_or_else(|| keep(Expr::ImportValue(Value::String(name)))),
-                other => keep(Expr::ImportValue(other)),
-            },
-        }
+        };
+        result.unwrap_or_else(|error| {
+            refused.get_or_insert(error);
+            keep(unresolved)
+        })
     }
 }
 

@@ -660,7 +660,9 @@ impl Walker<'_> {
         let properties = match node.step {
             Step::Create | Step::Update | Step::CreateReplacement => {
                 let after = c.after.as_ref().unwrap_or(&Value::Null);
-                let resolved = after.resolve(&StateResolver { state, exports });
+                let resolved = after
+                    .try_resolve(&StateResolver { state, exports })
+                    .map_err(|e| fail(format!("its properties cannot be resolved: {e}")))?;
                 if !resolved.is_known() {
                     let missing: Vec<String> = resolved.references().into_iter().collect();
                     return Err(fail(format!(

@@ -96,7 +96,7 @@ impl Redactor {
             Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (self.text(k), s(x))).collect()),
             Value::Expr(e) => Value::Expr(Box::new(match e.as_ref() {
                 Expr::Ref(_) | Expr::GetAtt(..) => e.as_ref().clone(),
-                Expr::Join(sep, parts) => Expr::Join(self.text(sep), parts.iter().map(s).collect()),
+                Expr::Join(sep, list) => Expr::Join(self.text(sep), s(list)),
                 Expr::Select(i, x) => Expr::Select(*i, s(x)),
                 Expr::Split(sep, x) => Expr::Split(self.text(sep), s(x)),
                 Expr::Base64(x) => Expr::Base64(s(x)),

@@ -9,6 +9,7 @@ use super::model::{AdditionalProperties, PropertySchema, ResourceSchema, TypeSet
 use super::{all_types, get, is_custom};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::Span;
+use crate::template::intrinsics::Intrinsic;
 use crate::template::node::{Key, Node, NodeKind};
 use regex::bytes::{Regex, RegexBuilder};
 use std::collections::HashMap;
@@ -85,7 +86,7 @@ impl Validator<'_> {
     fn check(&mut self, node: &Node, schema: &PropertySchema, anchor: Span) {
         let schema = self.schema.resolve(schema);
         if let Some((name, arg)) = intrinsic(node) {
-            if name == "Fn::If" {
+            if name == Some(Intrinsic::If) {
                 if let Some([_, then, otherwise]) = arg.as_seq() {
                     for branch in [then, otherwise] {
                         if !is_no_value(branch) {
@@ -211,7 +212,7 @@ impl Validator<'_> {
 
     fn check_list(&mut self, node: &Node, items: &[Node], schema: &PropertySchema) {
         // `Fn::If` items may vanish (`AWS::NoValue`), so the count is only known without them.
-        let countable = !items.iter().any(|i| intrinsic(i).is_some_and(|(name, _)| name == "Fn::If"));
+        let countable = !items.iter().any(|i| intrinsic(i).is_some_and(|(name, _)| name == Some(Intrinsic::If)));
         if countable {
             if let Some(problem) = out_of_range(items.len() as f64, schema.min_items, schema.max_items) {
                 self.push(
@@ -319,17 +320,20 @@ impl Validator<'_> {
     }
 }
 
-/// `Ref` and `Fn::*` one-key mappings. Unlike [`Node::as_intrinsic`], `Condition` is not one
-/// here: inside properties it is an ordinary key (IAM policy statements have one).
-fn intrinsic(node: &Node) -> Option<(&str, &Node)> {
+/// `Ref` and `Fn::*` one-key mappings, with the function when it is a known one. Unlike
+/// [`Node::as_intrinsic`], `Condition` is not one here: inside properties it is an ordinary key
+/// (IAM policy statements have one).
+fn intrinsic(node: &Node) -> Option<(Option<Intrinsic>, &Node)> {
     match node.as_map()? {
-        [(k, v)] if k.name == "Ref" || k.name.starts_with("Fn::") => Some((k.name.as_str(), v)),
+        [(k, v)] if k.intrinsic() == Some(Intrinsic::Ref) || Intrinsic::is_function_name(&k.name) => {
+            Some((k.intrinsic(), v))
+        }
         _ => None,
     }
 }
 
 fn is_no_value(node: &Node) -> bool {
-    matches!(intrinsic(node), Some(("Ref", arg)) if arg.as_str() == Some("AWS::NoValue"))
+    matches!(intrinsic(node), Some((Some(Intrinsic::Ref), arg)) if arg.as_str() == Some("AWS::NoValue"))
 }
 
 /// CloudFormation passes every scalar as a string, so a number or boolean is a fine string,
@@ -449,7 +453,7 @@ fn visit_get_atts(node: &Node, resources: &[(Key, Node)], diags: &mut Diagnostic
     match &node.kind {
         NodeKind::Map(entries) => {
             if let [(key, arg)] = entries.as_slice() {
-                if key.name == "Fn::GetAtt" {
+                if key.intrinsic() == Some(Intrinsic::GetAtt) {
                     check_get_att(arg, resources, diags);
                 }
             }

@@ -2,8 +2,9 @@
 //! [`super::DesiredStack`] for one environment.
 //!
 //! Everything that can be known before apply is folded to plain values; what depends on a
-//! resource stays an [`Expr`] ("known after apply"). Problems are reported with the span of
-//! the intrinsic's key, each function with its own code:
+//! resource stays an [`Expr`] ("known after apply"). The functions over values are computed in
+//! [`super::intrinsics`], shared with apply-time resolution. Problems are reported with the
+//! span of the intrinsic's key, each function with its own code:
 //!
 //! E1100–E1106 parameter values, E1110 failed rule assertion, E1120 condition cycle or chain too
 //! long, E1121 unknown condition, E1122 not a condition, E1130 Ref target, E1131 Ref argument,
@@ -17,6 +18,7 @@
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::source::Span;
+use crate::template::intrinsics::{self, Intrinsic};
 use crate::template::model::{ParamType, Parameter, Spanned, Template};
 use crate::template::node::{Key, Node, NodeKind};
 use crate::template::{DesiredOutput, DesiredResource, DesiredStack};
@@ -41,32 +43,33 @@ pub const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::URLSuffix",
 ];
 
-const FUNCTIONS: &[&str] = &[
-    "Fn::Base64",
-    "Fn::Cidr",
-    "Fn::Condition",
-    "Fn::FindInMap",
-    "Fn::GetAZs",
-    "Fn::GetAtt",
-    "Fn::If",
-    "Fn::ImportValue",
-    "Fn::Join",
-    "Fn::Length",
-    "Fn::Select",
-    "Fn::Split",
-    "Fn::Sub",
-    "Fn::ToJsonString",
-    "Fn::Transform",
-    "Fn::Equals",
-    "Fn::And",
-    "Fn::Or",
-    "Fn::Not",
-    "Fn::Contains",
-    "Fn::EachMemberEquals",
-    "Fn::EachMemberIn",
-    "Fn::RefAll",
-    "Fn::ValueOf",
-    "Fn::ValueOfAll",
+/// The functions unknown names are compared with, in this order.
+const FUNCTIONS: &[Intrinsic] = &[
+    Intrinsic::Base64,
+    Intrinsic::Cidr,
+    Intrinsic::FnCondition,
+    Intrinsic::FindInMap,
+    Intrinsic::GetAZs,
+    Intrinsic::GetAtt,
+    Intrinsic::If,
+    Intrinsic::ImportValue,
+    Intrinsic::Join,
+    Intrinsic::Length,
+    Intrinsic::Select,
+    Intrinsic::Split,
+    Intrinsic::Sub,
+    Intrinsic::ToJsonString,
+    Intrinsic::Transform,
+    Intrinsic::Equals,
+    Intrinsic::And,
+    Intrinsic::Or,
+    Intrinsic::Not,
+    Intrinsic::Contains,
+    Intrinsic::EachMemberEquals,
+    Intrinsic::EachMemberIn,
+    Intrinsic::RefAll,
+    Intrinsic::ValueOf,
+    Intrinsic::ValueOfAll,
 ];
 
 /// A parameter value given by the environment (from `infra.toml`).
@@ -196,6 +199,22 @@ impl Scope {
     }
 }
 
+/// What refers to a resource: a function, or a resource's `DependsOn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Referrer {
+    Function(Intrinsic),
+    DependsOn,
+}
+
+impl Referrer {
+    fn as_str(self) -> &'static str {
+        match self {
+            Referrer::Function(f) => f.as_str(),
+            Referrer::DependsOn => "DependsOn",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum ParamState {
     Resolved(Value),
@@ -223,64 +242,66 @@ struct Eval<'a, 'd> {
     imports: Vec<Spanned<String>>,
 }
 
-fn usage(f: &str) -> &'static str {
+fn usage(f: Intrinsic) -> &'static str {
     match f {
-        "Ref" => "`Ref` takes the logical ID of a parameter or resource, or a pseudo parameter: `{\"Ref\": \"Name\"}`",
-        "Fn::GetAtt" => "`Fn::GetAtt` takes [\"LogicalId\", \"Attribute\"] or \"LogicalId.Attribute\"",
-        "Fn::Sub" => "`Fn::Sub` takes a string, or [string, {Name: value, ...}]",
-        "Fn::Join" => "`Fn::Join` takes [delimiter, [value, ...]]",
-        "Fn::Select" => "`Fn::Select` takes [index, [value, ...]]",
-        "Fn::Split" => "`Fn::Split` takes [delimiter, string]",
-        "Fn::FindInMap" => "`Fn::FindInMap` takes exactly 3 arguments: [MapName, TopLevelKey, SecondLevelKey]",
-        "Fn::If" => "`Fn::If` takes [ConditionName, value_if_true, value_if_false]",
-        "Fn::Equals" => "`Fn::Equals` takes [value, value]",
-        "Fn::And" | "Fn::Or" => "`Fn::And` and `Fn::Or` take a list of 2 to 10 conditions",
-        "Fn::Not" => "`Fn::Not` takes a list of one condition: [condition]",
-        "Condition" | "Fn::Condition" => "`Condition` takes the name of a condition",
-        "Fn::ImportValue" => "`Fn::ImportValue` takes the name of an export of a lower layer",
-        "Fn::Base64" => "`Fn::Base64` takes a string",
-        "Fn::Cidr" => "`Fn::Cidr` takes [ipBlock, count, cidrBits], e.g. [\"10.0.0.0/16\", 4, 8]",
-        "Fn::GetAZs" => "`Fn::GetAZs` takes a region name, or \"\" for the stack's region",
-        "Fn::Length" => "`Fn::Length` takes a list",
-        "Fn::ToJsonString" => "`Fn::ToJsonString` takes a mapping or a list",
-        "Fn::Contains" => "`Fn::Contains` takes [[value, ...], value]",
-        "Fn::EachMemberEquals" => "`Fn::EachMemberEquals` takes [[value, ...], value]",
-        "Fn::EachMemberIn" => "`Fn::EachMemberIn` takes [[value, ...], [value, ...]]",
-        "Fn::RefAll" => "`Fn::RefAll` takes a parameter type, e.g. \"AWS::EC2::VPC::Id\"",
-        "Fn::ValueOf" => "`Fn::ValueOf` takes [ParameterName, Attribute]",
-        "Fn::ValueOfAll" => "`Fn::ValueOfAll` takes [ParameterType, Attribute]",
-        _ => "see the CloudFormation intrinsic function reference",
+        Intrinsic::Ref => {
+            "`Ref` takes the logical ID of a parameter or resource, or a pseudo parameter: `{\"Ref\": \"Name\"}`"
+        }
+        Intrinsic::GetAtt => "`Fn::GetAtt` takes [\"LogicalId\", \"Attribute\"] or \"LogicalId.Attribute\"",
+        Intrinsic::Sub => "`Fn::Sub` takes a string, or [string, {Name: value, ...}]",
+        Intrinsic::Join => "`Fn::Join` takes [delimiter, [value, ...]]",
+        Intrinsic::Select => "`Fn::Select` takes [index, [value, ...]]",
+        Intrinsic::Split => "`Fn::Split` takes [delimiter, string]",
+        Intrinsic::FindInMap => "`Fn::FindInMap` takes exactly 3 arguments: [MapName, TopLevelKey, SecondLevelKey]",
+        Intrinsic::If => "`Fn::If` takes [ConditionName, value_if_true, value_if_false]",
+        Intrinsic::Equals => "`Fn::Equals` takes [value, value]",
+        Intrinsic::And | Intrinsic::Or => "`Fn::And` and `Fn::Or` take a list of 2 to 10 conditions",
+        Intrinsic::Not => "`Fn::Not` takes a list of one condition: [condition]",
+        Intrinsic::Condition | Intrinsic::FnCondition => "`Condition` takes the name of a condition",
+        Intrinsic::ImportValue => "`Fn::ImportValue` takes the name of an export of a lower layer",
+        Intrinsic::Base64 => "`Fn::Base64` takes a string",
+        Intrinsic::Cidr => "`Fn::Cidr` takes [ipBlock, count, cidrBits], e.g. [\"10.0.0.0/16\", 4, 8]",
+        Intrinsic::GetAZs => "`Fn::GetAZs` takes a region name, or \"\" for the stack's region",
+        Intrinsic::Length => "`Fn::Length` takes a list",
+        Intrinsic::ToJsonString => "`Fn::ToJsonString` takes a mapping or a list",
+        Intrinsic::Contains => "`Fn::Contains` takes [[value, ...], value]",
+        Intrinsic::EachMemberEquals => "`Fn::EachMemberEquals` takes [[value, ...], value]",
+        Intrinsic::EachMemberIn => "`Fn::EachMemberIn` takes [[value, ...], [value, ...]]",
+        Intrinsic::RefAll => "`Fn::RefAll` takes a parameter type, e.g. \"AWS::EC2::VPC::Id\"",
+        Intrinsic::ValueOf => "`Fn::ValueOf` takes [ParameterName, Attribute]",
+        Intrinsic::ValueOfAll => "`Fn::ValueOfAll` takes [ParameterType, Attribute]",
+        Intrinsic::Transform => "see the CloudFormation intrinsic function reference",
     }
 }
 
-fn code_of(f: &str) -> &'static str {
+fn code_of(f: Intrinsic) -> &'static str {
     match f {
-        "Ref" => "E1131",
-        "Fn::GetAtt" => "E1132",
-        "Fn::Sub" => "E1134",
-        "Fn::Join" => "E1136",
-        "Fn::Select" => "E1137",
-        "Fn::Split" => "E1138",
-        "Fn::FindInMap" => "E1139",
-        "Fn::If" => "E1141",
-        "Fn::Equals" => "E1142",
-        "Fn::And" => "E1143",
-        "Fn::Not" => "E1144",
-        "Condition" | "Fn::Condition" => "E1145",
-        "Fn::ImportValue" => "E1146",
-        "Fn::Base64" => "E1147",
-        "Fn::Cidr" => "E1148",
-        "Fn::GetAZs" => "E1149",
-        "Fn::Length" => "E1151",
-        "Fn::ToJsonString" => "E1152",
-        "Fn::Contains" => "E1159",
-        "Fn::EachMemberEquals" => "E1160",
-        "Fn::EachMemberIn" => "E1161",
-        "Fn::RefAll" => "E1162",
-        "Fn::ValueOf" => "E1163",
-        "Fn::ValueOfAll" => "E1164",
-        "Fn::Or" => "E1165",
-        _ => "E1150",
+        Intrinsic::Ref => "E1131",
+        Intrinsic::GetAtt => "E1132",
+        Intrinsic::Sub => "E1134",
+        Intrinsic::Join => "E1136",
+        Intrinsic::Select => "E1137",
+        Intrinsic::Split => "E1138",
+        Intrinsic::FindInMap => "E1139",
+        Intrinsic::If => "E1141",
+        Intrinsic::Equals => "E1142",
+        Intrinsic::And => "E1143",
+        Intrinsic::Not => "E1144",
+        Intrinsic::Condition | Intrinsic::FnCondition => "E1145",
+        Intrinsic::ImportValue => "E1146",
+        Intrinsic::Base64 => "E1147",
+        Intrinsic::Cidr => "E1148",
+        Intrinsic::GetAZs => "E1149",
+        Intrinsic::Length => "E1151",
+        Intrinsic::ToJsonString => "E1152",
+        Intrinsic::Contains => "E1159",
+        Intrinsic::EachMemberEquals => "E1160",
+        Intrinsic::EachMemberIn => "E1161",
+        Intrinsic::RefAll => "E1162",
+        Intrinsic::ValueOf => "E1163",
+        Intrinsic::ValueOfAll => "E1164",
+        Intrinsic::Or => "E1165",
+        Intrinsic::Transform => "E1150",
     }
 }
 
@@ -290,25 +311,6 @@ fn worst(a: Option<Stop>, b: Stop) -> Option<Stop> {
         (Some(Stop::Reported), _) | (_, Stop::Reported) => Stop::Reported,
         _ => Stop::Unknown,
     })
-}
-
-fn shown(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("\"{s}\""),
-        other => other.to_json().to_string(),
-    }
-}
-
-fn value_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Map(_) => "a mapping",
-        Value::Expr(_) => "a value known only after apply",
-    }
 }
 
 impl<'a, 'd> Eval<'a, 'd> {
@@ -357,7 +359,7 @@ impl<'a, 'd> Eval<'a, 'd> {
             let properties = self.properties(r.properties.as_ref(), &r.logical_id);
             let mut depends_on = std::mem::take(&mut self.refs);
             for d in &r.depends_on {
-                if self.resource_reference(&d.value, d.span, Scope::Resources, "E1155", "DependsOn").is_ok() {
+                if self.resource_reference(&d.value, d.span, Scope::Resources, "E1155", Referrer::DependsOn).is_ok() {
                     depends_on.insert(d.value.clone());
                 }
             }
@@ -410,11 +412,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                         self.diags.push(
                             Diagnostic::error(
                                 "E1157",
-                                format!(
-                                    "export name of output `{}` must be a string, found {}",
-                                    o.name,
-                                    value_kind(&v)
-                                ),
+                                format!("export name of output `{}` must be a string, found {}", o.name, v.kind()),
                             )
                             .at(n.span)
                             .label("expected a string"),
@@ -439,10 +437,14 @@ impl<'a, 'd> Eval<'a, 'd> {
 
     /// A misuse of a function: wrong arity or argument types.
     fn misuse(&mut self, f: &Key, message: impl Into<String>) -> Stop {
-        let d = Diagnostic::error(code_of(&f.name), message)
+        let (code, usage) = match f.intrinsic() {
+            Some(i) => (code_of(i), usage(i)),
+            None => ("E1150", "see the CloudFormation intrinsic function reference"),
+        };
+        let d = Diagnostic::error(code, message)
             .at(f.span)
             .label(format!("invalid `{}`", f.name))
-            .note(format!("{}.", usage(&f.name)));
+            .note(format!("{usage}."));
         self.report(d)
     }
 
@@ -681,7 +683,7 @@ impl<'a, 'd> Eval<'a, 'd> {
             Some(Value::Bool(b)) => Ok(b),
             Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
             other => {
-                let found = other.as_ref().map(value_kind).unwrap_or("AWS::NoValue");
+                let found = other.as_ref().map(Value::kind).unwrap_or("AWS::NoValue");
                 let span = node.as_intrinsic().map(|(k, _)| k.span).unwrap_or(node.span);
                 let d = Diagnostic::error("E1122", format!("expected a condition, found {found}"))
                     .at(span)
@@ -718,7 +720,7 @@ impl<'a, 'd> Eval<'a, 'd> {
             Ok(Some(v)) => {
                 let d = Diagnostic::error(
                     "E1156",
-                    format!("`Properties` of resource `{id}` must be a mapping, found {}", value_kind(&v)),
+                    format!("`Properties` of resource `{id}` must be a mapping, found {}", v.kind()),
                 )
                 .at(props.span)
                 .label("expected a mapping");
@@ -729,18 +731,19 @@ impl<'a, 'd> Eval<'a, 'd> {
     }
 
     /// Check a reference to a resource (Ref, GetAtt, Sub, DependsOn) and record it.
-    fn resource_reference(&mut self, id: &str, span: Span, scope: Scope, code: &'static str, what: &str) -> R<()> {
+    fn resource_reference(&mut self, id: &str, span: Span, scope: Scope, code: &'static str, by: Referrer) -> R<()> {
+        let what = by.as_str();
         if !self.t.resources.contains_key(id) {
             let mut names: Vec<&str> = self.t.resources.keys().map(String::as_str).collect();
-            if what == "Ref" || what == "Fn::Sub" {
+            if matches!(by, Referrer::Function(Intrinsic::Ref | Intrinsic::Sub)) {
                 names.extend(self.t.parameters.keys().map(String::as_str));
                 names.extend(PSEUDO_PARAMETERS.iter().copied());
             }
             let message = if self.t.parameters.contains_key(id) {
                 format!("`{what}` target `{id}` is a parameter, not a resource")
-            } else if id.starts_with("AWS::") && what != "DependsOn" {
+            } else if id.starts_with("AWS::") && by != Referrer::DependsOn {
                 format!("unknown pseudo parameter `{id}`")
-            } else if what == "Ref" {
+            } else if by == Referrer::Function(Intrinsic::Ref) {
                 format!("`Ref` refers to unknown parameter or resource `{id}`")
             } else {
                 format!("`{what}` refers to unknown resource `{id}`")
@@ -748,7 +751,7 @@ impl<'a, 'd> Eval<'a, 'd> {
             let mut d = Diagnostic::error(code, message).at(span).label("not declared in this layer");
             if let Some(m) = did_you_mean(id, names) {
                 d = d.help(format!("did you mean `{m}`?"));
-            } else if what != "DependsOn" {
+            } else if by != Referrer::DependsOn {
                 d = d.note(
                     "Resources of other layers are reached through their Outputs' Export.Name and Fn::ImportValue.",
                 );
@@ -811,14 +814,14 @@ impl<'a, 'd> Eval<'a, 'd> {
             }
             NodeKind::Map(entries) => {
                 if let Some((k, arg)) = node.as_intrinsic() {
-                    if k.name != "Condition" || scope.allows_conditions_functions() {
+                    if k.intrinsic() != Some(Intrinsic::Condition) || scope.allows_conditions_functions() {
                         return self.intrinsic(k, arg, scope);
                     }
                 }
                 let mut out = BTreeMap::new();
                 let mut stop = None;
                 for (k, v) in entries {
-                    if k.name.starts_with("Fn::") && entries.len() > 1 {
+                    if Intrinsic::is_function_name(&k.name) && entries.len() > 1 {
                         let d = Diagnostic::error("E1153", format!("`{}` must be the only key of its mapping", k.name))
                             .at(k.span)
                             .label("intrinsic function next to other keys")
@@ -854,9 +857,7 @@ impl<'a, 'd> Eval<'a, 'd> {
         match self.eval_value(node, scope, f)? {
             Value::String(s) => Ok(s),
             Value::Number(n) => Ok(n.to_string()),
-            other => {
-                Err(self.misuse(f, format!("{what} of `{}` must be a string, found {}", f.name, value_kind(&other))))
-            }
+            other => Err(self.misuse(f, format!("{what} of `{}` must be a string, found {}", f.name, other.kind()))),
         }
     }
 
@@ -893,17 +894,32 @@ impl<'a, 'd> Eval<'a, 'd> {
         self.report(d)
     }
 
+    /// A function's result, or its error reported at the function's key.
+    fn applied<T>(&mut self, f: &Key, result: intrinsics::Result<T>) -> R<T> {
+        result.map_err(|e| self.misuse(f, e.message))
+    }
+
     fn intrinsic(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Option<Value>> {
         let name = f.name.as_str();
-        match name {
-            "Ref" => self.reference(f, arg, scope),
-            "Fn::GetAtt" => self.get_att(f, arg, scope).map(Some),
-            "Fn::Sub" => self.sub(f, arg, scope).map(Some),
-            "Fn::Join" => self.join(f, arg, scope).map(Some),
-            "Fn::Select" => self.select(f, arg, scope),
-            "Fn::Split" => self.split(f, arg, scope).map(Some),
-            "Fn::FindInMap" => self.find_in_map(f, arg, scope).map(Some),
-            "Fn::If" => {
+        let Some(function) = f.intrinsic() else {
+            let mut d = Diagnostic::error("E1150", format!("unknown intrinsic function `{name}`"))
+                .at(f.span)
+                .label("unknown function");
+            match did_you_mean(name, FUNCTIONS.iter().map(|i| i.as_str())) {
+                Some(m) => d = d.help(format!("did you mean `{m}`?")),
+                None => d = d.note("Supported functions: Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::FindInMap, Fn::If, Fn::ImportValue, Fn::Base64, Fn::Cidr, Fn::GetAZs, Fn::Length, Fn::ToJsonString, and the condition and rule functions."),
+            }
+            return Err(self.report(d));
+        };
+        match function {
+            Intrinsic::Ref => self.reference(f, arg, scope),
+            Intrinsic::GetAtt => self.get_att(f, arg, scope).map(Some),
+            Intrinsic::Sub => self.sub(f, arg, scope).map(Some),
+            Intrinsic::Join => self.join(f, arg, scope).map(Some),
+            Intrinsic::Select => self.select(f, arg, scope).map(Some),
+            Intrinsic::Split => self.split(f, arg, scope).map(Some),
+            Intrinsic::FindInMap => self.find_in_map(f, arg, scope).map(Some),
+            Intrinsic::If => {
                 if !matches!(scope, Scope::Resources | Scope::Outputs) {
                     return Err(self.scope_error(f, "in Resources and Outputs"));
                 }
@@ -926,7 +942,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                     Err(Stop::Reported) => Err(Stop::Reported),
                 }
             }
-            "Fn::Equals" => {
+            Intrinsic::Equals => {
                 if !scope.allows_conditions_functions() {
                     return Err(self.scope_error(f, "in Conditions and Rules"));
                 }
@@ -937,7 +953,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let (a, b) = (a?, b?);
                 Ok(Some(Value::Bool(equal(&a, &b))))
             }
-            "Fn::And" | "Fn::Or" => {
+            Intrinsic::And | Intrinsic::Or => {
                 if !scope.allows_conditions_functions() {
                     return Err(self.scope_error(f, "in Conditions and Rules"));
                 }
@@ -953,10 +969,10 @@ impl<'a, 'd> Eval<'a, 'd> {
                 if let Some(s) = stop {
                     return Err(s);
                 }
-                let r = if name == "Fn::And" { values.iter().all(|b| *b) } else { values.iter().any(|b| *b) };
+                let r = if function == Intrinsic::And { values.iter().all(|b| *b) } else { values.iter().any(|b| *b) };
                 Ok(Some(Value::Bool(r)))
             }
-            "Fn::Not" => {
+            Intrinsic::Not => {
                 if !scope.allows_conditions_functions() {
                     return Err(self.scope_error(f, "in Conditions and Rules"));
                 }
@@ -964,124 +980,90 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let [a] = args else { return Err(Stop::Reported) };
                 Ok(Some(Value::Bool(!self.eval_bool(a, scope)?)))
             }
-            "Condition" | "Fn::Condition" => {
+            Intrinsic::Condition | Intrinsic::FnCondition => {
                 if !scope.allows_conditions_functions() {
                     return Err(self.scope_error(f, "in Conditions and Rules"));
                 }
                 let cname = self.literal_name(f, arg, "the argument")?;
                 Ok(Some(Value::Bool(self.condition(cname, arg.span)?)))
             }
-            "Fn::ImportValue" => {
+            Intrinsic::ImportValue => {
                 if !matches!(scope, Scope::Resources | Scope::Outputs) {
                     return Err(self.scope_error(f, "in Resources and Outputs"));
                 }
                 let export = self.eval_string(arg, Scope::ExportName, f, "the export name")?;
                 self.imports.push(Spanned { value: export.clone(), span: f.span });
-                Ok(Some(match self.input.exports.get(&export) {
-                    Some(v) => v.clone(),
-                    None => Value::Expr(Box::new(Expr::ImportValue(Value::String(export)))),
-                }))
+                let exports = self.input.exports;
+                Ok(Some(intrinsics::import_value(&Value::String(export), |name| exports.get(name).cloned())))
             }
-            "Fn::Base64" => match self.eval_value(arg, scope, f)? {
-                Value::String(s) => {
-                    use base64::Engine;
-                    Ok(Some(Value::String(base64::engine::general_purpose::STANDARD.encode(s))))
-                }
-                v @ Value::Expr(_) => Ok(Some(Value::Expr(Box::new(Expr::Base64(v))))),
-                other => Err(self.misuse(f, format!("`Fn::Base64` takes a string, found {}", value_kind(&other)))),
-            },
-            "Fn::Cidr" => {
+            Intrinsic::Base64 => {
+                let v = self.eval_value(arg, scope, f)?;
+                self.applied(f, intrinsics::base64(&v)).map(Some)
+            }
+            Intrinsic::Cidr => {
                 let args = self.args(f, arg, 3..=3)?;
                 let [a, b, c] = args else { return Err(Stop::Reported) };
                 let a = self.eval_value(a, scope, f);
                 let b = self.eval_value(b, scope, f);
                 let c = self.eval_value(c, scope, f);
                 let (a, b, c) = (a?, b?, c?);
-                if !(a.is_known() && b.is_known() && c.is_known()) {
-                    return Ok(Some(Value::Expr(Box::new(Expr::Cidr(a, b, c)))));
-                }
-                match crate::template::intrinsics::cidr(&a, &b, &c) {
-                    Some(v) => Ok(Some(v)),
-                    None => Err(self.misuse(
-                        f,
-                        format!(
-                            "`Fn::Cidr` cannot carve {} subnets of {} host bits from {}",
-                            shown(&b),
-                            shown(&c),
-                            shown(&a)
-                        ),
-                    )),
-                }
+                self.applied(f, intrinsics::cidr(&a, &b, &c)).map(Some)
             }
-            "Fn::GetAZs" => {
+            Intrinsic::GetAZs => {
                 let region = match self.eval_value(arg, scope, f)? {
                     Value::String(s) if s.is_empty() => self.input.region.to_string(),
                     Value::String(s) => s,
                     other => {
-                        return Err(
-                            self.misuse(f, format!("`Fn::GetAZs` takes a region name, found {}", value_kind(&other)))
-                        )
+                        return Err(self.misuse(f, format!("`Fn::GetAZs` takes a region name, found {}", other.kind())))
                     }
                 };
                 Ok(Some(Value::List(["a", "b", "c"].iter().map(|z| Value::String(format!("{region}{z}"))).collect())))
             }
-            "Fn::Length" => match self.eval_value(arg, scope, f)? {
+            Intrinsic::Length => match self.eval_value(arg, scope, f)? {
                 Value::List(items) => Ok(Some(Value::Number(items.len().into()))),
-                other => Err(self
-                    .misuse(f, format!("`Fn::Length` takes a list known before apply, found {}", value_kind(&other)))),
+                other => {
+                    Err(self.misuse(f, format!("`Fn::Length` takes a list known before apply, found {}", other.kind())))
+                }
             },
-            "Fn::ToJsonString" => {
+            Intrinsic::ToJsonString => {
                 let v = self.eval_value(arg, scope, f)?;
                 if !v.is_known() || !matches!(v, Value::List(_) | Value::Map(_)) {
                     return Err(self.misuse(
                         f,
-                        format!(
-                            "`Fn::ToJsonString` takes a mapping or a list known before apply, found {}",
-                            value_kind(&v)
-                        ),
+                        format!("`Fn::ToJsonString` takes a mapping or a list known before apply, found {}", v.kind()),
                     ));
                 }
                 Ok(Some(Value::String(v.to_json().to_string())))
             }
-            "Fn::Transform" => {
+            Intrinsic::Transform => {
                 let name = arg.get("Name").and_then(Node::as_str).unwrap_or("");
                 Err(self.report(crate::template::include::unsupported_transform(name, f.span)))
             }
-            "Fn::Contains"
-            | "Fn::EachMemberEquals"
-            | "Fn::EachMemberIn"
-            | "Fn::RefAll"
-            | "Fn::ValueOf"
-            | "Fn::ValueOfAll" => {
+            Intrinsic::Contains
+            | Intrinsic::EachMemberEquals
+            | Intrinsic::EachMemberIn
+            | Intrinsic::RefAll
+            | Intrinsic::ValueOf
+            | Intrinsic::ValueOfAll => {
                 if scope != Scope::Rules {
                     return Err(self.scope_error(f, "in the Assertions and RuleCondition of Rules"));
                 }
-                self.rule_function(f, arg, scope).map(Some)
-            }
-            _ => {
-                let mut d = Diagnostic::error("E1150", format!("unknown intrinsic function `{name}`"))
-                    .at(f.span)
-                    .label("unknown function");
-                match did_you_mean(name, FUNCTIONS.iter().copied()) {
-                    Some(m) => d = d.help(format!("did you mean `{m}`?")),
-                    None => d = d.note("Supported functions: Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::FindInMap, Fn::If, Fn::ImportValue, Fn::Base64, Fn::Cidr, Fn::GetAZs, Fn::Length, Fn::ToJsonString, and the condition and rule functions."),
-                }
-                Err(self.report(d))
+                self.rule_function(f, function, arg, scope).map(Some)
             }
         }
     }
 
-    fn rule_function(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Value> {
-        match f.name.as_str() {
-            "Fn::RefAll" => {
+    fn rule_function(&mut self, f: &Key, function: Intrinsic, arg: &Node, scope: Scope) -> R<Value> {
+        match function {
+            Intrinsic::RefAll => {
                 self.literal_name(f, arg, "the parameter type")?;
                 // Lists every ID of that type in the account: not known locally.
                 Err(Stop::Unknown)
             }
-            "Fn::ValueOf" | "Fn::ValueOfAll" => {
+            Intrinsic::ValueOf | Intrinsic::ValueOfAll => {
                 let args = self.args(f, arg, 2..=2)?;
                 let [p, _] = args else { return Err(Stop::Reported) };
-                if f.name == "Fn::ValueOf" {
+                if function == Intrinsic::ValueOf {
                     let pname = self.literal_name(f, p, "the parameter name")?;
                     if !self.t.parameters.contains_key(pname) {
                         let known: Vec<&str> = self.t.parameters.keys().map(String::as_str).collect();
@@ -1105,22 +1087,17 @@ impl<'a, 'd> Eval<'a, 'd> {
                 let b = self.eval_value(b, scope, f);
                 let (a, b) = (a?, b?);
                 let Value::List(members) = a else {
-                    return Err(self.misuse(
-                        f,
-                        format!("the first argument of `{}` must be a list, found {}", f.name, value_kind(&a)),
-                    ));
+                    return Err(self
+                        .misuse(f, format!("the first argument of `{}` must be a list, found {}", f.name, a.kind())));
                 };
-                Ok(Value::Bool(match f.name.as_str() {
-                    "Fn::Contains" => members.iter().any(|m| equal(m, &b)),
-                    "Fn::EachMemberEquals" => members.iter().all(|m| equal(m, &b)),
+                Ok(Value::Bool(match function {
+                    Intrinsic::Contains => members.iter().any(|m| equal(m, &b)),
+                    Intrinsic::EachMemberEquals => members.iter().all(|m| equal(m, &b)),
                     _ => {
                         let Value::List(allowed) = b else {
                             return Err(self.misuse(
                                 f,
-                                format!(
-                                    "the second argument of `Fn::EachMemberIn` must be a list, found {}",
-                                    value_kind(&b)
-                                ),
+                                format!("the second argument of `Fn::EachMemberIn` must be a list, found {}", b.kind()),
                             ));
                         };
                         members.iter().all(|m| allowed.iter().any(|x| equal(m, x)))
@@ -1149,7 +1126,7 @@ impl<'a, 'd> Eval<'a, 'd> {
             }
             return Ok(v);
         }
-        self.resource_reference(name, f.span, scope, "E1130", "Ref")?;
+        self.resource_reference(name, f.span, scope, "E1130", Referrer::Function(Intrinsic::Ref))?;
         Ok(Some(Value::Expr(Box::new(Expr::Ref(name.to_string())))))
     }
 
@@ -1195,7 +1172,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                 ))
             }
         };
-        self.resource_reference(&id, f.span, scope, "E1133", "Fn::GetAtt")?;
+        self.resource_reference(&id, f.span, scope, "E1133", Referrer::Function(Intrinsic::GetAtt))?;
         Ok(Value::Expr(Box::new(Expr::GetAtt(id, attr))))
     }
 
@@ -1262,8 +1239,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                         parts.push(v);
                     }
                     None => {
-                        let s =
-                            self.misuse(f, format!("`${{{var}}}` in `Fn::Sub` is {}, not a string", value_kind(&v)));
+                        let s = self.misuse(f, format!("`${{{var}}}` in `Fn::Sub` is {}, not a string", v.kind()));
                         stop = worst(stop, s);
                     }
                 },
@@ -1280,7 +1256,7 @@ impl<'a, 'd> Eval<'a, 'd> {
         if !literal.is_empty() {
             parts.push(Value::String(literal));
         }
-        Ok(Value::Expr(Box::new(Expr::Join(String::new(), parts))))
+        Ok(Value::Expr(Box::new(Expr::Join(String::new(), Value::List(parts)))))
     }
 
     fn sub_variable(&mut self, f: &Key, var: &str, scope: Scope) -> R<Value> {
@@ -1295,12 +1271,12 @@ impl<'a, 'd> Eval<'a, 'd> {
             return Ok(v.unwrap_or(Value::String(String::new())));
         }
         if self.t.resources.contains_key(var) {
-            self.resource_reference(var, f.span, scope, "E1135", "Fn::Sub")?;
+            self.resource_reference(var, f.span, scope, "E1135", Referrer::Function(Intrinsic::Sub))?;
             return Ok(Value::Expr(Box::new(Expr::Ref(var.to_string()))));
         }
         if let Some((id, attr)) = var.split_once('.') {
             if self.t.resources.contains_key(id) {
-                self.resource_reference(id, f.span, scope, "E1135", "Fn::Sub")?;
+                self.resource_reference(id, f.span, scope, "E1135", Referrer::Function(Intrinsic::Sub))?;
                 return Ok(Value::Expr(Box::new(Expr::GetAtt(id.to_string(), attr.to_string()))));
             }
         }
@@ -1322,79 +1298,27 @@ impl<'a, 'd> Eval<'a, 'd> {
         let args = self.args(f, arg, 2..=2)?;
         let [sep, list] = args else { return Err(Stop::Reported) };
         let sep = self.literal_name(f, sep, "the delimiter")?.to_string();
-        let items = match self.eval_value(list, scope, f)? {
-            Value::List(items) => items,
-            v @ Value::Expr(_) => return Ok(Value::Expr(Box::new(Expr::Join(sep, vec![v])))),
-            other => {
-                return Err(self.misuse(
-                    f,
-                    format!("the second argument of `Fn::Join` must be a list, found {}", value_kind(&other)),
-                ))
-            }
-        };
-        let mut out = Vec::new();
-        for i in &items {
-            match i {
-                Value::Expr(_) => return Ok(Value::Expr(Box::new(Expr::Join(sep, items)))),
-                v => match scalar_string(v) {
-                    Some(s) => out.push(s),
-                    None => {
-                        return Err(self.misuse(f, format!("`Fn::Join` can only join strings, found {}", value_kind(v))))
-                    }
-                },
-            }
-        }
-        Ok(Value::String(out.join(&sep)))
+        let list = self.eval_value(list, scope, f)?;
+        self.applied(f, intrinsics::join(&sep, &list))
     }
 
-    fn select(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Option<Value>> {
+    fn select(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Value> {
         let args = self.args(f, arg, 2..=2)?;
         let [index, list] = args else { return Err(Stop::Reported) };
         let index_v = self.eval_value(index, scope, f);
         let list_v = self.eval_value(list, scope, f);
         let (index_v, list_v) = (index_v?, list_v?);
-        let index = match &index_v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse::<u64>().ok(),
-            _ => None,
-        };
-        let Some(index) = index.and_then(|i| usize::try_from(i).ok()) else {
-            return Err(self.misuse(
-                f,
-                format!("the index of `Fn::Select` must be a non-negative integer, found {}", shown(&index_v)),
-            ));
-        };
-        match list_v {
-            Value::List(items) => match items.get(index) {
-                Some(v) => Ok(Some(v.clone())),
-                None => Err(self.misuse(
-                    f,
-                    format!("index {index} of `Fn::Select` is out of range for a list of {} items", items.len()),
-                )),
-            },
-            v @ Value::Expr(_) => Ok(Some(Value::Expr(Box::new(Expr::Select(index, v))))),
-            other => Err(self.misuse(
-                f,
-                format!("the second argument of `Fn::Select` must be a list, found {}", value_kind(&other)),
-            )),
-        }
+        let index = self.applied(f, intrinsics::select_index(&index_v))?;
+        self.applied(f, intrinsics::select(index, &list_v))
     }
 
     fn split(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Value> {
         let args = self.args(f, arg, 2..=2)?;
         let [sep, source] = args else { return Err(Stop::Reported) };
         let sep = self.literal_name(f, sep, "the delimiter")?.to_string();
-        if sep.is_empty() {
-            return Err(self.misuse(f, "the delimiter of `Fn::Split` cannot be empty"));
-        }
-        match self.eval_value(source, scope, f)? {
-            Value::String(s) => Ok(Value::List(s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect())),
-            v @ Value::Expr(_) => Ok(Value::Expr(Box::new(Expr::Split(sep, v)))),
-            other => Err(self.misuse(
-                f,
-                format!("the second argument of `Fn::Split` must be a string, found {}", value_kind(&other)),
-            )),
-        }
+        self.applied(f, intrinsics::split_delimiter(&sep))?;
+        let source = self.eval_value(source, scope, f)?;
+        self.applied(f, intrinsics::split(&sep, &source))
     }
 
     fn find_in_map(&mut self, f: &Key, arg: &Node, scope: Scope) -> R<Value> {

@@ -6,6 +6,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::Span;
+use crate::template::intrinsics::Intrinsic;
 use crate::template::node::{Key, Node, NodeKind};
 use std::path::{Component, Path, PathBuf};
 
@@ -74,7 +75,7 @@ impl Ctx<'_, '_> {
     /// Replace `Fn::Transform` nodes below `node`.
     fn expand(&mut self, node: &mut Node, depth: usize) {
         if let Some((key, spec)) = node.as_intrinsic() {
-            if key.name == "Fn::Transform" {
+            if key.intrinsic() == Some(Intrinsic::Transform) {
                 let (key, spec) = (key.clone(), spec.clone());
                 if let Some(included) = self.include(&key, &spec, depth, false) {
                     *node = included;

@@ -5,6 +5,7 @@
 //! one shape, whichever syntax the file used.
 
 use crate::source::Span;
+use crate::template::intrinsics::Intrinsic;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -17,6 +18,13 @@ pub struct Node {
 pub struct Key {
     pub name: String,
     pub span: Span,
+}
+
+impl Key {
+    /// The intrinsic function this key names (`Fn::Join`, ...), if it names one.
+    pub fn intrinsic(&self) -> Option<Intrinsic> {
+        Intrinsic::parse(&self.name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,7 +73,12 @@ impl Node {
     /// the intrinsic's name, key and argument.
     pub fn as_intrinsic(&self) -> Option<(&Key, &Node)> {
         match self.as_map()? {
-            [(k, v)] if k.name == "Ref" || k.name == "Condition" || k.name.starts_with("Fn::") => Some((k, v)),
+            [(k, v)]
+                if matches!(k.intrinsic(), Some(Intrinsic::Ref | Intrinsic::Condition))
+                    || Intrinsic::is_function_name(&k.name) =>
+            {
+                Some((k, v))
+            }
             _ => None,
         }
     }

@@ -300,6 +300,82 @@ async fn known_after_apply_is_resolved_during_apply() {
 }
 
 #[tokio::test]
+async fn lists_known_after_apply_are_resolved_during_apply() {
+    // The memory provider reports a resource's properties as its attributes.
+    let template = "\
+Parameters:
+  Env: {Type: String, Default: dev}
+Conditions:
+  IsDev: !Equals [!Ref Env, dev]
+Resources:
+  Net:
+    Type: Test::Thing
+    Properties:
+      Cidrs: [10.0.0.0/16, 10.1.0.0/16]
+      Csv: a,b,c
+  Fn:
+    Type: Test::Thing
+    Properties:
+      Joined: !Join [\",\", !GetAtt Net.Cidrs]
+      Parts: !Join [\"-\", !Split [\",\", !GetAtt Net.Csv]]
+      First: !Select [0, !GetAtt Net.Cidrs]
+      Label: !Sub [\"${Head}@${AWS::Region}\", {Head: !Join [\"+\", !If [IsDev, !GetAtt Net.Cidrs, []]]}]
+";
+    let (ev, diags) = crate::eval::eval_yaml(template, &[]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let s = ev.stack;
+    let mut f = Fixture::new();
+    let p = f.plan(std::slice::from_ref(&s), PlanOptions::default());
+    let text = infra_core::render::plan::human(&p, false);
+    for key in ["Joined", "Parts", "First", "Label"] {
+        assert!(text.contains(&format!("{key} = (known after apply)")), "{key}: {text}");
+    }
+    let r = f.apply(&p).await;
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(
+        f.record_props("backend", "Fn"),
+        json!({
+            "Joined": "10.0.0.0/16,10.1.0.0/16",
+            "Parts": "a-b-c",
+            "First": "10.0.0.0/16",
+            "Label": "10.0.0.0/16+10.1.0.0/16@eu-west-1"
+        })
+    );
+    let again = f.plan(&[s], PlanOptions::default());
+    assert!(!again.has_changes(), "{:?}", actions(&again));
+}
+
+#[tokio::test]
+async fn a_function_refusing_values_known_after_apply_fails_its_resource() {
+    let template = "\
+Resources:
+  Net:
+    Type: Test::Thing
+    Properties:
+      Cidrs: [10.0.0.0/16, 10.1.0.0/16]
+  Fn:
+    Type: Test::Thing
+    Properties:
+      Third: !Select [2, !GetAtt Net.Cidrs]
+";
+    let (ev, diags) = crate::eval::eval_yaml(template, &[]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let mut f = Fixture::new();
+    let p = f.plan(&[ev.stack], PlanOptions::default());
+    let text = infra_core::render::plan::human(&p, false);
+    assert!(text.contains("Third = (known after apply)"), "{text}");
+    let r = f.apply(&p).await;
+    assert_eq!(r.added, 1, "{r:?}");
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(r.failures[0].logical_id, "Fn");
+    assert_eq!(
+        r.failures[0].message,
+        "its properties cannot be resolved: index 2 of `Fn::Select` is out of range for a list of 2 items"
+    );
+    assert_eq!(f.state("backend").resources.keys().collect::<Vec<_>>(), ["Net"]);
+}
+
+#[tokio::test]
 async fn create_before_delete_repoints_dependents_first() {
     let mut f = Fixture::new();
     let before = [("P", THING, json!({"Kind": "a"})), ("C", THING, json!({"V": {"Ref": "P"}}))];

@@ -5,12 +5,14 @@
 
 use indexmap::IndexMap;
 use infra_core::diag::Diagnostic;
+use infra_core::render::plan::value_text;
 use infra_core::source::SourceMap;
 use infra_core::template::eval::{evaluate, EvalInput, ParamInput, PLACEHOLDER_ACCOUNT_ID};
+use infra_core::template::load::{parse_str, Limits, Syntax};
 use infra_core::template::model;
 use infra_core::template::node::Node;
 use infra_core::validate::{load_stacks, validate_files, validate_project, Validation};
-use infra_core::value::Value;
+use infra_core::value::{Resolver, Value};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -488,9 +490,25 @@ fn eval_json(
     template: serde_json::Value,
     params: &[(&str, &str)],
 ) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
-    let root = Node::from_json(&template);
+    eval_node(&Node::from_json(&template), params)
+}
+
+/// Evaluate a YAML template (short forms allowed) as layer `backend` of environment `dev`.
+pub(crate) fn eval_yaml(
+    text: &str,
+    params: &[(&str, &str)],
+) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
+    let mut sources = SourceMap::new();
+    let file = sources.add(Path::new("t.yaml"), "t.yaml", text);
+    match parse_str(text, file, Syntax::Yaml, &Limits::default()) {
+        Ok(root) => eval_node(&root, params),
+        Err(d) => panic!("{text}: {d:?}"),
+    }
+}
+
+fn eval_node(root: &Node, params: &[(&str, &str)]) -> (infra_core::template::eval::Evaluated, Vec<Diagnostic>) {
     let mut diags = infra_core::diag::Diagnostics::new();
-    let t = model::parse(&root, &mut diags);
+    let t = model::parse(root, &mut diags);
     let params: IndexMap<String, ParamInput> =
         params.iter().map(|(k, v)| (k.to_string(), ParamInput { value: v.to_string(), span: None })).collect();
     let exports = BTreeMap::from([("net-VpcId".to_string(), Value::String("vpc-123".into()))]);
@@ -576,6 +594,168 @@ fn resource_references_stay_expressions() {
         json!({"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Role"}]}]}),
     );
     check_value(json!({"Fn::Base64": {"Ref": "Role"}}), json!({"Fn::Base64": {"Ref": "Role"}}));
+}
+
+/// What apply knows once the resources exist: their attributes, as providers report them (JSON),
+/// and the exports of lower layers.
+struct Applied;
+
+impl Resolver for Applied {
+    fn attribute(&self, logical_id: &str, attr: Option<&str>) -> Option<Value> {
+        let j = match (logical_id, attr) {
+            ("X", None) => json!("x-1"),
+            ("X", Some("Attr")) => json!("p,q,r"),
+            ("X", Some("List")) => json!(["first", "second"]),
+            ("Vpc", None) => json!("vpc-1"),
+            ("Vpc", Some("CidrBlock")) => json!("10.0.0.0/16"),
+            ("Vpc", Some("CidrBlockAssociations")) => json!(["10.0.0.0/16", "10.1.0.0/16"]),
+            _ => return None,
+        };
+        Some(Value::from_json(&j))
+    }
+    fn export(&self, name: &str) -> Option<Value> {
+        (name == "net-Subnets").then(|| Value::String("s1,s2".into()))
+    }
+}
+
+/// Nothing applied yet.
+struct NotApplied;
+
+impl Resolver for NotApplied {
+    fn attribute(&self, _: &str, _: Option<&str>) -> Option<Value> {
+        None
+    }
+}
+
+/// A template whose resource `R` has the property `P`, whose value follows.
+const AFTER_APPLY: &str = "\
+Parameters:
+  Env: {Type: String, Default: dev}
+Conditions:
+  IsDev: !Equals [!Ref Env, dev]
+  IsProd: !Not [!Condition IsDev]
+Resources:
+  Vpc: {Type: AWS::EC2::VPC}
+  X: {Type: AWS::S3::Bucket}
+  R:
+    Type: AWS::S3::Bucket
+    Properties:
+      P: ";
+
+/// Evaluate `yaml` as the property `P` of a resource `R`. The plan shows it as known after
+/// apply, `R` depends on `depends_on`, and a saved plan carries it unchanged; resolved with
+/// what apply knows, it is `expected`.
+fn check_after_apply(yaml: &str, depends_on: &[&str], expected: serde_json::Value) {
+    let text = format!("{AFTER_APPLY}{yaml}\n");
+    let (ev, diags) = eval_yaml(&text, &[]);
+    assert!(diags.is_empty(), "{yaml}: {diags:?}");
+    let r = ev.stack.resources.get("R").expect("resource R");
+    let Value::Map(props) = &r.properties else { panic!("{yaml}: properties {:?}", r.properties) };
+    let p = props.get("P").unwrap_or_else(|| panic!("{yaml}: no P"));
+    assert!(!p.is_known(), "{yaml}: {}", p.to_json());
+    assert_eq!(value_text(p), "(known after apply)", "{yaml}");
+    assert_eq!(r.depends_on.iter().map(String::as_str).collect::<Vec<_>>(), depends_on, "{yaml}");
+    assert_eq!(&Value::from_json(&p.to_json()), p, "{yaml}: a saved plan carries {}", p.to_json());
+    assert_eq!(&p.resolve(&NotApplied), p, "{yaml}");
+    let resolved = p.resolve(&Applied);
+    assert!(resolved.is_known(), "{yaml}: resolved to {}", resolved.to_json());
+    assert_eq!(resolved.to_json(), expected, "{yaml}");
+}
+
+#[test]
+fn lists_known_after_apply_resolve_through_functions() {
+    check_after_apply("!Join [\",\", !GetAtt Vpc.CidrBlockAssociations]", &["Vpc"], json!("10.0.0.0/16,10.1.0.0/16"));
+    check_after_apply("!Join [\"-\", !Split [\",\", !GetAtt X.Attr]]", &["X"], json!("p-q-r"));
+    check_after_apply("!Join [\"-\", !GetAtt X.List]", &["X"], json!("first-second"));
+    check_after_apply("!Select [0, !GetAtt X.List]", &["X"], json!("first"));
+    check_after_apply("!Select [\"1\", !Split [\",\", !GetAtt X.Attr]]", &["X"], json!("q"));
+    check_after_apply("!Split [\",\", !GetAtt X.Attr]", &["X"], json!(["p", "q", "r"]));
+    check_after_apply(
+        "!Join [\"/\", [!Ref Vpc, !Join [\"+\", !GetAtt X.List], !Select [1, !GetAtt X.List]]]",
+        &["Vpc", "X"],
+        json!("vpc-1/first+second/second"),
+    );
+    check_after_apply("!Base64 {\"Fn::Join\": [\",\", !GetAtt X.List]}", &["X"], json!("Zmlyc3Qsc2Vjb25k"));
+    check_after_apply("!Select [1, !Cidr [!GetAtt Vpc.CidrBlock, 2, 8]]", &["Vpc"], json!("10.0.1.0/24"));
+    check_after_apply("!Join [\",\", !Split [\",\", !ImportValue net-Subnets]]", &[], json!("s1,s2"));
+    // Fn::Sub inside them, and them inside Fn::Sub.
+    check_after_apply("!Join [\",\", [!Sub \"${X}-a\", !Sub \"${X.Attr}\"]]", &["X"], json!("x-1-a,p,q,r"));
+    check_after_apply("!Select [0, !Split [\",\", !Sub \"${X.Attr},${Env}\"]]", &["X"], json!("p"));
+    check_after_apply(
+        "!Sub [\"${Head}/${Env}/${Vpc}\", {Head: !Select [0, !GetAtt X.List]}]",
+        &["Vpc", "X"],
+        json!("first/dev/vpc-1"),
+    );
+    check_after_apply(
+        "!Sub [\"${Cidrs}\", {Cidrs: !Join [\" \", !GetAtt Vpc.CidrBlockAssociations]}]",
+        &["Vpc"],
+        json!("10.0.0.0/16 10.1.0.0/16"),
+    );
+    // Fn::If inside them, and them inside Fn::If.
+    check_after_apply("!Join [\",\", !If [IsDev, !GetAtt X.List, [none]]]", &["X"], json!("first,second"));
+    check_after_apply("!Join [\",\", !If [IsProd, [none], !Split [\",\", !GetAtt X.Attr]]]", &["X"], json!("p,q,r"));
+    check_after_apply("!If [IsDev, !Join [\"-\", !GetAtt X.List], plain]", &["X"], json!("first-second"));
+    check_after_apply("!Select [0, [!If [IsProd, a, !Select [1, !GetAtt X.List]], b]]", &["X"], json!("second"));
+}
+
+/// A function refuses its arguments with the same message whether they are known when the
+/// template is evaluated (`known`, reported at the function with `code`) or only after apply
+/// (`after_apply`: the plan shows it as known after apply, resolution refuses it).
+fn check_refused(known: &str, after_apply: &str, code: &str, message: &str) {
+    let (_, diags) = eval_yaml(&format!("{AFTER_APPLY}{known}\n"), &[]);
+    let found: Vec<(&str, &str)> = diags.iter().map(|d| (d.code, d.message.as_str())).collect();
+    assert_eq!(found, [(code, message)], "{known}");
+
+    let (ev, diags) = eval_yaml(&format!("{AFTER_APPLY}{after_apply}\n"), &[]);
+    assert!(diags.is_empty(), "{after_apply}: {diags:?}");
+    let p = ev.stack.resources["R"].properties.clone();
+    assert_eq!(value_text(&p), "{\n  \"P\": (known after apply)\n}", "{after_apply}");
+    assert!(!p.resolve(&Applied).is_known(), "{after_apply}");
+    match p.try_resolve(&Applied) {
+        Err(e) => assert_eq!(e.to_string(), message, "{after_apply}"),
+        Ok(v) => panic!("{after_apply}: resolved to {}", v.to_json()),
+    }
+    assert_eq!(p.try_resolve(&NotApplied), Ok(p.clone()), "{after_apply}: nothing is refused before apply");
+}
+
+#[test]
+fn functions_refuse_bad_arguments_alike_before_and_after_apply() {
+    check_refused(
+        "!Select [5, [first, second]]",
+        "!Select [5, !GetAtt X.List]",
+        "E1137",
+        "index 5 of `Fn::Select` is out of range for a list of 2 items",
+    );
+    check_refused(
+        "!Join [\",\", [[first, second]]]",
+        "!Join [\",\", [!GetAtt X.List]]",
+        "E1136",
+        "`Fn::Join` can only join strings, found a list",
+    );
+    check_refused(
+        "!Join [\",\", \"p,q,r\"]",
+        "!Join [\",\", !GetAtt X.Attr]",
+        "E1136",
+        "the second argument of `Fn::Join` must be a list, found a string",
+    );
+    check_refused(
+        "!Split [\",\", [first, second]]",
+        "!Split [\",\", !GetAtt X.List]",
+        "E1138",
+        "the second argument of `Fn::Split` must be a string, found a list",
+    );
+    check_refused(
+        "!Base64 [first, second]",
+        "{\"Fn::Base64\": !GetAtt X.List}",
+        "E1147",
+        "`Fn::Base64` takes a string, found a list",
+    );
+    check_refused(
+        "!Cidr [\"p,q,r\", 2, 8]",
+        "!Cidr [!GetAtt X.Attr, 2, 8]",
+        "E1148",
+        "`Fn::Cidr` cannot carve 2 subnets of 8 host bits from \"p,q,r\"",
+    );
 }
 
 #[test]

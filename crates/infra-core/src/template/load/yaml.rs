@@ -8,39 +8,12 @@
 use super::{char_end, codes, fragment, Cx, SeenKeys};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::source::Span;
+use crate::template::intrinsics::Intrinsic;
 use crate::template::node::{Key, Node, NodeKind};
 use std::cell::Cell;
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, Scanner, TScalarStyle, TokenType};
-
-/// CloudFormation short-form tags and the long-form keys they stand for.
-const SHORT_FORMS: &[(&str, &str)] = &[
-    ("Ref", "Ref"),
-    ("Condition", "Condition"),
-    ("Base64", "Fn::Base64"),
-    ("Cidr", "Fn::Cidr"),
-    ("Contains", "Fn::Contains"),
-    ("EachMemberEquals", "Fn::EachMemberEquals"),
-    ("EachMemberIn", "Fn::EachMemberIn"),
-    ("FindInMap", "Fn::FindInMap"),
-    ("GetAtt", "Fn::GetAtt"),
-    ("GetAZs", "Fn::GetAZs"),
-    ("ImportValue", "Fn::ImportValue"),
-    ("Join", "Fn::Join"),
-    ("Select", "Fn::Select"),
-    ("Split", "Fn::Split"),
-    ("Sub", "Fn::Sub"),
-    ("Transform", "Fn::Transform"),
-    ("And", "Fn::And"),
-    ("Equals", "Fn::Equals"),
-    ("If", "Fn::If"),
-    ("Not", "Fn::Not"),
-    ("Or", "Fn::Or"),
-    ("RefAll", "Fn::RefAll"),
-    ("ValueOf", "Fn::ValueOf"),
-    ("ValueOfAll", "Fn::ValueOfAll"),
-];
 
 const CORE_TAG_HANDLE: &str = "tag:yaml.org,2002:";
 
@@ -142,7 +115,7 @@ enum Tagging {
     NonSpecific,
     /// A CloudFormation short form: wrap the node in `{ key: node }`.
     Intrinsic {
-        key: &'static str,
+        key: Intrinsic,
         start: usize,
         end: usize,
     },
@@ -194,7 +167,7 @@ struct Frame {
     /// `[...]`/`{...}` rather than indented block style.
     flow: bool,
     anchor: usize,
-    wrap: Option<(&'static str, usize, usize)>,
+    wrap: Option<(Intrinsic, usize, usize)>,
     /// Depth of this collection (the top-level mapping is 1).
     depth: usize,
     size: usize,
@@ -317,7 +290,7 @@ impl Builder<'_, '_> {
             .unwrap_or(self.text.len() - start);
         let end = start + len;
         if tag.handle == "!" {
-            if let Some((_, key)) = SHORT_FORMS.iter().find(|(short, _)| *short == tag.suffix) {
+            if let Some(key) = Intrinsic::from_short_form(&tag.suffix) {
                 return Ok(Tagging::Intrinsic { key, start, end });
             }
         }
@@ -348,7 +321,7 @@ impl Builder<'_, '_> {
             .at(self.span(start, end))
             .label("not a CloudFormation function")
             .note("CloudFormation understands the short forms of its intrinsic functions (`!Ref`, `!GetAtt`, `!Sub`, ...) and no other tags.");
-        if let Some(best) = did_you_mean(&tag.suffix, SHORT_FORMS.iter().map(|(short, _)| *short)) {
+        if let Some(best) = did_you_mean(&tag.suffix, Intrinsic::short_forms().filter_map(Intrinsic::short_form)) {
             d = d.help(format!("did you mean `!{best}`?"));
         }
         Err(d)
@@ -395,7 +368,7 @@ impl Builder<'_, '_> {
         };
         self.check_depth(self.depth() + 1, tag_start, tag_end)?;
         let inner = match kind {
-            NodeKind::String(s) if key == "Fn::GetAtt" => {
+            NodeKind::String(s) if key == Intrinsic::GetAtt => {
                 self.check_depth(self.depth() + 2, tag_start, tag_end)?;
                 let verbatim = self.verbatim(&s, start, end);
                 split_get_att(&s, span, verbatim, self.cx)
@@ -612,8 +585,8 @@ fn merge(entries: Vec<(Key, Node)>, merges: Vec<Node>, seen: &mut SeenKeys) -> V
 }
 
 /// `{ key: inner }`, the long form of a short-form tag.
-fn wrap(key: &str, key_span: Span, inner: Node, span: Span) -> Node {
-    Node::new(NodeKind::Map(vec![(Key { name: key.to_string(), span: key_span }, inner)]), span)
+fn wrap(key: Intrinsic, key_span: Span, inner: Node, span: Span) -> Node {
+    Node::new(NodeKind::Map(vec![(Key { name: key.as_str().to_string(), span: key_span }, inner)]), span)
 }
 
 fn tree_size(node: &Node) -> usize {
