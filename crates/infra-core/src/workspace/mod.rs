@@ -57,7 +57,10 @@ pub enum Access {
     /// Operations a previous run left open are assessed by reading, and shown.
     ReadOnly,
     /// Operations a previous run left open are settled, and the states committed, before
-    /// anything else happens.
+    /// anything else happens. A leftover journal that holds only completed records is
+    /// written into its state file when the command first writes, or when it goes through
+    /// with nothing to do: a command that fails before that (expired credentials, say)
+    /// leaves every file as it found it.
     Write,
 }
 
@@ -220,7 +223,7 @@ impl Workspace {
                     ws.preview(&open)?;
                 }
             }
-            Access::Write if open.is_empty() => ws.commit_dirty()?,
+            Access::Write if open.is_empty() => {}
             Access::Write => ws.settle(&open)?,
         }
         ws.settled_journals = tidy;
@@ -374,10 +377,12 @@ impl Workspace {
         }
     }
 
-    /// At the end of a writing command that went through: remove leftover journals that hold
-    /// nothing to recover (one a commit had compacted but was stopped before removing, or one
-    /// that never got a record), so a failed command never touches them.
+    /// At the end of a writing command that went through: write what leftover journals
+    /// recorded into their state files, and remove leftover journals that hold nothing to
+    /// recover (one a commit had compacted but was stopped before removing, or one that never
+    /// got a record), so a failed command never touches them.
     pub fn tidy(&mut self) -> Result<(), WorkspaceError> {
+        self.commit_dirty()?;
         for layer in std::mem::take(&mut self.settled_journals) {
             if let Some(store) = self.stores.get(&layer) {
                 store.remove_settled_journal()?;
@@ -520,6 +525,9 @@ impl Workspace {
         let layers: Vec<String> = plan.layers.iter().filter(|l| l.has_changes()).map(|l| l.layer.clone()).collect();
         let changed = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change());
         let placement = self.placement(changed.map(|c| c.resource_type.as_str()), &[])?;
+        // A new journal starts from the state file, so what a leftover journal recorded goes
+        // into it first.
+        self.commit_dirty()?;
         let recorder = Arc::new(self.recorder(&layers)?);
         self.dirty.extend(layers);
         let walker = Walker {

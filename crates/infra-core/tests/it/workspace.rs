@@ -10,6 +10,7 @@ use infra_core::provider::local::LocalProvider;
 use infra_core::provider::memory::{AfterEffect, CallKind, MemoryProvider};
 use infra_core::provider::Registry;
 use infra_core::render;
+use infra_core::state::journal::{Entry, Intent, IntentAction};
 use infra_core::state::LayerStore;
 use infra_core::workspace::{
     Access, Notice, OpenOptions, ProviderSource, ScopeError, SourceError, SourceFuture, StateScope, Workspace,
@@ -17,6 +18,7 @@ use infra_core::workspace::{
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,12 +64,19 @@ const BACKEND: &str = r#"Resources:
 struct Source {
     mem: Arc<MemoryProvider>,
     asked: Arc<Mutex<Vec<Vec<String>>>>,
+    /// Set: every registry is refused, as when the credentials have expired.
+    refuse: Arc<AtomicBool>,
 }
 
 impl ProviderSource for Source {
     fn registry<'a>(&'a self, project: &'a Project, types: &'a [&'a str]) -> SourceFuture<'a, Registry> {
         self.asked.lock().expect("asked").push(types.iter().map(|t| t.to_string()).collect());
         Box::pin(async move {
+            if self.refuse.load(Ordering::SeqCst) {
+                return Err::<Registry, SourceError>(
+                    "ExpiredToken: the security token included in the request is expired".into(),
+                );
+            }
             let mut registry = Registry::new();
             registry.register(Arc::new(LocalProvider::for_project(&project.dir, project.local_files_outside())));
             registry.register(self.mem.clone());
@@ -89,6 +98,7 @@ struct Fixture {
     mem: Arc<MemoryProvider>,
     asked: Arc<Mutex<Vec<Vec<String>>>>,
     notices: Arc<Mutex<Vec<String>>>,
+    refuse: Arc<AtomicBool>,
 }
 
 impl Fixture {
@@ -100,7 +110,13 @@ impl Fixture {
         std::fs::write(p.join("infra.toml"), SETTINGS).expect("write");
         std::fs::write(p.join("stacks/shared/seed.yaml"), SHARED).expect("write");
         std::fs::write(p.join("stacks/backend/app.yaml"), BACKEND).expect("write");
-        Fixture { dir, mem: Arc::new(MemoryProvider::new(&[THING])), asked: Arc::default(), notices: Arc::default() }
+        Fixture {
+            dir,
+            mem: Arc::new(MemoryProvider::new(&[THING])),
+            asked: Arc::default(),
+            notices: Arc::default(),
+            refuse: Arc::default(),
+        }
     }
 
     fn open(&self, access: Access) -> Result<Workspace, WorkspaceError> {
@@ -117,9 +133,9 @@ impl Fixture {
             lock_timeout: Duration::ZERO,
             access,
         };
-        let (mem, asked) = (self.mem.clone(), self.asked.clone());
+        let (mem, asked, refuse) = (self.mem.clone(), self.asked.clone(), self.refuse.clone());
         let source = move |_: &Project, _: &str| -> Result<Box<dyn ProviderSource>, SourceError> {
-            Ok(Box::new(Source { mem, asked }))
+            Ok(Box::new(Source { mem, asked, refuse }))
         };
         let notices = self.notices.clone();
         let notify = Box::new(move |n: Notice<'_>| {
@@ -274,6 +290,50 @@ fn an_interrupted_apply_is_assessed_read_only_and_settled_with_write_access() {
     assert!(!plan.has_changes(), "{plan:?}");
     assert!(ws.tidy().is_ok());
     assert_eq!(f.mem.objects().len(), 2, "the resource was created twice");
+}
+
+#[test]
+fn a_journal_of_completed_operations_is_written_into_state_only_by_a_command_that_goes_through() {
+    let f = Fixture::new();
+    let (_, report) = f.plan_and_apply(PlanOptions::default());
+    assert!(report.is_success(), "{report:?}");
+    // A destroy of App completed and was journaled, and the process died before its commit.
+    let store = f.store("backend");
+    let loaded = store.load().expect("load");
+    let journal = store.journal_for(&loaded.state).expect("journal");
+    let app = &loaded.state.resources["App"];
+    let intent = Intent {
+        logical_id: "App".to_string(),
+        resource_type: THING.to_string(),
+        action: IntentAction::Delete,
+        physical_name: None,
+        physical_id: Some(app.physical_id.clone()),
+        token: "token-App".to_string(),
+        request: None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(journal.append(Entry::Intent(intent))).expect("intent");
+    runtime.block_on(journal.append(Entry::Done { logical_id: "App".to_string(), record: None })).expect("done");
+    drop(journal);
+    let before = f.state_files();
+
+    // With the credentials expired, the command fails, and every file is as it was.
+    f.refuse.store(true, Ordering::SeqCst);
+    let ws = f.open(Access::Write).expect("open");
+    let Err(err) = ws.plan(PlanOptions::default()) else { panic!("the registry is refused") };
+    let text = format!("{err:#}");
+    assert!(text.contains("ExpiredToken") || format!("{err:?}").contains("ExpiredToken"), "{text}");
+    drop(ws);
+    assert_eq!(f.state_files(), before, "a failed command changed state or journal");
+
+    // A command that goes through (here with nothing to do but re-create App) writes the
+    // journal into the state file first, and leaves no journal behind.
+    f.refuse.store(false, Ordering::SeqCst);
+    let (plan, report) = f.plan_and_apply(PlanOptions::default());
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(change(&plan, "backend", "App").action, Action::Create, "{plan:?}");
+    assert!(!store.paths().journal.exists());
+    assert!(store.load().expect("load").state.resources.contains_key("App"));
 }
 
 #[test]
