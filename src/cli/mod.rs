@@ -31,6 +31,7 @@ pub mod engine;
 pub mod explain;
 pub mod force_unlock;
 pub mod graph;
+pub mod init;
 pub mod man;
 pub mod output;
 pub mod plan;
@@ -142,6 +143,7 @@ pub enum Format {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    Init(init::Args),
     Validate(validate::Args),
     Graph(graph::Args),
     Plan(plan::Args),
@@ -197,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Output(a) => output::run(a, &cli.global),
         Command::State(c) => state::run(c, &cli.global),
         Command::ForceUnlock(a) => force_unlock::run(a, &cli.global),
+        Command::Init(a) => init::run(a, &cli.global),
         Command::Explain(a) => explain::run(a, &cli.global),
         Command::Completions(a) => completions::run(a, &cli.global),
         Command::Man(a) => man::run(a, &cli.global),
