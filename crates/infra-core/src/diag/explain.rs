@@ -1328,7 +1328,36 @@ declare a section entry (or, for plain sections, a section) that the including t
 declares too: which of the two would win is not defined.
 
 Declare each entry in one place only.",
-        example: None,
+        example: ex(
+            "\
+# stacks/identity/data.yaml
+Transform:
+  Name: AWS::Include
+  Parameters:
+    Location: snippets/common.yaml
+Resources:
+  Data:
+    Type: Infra::Local::Data
+# snippets/common.yaml
+Resources:
+  Data:
+    Type: Infra::Local::Data
+",
+            "\
+# stacks/identity/data.yaml
+Transform:
+  Name: AWS::Include
+  Parameters:
+    Location: snippets/common.yaml
+Resources:
+  Data:
+    Type: Infra::Local::Data
+# snippets/common.yaml
+Resources:
+  Common:
+    Type: Infra::Local::Data
+",
+        ),
     },
     Explanation {
         code: "E1100",
