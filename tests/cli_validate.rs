@@ -56,9 +56,9 @@ fn fixed_seed_template_has_no_errors() {
 fn good_project() {
     let r = infra(&["--project-dir", GOOD, "validate"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (5 layers, 2 environments, 6 resources)\n");
+    assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (3 layers, 2 environments, 6 resources)\n");
     let r = infra(&["--project-dir", GOOD, "--env", "prod", "validate"]);
-    assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (5 layers, 1 environment, 6 resources)\n");
+    assert_eq!(r.stdout, "validate: 0 errors, 0 warnings (3 layers, 1 environment, 6 resources)\n");
 }
 
 #[test]

@@ -25,11 +25,15 @@ macro_rules! errln {
 }
 
 pub mod apply;
+pub mod completions;
 pub mod destroy;
 pub mod engine;
 pub mod exit;
+pub mod explain;
 pub mod force_unlock;
 pub mod graph;
+pub mod init;
+pub mod man;
 pub mod output;
 pub mod plan;
 pub mod providers;
@@ -140,6 +144,7 @@ pub enum Format {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    Init(init::Args),
     Validate(validate::Args),
     Graph(graph::Args),
     Plan(plan::Args),
@@ -149,6 +154,9 @@ pub enum Command {
     #[command(subcommand)]
     State(state::Command),
     ForceUnlock(force_unlock::Args),
+    Explain(explain::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// Flags Terraform users type with one dash; they are rewritten to the `--long` form.
@@ -200,6 +208,10 @@ fn run(cli: Cli) -> ExitCode {
         Command::Output(a) => output::run(a, &cli.global),
         Command::State(c) => state::run(c, &cli.global),
         Command::ForceUnlock(a) => force_unlock::run(a, &cli.global),
+        Command::Init(a) => init::run(a, &cli.global),
+        Command::Explain(a) => explain::run(a, &cli.global),
+        Command::Completions(a) => completions::run(a, &cli.global),
+        Command::Man(a) => man::run(a, &cli.global),
     };
     match result {
         Ok(code) => code,

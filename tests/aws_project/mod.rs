@@ -51,11 +51,7 @@ impl Run {
 impl AwsProject {
     /// A project with `layers` (name, template file name, template text) on a fresh account.
     pub fn new(layers: &[(&str, &str, &str)]) -> AwsProject {
-        let aws = LocalAws::shared().unwrap_or_else(|e| panic!("failed to start the local AWS: {e}"));
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-        let account = runtime.block_on(aws.account()).unwrap_or_else(|e| panic!("failed to open an account: {e}"));
-        let dir = tempfile::tempdir().expect("temp dir");
-        let project = AwsProject { dir, account, runtime };
+        let project = AwsProject::empty();
         let names: Vec<String> = layers.iter().map(|(l, _, _)| format!("{l:?}")).collect();
         project.write(
             "infra.toml",
@@ -70,6 +66,15 @@ impl AwsProject {
             project.write(&format!("stacks/{layer}/{file}"), text);
         }
         project
+    }
+
+    /// An empty folder on a fresh account: no infra.toml, no templates.
+    pub fn empty() -> AwsProject {
+        let aws = LocalAws::shared().unwrap_or_else(|e| panic!("failed to start the local AWS: {e}"));
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let account = runtime.block_on(aws.account()).unwrap_or_else(|e| panic!("failed to open an account: {e}"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        AwsProject { dir, account, runtime }
     }
 
     pub fn path(&self) -> &Path {

@@ -4,7 +4,10 @@
 //! Codes are grouped by area so that each module owns its own range:
 //! `E0xxx` loading and syntax, `E1xxx` template structure and evaluation, `E2xxx` resource
 //! schemas, `E3xxx` graph and layers, `E5xxx` project settings, `W4xxx` lint warnings.
-//! Rendering lives in [`crate::render::diag`].
+//! Rendering lives in [`crate::render::diag`]; the long explanation of every code (`infra
+//! explain`) in [`explain`].
+
+pub mod explain;
 
 use crate::source::Span;
 use serde::Serialize;

@@ -29,6 +29,7 @@ pub struct Validation {
     pub sources: SourceMap,
     /// Sorted and deduplicated.
     pub diags: Diagnostics,
+    /// Configured layers that have a folder under `stacks/`.
     pub layers: usize,
     pub environments: usize,
     /// Resources declared across all templates checked.
@@ -100,7 +101,9 @@ pub fn validate_project(dir: &Path, envs: &[String]) -> Validation {
         secrets.extend(project.secrets(&env.name));
     }
     let resources = project.layer_details().iter().map(|l| l.template.resources.len()).sum();
-    let layers = project.layer_details().len();
+    // The layers that exist: a configured layer without a folder under `stacks/` is not counted.
+    let stacks = project.dir.join("stacks");
+    let layers = project.layer_details().iter().filter(|l| stacks.join(&l.name).is_dir()).count();
     Validation {
         diags: finish(diags),
         layers,
