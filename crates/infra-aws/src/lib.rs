@@ -2,21 +2,16 @@
 //! [`infra_core::provider::Provider`]. Nothing here knows about plans, state or the CLI.
 
 pub mod application_autoscaling;
-mod application_autoscaling_scalable_target;
-mod application_autoscaling_scaling_policy;
 pub mod config;
 pub mod ec2;
 pub mod error;
 pub mod iam;
+pub mod kit;
 pub mod naming;
 pub mod policy;
 mod props;
 pub mod retry;
 pub mod sagemaker;
-mod sagemaker_endpoint;
-mod sagemaker_endpoint_config;
-mod sagemaker_model;
-mod sagemaker_model_package_group;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod waiter;

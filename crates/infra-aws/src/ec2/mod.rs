@@ -1,32 +1,27 @@
-//! EC2 resource types behind one [`Provider`]. Each type lives in its own file; this module
+//! EC2 resource types behind one provider. Each type lives in its own file; this module
 //! holds what they share: the client and its retry policies, tags (the template's plus the
 //! [`INTENT_TAG`] a create carries), and the create loop that never makes a second resource
 //! after a lost answer.
 //!
 //! EC2 assigns every ID itself, so no type here has a physical name: each create carries the
 //! intent's token as the [`INTENT_TAG`] tag in its `TagSpecifications`, and
-//! [`Provider::find`] looks the resource up by that tag after a crash.
+//! [`infra_core::provider::Provider::find`] looks the resource up by that tag after a crash.
 
 pub mod vpc;
 
+use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{retry, retry_mapped, RetryPolicy};
 use crate::waiter::{stderr_heartbeats, HeartbeatSink, Phase, Polling, Timeouts, Wait};
-use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType as SdkResourceType, Tag, TagSpecification};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
-    ResourceContext, UpdateRequest, INTENT_TAG,
-};
+use infra_core::provider::{ErrorKind, ProviderError, ResourceContext, INTENT_TAG};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
-
-pub const VPC: &str = "AWS::EC2::VPC";
 
 /// Tunables; the defaults suit real AWS, tests shorten them.
 #[derive(Clone)]
@@ -64,8 +59,11 @@ impl Default for Ec2Settings {
     }
 }
 
-/// The EC2 client and what every EC2 call needs.
-pub struct Ec2Provider {
+/// The EC2 provider: every EC2 type, dispatched through [`Ec2`]'s table.
+pub type Ec2Provider = Service<Ec2>;
+
+/// The EC2 client and what every EC2 call needs, shared by the EC2 types.
+pub struct Ec2 {
     pub(crate) client: aws_sdk_ec2::Client,
     pub(crate) settings: Ec2Settings,
     /// For calls naming a resource created moments ago: a `…NotFound` within the consistency
@@ -73,7 +71,7 @@ pub struct Ec2Provider {
     pub(crate) retry_fresh: RetryPolicy,
 }
 
-impl Ec2Provider {
+impl Service<Ec2> {
     pub fn new(config: &SdkConfig, retry: RetryPolicy) -> Self {
         Self::with_settings(config, Ec2Settings { retry, ..Ec2Settings::default() })
     }
@@ -81,9 +79,11 @@ impl Ec2Provider {
     pub fn with_settings(config: &SdkConfig, settings: Ec2Settings) -> Self {
         let retry_fresh =
             settings.retry.clone().retry_when(settings.consistency_window, |e| e.kind == ErrorKind::NotFound);
-        Ec2Provider { client: aws_sdk_ec2::Client::new(config), settings, retry_fresh }
+        Service::from_context(Ec2 { client: aws_sdk_ec2::Client::new(config), settings, retry_fresh })
     }
+}
 
+impl Ec2 {
     /// Runs an EC2 call under the provider's retry policy.
     pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
@@ -94,7 +94,7 @@ impl Ec2Provider {
         retry(&self.settings.retry, operation, op).await
     }
 
-    /// Runs a call about a resource created moments ago (see [`Ec2Provider::retry_fresh`]).
+    /// Runs a call about a resource created moments ago (see [`Ec2::retry_fresh`]).
     pub(crate) async fn call_fresh<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
@@ -237,7 +237,7 @@ pub(crate) fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
 /// The `TagSpecifications` of a create: the template's tags plus the intent tag. A template
 /// may not set the intent tag itself.
 pub(crate) fn intent_tag_specification(
-    resource_type: ResourceType,
+    resource_type: SdkResourceType,
     template_tags: &[(String, String)],
     token: &str,
     operation: &str,
@@ -359,67 +359,11 @@ pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<O
     }
 }
 
-fn unsupported(operation: &str, resource_type: &str) -> ProviderError {
-    ProviderError::new(ErrorKind::Unsupported, operation, format!("the ec2 provider does not manage {resource_type}"))
-}
-
-#[async_trait]
-impl Provider for Ec2Provider {
-    fn name(&self) -> &str {
-        "ec2"
-    }
-
-    fn resource_types(&self) -> &[&'static str] {
-        &[VPC]
-    }
-
+impl ServiceContext for Ec2 {
+    const NAME: &'static str = "ec2";
     /// EC2 throttles per account with token buckets that mutating calls drain quickly.
-    fn concurrency(&self) -> usize {
-        10
-    }
-
-    fn create_only_properties(&self, resource_type: &str) -> Option<Vec<String>> {
-        let list: &[&str] = match resource_type {
-            VPC => vpc::CREATE_ONLY,
-            _ => return None,
-        };
-        Some(list.iter().map(|s| s.to_string()).collect())
-    }
-
-    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::create(self, req).await,
-            other => Err(unsupported("Create", other)),
-        }
-    }
-
-    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::read(self, req).await,
-            other => Err(unsupported("Read", other)),
-        }
-    }
-
-    async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::find(self, req).await,
-            other => Err(unsupported("Find", other)),
-        }
-    }
-
-    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::update(self, req).await,
-            other => Err(unsupported("Update", other)),
-        }
-    }
-
-    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::delete(self, req).await,
-            other => Err(unsupported("Delete", other)),
-        }
-    }
+    const CONCURRENCY: usize = 10;
+    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[&vpc::VpcType];
 }
 
 #[cfg(test)]
@@ -433,12 +377,12 @@ mod tests {
 
     #[test]
     fn the_intent_tag_is_reserved() {
-        let ok =
-            intent_tag_specification(ResourceType::Vpc, &pairs(&[("team", "ml")]), "t-1", "CreateVpc").expect("valid");
+        let ok = intent_tag_specification(SdkResourceType::Vpc, &pairs(&[("team", "ml")]), "t-1", "CreateVpc")
+            .expect("valid");
         let tags: Vec<_> = ok.tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();
         assert_eq!(tags, vec![("team", "ml"), (INTENT_TAG, "t-1")]);
         let err = intent_tag_specification(
-            ResourceType::Vpc,
+            SdkResourceType::Vpc,
             &pairs(&[("a", "1"), (INTENT_TAG, "mine")]),
             "t-1",
             "CreateVpc",

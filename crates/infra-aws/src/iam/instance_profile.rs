@@ -1,7 +1,8 @@
 //! `AWS::IAM::InstanceProfile`: a container for one role that EC2 instances assume. Ref is the
 //! instance profile name; `Fn::GetAtt` gives `Arn`.
 
-use super::{check_in_place, found, gone_ok, set_diff, shape_like, Compare, IamProvider, LiveProperty, Props};
+use super::{check_in_place, found, gone_ok, set_diff, shape_like, Compare, Iam, LiveProperty, Props};
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::retry::{retry, retry_create};
 use infra_core::provider::{
@@ -25,16 +26,13 @@ fn attributes(arn: &str) -> Attributes {
     BTreeMap::from([("Arn".to_string(), json!(arn))])
 }
 
-async fn get_profile(
-    iam: &IamProvider,
-    name: &str,
-) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
+async fn get_profile(iam: &Iam, name: &str) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
     let c = &iam.client;
     found(retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await)
         .map(|o| o.and_then(|o| o.instance_profile))
 }
 
-async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
+async fn add_role(iam: &Iam, name: &str, role: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     retry(&iam.retry_fresh, "AddRoleToInstanceProfile", || {
         c.add_role_to_instance_profile().instance_profile_name(name).role_name(role).send()
@@ -43,7 +41,7 @@ async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), Provi
     .map(drop)
 }
 
-async fn remove_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
+async fn remove_role(iam: &Iam, name: &str, role: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     gone_ok(
         retry(&iam.retry, "RemoveRoleFromInstanceProfile", || {
@@ -54,7 +52,7 @@ async fn remove_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), Pr
     )
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreateInstanceProfile";
     let props = Props::new(&req.properties, OP);
     let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
@@ -85,7 +83,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: name, attributes: attributes(&arn) })
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let Some(profile) = get_profile(iam, &req.physical_id).await? else { return Ok(None) };
     let roles: Vec<&str> = profile.roles().iter().map(|r| r.role_name()).collect();
     let live = vec![
@@ -102,7 +100,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "AddRoleToInstanceProfile";
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     check_in_place(&old, &new, CREATE_ONLY, "instance profile")?;
@@ -125,11 +123,11 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: name.to_string(), attributes: attributes(profile.arn()) })
 }
 
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     delete_profile(iam, &req.physical_id).await
 }
 
-async fn delete_profile(iam: &IamProvider, name: &str) -> Result<(), ProviderError> {
+async fn delete_profile(iam: &Iam, name: &str) -> Result<(), ProviderError> {
     let Some(profile) = get_profile(iam, name).await? else { return Ok(()) };
     for role in profile.roles() {
         remove_role(iam, name, role.role_name()).await?;
@@ -140,4 +138,37 @@ async fn delete_profile(iam: &IamProvider, name: &str) -> Result<(), ProviderErr
             .await
             .map(drop),
     )
+}
+
+/// `AWS::IAM::InstanceProfile`.
+pub(crate) struct InstanceProfileType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for InstanceProfileType {
+    fn type_name(&self) -> &'static str {
+        "AWS::IAM::InstanceProfile"
+    }
+    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
+        Some(physical_name(context, properties))
+    }
+
+    fn create_only_override(&self) -> Option<Vec<String>> {
+        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

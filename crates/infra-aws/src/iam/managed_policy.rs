@@ -6,9 +6,10 @@
 //! non-default version is deleted first when the limit is reached.
 
 use super::{
-    all_pages, check_in_place, found, gone_ok, live_document, principals, set_diff, shape_like, Compare, IamProvider,
+    all_pages, check_in_place, found, gone_ok, live_document, principals, set_diff, shape_like, Compare, Iam,
     LiveProperty, Principal, Props,
 };
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
 use crate::retry::{retry, retry_create};
@@ -54,7 +55,7 @@ fn attributes(p: &aws_sdk_iam::types::Policy) -> Attributes {
 
 /// The policy's ARN: the physical ID, or, for a physical ID recorded as a bare name before
 /// the create finished, the ARN IAM gives a policy of that name and path.
-async fn arn_of(iam: &IamProvider, physical_id: &str, properties: &Value) -> Result<String, ProviderError> {
+async fn arn_of(iam: &Iam, physical_id: &str, properties: &Value) -> Result<String, ProviderError> {
     if physical_id.starts_with("arn:") {
         return Ok(physical_id.to_string());
     }
@@ -63,13 +64,13 @@ async fn arn_of(iam: &IamProvider, physical_id: &str, properties: &Value) -> Res
     Ok(format!("arn:{}:iam::{account}:policy{path}{physical_id}", iam.partition()))
 }
 
-async fn get_policy(iam: &IamProvider, arn: &str) -> Result<Option<aws_sdk_iam::types::Policy>, ProviderError> {
+async fn get_policy(iam: &Iam, arn: &str) -> Result<Option<aws_sdk_iam::types::Policy>, ProviderError> {
     let c = &iam.client;
     found(retry(&iam.retry, "GetPolicy", || c.get_policy().policy_arn(arn).send()).await)
         .map(|o| o.and_then(|o| o.policy))
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreatePolicy";
     let props = Props::new(&req.properties, OP);
     let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
@@ -108,7 +109,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
 }
 
 /// Principals the policy is attached to, by property name.
-async fn attachments(iam: &IamProvider, arn: &str) -> Result<BTreeMap<&'static str, Vec<String>>, ProviderError> {
+async fn attachments(iam: &Iam, arn: &str) -> Result<BTreeMap<&'static str, Vec<String>>, ProviderError> {
     let c = &iam.client;
     let pages = all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListEntitiesForPolicy", || {
@@ -139,7 +140,7 @@ async fn attachments(iam: &IamProvider, arn: &str) -> Result<BTreeMap<&'static s
     Ok(by_kind)
 }
 
-async fn versions(iam: &IamProvider, arn: &str) -> Result<Vec<aws_sdk_iam::types::PolicyVersion>, ProviderError> {
+async fn versions(iam: &Iam, arn: &str) -> Result<Vec<aws_sdk_iam::types::PolicyVersion>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListPolicyVersions", || {
@@ -151,7 +152,7 @@ async fn versions(iam: &IamProvider, arn: &str) -> Result<Vec<aws_sdk_iam::types
     .await
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
     let Some(policy) = get_policy(iam, &arn).await? else { return Ok(None) };
     let c = &iam.client;
@@ -187,7 +188,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy), failure: None }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreatePolicyVersion";
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     check_in_place(&old, &new, CREATE_ONLY, "policy")?;
@@ -217,7 +218,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
 }
 
 /// Make `doc` the default version, pruning the oldest non-default version at the limit.
-async fn new_default_version(iam: &IamProvider, arn: &str, doc: &str) -> Result<(), ProviderError> {
+async fn new_default_version(iam: &Iam, arn: &str, doc: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     let mut existing = versions(iam, arn).await?;
     existing.retain(|v| !v.is_default_version);
@@ -245,13 +246,13 @@ async fn new_default_version(iam: &IamProvider, arn: &str, doc: &str) -> Result<
     .map(drop)
 }
 
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
     delete_policy(iam, &arn).await
 }
 
 /// Detach from every principal, delete the non-default versions, then the policy.
-async fn delete_policy(iam: &IamProvider, arn: &str) -> Result<(), ProviderError> {
+async fn delete_policy(iam: &Iam, arn: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     let Some(on) = found(attachments(iam, arn).await)? else { return Ok(()) };
     for kind in Principal::ALL {
@@ -271,4 +272,37 @@ async fn delete_policy(iam: &IamProvider, arn: &str) -> Result<(), ProviderError
         }
     }
     gone_ok(retry(&iam.retry, "DeletePolicy", || c.delete_policy().policy_arn(arn).send()).await.map(drop))
+}
+
+/// `AWS::IAM::ManagedPolicy`.
+pub(crate) struct ManagedPolicyType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for ManagedPolicyType {
+    fn type_name(&self) -> &'static str {
+        "AWS::IAM::ManagedPolicy"
+    }
+    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
+        Some(physical_name(context, properties))
+    }
+
+    fn create_only_override(&self) -> Option<Vec<String>> {
+        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

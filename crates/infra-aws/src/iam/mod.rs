@@ -1,4 +1,4 @@
-//! IAM resource types behind one [`Provider`]: roles, inline and managed policies, instance
+//! IAM resource types behind one provider: roles, inline and managed policies, instance
 //! profiles. Each type lives in its own file; this module holds what they share: property
 //! access, the read-back shaping that keeps re-plans quiet, pagination, and the principals
 //! (roles, users, groups) that policies attach to.
@@ -8,24 +8,19 @@ pub mod managed_policy;
 pub mod policy;
 pub mod role;
 
+use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::policy as document;
 use crate::retry::{retry, RetryPolicy};
-use async_trait::async_trait;
 use aws_config::SdkConfig;
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceContext,
-    UpdateRequest,
-};
+use infra_core::provider::{ErrorKind, ProviderError};
 use serde_json::{Map, Value};
 use std::future::Future;
 
-pub const ROLE: &str = "AWS::IAM::Role";
-pub const POLICY: &str = "AWS::IAM::Policy";
-pub const MANAGED_POLICY: &str = "AWS::IAM::ManagedPolicy";
-pub const INSTANCE_PROFILE: &str = "AWS::IAM::InstanceProfile";
+/// The IAM provider: every IAM type, dispatched through [`Iam`]'s table.
+pub type IamProvider = Service<Iam>;
 
-/// The IAM client and what every IAM call needs.
-pub struct IamProvider {
+/// The IAM client and what every IAM call needs, shared by the IAM types.
+pub struct Iam {
     pub(crate) client: aws_sdk_iam::Client,
     pub(crate) sdk_config: SdkConfig,
     pub(crate) retry: RetryPolicy,
@@ -39,10 +34,16 @@ pub struct IamProvider {
 /// How long a NoSuchEntity is taken for propagation on calls that reference other entities.
 pub const PROPAGATION_WINDOW: std::time::Duration = std::time::Duration::from_secs(20);
 
-impl IamProvider {
+impl Service<Iam> {
+    pub fn new(sdk_config: &SdkConfig, retry: RetryPolicy) -> Self {
+        Service::from_context(Iam::new(sdk_config, retry))
+    }
+}
+
+impl Iam {
     pub fn new(sdk_config: &SdkConfig, retry: RetryPolicy) -> Self {
         let retry = retry.for_config(sdk_config);
-        IamProvider {
+        Iam {
             client: aws_sdk_iam::Client::new(sdk_config),
             sdk_config: sdk_config.clone(),
             retry_fresh: retry.clone().retry_when(PROPAGATION_WINDOW, |e| e.kind == ErrorKind::NotFound),
@@ -64,86 +65,17 @@ impl IamProvider {
     }
 }
 
-fn unsupported(operation: &str, resource_type: &str) -> ProviderError {
-    ProviderError::new(ErrorKind::Unsupported, operation, format!("the iam provider does not manage {resource_type}"))
-}
-
-#[async_trait]
-impl Provider for IamProvider {
-    fn name(&self) -> &str {
-        "iam"
-    }
-
-    fn resource_types(&self) -> &[&'static str] {
-        &[ROLE, POLICY, MANAGED_POLICY, INSTANCE_PROFILE]
-    }
-
+impl ServiceContext for Iam {
+    const NAME: &'static str = "iam";
     /// IAM's mutating calls are throttled per account at low rates; a handful at once keeps
     /// throughput up without living in backoff.
-    fn concurrency(&self) -> usize {
-        10
-    }
-
-    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
-        match context.resource_type.as_str() {
-            ROLE => Some(role::physical_name(context, properties)),
-            POLICY => Some(policy::physical_name(context)),
-            MANAGED_POLICY => Some(managed_policy::physical_name(context, properties)),
-            INSTANCE_PROFILE => Some(instance_profile::physical_name(context, properties)),
-            _ => None,
-        }
-    }
-
-    fn create_only_properties(&self, resource_type: &str) -> Option<Vec<String>> {
-        let list: &[&str] = match resource_type {
-            ROLE => role::CREATE_ONLY,
-            POLICY => &[],
-            MANAGED_POLICY => managed_policy::CREATE_ONLY,
-            INSTANCE_PROFILE => instance_profile::CREATE_ONLY,
-            _ => return None,
-        };
-        Some(list.iter().map(|s| s.to_string()).collect())
-    }
-
-    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            ROLE => role::create(self, req).await,
-            POLICY => policy::create(self, req).await,
-            MANAGED_POLICY => managed_policy::create(self, req).await,
-            INSTANCE_PROFILE => instance_profile::create(self, req).await,
-            other => Err(unsupported("Create", other)),
-        }
-    }
-
-    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            ROLE => role::read(self, req).await,
-            POLICY => policy::read(self, req).await,
-            MANAGED_POLICY => managed_policy::read(self, req).await,
-            INSTANCE_PROFILE => instance_profile::read(self, req).await,
-            other => Err(unsupported("Read", other)),
-        }
-    }
-
-    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            ROLE => role::update(self, req).await,
-            POLICY => policy::update(self, req).await,
-            MANAGED_POLICY => managed_policy::update(self, req).await,
-            INSTANCE_PROFILE => instance_profile::update(self, req).await,
-            other => Err(unsupported("Update", other)),
-        }
-    }
-
-    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.context.resource_type.as_str() {
-            ROLE => role::delete(self, req).await,
-            POLICY => policy::delete(self, req).await,
-            MANAGED_POLICY => managed_policy::delete(self, req).await,
-            INSTANCE_PROFILE => instance_profile::delete(self, req).await,
-            other => Err(unsupported("Delete", other)),
-        }
-    }
+    const CONCURRENCY: usize = 10;
+    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[
+        &role::RoleType,
+        &policy::PolicyType,
+        &managed_policy::ManagedPolicyType,
+        &instance_profile::InstanceProfileType,
+    ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +401,7 @@ impl Principal {
         }
     }
 
-    pub async fn put_inline(self, iam: &IamProvider, name: &str, policy: &str, doc: &str) -> Result<(), ProviderError> {
+    pub async fn put_inline(self, iam: &Iam, name: &str, policy: &str, doc: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry_fresh);
         match self {
             Principal::Role => retry(r, "PutRolePolicy", || {
@@ -490,7 +422,7 @@ impl Principal {
         }
     }
 
-    pub async fn delete_inline(self, iam: &IamProvider, name: &str, policy: &str) -> Result<(), ProviderError> {
+    pub async fn delete_inline(self, iam: &Iam, name: &str, policy: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         gone_ok(match self {
             Principal::Role => {
@@ -512,12 +444,7 @@ impl Principal {
     }
 
     /// The inline policy's document text (URL-encoded), or `None` when it is not there.
-    pub async fn get_inline(
-        self,
-        iam: &IamProvider,
-        name: &str,
-        policy: &str,
-    ) -> Result<Option<String>, ProviderError> {
+    pub async fn get_inline(self, iam: &Iam, name: &str, policy: &str) -> Result<Option<String>, ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         found(match self {
             Principal::Role => {
@@ -538,7 +465,7 @@ impl Principal {
         })
     }
 
-    pub async fn attach(self, iam: &IamProvider, name: &str, arn: &str) -> Result<(), ProviderError> {
+    pub async fn attach(self, iam: &Iam, name: &str, arn: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry_fresh);
         match self {
             Principal::Role => {
@@ -559,7 +486,7 @@ impl Principal {
         }
     }
 
-    pub async fn detach(self, iam: &IamProvider, name: &str, arn: &str) -> Result<(), ProviderError> {
+    pub async fn detach(self, iam: &Iam, name: &str, arn: &str) -> Result<(), ProviderError> {
         let (c, r) = (&iam.client, &iam.retry);
         gone_ok(match self {
             Principal::Role => {

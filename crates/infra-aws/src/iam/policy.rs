@@ -1,7 +1,8 @@
 //! `AWS::IAM::Policy`: one inline policy put on roles, users and groups. Ref is a generated
 //! ID (the policy itself has no ARN); `Fn::GetAtt` gives `Id`.
 
-use super::{live_document, principals, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
+use super::{live_document, principals, shape_like, Compare, Iam, LiveProperty, Principal, Props};
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
 use infra_core::provider::{
@@ -32,7 +33,7 @@ fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(
     Ok(())
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "PutRolePolicy";
     let props = Props::new(&req.properties, OP);
     let name = props.required_string("PolicyName")?;
@@ -52,7 +53,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: id.clone(), attributes: attributes(&id) })
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let props = Props::new(&req.properties, "GetRolePolicy");
     let name = props.required_string("PolicyName")?;
     let mut docs = Vec::new();
@@ -83,7 +84,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "PutRolePolicy";
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
     let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
@@ -107,11 +108,44 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: req.physical_id.clone(), attributes: attributes(&req.physical_id) })
 }
 
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     let props = Props::new(&req.properties, "DeleteRolePolicy");
     let name = props.required_string("PolicyName")?;
     for (kind, principal) in principals(&props)? {
         kind.delete_inline(iam, &principal, &name).await?;
     }
     Ok(())
+}
+
+/// `AWS::IAM::Policy`.
+pub(crate) struct PolicyType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for PolicyType {
+    fn type_name(&self) -> &'static str {
+        "AWS::IAM::Policy"
+    }
+    fn physical_name(&self, context: &ResourceContext, _properties: &Value) -> Option<String> {
+        Some(physical_name(context))
+    }
+
+    fn create_only_override(&self) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

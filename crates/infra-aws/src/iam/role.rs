@@ -2,9 +2,10 @@
 //! boundary, tags. Ref is the role name; `Fn::GetAtt` gives `Arn` and `RoleId`.
 
 use super::{
-    all_pages, check_in_place, found, gone_ok, live_document, set_diff, shape_like, tags_value, Compare, IamProvider,
+    all_pages, check_in_place, found, gone_ok, live_document, set_diff, shape_like, tags_value, Compare, Iam,
     LiveProperty, Props,
 };
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
 use crate::retry::{retry, retry_create};
@@ -69,7 +70,7 @@ fn attributes(arn: &str, role_id: &str) -> Attributes {
     BTreeMap::from([("Arn".to_string(), json!(arn)), ("RoleId".to_string(), json!(role_id))])
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreateRole";
     let props = Props::new(&req.properties, OP);
     let name = match &req.physical_name {
@@ -137,13 +138,13 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     Ok(applied)
 }
 
-async fn get_role(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, ProviderError> {
+async fn get_role(iam: &Iam, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, ProviderError> {
     let c = &iam.client;
     found(retry(&iam.retry, "GetRole", || c.get_role().role_name(name).send()).await)
         .map(|out| out.and_then(|o| o.role))
 }
 
-async fn inline_names(iam: &IamProvider, name: &str) -> Result<Vec<String>, ProviderError> {
+async fn inline_names(iam: &Iam, name: &str) -> Result<Vec<String>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListRolePolicies", || {
@@ -155,7 +156,7 @@ async fn inline_names(iam: &IamProvider, name: &str) -> Result<Vec<String>, Prov
     .await
 }
 
-async fn attached_arns(iam: &IamProvider, name: &str) -> Result<Vec<String>, ProviderError> {
+async fn attached_arns(iam: &Iam, name: &str) -> Result<Vec<String>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListAttachedRolePolicies", || {
@@ -168,7 +169,7 @@ async fn attached_arns(iam: &IamProvider, name: &str) -> Result<Vec<String>, Pro
     .await
 }
 
-async fn live_tags(iam: &IamProvider, name: &str) -> Result<Vec<(String, String)>, ProviderError> {
+async fn live_tags(iam: &Iam, name: &str) -> Result<Vec<(String, String)>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out =
@@ -180,7 +181,7 @@ async fn live_tags(iam: &IamProvider, name: &str) -> Result<Vec<(String, String)
     .await
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = req.physical_id.as_str();
     let Some(role) = get_role(iam, name).await? else { return Ok(None) };
     let trust = match role.assume_role_policy_document() {
@@ -232,7 +233,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "UpdateRole";
     let name = req.physical_id.as_str();
     let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
@@ -322,7 +323,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
 /// Detach what the applied properties name and delete the role; only when IAM refuses
 /// because something else is still attached (added outside infra, or an instance profile)
 /// list everything and clear it. The common case then costs what a hand-written delete does.
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     let name = req.physical_id.as_str();
     let props = Props::new(&req.properties, "DeleteRole");
     let (Ok(policies), Ok(managed)) = (inline_policies(&props, "DeleteRole"), props.strings("ManagedPolicyArns"))
@@ -343,7 +344,7 @@ pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), Provid
 }
 
 /// Remove the role from instance profiles, detach and delete its policies, then delete it.
-async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError> {
+async fn delete_role(iam: &Iam, name: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     let r = &iam.retry;
     let profiles = all_pages(|marker| async move {
@@ -375,4 +376,37 @@ async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError>
         super::Principal::Role.delete_inline(iam, name, policy).await?;
     }
     gone_ok(retry(r, "DeleteRole", || c.delete_role().role_name(name).send()).await.map(drop))
+}
+
+/// `AWS::IAM::Role`.
+pub(crate) struct RoleType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for RoleType {
+    fn type_name(&self) -> &'static str {
+        "AWS::IAM::Role"
+    }
+    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
+        Some(physical_name(context, properties))
+    }
+
+    fn create_only_override(&self) -> Option<Vec<String>> {
+        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

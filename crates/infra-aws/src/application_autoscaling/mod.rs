@@ -1,36 +1,38 @@
 //! The Application Auto Scaling provider: scalable targets and scaling policies, for
 //! SageMaker endpoint variants and anything else the service can scale.
 
+use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{retry, RetryPolicy};
-use crate::sagemaker::unsupported;
-use crate::{application_autoscaling_scalable_target, application_autoscaling_scaling_policy};
-use async_trait::async_trait;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceContext,
-    UpdateRequest,
-};
+use infra_core::provider::{ErrorKind, ProviderError};
 use std::future::Future;
 
-pub const SCALABLE_TARGET: &str = "AWS::ApplicationAutoScaling::ScalableTarget";
-pub const SCALING_POLICY: &str = "AWS::ApplicationAutoScaling::ScalingPolicy";
+pub mod scalable_target;
+pub mod scaling_policy;
 
-pub struct ApplicationAutoScalingProvider {
+/// The Application Auto Scaling provider: its types, dispatched through [`AutoScaling`]'s
+/// table.
+pub type ApplicationAutoScalingProvider = Service<AutoScaling>;
+
+/// The client and retry policy the Application Auto Scaling types share.
+pub struct AutoScaling {
     pub(crate) client: aws_sdk_applicationautoscaling::Client,
     pub(crate) retry: RetryPolicy,
 }
 
-impl ApplicationAutoScalingProvider {
+impl Service<AutoScaling> {
     pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
         Self::from_client(aws_sdk_applicationautoscaling::Client::new(config), retry.for_config(config))
     }
 
     pub fn from_client(client: aws_sdk_applicationautoscaling::Client, retry: RetryPolicy) -> Self {
-        ApplicationAutoScalingProvider { client, retry }
+        Service::from_context(AutoScaling { client, retry })
     }
+}
 
+impl AutoScaling {
     pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
@@ -84,67 +86,11 @@ pub(crate) fn build_error(operation: &str, err: aws_smithy_types::error::operati
     ProviderError::new(ErrorKind::Invalid, operation, err.to_string())
 }
 
-#[async_trait]
-impl Provider for ApplicationAutoScalingProvider {
-    fn name(&self) -> &str {
-        "application-autoscaling"
-    }
-
-    fn resource_types(&self) -> &[&'static str] {
-        &[SCALABLE_TARGET, SCALING_POLICY]
-    }
-
-    fn concurrency(&self) -> usize {
-        4
-    }
-
-    /// A scalable target's ID follows from its properties, so it is known before the create
-    /// and a target registered just before a crash can be read back by it. Policies get
-    /// their ARN from the service; re-putting one by name is harmless.
-    fn physical_name(&self, context: &ResourceContext, properties: &serde_json::Value) -> Option<String> {
-        if context.resource_type != SCALABLE_TARGET {
-            return None;
-        }
-        let field = |key: &str| properties.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
-        let target = TargetId {
-            resource_id: field("ResourceId")?,
-            scalable_dimension: field("ScalableDimension")?,
-            service_namespace: field("ServiceNamespace")?,
-        };
-        Some(target.render())
-    }
-
-    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            SCALABLE_TARGET => application_autoscaling_scalable_target::create(self, req).await,
-            SCALING_POLICY => application_autoscaling_scaling_policy::create(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            SCALABLE_TARGET => application_autoscaling_scalable_target::read(self, req).await,
-            SCALING_POLICY => application_autoscaling_scaling_policy::read(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            SCALABLE_TARGET => application_autoscaling_scalable_target::update(self, req).await,
-            SCALING_POLICY => application_autoscaling_scaling_policy::update(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.context.resource_type.as_str() {
-            SCALABLE_TARGET => application_autoscaling_scalable_target::delete(self, req).await,
-            SCALING_POLICY => application_autoscaling_scaling_policy::delete(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
+impl ServiceContext for AutoScaling {
+    const NAME: &'static str = "application-autoscaling";
+    const CONCURRENCY: usize = 4;
+    const TYPES: &'static [&'static dyn ResourceType<Self>] =
+        &[&scalable_target::ScalableTargetType, &scaling_policy::ScalingPolicyType];
 }
 
 #[cfg(test)]

@@ -2,25 +2,21 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
+use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::props::Props;
 use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy, IAM_PROPAGATION_WINDOW};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
-use crate::{sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group};
-use async_trait::async_trait;
 use aws_sdk_sagemaker::types::Tag;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceContext,
-    UpdateRequest,
-};
+use infra_core::provider::{Applied, CreateRequest, ErrorKind, ProviderError, ResourceContext, UpdateRequest};
 use std::time::Duration;
 
-pub const MODEL: &str = "AWS::SageMaker::Model";
-pub const ENDPOINT_CONFIG: &str = "AWS::SageMaker::EndpointConfig";
-pub const ENDPOINT: &str = "AWS::SageMaker::Endpoint";
-pub const MODEL_PACKAGE_GROUP: &str = "AWS::SageMaker::ModelPackageGroup";
+pub mod endpoint;
+pub mod endpoint_config;
+pub mod model;
+pub mod model_package_group;
 
 /// Tunables; the defaults suit real AWS, tests shorten them.
 #[derive(Clone)]
@@ -45,13 +41,17 @@ impl Default for SageMakerSettings {
     }
 }
 
-pub struct SageMakerProvider {
+/// The SageMaker provider: every SageMaker type, dispatched through [`SageMaker`]'s table.
+pub type SageMakerProvider = Service<SageMaker>;
+
+/// The clients and settings the SageMaker types share.
+pub struct SageMaker {
     pub(crate) sagemaker: aws_sdk_sagemaker::Client,
     pub(crate) autoscaling: aws_sdk_applicationautoscaling::Client,
     pub(crate) settings: SageMakerSettings,
 }
 
-impl SageMakerProvider {
+impl Service<SageMaker> {
     pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
         Self::from_clients(
             aws_sdk_sagemaker::Client::new(config),
@@ -65,9 +65,11 @@ impl SageMakerProvider {
         autoscaling: aws_sdk_applicationautoscaling::Client,
         settings: SageMakerSettings,
     ) -> Self {
-        SageMakerProvider { sagemaker, autoscaling, settings }
+        Service::from_context(SageMaker { sagemaker, autoscaling, settings })
     }
+}
 
+impl SageMaker {
     /// Runs a SageMaker call with the provider's retry policy.
     pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
@@ -188,7 +190,7 @@ pub(crate) fn named(name_attribute: &str, arn: String, name: String) -> Applied 
 /// Update of a type that is immutable but for its tags (models, endpoint configurations): any
 /// other change is refused, so the planner replaces instead.
 pub(crate) async fn update_tags_only(
-    p: &SageMakerProvider,
+    p: &SageMaker,
     req: &UpdateRequest,
     name_attribute: &str,
 ) -> Result<Applied, ProviderError> {
@@ -278,75 +280,16 @@ pub(crate) fn ensure_only_changed(req: &UpdateRequest, updatable: &[&str]) -> Re
     ))
 }
 
-#[async_trait]
-impl Provider for SageMakerProvider {
-    fn name(&self) -> &str {
-        "sagemaker"
-    }
-
-    fn resource_types(&self) -> &[&'static str] {
-        &[MODEL, ENDPOINT_CONFIG, ENDPOINT, MODEL_PACKAGE_GROUP]
-    }
-
-    fn concurrency(&self) -> usize {
-        // SageMaker's control-plane limits are low (a few calls per second per operation).
-        4
-    }
-
-    fn physical_name(&self, context: &ResourceContext, properties: &serde_json::Value) -> Option<String> {
-        let property = match context.resource_type.as_str() {
-            MODEL => "ModelName",
-            ENDPOINT_CONFIG => "EndpointConfigName",
-            ENDPOINT => "EndpointName",
-            MODEL_PACKAGE_GROUP => "ModelPackageGroupName",
-            _ => return None,
-        };
-        Some(chosen_name(context, properties, property))
-    }
-
-    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::create(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::create(self, req).await,
-            ENDPOINT => sagemaker_endpoint::create(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::create(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::read(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::read(self, req).await,
-            ENDPOINT => sagemaker_endpoint::read(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::read(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::update(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::update(self, req).await,
-            ENDPOINT => sagemaker_endpoint::update(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::update(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::delete(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::delete(self, req).await,
-            ENDPOINT => sagemaker_endpoint::delete(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::delete(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-}
-
-pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
-    ProviderError::new(ErrorKind::Unsupported, "dispatch", format!("resource type {resource_type} is not handled here"))
+impl ServiceContext for SageMaker {
+    const NAME: &'static str = "sagemaker";
+    /// SageMaker's control-plane limits are low (a few calls per second per operation).
+    const CONCURRENCY: usize = 4;
+    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[
+        &model::ModelType,
+        &endpoint_config::EndpointConfigType,
+        &endpoint::EndpointType,
+        &model_package_group::ModelPackageGroupType,
+    ];
 }
 
 /// SageMaker reports a missing resource as a ValidationException ("Could not find model …",

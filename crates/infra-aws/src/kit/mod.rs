@@ -1,0 +1,3 @@
+//! The toolkit every service shares: the per-type trait and its dispatch.
+
+pub mod service;
