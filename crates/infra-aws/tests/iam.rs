@@ -520,7 +520,7 @@ async fn providers_cover_the_iam_types() {
     let aws = LocalAws::shared().expect("local AWS");
     let providers = aws.account().await.expect("account").providers().await.expect("providers");
     let mut registry = infra_core::provider::Registry::new();
-    providers.into_iter().for_each(|p| registry.register(p));
+    providers.into_iter().for_each(|p| registry.register(p).expect("one provider per type"));
     for t in ["AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"] {
         assert_eq!(registry.for_type(t).map(|p| p.name()), Some("iam"), "{t}");
     }

@@ -68,8 +68,8 @@ impl Fixture {
     fn with(mem: MemoryProvider) -> Self {
         let mem = Arc::new(mem);
         let mut registry = Registry::new();
-        registry.register(mem.clone());
-        registry.register(Arc::new(LocalProvider::new()));
+        registry.register(mem.clone()).expect("one provider per type");
+        registry.register(Arc::new(LocalProvider::new())).expect("one provider per type");
         Fixture {
             mem,
             registry,
