@@ -9,18 +9,18 @@ pub mod iam;
 pub mod kit;
 pub mod naming;
 pub mod policy;
-mod props;
 pub mod retry;
 pub mod sagemaker;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod waiter;
 
 pub use application_autoscaling::ApplicationAutoScalingProvider;
 /// The resolved SDK configuration [`config::load`] returns, for callers that keep it.
 pub use aws_config::SdkConfig;
 pub use config::AwsSettings;
 pub use ec2::{Ec2Provider, Ec2Settings};
+/// The waiters, where callers have always found them.
+pub use kit::waiter;
 pub use retry::{retry, RetryPolicy};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 

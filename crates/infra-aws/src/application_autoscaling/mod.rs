@@ -39,7 +39,7 @@ impl AutoScaling {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.retry, operation, op).await.map_err(|e| crate::sagemaker::missing_as_not_found(operation, e))
+        retry(&self.retry, operation, op).await.map_err(|e| crate::kit::errors::missing_as_not_found(operation, e))
     }
 }
 
@@ -79,11 +79,6 @@ impl TargetId {
     pub(crate) fn dimension(&self) -> aws_sdk_applicationautoscaling::types::ScalableDimension {
         self.scalable_dimension.as_str().into()
     }
-}
-
-/// A required field the SDK's builder found missing.
-pub(crate) fn build_error(operation: &str, err: aws_smithy_types::error::operation::BuildError) -> ProviderError {
-    ProviderError::new(ErrorKind::Invalid, operation, err.to_string())
 }
 
 impl ServiceContext for AutoScaling {

@@ -3,9 +3,10 @@
 //! `ResourceId|ScalableDimension|ServiceNamespace`; GetAtt `Id` is the same.
 
 use super::{AutoScaling, TargetId};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, omit_defaults, ObjectBuilder};
 use crate::kit::service::ResourceType;
-use crate::props::{conform, omit_defaults, ObjectBuilder, Props};
-use crate::sagemaker::absent_if_missing;
 use aws_sdk_applicationautoscaling::types::{ScalableTarget, ScalableTargetAction, ScheduledAction, SuspendedState};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;

@@ -1,10 +1,12 @@
 //! `AWS::ApplicationAutoScaling::ScalingPolicy`: target tracking or step scaling, updated in
 //! place with PutScalingPolicy. Ref is the policy ARN; GetAtt `Arn`.
 
-use super::{build_error, AutoScaling, TargetId};
+use super::{AutoScaling, TargetId};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::errors::build_error;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, float_value, omit_defaults, ObjectBuilder};
 use crate::kit::service::ResourceType;
-use crate::props::{conform, float_value, omit_defaults, ObjectBuilder, Props};
-use crate::sagemaker::absent_if_missing;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension, MetricStatistic, MetricType,
     PolicyType, PredefinedMetricSpecification, ScalingPolicy, StepAdjustment, StepScalingPolicyConfiguration,

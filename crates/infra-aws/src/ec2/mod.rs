@@ -203,7 +203,7 @@ impl Ec2 {
         old: &[(String, String)],
         new: &[(String, String)],
     ) -> Result<(), ProviderError> {
-        let (removed, added) = crate::props::tag_changes(old, new);
+        let (removed, added) = crate::kit::tags::changes(old, new);
         if !removed.is_empty() {
             let keys: Vec<Tag> = removed.iter().map(|k| Tag::builder().key(k).build()).collect();
             self.call("DeleteTags", || {
@@ -261,7 +261,7 @@ pub(crate) fn check_template_tags(template_tags: &[(String, String)], operation:
 }
 
 /// Live tags as pairs, without the intent tag (`aws:` tags are left out by
-/// [`crate::props::tags_value`]).
+/// [`crate::kit::tags`]).
 pub(crate) fn live_tags(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
@@ -269,37 +269,6 @@ pub(crate) fn live_tags(tags: &[Tag]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Observed properties in the template's representation: [`crate::props::conform`], and
-/// also where EC2 reports as text what the template wrote as a number or a boolean (a tag's
-/// `Value: 42`), so that a read after an apply equals what was applied.
-pub(crate) fn in_template_shape(observed: serde_json::Value, template: &serde_json::Value) -> serde_json::Value {
-    text_as_template(crate::props::conform(observed, Some(template)), template)
-}
-
-fn text_as_template(observed: serde_json::Value, template: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match (observed, template) {
-        (Value::Object(obs), Value::Object(tpl)) => Value::Object(
-            obs.into_iter()
-                .map(|(k, v)| {
-                    let v = match tpl.get(&k) {
-                        Some(t) => text_as_template(v, t),
-                        None => v,
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => {
-            Value::Array(obs.into_iter().zip(tpl).map(|(o, t)| text_as_template(o, t)).collect())
-        }
-        (Value::String(s), Value::Number(n)) if s == n.to_string() => Value::Number(n.clone()),
-        (Value::String(s), Value::Bool(b)) if s == b.to_string() => Value::Bool(*b),
-        (observed, _) => observed,
-    }
-}
-
-/// A Describe filter.
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -323,42 +292,6 @@ pub(crate) fn ambiguous_token(operation: &str, what: &str, token: &str, ids: &[S
     )
 }
 
-/// Refuses an in-place change of a create-only property (the engine replaces instead; this
-/// guards against a plan that did not). Values are compared as text, so `16` equals `"16"`.
-pub(crate) fn check_in_place(
-    old: &serde_json::Value,
-    new: &serde_json::Value,
-    create_only: &[&str],
-    what: &str,
-    operation: &str,
-) -> Result<(), ProviderError> {
-    let text = |v: &serde_json::Value, key: &str| {
-        v.get(key).filter(|x| !x.is_null()).map(|x| match x {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-    };
-    for key in create_only {
-        if text(old, key) != text(new, key) {
-            return Err(ProviderError::new(
-                ErrorKind::Invalid,
-                operation,
-                format!("{key} cannot change without replacing the {what}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `Ok(None)` for NotFound, so reads and deletes can treat "already gone" as an answer.
-pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 impl ServiceContext for Ec2 {
     const NAME: &'static str = "ec2";
     /// EC2 throttles per account with token buckets that mutating calls drain quickly.
@@ -369,6 +302,7 @@ impl ServiceContext for Ec2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::props::check_in_place;
     use serde_json::json;
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -416,7 +350,11 @@ mod tests {
             (json!({"A": "x", "B": "1"}), json!({"A": "x"}), json!({"A": "x", "B": "1"})),
         ];
         for (observed, template, expected) in cases {
-            assert_eq!(in_template_shape(observed.clone(), &template), expected, "{observed} against {template}");
+            assert_eq!(
+                crate::kit::readback::conform(observed.clone(), Some(&template)),
+                expected,
+                "{observed} against {template}"
+            );
         }
     }
 

@@ -6,11 +6,12 @@
 //! new VPC. A VPC that still holds subnets, gateways, endpoints or interfaces cannot be
 //! deleted, and the error names them.
 
-use super::{
-    absent_if_missing, ambiguous_token, check_in_place, check_template_tags, filter, in_template_shape, intent_filter,
-    intent_tag_specification, live_tags, Ec2,
-};
-use crate::props::{omit_defaults, tags_value, ObjectBuilder, Props};
+use super::{ambiguous_token, check_template_tags, filter, intent_filter, intent_tag_specification, live_tags, Ec2};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::check_in_place;
+use crate::kit::props::Props;
+use crate::kit::readback::{omit_defaults, ObjectBuilder};
+use crate::kit::tags::observed as tags_value;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcAttributeName, VpcCidrBlockStateCode, VpcState,
@@ -353,7 +354,7 @@ async fn observe(p: &Ec2, vpc: Vpc, template: &Value) -> Result<Option<Observed>
     let applied = applied(&vpc, &defaults);
     Ok(Some(Observed {
         physical_id: applied.physical_id,
-        properties: in_template_shape(properties, template),
+        properties: crate::kit::readback::conform(properties, Some(template)),
         attributes: applied.attributes,
         failure: None,
     }))

@@ -1,10 +1,17 @@
 //! `AWS::IAM::InstanceProfile`: a container for one role that EC2 instances assume. Ref is the
 //! instance profile name; `Fn::GetAtt` gives `Arn`.
 
-use super::{check_in_place, found, gone_ok, set_diff, shape_like, Compare, Iam, LiveProperty, Props};
+use super::{set_diff, Iam, Props};
+use crate::kit::adopt::{code_is, create_or_adopt, Created};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::errors::gone_ok;
+use crate::kit::props::check_in_place;
+use crate::kit::readback::shape_like;
+use crate::kit::readback::Compare;
+use crate::kit::readback::LiveProperty;
 use crate::kit::service::ResourceType;
 use crate::naming;
-use crate::retry::{retry, retry_create};
+use crate::retry::retry;
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest,
@@ -16,7 +23,7 @@ use std::collections::BTreeMap;
 pub const CREATE_ONLY: &[&str] = &["InstanceProfileName", "Path"];
 
 pub fn physical_name(ctx: &ResourceContext, properties: &Value) -> String {
-    match Props::new(properties, "CreateInstanceProfile").string("InstanceProfileName") {
+    match Props::root(properties, "CreateInstanceProfile").and_then(|p| p.string("InstanceProfileName")) {
         Ok(Some(name)) => name,
         _ => naming::generate(ctx, naming::IAM_INSTANCE_PROFILE),
     }
@@ -28,8 +35,10 @@ fn attributes(arn: &str) -> Attributes {
 
 async fn get_profile(iam: &Iam, name: &str) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
     let c = &iam.client;
-    found(retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await)
-        .map(|o| o.and_then(|o| o.instance_profile))
+    absent_if_missing(
+        retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await,
+    )
+    .map(|o| o.and_then(|o| o.instance_profile))
 }
 
 async fn add_role(iam: &Iam, name: &str, role: &str) -> Result<(), ProviderError> {
@@ -54,25 +63,22 @@ async fn remove_role(iam: &Iam, name: &str, role: &str) -> Result<(), ProviderEr
 
 pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreateInstanceProfile";
-    let props = Props::new(&req.properties, OP);
+    let props = Props::root(&req.properties, OP)?;
     let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
     let path = props.string("Path")?;
-    let roles = props.strings("Roles")?;
+    let roles = props.string_list("Roles")?;
     if roles.len() > 1 {
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
     }
     let c = &iam.client;
-    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
+    let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
         c.create_instance_profile().instance_profile_name(&name).set_path(path.clone()).send()
     })
     .await;
-    let arn = match created {
-        Ok(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
+    let arn = match created? {
+        Created::Made(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
         // An earlier attempt created it but its answer was lost: the profile is ours.
-        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
-            get_profile(iam, &name).await?.ok_or(e)?.arn
-        }
-        Err(e) => return Err(e),
+        Created::Adopt(e) => get_profile(iam, &name).await?.ok_or(e)?.arn,
     };
     for role in &roles {
         if let Err(e) = add_role(iam, &name, role).await {
@@ -102,14 +108,14 @@ pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, Prov
 
 pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "AddRoleToInstanceProfile";
-    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    check_in_place(&old, &new, CREATE_ONLY, "instance profile")?;
-    let new_roles = new.strings("Roles")?;
+    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+    check_in_place(&req.old_properties, &req.new_properties, CREATE_ONLY, "instance profile", OP)?;
+    let new_roles = new.string_list("Roles")?;
     if new_roles.len() > 1 {
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
     }
     let name = req.physical_id.as_str();
-    let (add, remove) = set_diff(&old.strings("Roles")?, &new_roles);
+    let (add, remove) = set_diff(&old.string_list("Roles")?, &new_roles);
     // Remove first: the profile holds one role at a time.
     for role in &remove {
         remove_role(iam, name, role).await?;

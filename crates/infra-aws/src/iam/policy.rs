@@ -1,7 +1,10 @@
 //! `AWS::IAM::Policy`: one inline policy put on roles, users and groups. Ref is a generated
 //! ID (the policy itself has no ARN); `Fn::GetAtt` gives `Id`.
 
-use super::{live_document, principals, shape_like, Compare, Iam, LiveProperty, Principal, Props};
+use super::{live_document, principals, Iam, Principal, Props};
+use crate::kit::readback::shape_like;
+use crate::kit::readback::Compare;
+use crate::kit::readback::LiveProperty;
 use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
@@ -35,7 +38,7 @@ fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(
 
 pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "PutRolePolicy";
-    let props = Props::new(&req.properties, OP);
+    let props = Props::root(&req.properties, OP)?;
     let name = props.required_string("PolicyName")?;
     let doc = props.required_document("PolicyDocument")?;
     let targets = principals(&props)?;
@@ -54,7 +57,7 @@ pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderE
 }
 
 pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let props = Props::new(&req.properties, "GetRolePolicy");
+    let props = Props::root(&req.properties, "GetRolePolicy")?;
     let name = props.required_string("PolicyName")?;
     let mut docs = Vec::new();
     let mut on: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -86,7 +89,7 @@ pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, Prov
 
 pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "PutRolePolicy";
-    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
+    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
     let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
     let doc = new.required_document("PolicyDocument")?;
     let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
@@ -109,7 +112,7 @@ pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderE
 }
 
 pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let props = Props::new(&req.properties, "DeleteRolePolicy");
+    let props = Props::root(&req.properties, "DeleteRolePolicy")?;
     let name = props.required_string("PolicyName")?;
     for (kind, principal) in principals(&props)? {
         kind.delete_inline(iam, &principal, &name).await?;

@@ -3,11 +3,12 @@
 //! autoscaler, and is verified because SageMaker can roll back silently. Ref is the ARN;
 //! GetAtt `EndpointName`.
 
-use super::{
-    absent_if_missing, create_name, ensure_only_changed, named, recorded_name, require_arn, some_tags, SageMaker,
-};
+use super::{create_name, ensure_only_changed, named, recorded_name, require_arn, some_tags, SageMaker};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, ObjectBuilder};
 use crate::kit::service::ResourceType;
-use crate::props::{conform, tags_value, ObjectBuilder, Props};
+use crate::kit::tags::observed as tags_value;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;

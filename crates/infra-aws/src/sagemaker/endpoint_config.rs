@@ -2,11 +2,12 @@
 //! is a new one, which the endpoint then switches to. Ref is the ARN; GetAtt
 //! `EndpointConfigName`.
 
-use super::{
-    absent_if_missing, create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMaker,
-};
+use super::{create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMaker};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, omit_defaults, ObjectBuilder};
 use crate::kit::service::ResourceType;
-use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
+use crate::kit::tags::observed as tags_value;
 use aws_sdk_sagemaker::types::{
     AsyncInferenceClientConfig, AsyncInferenceConfig, AsyncInferenceNotificationConfig, AsyncInferenceOutputConfig,
     AsyncNotificationTopicTypes, CaptureContentTypeHeader, CaptureMode, CaptureOption, DataCaptureConfig,

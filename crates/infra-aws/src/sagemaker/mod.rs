@@ -2,9 +2,10 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
+use crate::kit::adopt::{create_or_adopt, Created};
+use crate::kit::props::Props;
 use crate::kit::service::{ResourceType, Service, ServiceContext};
-use crate::props::Props;
-use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy, IAM_PROPAGATION_WINDOW};
+use crate::retry::{is_iam_propagation, retry, RetryPolicy, IAM_PROPAGATION_WINDOW};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use aws_sdk_sagemaker::types::Tag;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -77,13 +78,15 @@ impl SageMaker {
         Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.settings.retry, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
+        retry(&self.settings.retry, operation, op)
+            .await
+            .map_err(|e| crate::kit::errors::missing_as_not_found(operation, e))
     }
 
-    /// Runs a create call. A create retried after a lost response can meet its own earlier
-    /// success ("Cannot create already existing …"): that is `Ok(None)`, and the caller
-    /// describes what is there. With `execution_role`, also rides out IAM propagation of
-    /// the role SageMaker must assume.
+    /// Runs a create call under the one adoption rule ([`crate::kit::adopt`]): a create
+    /// retried after a lost answer can meet its own earlier success ("Cannot create already
+    /// existing …"); that is `Ok(None)`, and the caller describes what is there. With
+    /// `execution_role`, also rides out IAM propagation of the role SageMaker must assume.
     pub(crate) async fn create_call<T, E, F, Fut>(
         &self,
         operation: &str,
@@ -99,10 +102,9 @@ impl SageMaker {
         if execution_role {
             policy = policy.retry_when(self.settings.role_propagation, is_iam_propagation);
         }
-        match retry_counted(&policy, operation, op).await {
-            (Ok(v), _) => Ok(Some(v)),
-            (Err(e), attempts) if attempts > 1 && already_exists(&e) => Ok(None),
-            (Err(e), _) => Err(e),
+        match create_or_adopt(&policy, operation, already_exists, op).await? {
+            Created::Made(v) => Ok(Some(v)),
+            Created::Adopt(_) => Ok(None),
         }
     }
 
@@ -152,7 +154,7 @@ impl SageMaker {
         old: &[(String, String)],
         new: &[(String, String)],
     ) -> Result<(), ProviderError> {
-        let (mut removed, added) = crate::props::tag_changes(old, new);
+        let (mut removed, added) = crate::kit::tags::changes(old, new);
         // A changed value is removed first: AddTags overwrites on AWS, but emulations append a
         // second tag with the same key, and the extra call costs little.
         removed.extend(added.iter().filter(|(k, _)| old.iter().any(|(o, _)| o == k)).map(|(k, _)| k.clone()));
@@ -172,7 +174,8 @@ impl SageMaker {
 }
 
 /// SageMaker's answer to creating something that exists ("Cannot create already existing
-/// model …").
+/// model …"): a ValidationException with no code of its own, so only its text tells. It is
+/// asked only after an answer was lost ([`crate::kit::adopt`]).
 fn already_exists(err: &ProviderError) -> bool {
     let message = err.message.to_ascii_lowercase();
     message.contains("already existing") || message.contains("already exists")
@@ -292,71 +295,12 @@ impl ServiceContext for SageMaker {
     ];
 }
 
-/// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
-/// "… does not exist"), which on its own reads as a bad request; so do emulations of
-/// Application Auto Scaling ("No scalable target found …"). Only for calls about the resource
-/// itself: a create naming a missing model is a bad request.
-pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> ProviderError {
-    let about_itself =
-        ["Describe", "Delete", "Deregister", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
-    let message = err.message.to_ascii_lowercase();
-    if about_itself
-        && err.code.as_deref() == Some("ValidationException")
-        && (message.contains("could not find")
-            || message.contains("does not exist")
-            || (message.starts_with("no ") && message.contains(" found")))
-    {
-        err.kind = ErrorKind::NotFound;
-    }
-    err
-}
-
-/// `Ok(None)` for a NotFound error, so reads and deletes can treat "gone" as an answer.
-pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check_name(id: &str, expected: &str) {
         assert_eq!(name_from_id(id), expected);
-    }
-
-    fn check_kind(operation: &str, code: &str, message: &str, expected: ErrorKind) {
-        let err = ProviderError::new(ErrorKind::Invalid, operation, message).with_code(code);
-        assert_eq!(missing_as_not_found(operation, err).kind, expected, "{operation} {code} {message}");
-    }
-
-    #[test]
-    fn missing_resources_are_not_found() {
-        check_kind(
-            "DescribeModel",
-            "ValidationException",
-            "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".",
-            ErrorKind::NotFound,
-        );
-        check_kind("DeleteEndpoint", "ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
-        check_kind(
-            "DescribeModelPackageGroup",
-            "ValidationException",
-            "ModelPackageGroup arn:x does not exist.",
-            ErrorKind::NotFound,
-        );
-        check_kind("DescribeModel", "ValidationException", "1 validation error detected", ErrorKind::Invalid);
-        check_kind("DescribeModel", "AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
-        check_kind(
-            "DeregisterScalableTarget",
-            "ValidationException",
-            "No scalable target found for service namespace: sagemaker",
-            ErrorKind::NotFound,
-        );
-        check_kind("CreateEndpointConfig", "ValidationException", "Could not find model \"m\".", ErrorKind::Invalid);
     }
 
     #[test]
