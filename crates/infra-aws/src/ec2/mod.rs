@@ -367,7 +367,7 @@ mod tests {
             (json!({}), json!({"InstanceTenancy": "dedicated"}), false),
         ];
         for (old, new, ok) in cases {
-            let got = check_in_place(&old, &new, vpc::CREATE_ONLY, "VPC", "ModifyVpcAttribute");
+            let got = check_in_place(&old, &new, &vpc::create_only(), "VPC", "ModifyVpcAttribute");
             assert_eq!(got.is_ok(), ok, "{old} -> {new}: {got:?}");
         }
     }

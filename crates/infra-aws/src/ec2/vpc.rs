@@ -23,11 +23,19 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::time::Duration;
 
+const TYPE: &str = "AWS::EC2::VPC";
+
 /// Properties whose change needs a new VPC: the registry schema's create-only properties,
 /// and `InstanceTenancy`, which EC2 can change in place only from `dedicated` to `default`
-/// (a change the engine cannot tell from the others, so every change replaces).
-pub(crate) const CREATE_ONLY: &[&str] =
-    &["CidrBlock", "InstanceTenancy", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "VpcEncryptionControl"];
+/// (a change the engine cannot tell from the others, so every change replaces). The schema
+/// lists it as updatable; that is where it is wrong for infra.
+pub(crate) fn create_only() -> Vec<String> {
+    let mut list = crate::kit::schema::create_only(TYPE);
+    if !list.iter().any(|p| p == "InstanceTenancy") {
+        list.push("InstanceTenancy".to_string());
+    }
+    list
+}
 
 const TENANCIES: &[&str] = &["default", "dedicated", "host"];
 
@@ -383,7 +391,7 @@ pub(crate) async fn update(p: &Ec2, req: &UpdateRequest) -> Result<Applied, Prov
     // The old properties are what was applied (or read back): only what they say is needed.
     let old = Spec::parse(&req.old_properties, OPERATION)?;
     let new = Spec::read(&req.new_properties, OPERATION)?;
-    check_in_place(&req.old_properties, &req.new_properties, CREATE_ONLY, "VPC", OPERATION)?;
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(), "VPC", OPERATION)?;
     let id = req.physical_id.as_str();
     let support = (old.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT), new.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT));
     let hostnames =
@@ -646,10 +654,11 @@ pub(crate) struct VpcType;
 #[async_trait::async_trait]
 impl crate::kit::service::ResourceType<Ec2> for VpcType {
     fn type_name(&self) -> &'static str {
-        "AWS::EC2::VPC"
+        TYPE
     }
+
     fn create_only_override(&self) -> Option<Vec<String>> {
-        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
+        Some(create_only())
     }
     async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
         create(ec2, req).await

@@ -9,6 +9,7 @@ use crate::kit::props::check_in_place;
 use crate::kit::readback::shape_like;
 use crate::kit::readback::Compare;
 use crate::kit::readback::LiveProperty;
+use crate::kit::schema::create_only;
 use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::retry::retry;
@@ -19,8 +20,7 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Changing these means a new instance profile.
-pub const CREATE_ONLY: &[&str] = &["InstanceProfileName", "Path"];
+const TYPE: &str = "AWS::IAM::InstanceProfile";
 
 pub fn physical_name(ctx: &ResourceContext, properties: &Value) -> String {
     match Props::root(properties, "CreateInstanceProfile").and_then(|p| p.string("InstanceProfileName")) {
@@ -109,7 +109,7 @@ pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, Prov
 pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "AddRoleToInstanceProfile";
     let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
-    check_in_place(&req.old_properties, &req.new_properties, CREATE_ONLY, "instance profile", OP)?;
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "instance profile", OP)?;
     let new_roles = new.string_list("Roles")?;
     if new_roles.len() > 1 {
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
@@ -152,14 +152,10 @@ pub(crate) struct InstanceProfileType;
 #[async_trait::async_trait]
 impl ResourceType<Iam> for InstanceProfileType {
     fn type_name(&self) -> &'static str {
-        "AWS::IAM::InstanceProfile"
+        TYPE
     }
     fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
         Some(physical_name(context, properties))
-    }
-
-    fn create_only_override(&self) -> Option<Vec<String>> {
-        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
     }
 
     async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {

@@ -13,6 +13,7 @@ use crate::kit::props::check_in_place;
 use crate::kit::readback::shape_like;
 use crate::kit::readback::Compare;
 use crate::kit::readback::LiveProperty;
+use crate::kit::schema::create_only;
 use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
@@ -25,8 +26,7 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Changing these means a new policy.
-pub const CREATE_ONLY: &[&str] = &["ManagedPolicyName", "Path", "Description"];
+const TYPE: &str = "AWS::IAM::ManagedPolicy";
 
 /// IAM's limit on versions per managed policy.
 pub const MAX_VERSIONS: usize = 5;
@@ -196,7 +196,7 @@ pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, Prov
 pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreatePolicyVersion";
     let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
-    check_in_place(&req.old_properties, &req.new_properties, CREATE_ONLY, "policy", OP)?;
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "policy", OP)?;
     let arn = arn_of(iam, &req.physical_id, &req.old_properties).await?;
     let doc = new.required_document("PolicyDocument")?;
     let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
@@ -285,14 +285,10 @@ pub(crate) struct ManagedPolicyType;
 #[async_trait::async_trait]
 impl ResourceType<Iam> for ManagedPolicyType {
     fn type_name(&self) -> &'static str {
-        "AWS::IAM::ManagedPolicy"
+        TYPE
     }
     fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
         Some(physical_name(context, properties))
-    }
-
-    fn create_only_override(&self) -> Option<Vec<String>> {
-        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
     }
 
     async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {

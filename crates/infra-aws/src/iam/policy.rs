@@ -15,6 +15,8 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+const TYPE: &str = "AWS::IAM::Policy";
+
 /// The ID is generated whatever the name, as CloudFormation does: one policy name can be
 /// used by several policy resources on different principals.
 pub fn physical_name(ctx: &ResourceContext) -> String {
@@ -126,14 +128,10 @@ pub(crate) struct PolicyType;
 #[async_trait::async_trait]
 impl ResourceType<Iam> for PolicyType {
     fn type_name(&self) -> &'static str {
-        "AWS::IAM::Policy"
+        TYPE
     }
     fn physical_name(&self, context: &ResourceContext, _properties: &Value) -> Option<String> {
         Some(physical_name(context))
-    }
-
-    fn create_only_override(&self) -> Option<Vec<String>> {
-        Some(Vec::new())
     }
 
     async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {

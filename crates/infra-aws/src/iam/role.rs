@@ -9,6 +9,7 @@ use crate::kit::props::check_in_place;
 use crate::kit::readback::shape_like;
 use crate::kit::readback::Compare;
 use crate::kit::readback::LiveProperty;
+use crate::kit::schema::create_only;
 use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
@@ -21,8 +22,7 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Changing these means a new role.
-pub const CREATE_ONLY: &[&str] = &["RoleName", "Path"];
+const TYPE: &str = "AWS::IAM::Role";
 
 const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
 
@@ -232,7 +232,7 @@ pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderE
     const OP: &str = "UpdateRole";
     let name = req.physical_id.as_str();
     let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
-    check_in_place(&req.old_properties, &req.new_properties, CREATE_ONLY, "role", OP)?;
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "role", OP)?;
     let c = &iam.client;
     let r = &iam.retry;
 
@@ -382,14 +382,10 @@ pub(crate) struct RoleType;
 #[async_trait::async_trait]
 impl ResourceType<Iam> for RoleType {
     fn type_name(&self) -> &'static str {
-        "AWS::IAM::Role"
+        TYPE
     }
     fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
         Some(physical_name(context, properties))
-    }
-
-    fn create_only_override(&self) -> Option<Vec<String>> {
-        Some(CREATE_ONLY.iter().map(|s| s.to_string()).collect())
     }
 
     async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {

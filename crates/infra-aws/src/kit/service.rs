@@ -28,6 +28,12 @@ pub trait ResourceType<S: Send + Sync + 'static>: Send + Sync {
         None
     }
 
+    /// The properties whose change replaces the resource: the override where there is one,
+    /// else the schema's. What an update checks before it changes anything in place.
+    fn create_only_properties(&self) -> Vec<String> {
+        self.create_only_override().unwrap_or_else(|| super::schema::create_only(self.type_name()))
+    }
+
     /// The properties that name the resource ([`Provider::name_properties`]).
     fn name_properties(&self) -> Option<Vec<String>> {
         None
