@@ -11,7 +11,7 @@ pub mod vpc;
 
 use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{retry, retry_mapped, RetryPolicy};
-use crate::waiter::{stderr_heartbeats, HeartbeatSink, Phase, Polling, Timeouts, Wait};
+use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, ResourceType as SdkResourceType, Tag, TagSpecification};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -54,7 +54,7 @@ impl Default for Ec2Settings {
                 max_interval: Duration::from_secs(10),
                 heartbeat_every: Duration::from_secs(60),
             },
-            heartbeats: Some(stderr_heartbeats()),
+            heartbeats: None,
         }
     }
 }

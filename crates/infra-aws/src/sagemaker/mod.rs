@@ -37,7 +37,7 @@ impl Default for SageMakerSettings {
             role_propagation: IAM_PROPAGATION_WINDOW,
             timeouts: Timeouts::default(),
             polling: Polling::default(),
-            heartbeats: Some(crate::waiter::stderr_heartbeats()),
+            heartbeats: None,
         }
     }
 }

@@ -22,6 +22,101 @@ pub mod local;
 #[cfg(feature = "testing")]
 pub mod memory;
 
+/// What a provider reports while one of its calls runs (a long wait), for the engine to show
+/// with the step it belongs to. Providers never print: they [`report`](events::report), and
+/// the engine runs each provider call inside a [`scope`](events::scope) that forwards the
+/// reports to its progress reporter.
+pub mod events {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum ProviderEvent {
+        /// A wait for a long transition is still going on.
+        Waiting {
+            /// The operation waiting, e.g. `CreateEndpoint`.
+            operation: String,
+            /// What is waited for, e.g. `endpoint my-endpoint`.
+            subject: String,
+            /// The status the service reported last.
+            status: String,
+            /// What the wait is for, e.g. `InService`.
+            target: String,
+            elapsed: Duration,
+        },
+    }
+
+    impl std::fmt::Display for ProviderEvent {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                ProviderEvent::Waiting { subject, status, elapsed, .. } => write!(
+                    f,
+                    "still waiting for {subject} ({status}, {} elapsed)",
+                    humantime::format_duration(Duration::from_secs(elapsed.as_secs()))
+                ),
+            }
+        }
+    }
+
+    type Sink = Arc<dyn Fn(ProviderEvent) + Send + Sync>;
+
+    tokio::task_local! {
+        static SINK: Sink;
+    }
+
+    /// Runs `call` with `sink` hearing every event reported from inside it (on its task).
+    pub async fn scope<F: Future>(sink: impl Fn(ProviderEvent) + Send + Sync + 'static, call: F) -> F::Output {
+        SINK.scope(Arc::new(sink), call).await
+    }
+
+    /// Reports `event` to the step whose call is running; `false` when no step listens (a
+    /// call made outside the engine).
+    pub fn report(event: ProviderEvent) -> bool {
+        SINK.try_with(|sink| sink(event)).is_ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::sync::Mutex;
+
+        fn waiting(secs: u64) -> ProviderEvent {
+            ProviderEvent::Waiting {
+                operation: "CreateEndpoint".into(),
+                subject: "endpoint e".into(),
+                status: "Creating".into(),
+                target: "InService".into(),
+                elapsed: Duration::from_millis(secs * 1000 + 400),
+            }
+        }
+
+        #[tokio::test]
+        async fn reports_reach_the_scope_they_are_made_in() {
+            assert!(!report(waiting(1)), "nobody listens outside a scope");
+            let heard = Arc::new(Mutex::new(Vec::new()));
+            let sink = {
+                let heard = heard.clone();
+                move |e: ProviderEvent| heard.lock().unwrap().push(e)
+            };
+            let out = scope(sink, async {
+                assert!(report(waiting(70)));
+                7
+            })
+            .await;
+            assert_eq!(out, 7);
+            assert_eq!(*heard.lock().unwrap(), vec![waiting(70)]);
+            assert!(!report(waiting(2)), "the scope ended with its call");
+        }
+
+        #[test]
+        fn waiting_reads_as_the_waiter_always_said_it() {
+            assert_eq!(waiting(70).to_string(), "still waiting for endpoint e (Creating, 1m 10s elapsed)");
+        }
+    }
+}
+
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::fmt;
