@@ -47,3 +47,17 @@ fn providers_do_not_reach_into_the_engine() {
         }
     }
 }
+
+/// Providers never print: the engine owns output (waits are provider events, retry notices go
+/// to the observer the binary sets). Only the test harness may write to the terminal.
+#[test]
+fn providers_never_print() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/infra-aws/src"), &mut files);
+    for f in files.iter().filter(|f| !f.ends_with("testing.rs")) {
+        let text = std::fs::read_to_string(f).expect("source");
+        for forbidden in ["println!", "print!(", "eprint", "std::io::stdout", "std::io::stderr", "dbg!("] {
+            assert!(!text.contains(forbidden), "{} uses {forbidden}", f.display());
+        }
+    }
+}

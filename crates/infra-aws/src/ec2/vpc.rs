@@ -574,6 +574,35 @@ fn dependency_error(err: ProviderError, id: &str, blockers: &Blockers) -> Provid
     ProviderError { message, ..err }
 }
 
+/// `AWS::EC2::VPC`.
+pub(crate) struct VpcType;
+
+#[async_trait::async_trait]
+impl crate::kit::service::ResourceType<Ec2> for VpcType {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn create_only_override(&self) -> Option<Vec<String>> {
+        Some(create_only())
+    }
+    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(ec2, req).await
+    }
+    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(ec2, req).await
+    }
+    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        find(ec2, req).await
+    }
+    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(ec2, req).await
+    }
+    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(ec2, req).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,34 +674,5 @@ mod tests {
         let e = dependency_error(err, "vpc-1", &none);
         assert!(e.message.contains("none of the kinds infra looks for"), "{}", e.message);
         assert!(e.message.ends_with("EC2 says: The vpc 'vpc-1' has dependencies"), "{}", e.message);
-    }
-}
-
-/// `AWS::EC2::VPC`.
-pub(crate) struct VpcType;
-
-#[async_trait::async_trait]
-impl crate::kit::service::ResourceType<Ec2> for VpcType {
-    fn type_name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn create_only_override(&self) -> Option<Vec<String>> {
-        Some(create_only())
-    }
-    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(ec2, req).await
-    }
-    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(ec2, req).await
-    }
-    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        find(ec2, req).await
-    }
-    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(ec2, req).await
-    }
-    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(ec2, req).await
     }
 }
