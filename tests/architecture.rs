@@ -90,3 +90,27 @@ fn the_cli_holds_no_engine_logic() {
         }
     }
 }
+
+/// Library crates print nothing: the binary owns the terminal, and everything a library has to
+/// say (progress, waits, retries) reaches it as an event or a return value. Only the local AWS
+/// test harness, which is not part of the product, may print.
+#[test]
+fn library_crates_print_nothing() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/infra-core/src"), &mut files);
+    rust_files(&root().join("crates/infra-aws/src"), &mut files);
+    let harness = root().join("crates/infra-aws/src/testing.rs");
+    let mut found = Vec::new();
+    for f in files.iter().filter(|f| **f != harness) {
+        let text = std::fs::read_to_string(f).expect("source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for forbidden in ["println!", "print!(", "eprint!(", "dbg!(", "io::stdout(", "io::stderr("] {
+                if code.contains(forbidden) {
+                    found.push(format!("{}:{}: {forbidden}", f.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "library code writes to the terminal:\n{}", found.join("\n"));
+}

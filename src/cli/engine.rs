@@ -213,7 +213,8 @@ fn subject_key(e: &Event) -> String {
         | Event::Heartbeat { subject, .. }
         | Event::Finished { subject, .. }
         | Event::Failed { subject, .. }
-        | Event::Skipped { subject, .. } => subject,
+        | Event::Skipped { subject, .. }
+        | Event::Provider { subject, .. } => subject,
     };
     format!("{}.{}.{}", s.layer, s.logical_id, s.operation)
 }
@@ -237,7 +238,7 @@ impl Reporter for Progress {
                 bar.set_message(line);
                 bars.insert(key, bar);
             }
-            Event::Heartbeat { .. } => {
+            Event::Heartbeat { .. } | Event::Provider { .. } => {
                 if let Some(bar) = bars.get(&key) {
                     bar.set_message(line);
                 }

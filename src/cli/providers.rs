@@ -89,11 +89,11 @@ pub async fn registry<'a>(
     aws: &Aws,
 ) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
-    registry.register(Arc::new(LocalProvider::for_project(&project.dir, project.local_files_outside())));
+    registry.register(Arc::new(LocalProvider::for_project(&project.dir, project.local_files_outside())))?;
     if needs_aws(types) {
         let (config, policy) = aws.config().await?;
         for provider in infra_aws::providers_for(config, policy) {
-            registry.register(provider);
+            registry.register(provider)?;
         }
     }
     Ok(registry)

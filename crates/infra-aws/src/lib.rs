@@ -2,30 +2,25 @@
 //! [`infra_core::provider::Provider`]. Nothing here knows about plans, state or the CLI.
 
 pub mod application_autoscaling;
-mod application_autoscaling_scalable_target;
-mod application_autoscaling_scaling_policy;
 pub mod config;
 pub mod ec2;
 pub mod error;
 pub mod iam;
+pub mod kit;
 pub mod naming;
 pub mod policy;
-mod props;
 pub mod retry;
 pub mod sagemaker;
-mod sagemaker_endpoint;
-mod sagemaker_endpoint_config;
-mod sagemaker_model;
-mod sagemaker_model_package_group;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod waiter;
 
 pub use application_autoscaling::ApplicationAutoScalingProvider;
 /// The resolved SDK configuration [`config::load`] returns, for callers that keep it.
 pub use aws_config::SdkConfig;
 pub use config::AwsSettings;
 pub use ec2::{Ec2Provider, Ec2Settings};
+/// The waiters, where callers have always found them.
+pub use kit::waiter;
 pub use retry::{retry, RetryPolicy};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 

@@ -247,27 +247,7 @@ where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    retry_counted(policy, operation, op).await.0
-}
-
-/// Like [`retry`], also returning how many attempts were made. To tell whether a create that
-/// meets "already exists" may have met its own earlier success, use [`retry_create`].
-pub async fn retry_counted<T, E, F, Fut>(
-    policy: &RetryPolicy,
-    operation: &str,
-    mut op: F,
-) -> (Result<T, ProviderError>, u32)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let out = retry_loop(policy, || {
-        let fut = op();
-        async move { fut.await.map_err(|e| Failure::of_sdk(policy, operation, &e)) }
-    })
-    .await;
-    (out.result, out.attempts)
+    retry_create(policy, operation, op).await.0
 }
 
 /// Run a create call under `policy`. Besides the result, says whether an earlier attempt may

@@ -404,7 +404,7 @@ async fn providers_cover_the_vpc() {
     let aws = LocalAws::shared().expect("local AWS");
     let providers = aws.account().await.expect("account").providers().await.expect("providers");
     let mut registry = infra_core::provider::Registry::new();
-    providers.into_iter().for_each(|p| registry.register(p));
+    providers.into_iter().for_each(|p| registry.register(p).expect("one provider per type"));
     let ec2 = registry.for_type(VPC).expect("ec2");
     assert_eq!(ec2.name(), "ec2");
     assert_eq!(ec2.physical_name(&context("Vpc"), &json!({"CidrBlock": "10.0.0.0/16"})), None);

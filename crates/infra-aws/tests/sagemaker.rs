@@ -286,7 +286,7 @@ async fn every_type_is_registered() {
     let aws = local_aws().await;
     let mut registry = infra_core::provider::Registry::new();
     for provider in infra_aws::providers_for(&aws, &infra_aws::RetryPolicy::default()) {
-        registry.register(provider);
+        registry.register(provider).expect("one provider per type");
     }
     for resource_type in [
         "AWS::SageMaker::Model",

@@ -1,32 +1,27 @@
-//! EC2 resource types behind one [`Provider`]. Each type lives in its own file; this module
+//! EC2 resource types behind one provider. Each type lives in its own file; this module
 //! holds what they share: the client and its retry policies, tags (the template's plus the
 //! [`INTENT_TAG`] a create carries), and the create loop that never makes a second resource
 //! after a lost answer.
 //!
 //! EC2 assigns every ID itself, so no type here has a physical name: each create carries the
 //! intent's token as the [`INTENT_TAG`] tag in its `TagSpecifications`, and
-//! [`Provider::find`] looks the resource up by that tag after a crash.
+//! [`infra_core::provider::Provider::find`] looks the resource up by that tag after a crash.
 
 pub mod vpc;
 
+use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{retry, retry_mapped, RetryPolicy};
-use crate::waiter::{stderr_heartbeats, HeartbeatSink, Phase, Polling, Timeouts, Wait};
-use async_trait::async_trait;
+use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType as SdkResourceType, Tag, TagSpecification};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
-    ResourceContext, UpdateRequest, INTENT_TAG,
-};
+use infra_core::provider::{ErrorKind, ProviderError, ResourceContext, INTENT_TAG};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
-
-pub const VPC: &str = "AWS::EC2::VPC";
 
 /// Tunables; the defaults suit real AWS, tests shorten them.
 #[derive(Clone)]
@@ -59,13 +54,16 @@ impl Default for Ec2Settings {
                 max_interval: Duration::from_secs(10),
                 heartbeat_every: Duration::from_secs(60),
             },
-            heartbeats: Some(stderr_heartbeats()),
+            heartbeats: None,
         }
     }
 }
 
-/// The EC2 client and what every EC2 call needs.
-pub struct Ec2Provider {
+/// The EC2 provider: every EC2 type, dispatched through [`Ec2`]'s table.
+pub type Ec2Provider = Service<Ec2>;
+
+/// The EC2 client and what every EC2 call needs, shared by the EC2 types.
+pub struct Ec2 {
     pub(crate) client: aws_sdk_ec2::Client,
     pub(crate) settings: Ec2Settings,
     /// For calls naming a resource created moments ago: a `…NotFound` within the consistency
@@ -73,7 +71,7 @@ pub struct Ec2Provider {
     pub(crate) retry_fresh: RetryPolicy,
 }
 
-impl Ec2Provider {
+impl Service<Ec2> {
     pub fn new(config: &SdkConfig, retry: RetryPolicy) -> Self {
         Self::with_settings(config, Ec2Settings { retry, ..Ec2Settings::default() })
     }
@@ -81,9 +79,11 @@ impl Ec2Provider {
     pub fn with_settings(config: &SdkConfig, settings: Ec2Settings) -> Self {
         let retry_fresh =
             settings.retry.clone().retry_when(settings.consistency_window, |e| e.kind == ErrorKind::NotFound);
-        Ec2Provider { client: aws_sdk_ec2::Client::new(config), settings, retry_fresh }
+        Service::from_context(Ec2 { client: aws_sdk_ec2::Client::new(config), settings, retry_fresh })
     }
+}
 
+impl Ec2 {
     /// Runs an EC2 call under the provider's retry policy.
     pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
@@ -94,7 +94,7 @@ impl Ec2Provider {
         retry(&self.settings.retry, operation, op).await
     }
 
-    /// Runs a call about a resource created moments ago (see [`Ec2Provider::retry_fresh`]).
+    /// Runs a call about a resource created moments ago (see [`Ec2::retry_fresh`]).
     pub(crate) async fn call_fresh<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
@@ -203,7 +203,7 @@ impl Ec2Provider {
         old: &[(String, String)],
         new: &[(String, String)],
     ) -> Result<(), ProviderError> {
-        let (removed, added) = crate::props::tag_changes(old, new);
+        let (removed, added) = crate::kit::tags::changes(old, new);
         if !removed.is_empty() {
             let keys: Vec<Tag> = removed.iter().map(|k| Tag::builder().key(k).build()).collect();
             self.call("DeleteTags", || {
@@ -237,7 +237,7 @@ pub(crate) fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
 /// The `TagSpecifications` of a create: the template's tags plus the intent tag. A template
 /// may not set the intent tag itself.
 pub(crate) fn intent_tag_specification(
-    resource_type: ResourceType,
+    resource_type: SdkResourceType,
     template_tags: &[(String, String)],
     token: &str,
     operation: &str,
@@ -261,7 +261,7 @@ pub(crate) fn check_template_tags(template_tags: &[(String, String)], operation:
 }
 
 /// Live tags as pairs, without the intent tag (`aws:` tags are left out by
-/// [`crate::props::tags_value`]).
+/// [`crate::kit::tags`]).
 pub(crate) fn live_tags(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
@@ -269,37 +269,6 @@ pub(crate) fn live_tags(tags: &[Tag]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Observed properties in the template's representation: [`crate::props::conform`], and
-/// also where EC2 reports as text what the template wrote as a number or a boolean (a tag's
-/// `Value: 42`), so that a read after an apply equals what was applied.
-pub(crate) fn in_template_shape(observed: serde_json::Value, template: &serde_json::Value) -> serde_json::Value {
-    text_as_template(crate::props::conform(observed, Some(template)), template)
-}
-
-fn text_as_template(observed: serde_json::Value, template: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match (observed, template) {
-        (Value::Object(obs), Value::Object(tpl)) => Value::Object(
-            obs.into_iter()
-                .map(|(k, v)| {
-                    let v = match tpl.get(&k) {
-                        Some(t) => text_as_template(v, t),
-                        None => v,
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => {
-            Value::Array(obs.into_iter().zip(tpl).map(|(o, t)| text_as_template(o, t)).collect())
-        }
-        (Value::String(s), Value::Number(n)) if s == n.to_string() => Value::Number(n.clone()),
-        (Value::String(s), Value::Bool(b)) if s == b.to_string() => Value::Bool(*b),
-        (observed, _) => observed,
-    }
-}
-
-/// A Describe filter.
 pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -323,108 +292,17 @@ pub(crate) fn ambiguous_token(operation: &str, what: &str, token: &str, ids: &[S
     )
 }
 
-/// Refuses an in-place change of a create-only property (the engine replaces instead; this
-/// guards against a plan that did not). Values are compared as text, so `16` equals `"16"`.
-pub(crate) fn check_in_place(
-    old: &serde_json::Value,
-    new: &serde_json::Value,
-    create_only: &[&str],
-    what: &str,
-    operation: &str,
-) -> Result<(), ProviderError> {
-    let text = |v: &serde_json::Value, key: &str| {
-        v.get(key).filter(|x| !x.is_null()).map(|x| match x {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-    };
-    for key in create_only {
-        if text(old, key) != text(new, key) {
-            return Err(ProviderError::new(
-                ErrorKind::Invalid,
-                operation,
-                format!("{key} cannot change without replacing the {what}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `Ok(None)` for NotFound, so reads and deletes can treat "already gone" as an answer.
-pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn unsupported(operation: &str, resource_type: &str) -> ProviderError {
-    ProviderError::new(ErrorKind::Unsupported, operation, format!("the ec2 provider does not manage {resource_type}"))
-}
-
-#[async_trait]
-impl Provider for Ec2Provider {
-    fn name(&self) -> &str {
-        "ec2"
-    }
-
-    fn resource_types(&self) -> &[&'static str] {
-        &[VPC]
-    }
-
+impl ServiceContext for Ec2 {
+    const NAME: &'static str = "ec2";
     /// EC2 throttles per account with token buckets that mutating calls drain quickly.
-    fn concurrency(&self) -> usize {
-        10
-    }
-
-    fn create_only_properties(&self, resource_type: &str) -> Option<Vec<String>> {
-        let list: &[&str] = match resource_type {
-            VPC => vpc::CREATE_ONLY,
-            _ => return None,
-        };
-        Some(list.iter().map(|s| s.to_string()).collect())
-    }
-
-    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::create(self, req).await,
-            other => Err(unsupported("Create", other)),
-        }
-    }
-
-    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::read(self, req).await,
-            other => Err(unsupported("Read", other)),
-        }
-    }
-
-    async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::find(self, req).await,
-            other => Err(unsupported("Find", other)),
-        }
-    }
-
-    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::update(self, req).await,
-            other => Err(unsupported("Update", other)),
-        }
-    }
-
-    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.context.resource_type.as_str() {
-            VPC => vpc::delete(self, req).await,
-            other => Err(unsupported("Delete", other)),
-        }
-    }
+    const CONCURRENCY: usize = 10;
+    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[&vpc::VpcType];
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::props::check_in_place;
     use serde_json::json;
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -433,12 +311,12 @@ mod tests {
 
     #[test]
     fn the_intent_tag_is_reserved() {
-        let ok =
-            intent_tag_specification(ResourceType::Vpc, &pairs(&[("team", "ml")]), "t-1", "CreateVpc").expect("valid");
+        let ok = intent_tag_specification(SdkResourceType::Vpc, &pairs(&[("team", "ml")]), "t-1", "CreateVpc")
+            .expect("valid");
         let tags: Vec<_> = ok.tags().iter().map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))).collect();
         assert_eq!(tags, vec![("team", "ml"), (INTENT_TAG, "t-1")]);
         let err = intent_tag_specification(
-            ResourceType::Vpc,
+            SdkResourceType::Vpc,
             &pairs(&[("a", "1"), (INTENT_TAG, "mine")]),
             "t-1",
             "CreateVpc",
@@ -472,7 +350,11 @@ mod tests {
             (json!({"A": "x", "B": "1"}), json!({"A": "x"}), json!({"A": "x", "B": "1"})),
         ];
         for (observed, template, expected) in cases {
-            assert_eq!(in_template_shape(observed.clone(), &template), expected, "{observed} against {template}");
+            assert_eq!(
+                crate::kit::readback::conform(observed.clone(), Some(&template)),
+                expected,
+                "{observed} against {template}"
+            );
         }
     }
 
@@ -485,7 +367,7 @@ mod tests {
             (json!({}), json!({"InstanceTenancy": "dedicated"}), false),
         ];
         for (old, new, ok) in cases {
-            let got = check_in_place(&old, &new, vpc::CREATE_ONLY, "VPC", "ModifyVpcAttribute");
+            let got = check_in_place(&old, &new, &vpc::create_only(), "VPC", "ModifyVpcAttribute");
             assert_eq!(got.is_ok(), ok, "{old} -> {new}: {got:?}");
         }
     }

@@ -6,11 +6,12 @@
 //! new VPC. A VPC that still holds subnets, gateways, endpoints or interfaces cannot be
 //! deleted, and the error names them.
 
-use super::{
-    absent_if_missing, ambiguous_token, check_in_place, check_template_tags, filter, in_template_shape, intent_filter,
-    intent_tag_specification, live_tags, Ec2Provider,
-};
-use crate::props::{omit_defaults, tags_value, ObjectBuilder, Props};
+use super::{ambiguous_token, check_template_tags, filter, intent_filter, intent_tag_specification, live_tags, Ec2};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::check_in_place;
+use crate::kit::props::Props;
+use crate::kit::readback::{omit_defaults, ObjectBuilder};
+use crate::kit::tags::observed as tags_value;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcAttributeName, VpcCidrBlockStateCode, VpcState,
@@ -22,11 +23,19 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::time::Duration;
 
+const TYPE: &str = "AWS::EC2::VPC";
+
 /// Properties whose change needs a new VPC: the registry schema's create-only properties,
 /// and `InstanceTenancy`, which EC2 can change in place only from `dedicated` to `default`
-/// (a change the engine cannot tell from the others, so every change replaces).
-pub(crate) const CREATE_ONLY: &[&str] =
-    &["CidrBlock", "InstanceTenancy", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "VpcEncryptionControl"];
+/// (a change the engine cannot tell from the others, so every change replaces). The schema
+/// lists it as updatable; that is where it is wrong for infra.
+pub(crate) fn create_only() -> Vec<String> {
+    let mut list = crate::kit::schema::create_only(TYPE);
+    if !list.iter().any(|p| p == "InstanceTenancy") {
+        list.push("InstanceTenancy".to_string());
+    }
+    list
+}
 
 const TENANCIES: &[&str] = &["default", "dedicated", "host"];
 
@@ -92,7 +101,7 @@ impl Spec {
     }
 }
 
-pub(crate) async fn create(p: &Ec2Provider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateVpc";
     let spec = Spec::read(&req.properties, OPERATION)?;
     let tags = intent_tag_specification(ResourceType::Vpc, &spec.tags, &req.token, OPERATION)?;
@@ -135,7 +144,7 @@ pub(crate) async fn create(p: &Ec2Provider, req: &CreateRequest) -> Result<Appli
     })
 }
 
-async fn finish_create(p: &Ec2Provider, req: &CreateRequest, spec: &Spec, id: &str) -> Result<Applied, ProviderError> {
+async fn finish_create(p: &Ec2, req: &CreateRequest, spec: &Spec, id: &str) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateVpc";
     let subject = format!("VPC {id}");
     let vpc = p
@@ -162,7 +171,7 @@ async fn finish_create(p: &Ec2Provider, req: &CreateRequest, spec: &Spec, id: &s
 /// Sets the DNS attributes given, one call each as the API requires, in the order EC2
 /// accepts: hostnames need DNS support, so support is turned on before and off after them.
 async fn set_dns(
-    p: &Ec2Provider,
+    p: &Ec2,
     id: &str,
     support: Option<bool>,
     hostnames: Option<bool>,
@@ -198,7 +207,7 @@ async fn set_dns(
 
 /// The VPC, or `None` when there is none by that ID. `fresh` for a VPC created moments ago,
 /// which EC2 may not know everywhere yet.
-async fn describe(p: &Ec2Provider, id: &str, fresh: bool) -> Result<Option<Vpc>, ProviderError> {
+async fn describe(p: &Ec2, id: &str, fresh: bool) -> Result<Option<Vpc>, ProviderError> {
     let call = || p.client.describe_vpcs().vpc_ids(id).send();
     let out = if fresh { p.call_fresh("DescribeVpcs", call).await } else { p.call("DescribeVpcs", call).await };
     Ok(absent_if_missing(out)?
@@ -206,7 +215,7 @@ async fn describe(p: &Ec2Provider, id: &str, fresh: bool) -> Result<Option<Vpc>,
 }
 
 /// Every VPC carrying the intent tag `token`.
-async fn by_token(p: &Ec2Provider, token: &str) -> Result<Vec<Vpc>, ProviderError> {
+async fn by_token(p: &Ec2, token: &str) -> Result<Vec<Vpc>, ProviderError> {
     let mut vpcs = Vec::new();
     let mut next: Option<String> = None;
     loop {
@@ -243,7 +252,7 @@ struct Defaults {
 
 /// `fresh`: the VPC was created moments ago, so its defaults may not be visible yet; they are
 /// waited for within the consistency window, because templates commonly read them.
-async fn defaults(p: &Ec2Provider, id: &str, fresh: bool) -> Result<Defaults, ProviderError> {
+async fn defaults(p: &Ec2, id: &str, fresh: bool) -> Result<Defaults, ProviderError> {
     let start = tokio::time::Instant::now();
     loop {
         let (acls, groups) = tokio::join!(
@@ -304,7 +313,7 @@ fn applied(vpc: &Vpc, defaults: &Defaults) -> Applied {
     Applied { physical_id: id, attributes }
 }
 
-async fn attribute(p: &Ec2Provider, id: &str, name: VpcAttributeName) -> Result<Option<bool>, ProviderError> {
+async fn attribute(p: &Ec2, id: &str, name: VpcAttributeName) -> Result<Option<bool>, ProviderError> {
     let out = p
         .call("DescribeVpcAttribute", || p.client.describe_vpc_attribute().vpc_id(id).attribute(name.clone()).send())
         .await?;
@@ -318,7 +327,7 @@ async fn attribute(p: &Ec2Provider, id: &str, name: VpcAttributeName) -> Result<
 /// The VPC as it is, in the template's shape: the properties the template set (and any
 /// other that differs from EC2's default), tags without the intent tag and `aws:` tags.
 /// `Ipv4IpamPoolId` and `Ipv4NetmaskLength` cannot be read back; they are as applied.
-async fn observe(p: &Ec2Provider, vpc: Vpc, template: &Value) -> Result<Option<Observed>, ProviderError> {
+async fn observe(p: &Ec2, vpc: Vpc, template: &Value) -> Result<Option<Observed>, ProviderError> {
     let id = vpc_id(&vpc, "DescribeVpcs")?;
     let (support, hostnames, defaults) = tokio::join!(
         attribute(p, &id, VpcAttributeName::EnableDnsSupport),
@@ -353,20 +362,20 @@ async fn observe(p: &Ec2Provider, vpc: Vpc, template: &Value) -> Result<Option<O
     let applied = applied(&vpc, &defaults);
     Ok(Some(Observed {
         physical_id: applied.physical_id,
-        properties: in_template_shape(properties, template),
+        properties: crate::kit::readback::conform(properties, Some(template)),
         attributes: applied.attributes,
         failure: None,
     }))
 }
 
-pub(crate) async fn read(p: &Ec2Provider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     match describe(p, &req.physical_id, false).await? {
         Some(vpc) => observe(p, vpc, &req.properties).await,
         None => Ok(None),
     }
 }
 
-pub(crate) async fn find(p: &Ec2Provider, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn find(p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
     let mut vpcs = by_token(p, &req.token).await?;
     if vpcs.len() > 1 {
         return Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(&vpcs)));
@@ -377,12 +386,12 @@ pub(crate) async fn find(p: &Ec2Provider, req: &FindRequest) -> Result<Option<Ob
     }
 }
 
-pub(crate) async fn update(p: &Ec2Provider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "ModifyVpcAttribute";
     // The old properties are what was applied (or read back): only what they say is needed.
     let old = Spec::parse(&req.old_properties, OPERATION)?;
     let new = Spec::read(&req.new_properties, OPERATION)?;
-    check_in_place(&req.old_properties, &req.new_properties, CREATE_ONLY, "VPC", OPERATION)?;
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(), "VPC", OPERATION)?;
     let id = req.physical_id.as_str();
     let support = (old.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT), new.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT));
     let hostnames =
@@ -403,7 +412,7 @@ pub(crate) async fn update(p: &Ec2Provider, req: &UpdateRequest) -> Result<Appli
     Ok(applied(&vpc, &defaults))
 }
 
-pub(crate) async fn delete(p: &Ec2Provider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
     const OPERATION: &str = "DeleteVpc";
     let id = req.physical_id.as_str();
     let start = tokio::time::Instant::now();
@@ -436,7 +445,7 @@ struct Blockers {
 const BLOCKER_KINDS: &str = "subnets, internet gateways, NAT gateways, VPC endpoints, network interfaces, \
                              security groups, route tables, VPN gateways";
 
-async fn blockers(p: &Ec2Provider, id: &str) -> Blockers {
+async fn blockers(p: &Ec2, id: &str) -> Blockers {
     let c = &p.client;
     let vpc = || filter("vpc-id", id);
     let attached = || filter("attachment.vpc-id", id);
@@ -563,6 +572,35 @@ fn dependency_error(err: ProviderError, id: &str, blockers: &Blockers) -> Provid
         message.push_str(&format!(" (could not check everything: {})", blockers.unknown.join("; ")));
     }
     ProviderError { message, ..err }
+}
+
+/// `AWS::EC2::VPC`.
+pub(crate) struct VpcType;
+
+#[async_trait::async_trait]
+impl crate::kit::service::ResourceType<Ec2> for VpcType {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn create_only_override(&self) -> Option<Vec<String>> {
+        Some(create_only())
+    }
+    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(ec2, req).await
+    }
+    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(ec2, req).await
+    }
+    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        find(ec2, req).await
+    }
+    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(ec2, req).await
+    }
+    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(ec2, req).await
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,18 @@
 //! `AWS::IAM::InstanceProfile`: a container for one role that EC2 instances assume. Ref is the
 //! instance profile name; `Fn::GetAtt` gives `Arn`.
 
-use super::{check_in_place, found, gone_ok, set_diff, shape_like, Compare, IamProvider, LiveProperty, Props};
+use super::{set_diff, Iam, Props};
+use crate::kit::adopt::{code_is, create_or_adopt, Created};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::errors::gone_ok;
+use crate::kit::props::check_in_place;
+use crate::kit::readback::shape_like;
+use crate::kit::readback::Compare;
+use crate::kit::readback::LiveProperty;
+use crate::kit::schema::create_only;
+use crate::kit::service::ResourceType;
 use crate::naming;
-use crate::retry::{retry, retry_create};
+use crate::retry::retry;
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest,
@@ -11,11 +20,10 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Changing these means a new instance profile.
-pub const CREATE_ONLY: &[&str] = &["InstanceProfileName", "Path"];
+const TYPE: &str = "AWS::IAM::InstanceProfile";
 
 pub fn physical_name(ctx: &ResourceContext, properties: &Value) -> String {
-    match Props::new(properties, "CreateInstanceProfile").string("InstanceProfileName") {
+    match Props::root(properties, "CreateInstanceProfile").and_then(|p| p.string("InstanceProfileName")) {
         Ok(Some(name)) => name,
         _ => naming::generate(ctx, naming::IAM_INSTANCE_PROFILE),
     }
@@ -25,16 +33,15 @@ fn attributes(arn: &str) -> Attributes {
     BTreeMap::from([("Arn".to_string(), json!(arn))])
 }
 
-async fn get_profile(
-    iam: &IamProvider,
-    name: &str,
-) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
+async fn get_profile(iam: &Iam, name: &str) -> Result<Option<aws_sdk_iam::types::InstanceProfile>, ProviderError> {
     let c = &iam.client;
-    found(retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await)
-        .map(|o| o.and_then(|o| o.instance_profile))
+    absent_if_missing(
+        retry(&iam.retry, "GetInstanceProfile", || c.get_instance_profile().instance_profile_name(name).send()).await,
+    )
+    .map(|o| o.and_then(|o| o.instance_profile))
 }
 
-async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
+async fn add_role(iam: &Iam, name: &str, role: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     retry(&iam.retry_fresh, "AddRoleToInstanceProfile", || {
         c.add_role_to_instance_profile().instance_profile_name(name).role_name(role).send()
@@ -43,7 +50,7 @@ async fn add_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), Provi
     .map(drop)
 }
 
-async fn remove_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), ProviderError> {
+async fn remove_role(iam: &Iam, name: &str, role: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     gone_ok(
         retry(&iam.retry, "RemoveRoleFromInstanceProfile", || {
@@ -54,27 +61,24 @@ async fn remove_role(iam: &IamProvider, name: &str, role: &str) -> Result<(), Pr
     )
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreateInstanceProfile";
-    let props = Props::new(&req.properties, OP);
+    let props = Props::root(&req.properties, OP)?;
     let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
     let path = props.string("Path")?;
-    let roles = props.strings("Roles")?;
+    let roles = props.string_list("Roles")?;
     if roles.len() > 1 {
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
     }
     let c = &iam.client;
-    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
+    let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
         c.create_instance_profile().instance_profile_name(&name).set_path(path.clone()).send()
     })
     .await;
-    let arn = match created {
-        Ok(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
+    let arn = match created? {
+        Created::Made(out) => out.instance_profile.map(|p| p.arn).unwrap_or_default(),
         // An earlier attempt created it but its answer was lost: the profile is ours.
-        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
-            get_profile(iam, &name).await?.ok_or(e)?.arn
-        }
-        Err(e) => return Err(e),
+        Created::Adopt(e) => get_profile(iam, &name).await?.ok_or(e)?.arn,
     };
     for role in &roles {
         if let Err(e) = add_role(iam, &name, role).await {
@@ -85,7 +89,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: name, attributes: attributes(&arn) })
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let Some(profile) = get_profile(iam, &req.physical_id).await? else { return Ok(None) };
     let roles: Vec<&str> = profile.roles().iter().map(|r| r.role_name()).collect();
     let live = vec![
@@ -102,16 +106,16 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "AddRoleToInstanceProfile";
-    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    check_in_place(&old, &new, CREATE_ONLY, "instance profile")?;
-    let new_roles = new.strings("Roles")?;
+    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "instance profile", OP)?;
+    let new_roles = new.string_list("Roles")?;
     if new_roles.len() > 1 {
         return Err(ProviderError::new(ErrorKind::Invalid, OP, "an instance profile can contain only one role"));
     }
     let name = req.physical_id.as_str();
-    let (add, remove) = set_diff(&old.strings("Roles")?, &new_roles);
+    let (add, remove) = set_diff(&old.string_list("Roles")?, &new_roles);
     // Remove first: the profile holds one role at a time.
     for role in &remove {
         remove_role(iam, name, role).await?;
@@ -125,11 +129,11 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: name.to_string(), attributes: attributes(profile.arn()) })
 }
 
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     delete_profile(iam, &req.physical_id).await
 }
 
-async fn delete_profile(iam: &IamProvider, name: &str) -> Result<(), ProviderError> {
+async fn delete_profile(iam: &Iam, name: &str) -> Result<(), ProviderError> {
     let Some(profile) = get_profile(iam, name).await? else { return Ok(()) };
     for role in profile.roles() {
         remove_role(iam, name, role.role_name()).await?;
@@ -140,4 +144,33 @@ async fn delete_profile(iam: &IamProvider, name: &str) -> Result<(), ProviderErr
             .await
             .map(drop),
     )
+}
+
+/// `AWS::IAM::InstanceProfile`.
+pub(crate) struct InstanceProfileType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for InstanceProfileType {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
+        Some(physical_name(context, properties))
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

@@ -5,13 +5,19 @@
 //! A document change creates a new default version; IAM keeps at most five, so the oldest
 //! non-default version is deleted first when the limit is reached.
 
-use super::{
-    all_pages, check_in_place, found, gone_ok, live_document, principals, set_diff, shape_like, Compare, IamProvider,
-    LiveProperty, Principal, Props,
-};
+use super::{all_pages, live_document, principals, set_diff, Iam, Principal, Props};
+use crate::kit::adopt::{code_is, create_or_adopt, Created};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::errors::gone_ok;
+use crate::kit::props::check_in_place;
+use crate::kit::readback::shape_like;
+use crate::kit::readback::Compare;
+use crate::kit::readback::LiveProperty;
+use crate::kit::schema::create_only;
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
-use crate::retry::{retry, retry_create};
+use crate::retry::retry;
 use aws_smithy_types::date_time::Format;
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
@@ -20,14 +26,13 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Changing these means a new policy.
-pub const CREATE_ONLY: &[&str] = &["ManagedPolicyName", "Path", "Description"];
+const TYPE: &str = "AWS::IAM::ManagedPolicy";
 
 /// IAM's limit on versions per managed policy.
 pub const MAX_VERSIONS: usize = 5;
 
 pub fn physical_name(ctx: &ResourceContext, properties: &Value) -> String {
-    match Props::new(properties, "CreatePolicy").string("ManagedPolicyName") {
+    match Props::root(properties, "CreatePolicy").and_then(|p| p.string("ManagedPolicyName")) {
         Ok(Some(name)) => name,
         _ => naming::generate(ctx, naming::IAM_POLICY),
     }
@@ -54,31 +59,31 @@ fn attributes(p: &aws_sdk_iam::types::Policy) -> Attributes {
 
 /// The policy's ARN: the physical ID, or, for a physical ID recorded as a bare name before
 /// the create finished, the ARN IAM gives a policy of that name and path.
-async fn arn_of(iam: &IamProvider, physical_id: &str, properties: &Value) -> Result<String, ProviderError> {
+async fn arn_of(iam: &Iam, physical_id: &str, properties: &Value) -> Result<String, ProviderError> {
     if physical_id.starts_with("arn:") {
         return Ok(physical_id.to_string());
     }
-    let path = Props::new(properties, "GetPolicy").string("Path")?.unwrap_or_else(|| "/".to_string());
+    let path = Props::root(properties, "GetPolicy")?.string("Path")?.unwrap_or_else(|| "/".to_string());
     let account = iam.account_id().await?;
     Ok(format!("arn:{}:iam::{account}:policy{path}{physical_id}", iam.partition()))
 }
 
-async fn get_policy(iam: &IamProvider, arn: &str) -> Result<Option<aws_sdk_iam::types::Policy>, ProviderError> {
+async fn get_policy(iam: &Iam, arn: &str) -> Result<Option<aws_sdk_iam::types::Policy>, ProviderError> {
     let c = &iam.client;
-    found(retry(&iam.retry, "GetPolicy", || c.get_policy().policy_arn(arn).send()).await)
+    absent_if_missing(retry(&iam.retry, "GetPolicy", || c.get_policy().policy_arn(arn).send()).await)
         .map(|o| o.and_then(|o| o.policy))
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreatePolicy";
-    let props = Props::new(&req.properties, OP);
+    let props = Props::root(&req.properties, OP)?;
     let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
     let doc = props.required_document("PolicyDocument")?;
     let path = props.string("Path")?;
     let description = props.string("Description")?;
     let targets = principals(&props)?;
     let c = &iam.client;
-    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
+    let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
         c.create_policy()
             .policy_name(&name)
             .policy_document(&doc)
@@ -87,14 +92,15 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
             .send()
     })
     .await;
-    let policy = match created {
-        Ok(out) => out.policy.ok_or_else(|| ProviderError::new(ErrorKind::Other, OP, "the response has no policy"))?,
+    let policy = match created? {
+        Created::Made(out) => {
+            out.policy.ok_or_else(|| ProviderError::new(ErrorKind::Other, OP, "the response has no policy"))?
+        }
         // An earlier attempt created it but its answer was lost: the policy is ours.
-        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
+        Created::Adopt(e) => {
             let arn = arn_of(iam, &name, &req.properties).await?;
             get_policy(iam, &arn).await?.ok_or(e)?
         }
-        Err(e) => return Err(e),
     };
     let arn = policy.arn().unwrap_or_default().to_string();
     for (kind, principal) in &targets {
@@ -108,7 +114,7 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
 }
 
 /// Principals the policy is attached to, by property name.
-async fn attachments(iam: &IamProvider, arn: &str) -> Result<BTreeMap<&'static str, Vec<String>>, ProviderError> {
+async fn attachments(iam: &Iam, arn: &str) -> Result<BTreeMap<&'static str, Vec<String>>, ProviderError> {
     let c = &iam.client;
     let pages = all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListEntitiesForPolicy", || {
@@ -139,7 +145,7 @@ async fn attachments(iam: &IamProvider, arn: &str) -> Result<BTreeMap<&'static s
     Ok(by_kind)
 }
 
-async fn versions(iam: &IamProvider, arn: &str) -> Result<Vec<aws_sdk_iam::types::PolicyVersion>, ProviderError> {
+async fn versions(iam: &Iam, arn: &str) -> Result<Vec<aws_sdk_iam::types::PolicyVersion>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListPolicyVersions", || {
@@ -151,12 +157,12 @@ async fn versions(iam: &IamProvider, arn: &str) -> Result<Vec<aws_sdk_iam::types
     .await
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
     let Some(policy) = get_policy(iam, &arn).await? else { return Ok(None) };
     let c = &iam.client;
     let version_id = policy.default_version_id().unwrap_or("v1").to_string();
-    let version = found(
+    let version = absent_if_missing(
         retry(&iam.retry, "GetPolicyVersion", || {
             c.get_policy_version().policy_arn(&arn).version_id(&version_id).send()
         })
@@ -167,7 +173,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         Some(text) => Some(live_document("GetPolicyVersion", text)?),
         None => None,
     };
-    let Some(mut on) = found(attachments(iam, &arn).await)? else { return Ok(None) };
+    let Some(mut on) = absent_if_missing(attachments(iam, &arn).await)? else { return Ok(None) };
     let mut live = vec![
         LiveProperty::name("ManagedPolicyName", policy.policy_name().unwrap_or_default()),
         LiveProperty::new("Path", Compare::Scalar, policy.path().map(Value::from)).with_default(json!("/")),
@@ -187,10 +193,10 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy), failure: None }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreatePolicyVersion";
-    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    check_in_place(&old, &new, CREATE_ONLY, "policy")?;
+    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "policy", OP)?;
     let arn = arn_of(iam, &req.physical_id, &req.old_properties).await?;
     let doc = new.required_document("PolicyDocument")?;
     let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
@@ -217,7 +223,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
 }
 
 /// Make `doc` the default version, pruning the oldest non-default version at the limit.
-async fn new_default_version(iam: &IamProvider, arn: &str, doc: &str) -> Result<(), ProviderError> {
+async fn new_default_version(iam: &Iam, arn: &str, doc: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     let mut existing = versions(iam, arn).await?;
     existing.retain(|v| !v.is_default_version);
@@ -245,21 +251,21 @@ async fn new_default_version(iam: &IamProvider, arn: &str, doc: &str) -> Result<
     .map(drop)
 }
 
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
     delete_policy(iam, &arn).await
 }
 
 /// Detach from every principal, delete the non-default versions, then the policy.
-async fn delete_policy(iam: &IamProvider, arn: &str) -> Result<(), ProviderError> {
+async fn delete_policy(iam: &Iam, arn: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
-    let Some(on) = found(attachments(iam, arn).await)? else { return Ok(()) };
+    let Some(on) = absent_if_missing(attachments(iam, arn).await)? else { return Ok(()) };
     for kind in Principal::ALL {
         for principal in on.get(kind.property()).into_iter().flatten() {
             kind.detach(iam, principal, arn).await?;
         }
     }
-    for v in found(versions(iam, arn).await)?.unwrap_or_default() {
+    for v in absent_if_missing(versions(iam, arn).await)?.unwrap_or_default() {
         if let (false, Some(id)) = (v.is_default_version, v.version_id()) {
             gone_ok(
                 retry(&iam.retry, "DeletePolicyVersion", || {
@@ -271,4 +277,33 @@ async fn delete_policy(iam: &IamProvider, arn: &str) -> Result<(), ProviderError
         }
     }
     gone_ok(retry(&iam.retry, "DeletePolicy", || c.delete_policy().policy_arn(arn).send()).await.map(drop))
+}
+
+/// `AWS::IAM::ManagedPolicy`.
+pub(crate) struct ManagedPolicyType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for ManagedPolicyType {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
+        Some(physical_name(context, properties))
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

@@ -1,7 +1,11 @@
 //! `AWS::IAM::Policy`: one inline policy put on roles, users and groups. Ref is a generated
 //! ID (the policy itself has no ARN); `Fn::GetAtt` gives `Id`.
 
-use super::{live_document, principals, shape_like, Compare, IamProvider, LiveProperty, Principal, Props};
+use super::{live_document, principals, Iam, Principal, Props};
+use crate::kit::readback::shape_like;
+use crate::kit::readback::Compare;
+use crate::kit::readback::LiveProperty;
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
 use infra_core::provider::{
@@ -10,6 +14,8 @@ use infra_core::provider::{
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+
+const TYPE: &str = "AWS::IAM::Policy";
 
 /// The ID is generated whatever the name, as CloudFormation does: one policy name can be
 /// used by several policy resources on different principals.
@@ -32,9 +38,9 @@ fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(
     Ok(())
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "PutRolePolicy";
-    let props = Props::new(&req.properties, OP);
+    let props = Props::root(&req.properties, OP)?;
     let name = props.required_string("PolicyName")?;
     let doc = props.required_document("PolicyDocument")?;
     let targets = principals(&props)?;
@@ -52,8 +58,8 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: id.clone(), attributes: attributes(&id) })
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let props = Props::new(&req.properties, "GetRolePolicy");
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+    let props = Props::root(&req.properties, "GetRolePolicy")?;
     let name = props.required_string("PolicyName")?;
     let mut docs = Vec::new();
     let mut on: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -83,9 +89,9 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "PutRolePolicy";
-    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
+    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
     let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
     let doc = new.required_document("PolicyDocument")?;
     let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
@@ -107,11 +113,40 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     Ok(Applied { physical_id: req.physical_id.clone(), attributes: attributes(&req.physical_id) })
 }
 
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let props = Props::new(&req.properties, "DeleteRolePolicy");
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+    let props = Props::root(&req.properties, "DeleteRolePolicy")?;
     let name = props.required_string("PolicyName")?;
     for (kind, principal) in principals(&props)? {
         kind.delete_inline(iam, &principal, &name).await?;
     }
     Ok(())
+}
+
+/// `AWS::IAM::Policy`.
+pub(crate) struct PolicyType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for PolicyType {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+    fn physical_name(&self, context: &ResourceContext, _properties: &Value) -> Option<String> {
+        Some(physical_name(context))
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

@@ -1,13 +1,19 @@
 //! `AWS::IAM::Role`: trust policy, inline policies, managed policy attachments, permissions
 //! boundary, tags. Ref is the role name; `Fn::GetAtt` gives `Arn` and `RoleId`.
 
-use super::{
-    all_pages, check_in_place, found, gone_ok, live_document, set_diff, shape_like, tags_value, Compare, IamProvider,
-    LiveProperty, Props,
-};
+use super::{all_pages, live_document, set_diff, Iam, Props};
+use crate::kit::adopt::{code_is, create_or_adopt, Created};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::errors::gone_ok;
+use crate::kit::props::check_in_place;
+use crate::kit::readback::shape_like;
+use crate::kit::readback::Compare;
+use crate::kit::readback::LiveProperty;
+use crate::kit::schema::create_only;
+use crate::kit::service::ResourceType;
 use crate::naming;
 use crate::policy as document;
-use crate::retry::{retry, retry_create};
+use crate::retry::retry;
 use aws_sdk_iam::types::Tag;
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
@@ -16,13 +22,12 @@ use infra_core::provider::{
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Changing these means a new role.
-pub const CREATE_ONLY: &[&str] = &["RoleName", "Path"];
+const TYPE: &str = "AWS::IAM::Role";
 
 const DEFAULT_MAX_SESSION_DURATION: i32 = 3600;
 
 pub fn physical_name(ctx: &ResourceContext, properties: &Value) -> String {
-    match Props::new(properties, "CreateRole").string("RoleName") {
+    match Props::root(properties, "CreateRole").and_then(|p| p.string("RoleName")) {
         Ok(Some(name)) => name,
         _ => naming::generate(ctx, naming::IAM_ROLE),
     }
@@ -34,22 +39,12 @@ struct Inline {
     document: String,
 }
 
-fn inline_policies(props: &Props<'_>, operation: &str) -> Result<Vec<Inline>, ProviderError> {
-    let Some(v) = props.get("Policies") else { return Ok(Vec::new()) };
-    let bad = |m: String| ProviderError::new(ErrorKind::Invalid, operation, m);
-    let items = v.as_array().ok_or_else(|| bad("property Policies must be a list".into()))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let p = Props::new(p, operation);
-            let name = p.string("PolicyName")?.ok_or_else(|| bad(format!("Policies[{i}].PolicyName is required")))?;
-            let document = p
-                .document("PolicyDocument")?
-                .ok_or_else(|| bad(format!("Policies[{i}].PolicyDocument is required")))?;
-            Ok(Inline { name, document })
-        })
-        .collect()
+fn inline_policies(props: &Props<'_>) -> Result<Vec<Inline>, ProviderError> {
+    Ok(props
+        .objects("Policies", |p| {
+            Ok(Inline { name: p.required_string("PolicyName")?, document: p.required_document("PolicyDocument")? })
+        })?
+        .unwrap_or_default())
 }
 
 fn sdk_tags(pairs: &[(String, String)], operation: &str) -> Result<Vec<Tag>, ProviderError> {
@@ -69,9 +64,9 @@ fn attributes(arn: &str, role_id: &str) -> Attributes {
     BTreeMap::from([("Arn".to_string(), json!(arn)), ("RoleId".to_string(), json!(role_id))])
 }
 
-pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "CreateRole";
-    let props = Props::new(&req.properties, OP);
+    let props = Props::root(&req.properties, OP)?;
     let name = match &req.physical_name {
         Some(n) => n.clone(),
         None => physical_name(&req.context, &req.properties),
@@ -79,14 +74,14 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     let trust = props.required_document("AssumeRolePolicyDocument")?;
     let path = props.string("Path")?;
     let description = props.string("Description")?;
-    let max_session = props.integer("MaxSessionDuration")?;
+    let max_session = props.int("MaxSessionDuration")?;
     let boundary = props.string("PermissionsBoundary")?;
     let tags = sdk_tags(&props.tags()?, OP)?;
-    let policies = inline_policies(&props, OP)?;
-    let managed = props.strings("ManagedPolicyArns")?;
+    let policies = inline_policies(&props)?;
+    let managed = props.string_list("ManagedPolicyArns")?;
 
     let c = &iam.client;
-    let (created, answer_lost) = retry_create(&iam.retry, OP, || {
+    let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
         c.create_role()
             .role_name(&name)
             .assume_role_policy_document(&trust)
@@ -98,17 +93,16 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
             .send()
     })
     .await;
-    let (arn, role_id) = match created {
-        Ok(out) => match out.role {
+    let (arn, role_id) = match created? {
+        Created::Made(out) => match out.role {
             Some(r) => (r.arn, r.role_id),
             None => return Err(ProviderError::new(ErrorKind::Other, OP, "the response has no role")),
         },
         // An earlier attempt created the role but its answer was lost: the role is ours.
-        Err(e) if answer_lost && e.code.as_deref() == Some("EntityAlreadyExists") => {
+        Created::Adopt(e) => {
             let role = get_role(iam, &name).await?.ok_or(e)?;
             (role.arn, role.role_id)
         }
-        Err(e) => return Err(e),
     };
 
     let attached = async {
@@ -137,13 +131,13 @@ pub async fn create(iam: &IamProvider, req: &CreateRequest) -> Result<Applied, P
     Ok(applied)
 }
 
-async fn get_role(iam: &IamProvider, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, ProviderError> {
+async fn get_role(iam: &Iam, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, ProviderError> {
     let c = &iam.client;
-    found(retry(&iam.retry, "GetRole", || c.get_role().role_name(name).send()).await)
+    absent_if_missing(retry(&iam.retry, "GetRole", || c.get_role().role_name(name).send()).await)
         .map(|out| out.and_then(|o| o.role))
 }
 
-async fn inline_names(iam: &IamProvider, name: &str) -> Result<Vec<String>, ProviderError> {
+async fn inline_names(iam: &Iam, name: &str) -> Result<Vec<String>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListRolePolicies", || {
@@ -155,7 +149,7 @@ async fn inline_names(iam: &IamProvider, name: &str) -> Result<Vec<String>, Prov
     .await
 }
 
-async fn attached_arns(iam: &IamProvider, name: &str) -> Result<Vec<String>, ProviderError> {
+async fn attached_arns(iam: &Iam, name: &str) -> Result<Vec<String>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out = retry(&iam.retry, "ListAttachedRolePolicies", || {
@@ -168,7 +162,7 @@ async fn attached_arns(iam: &IamProvider, name: &str) -> Result<Vec<String>, Pro
     .await
 }
 
-async fn live_tags(iam: &IamProvider, name: &str) -> Result<Vec<(String, String)>, ProviderError> {
+async fn live_tags(iam: &Iam, name: &str) -> Result<Vec<(String, String)>, ProviderError> {
     let c = &iam.client;
     all_pages(|marker| async move {
         let out =
@@ -180,7 +174,7 @@ async fn live_tags(iam: &IamProvider, name: &str) -> Result<Vec<(String, String)
     .await
 }
 
-pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = req.physical_id.as_str();
     let Some(role) = get_role(iam, name).await? else { return Ok(None) };
     let trust = match role.assume_role_policy_document() {
@@ -189,7 +183,9 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     };
     let (inline, managed, tags) = tokio::join!(inline_names(iam, name), attached_arns(iam, name), live_tags(iam, name));
     // The role can vanish between calls: then it is gone, not an error.
-    let (Some(inline), Some(managed), Some(tags)) = (found(inline)?, found(managed)?, found(tags)?) else {
+    let (Some(inline), Some(managed), Some(tags)) =
+        (absent_if_missing(inline)?, absent_if_missing(managed)?, absent_if_missing(tags)?)
+    else {
         return Ok(None);
     };
     let mut policies = Vec::new();
@@ -221,7 +217,7 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
         ),
         LiveProperty::new("Policies", Compare::InlinePolicies, Some(Value::Array(policies))).with_default(json!([])),
         LiveProperty::new("ManagedPolicyArns", Compare::Set, Some(json!(managed))).with_default(json!([])),
-        LiveProperty::new("Tags", Compare::Tags, Some(tags_value(tags))).with_default(json!([])),
+        LiveProperty::new("Tags", Compare::Tags, Some(crate::kit::tags::to_value(tags))).with_default(json!([])),
     ];
     let properties = shape_like(&req.properties, live);
     Ok(Some(Observed {
@@ -232,11 +228,11 @@ pub async fn read(iam: &IamProvider, req: &ReadRequest) -> Result<Option<Observe
     }))
 }
 
-pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OP: &str = "UpdateRole";
     let name = req.physical_id.as_str();
-    let (old, new) = (Props::new(&req.old_properties, OP), Props::new(&req.new_properties, OP));
-    check_in_place(&old, &new, CREATE_ONLY, "role")?;
+    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "role", OP)?;
     let c = &iam.client;
     let r = &iam.retry;
 
@@ -250,7 +246,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
     }
 
     let (old_desc, new_desc) = (old.string("Description")?, new.string("Description")?);
-    let (old_max, new_max) = (old.integer("MaxSessionDuration")?, new.integer("MaxSessionDuration")?);
+    let (old_max, new_max) = (old.int("MaxSessionDuration")?, new.int("MaxSessionDuration")?);
     if old_desc != new_desc
         || old_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION) != new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION)
     {
@@ -279,7 +275,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
         _ => {}
     }
 
-    let (old_pols, new_pols) = (inline_policies(&old, OP)?, inline_policies(&new, OP)?);
+    let (old_pols, new_pols) = (inline_policies(&old)?, inline_policies(&new)?);
     for p in &new_pols {
         let unchanged = old_pols.iter().any(|o| {
             o.name == p.name
@@ -293,7 +289,7 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
         super::Principal::Role.delete_inline(iam, name, &o.name).await?;
     }
 
-    let (attach, detach) = set_diff(&old.strings("ManagedPolicyArns")?, &new.strings("ManagedPolicyArns")?);
+    let (attach, detach) = set_diff(&old.string_list("ManagedPolicyArns")?, &new.string_list("ManagedPolicyArns")?);
     for arn in &attach {
         super::Principal::Role.attach(iam, name, arn).await?;
     }
@@ -322,11 +318,12 @@ pub async fn update(iam: &IamProvider, req: &UpdateRequest) -> Result<Applied, P
 /// Detach what the applied properties name and delete the role; only when IAM refuses
 /// because something else is still attached (added outside infra, or an instance profile)
 /// list everything and clear it. The common case then costs what a hand-written delete does.
-pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
     let name = req.physical_id.as_str();
-    let props = Props::new(&req.properties, "DeleteRole");
-    let (Ok(policies), Ok(managed)) = (inline_policies(&props, "DeleteRole"), props.strings("ManagedPolicyArns"))
-    else {
+    let Ok(props) = Props::root(&req.properties, "DeleteRole") else {
+        return delete_role(iam, name).await;
+    };
+    let (Ok(policies), Ok(managed)) = (inline_policies(&props), props.string_list("ManagedPolicyArns")) else {
         return delete_role(iam, name).await;
     };
     for p in &policies {
@@ -343,7 +340,7 @@ pub async fn delete(iam: &IamProvider, req: &DeleteRequest) -> Result<(), Provid
 }
 
 /// Remove the role from instance profiles, detach and delete its policies, then delete it.
-async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError> {
+async fn delete_role(iam: &Iam, name: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
     let r = &iam.retry;
     let profiles = all_pages(|marker| async move {
@@ -356,7 +353,9 @@ async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError>
     });
     // Independent lookups: ask them at once, the delete is a chain of round trips otherwise.
     let (profiles, attached, inline) = tokio::join!(profiles, attached_arns(iam, name), inline_names(iam, name));
-    let (Some(profiles), Some(attached), Some(inline)) = (found(profiles)?, found(attached)?, found(inline)?) else {
+    let (Some(profiles), Some(attached), Some(inline)) =
+        (absent_if_missing(profiles)?, absent_if_missing(attached)?, absent_if_missing(inline)?)
+    else {
         return Ok(());
     };
     for profile in &profiles {
@@ -375,4 +374,33 @@ async fn delete_role(iam: &IamProvider, name: &str) -> Result<(), ProviderError>
         super::Principal::Role.delete_inline(iam, name, policy).await?;
     }
     gone_ok(retry(r, "DeleteRole", || c.delete_role().role_name(name).send()).await.map(drop))
+}
+
+/// `AWS::IAM::Role`.
+pub(crate) struct RoleType;
+
+#[async_trait::async_trait]
+impl ResourceType<Iam> for RoleType {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+    fn physical_name(&self, context: &ResourceContext, properties: &Value) -> Option<String> {
+        Some(physical_name(context, properties))
+    }
+
+    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

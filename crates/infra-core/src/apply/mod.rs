@@ -168,6 +168,11 @@ pub enum Event {
         subject: Subject,
         because: String,
     },
+    /// What the provider reported while the step's call ran.
+    Provider {
+        subject: Subject,
+        report: crate::provider::events::ProviderEvent,
+    },
 }
 
 pub trait Reporter: Send + Sync {
@@ -810,8 +815,10 @@ async fn run_job(job: Job, ctx: TaskContext, permit: tokio::sync::OwnedSemaphore
     let started = Instant::now();
     ctx.reporter.event(&Event::Started { subject: subject.clone() });
     let mut result = JobResult { node: job.node, writes: Vec::new(), counted: None, failure: None, fatal: false };
-    let outcome =
-        with_heartbeat(perform(&job, &ctx, &mut result), ctx.reporter.as_ref(), &subject, started, ctx.heartbeat).await;
+    let (reporter, about) = (ctx.reporter.clone(), subject.clone());
+    let forward = move |report| reporter.event(&Event::Provider { subject: about.clone(), report });
+    let call = crate::provider::events::scope(forward, perform(&job, &ctx, &mut result));
+    let outcome = with_heartbeat(call, ctx.reporter.as_ref(), &subject, started, ctx.heartbeat).await;
     match outcome {
         Ok(physical_id) => {
             ctx.reporter.event(&Event::Finished { subject, elapsed: started.elapsed(), physical_id });

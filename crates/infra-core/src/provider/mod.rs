@@ -22,6 +22,101 @@ pub mod local;
 #[cfg(feature = "testing")]
 pub mod memory;
 
+/// What a provider reports while one of its calls runs (a long wait), for the engine to show
+/// with the step it belongs to. Providers never print: they [`report`](events::report), and
+/// the engine runs each provider call inside a [`scope`](events::scope) that forwards the
+/// reports to its progress reporter.
+pub mod events {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum ProviderEvent {
+        /// A wait for a long transition is still going on.
+        Waiting {
+            /// The operation waiting, e.g. `CreateEndpoint`.
+            operation: String,
+            /// What is waited for, e.g. `endpoint my-endpoint`.
+            subject: String,
+            /// The status the service reported last.
+            status: String,
+            /// What the wait is for, e.g. `InService`.
+            target: String,
+            elapsed: Duration,
+        },
+    }
+
+    impl std::fmt::Display for ProviderEvent {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                ProviderEvent::Waiting { subject, status, elapsed, .. } => write!(
+                    f,
+                    "still waiting for {subject} ({status}, {} elapsed)",
+                    humantime::format_duration(Duration::from_secs(elapsed.as_secs()))
+                ),
+            }
+        }
+    }
+
+    type Sink = Arc<dyn Fn(ProviderEvent) + Send + Sync>;
+
+    tokio::task_local! {
+        static SINK: Sink;
+    }
+
+    /// Runs `call` with `sink` hearing every event reported from inside it (on its task).
+    pub async fn scope<F: Future>(sink: impl Fn(ProviderEvent) + Send + Sync + 'static, call: F) -> F::Output {
+        SINK.scope(Arc::new(sink), call).await
+    }
+
+    /// Reports `event` to the step whose call is running; `false` when no step listens (a
+    /// call made outside the engine).
+    pub fn report(event: ProviderEvent) -> bool {
+        SINK.try_with(|sink| sink(event)).is_ok()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::sync::Mutex;
+
+        fn waiting(secs: u64) -> ProviderEvent {
+            ProviderEvent::Waiting {
+                operation: "CreateEndpoint".into(),
+                subject: "endpoint e".into(),
+                status: "Creating".into(),
+                target: "InService".into(),
+                elapsed: Duration::from_millis(secs * 1000 + 400),
+            }
+        }
+
+        #[tokio::test]
+        async fn reports_reach_the_scope_they_are_made_in() {
+            assert!(!report(waiting(1)), "nobody listens outside a scope");
+            let heard = Arc::new(Mutex::new(Vec::new()));
+            let sink = {
+                let heard = heard.clone();
+                move |e: ProviderEvent| heard.lock().unwrap().push(e)
+            };
+            let out = scope(sink, async {
+                assert!(report(waiting(70)));
+                7
+            })
+            .await;
+            assert_eq!(out, 7);
+            assert_eq!(*heard.lock().unwrap(), vec![waiting(70)]);
+            assert!(!report(waiting(2)), "the scope ended with its call");
+        }
+
+        #[test]
+        fn waiting_reads_as_the_waiter_always_said_it() {
+            assert_eq!(waiting(70).to_string(), "still waiting for endpoint e (Creating, 1m 10s elapsed)");
+        }
+    }
+}
+
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -187,6 +282,13 @@ pub trait Provider: Send + Sync {
     /// The resource types this provider manages.
     fn resource_types(&self) -> &[&'static str];
 
+    /// Whether this provider takes `resource_type`: by default, whether it is one of its
+    /// [`resource_types`](Provider::resource_types). A [fallback](Registry::set_fallback)
+    /// provider says here which of the types nobody else claims it can manage.
+    fn accepts(&self, resource_type: &str) -> bool {
+        self.resource_types().contains(&resource_type)
+    }
+
     /// How many operations the engine may run on this provider at once.
     fn concurrency(&self) -> usize {
         10
@@ -240,30 +342,170 @@ pub trait Provider: Send + Sync {
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError>;
 }
 
-/// Providers by resource type.
+/// Two providers claimed one resource type: the registry keeps the first and refuses the
+/// second whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryError {
+    pub resource_type: String,
+    /// The provider that already manages the type.
+    pub registered: String,
+    /// The provider that was refused.
+    pub refused: String,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "two providers claim resource type {}: {} (registered) and {} (refused)",
+            self.resource_type, self.registered, self.refused
+        )
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+/// Providers by resource type: at most one per type, and optionally a fallback for the types
+/// no provider claims that the fallback [accepts](Provider::accepts).
 #[derive(Clone, Default)]
 pub struct Registry {
     by_type: BTreeMap<String, Arc<dyn Provider>>,
     providers: Vec<Arc<dyn Provider>>,
+    fallback: Option<Arc<dyn Provider>>,
 }
 
 impl Registry {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn register(&mut self, p: Arc<dyn Provider>) {
+
+    /// Adds `p` for each of its [`resource_types`](Provider::resource_types). A type another
+    /// provider already manages refuses `p` whole, and nothing of it is registered.
+    pub fn register(&mut self, p: Arc<dyn Provider>) -> Result<(), RegistryError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for t in p.resource_types() {
+            let registered = match self.by_type.get(*t) {
+                Some(existing) => existing.name().to_string(),
+                None if !seen.insert(*t) => p.name().to_string(),
+                None => continue,
+            };
+            return Err(RegistryError { resource_type: (*t).to_string(), registered, refused: p.name().to_string() });
+        }
         for t in p.resource_types() {
             self.by_type.insert((*t).to_string(), p.clone());
         }
         self.providers.push(p);
+        Ok(())
     }
+
+    /// The provider for types no registered provider claims, used where it
+    /// [accepts](Provider::accepts) the type. A second call replaces the first fallback.
+    pub fn set_fallback(&mut self, p: Arc<dyn Provider>) {
+        if let Some(old) = self.fallback.take() {
+            self.providers.retain(|q| !Arc::ptr_eq(q, &old));
+        }
+        self.providers.push(p.clone());
+        self.fallback = Some(p);
+    }
+
     pub fn for_type(&self, resource_type: &str) -> Option<&Arc<dyn Provider>> {
-        self.by_type.get(resource_type)
+        self.by_type.get(resource_type).or_else(|| self.fallback.as_ref().filter(|f| f.accepts(resource_type)))
     }
+
+    /// Every provider, the fallback included.
     pub fn providers(&self) -> &[Arc<dyn Provider>] {
         &self.providers
     }
+
     pub fn supports(&self, resource_type: &str) -> bool {
-        self.by_type.contains_key(resource_type)
+        self.for_type(resource_type).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider that only has a name and types.
+    struct Named {
+        name: &'static str,
+        types: Vec<&'static str>,
+        prefix: Option<&'static str>,
+    }
+
+    fn named(name: &'static str, types: &[&'static str]) -> Arc<dyn Provider> {
+        Arc::new(Named { name, types: types.to_vec(), prefix: None })
+    }
+
+    #[async_trait]
+    impl Provider for Named {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn resource_types(&self) -> &[&'static str] {
+            &self.types
+        }
+        fn accepts(&self, resource_type: &str) -> bool {
+            match self.prefix {
+                Some(prefix) => resource_type.starts_with(prefix),
+                None => self.resource_types().contains(&resource_type),
+            }
+        }
+        async fn create(&self, _: &CreateRequest) -> Result<Applied, ProviderError> {
+            Err(ProviderError::new(ErrorKind::Unsupported, "Create", "no"))
+        }
+        async fn read(&self, _: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+            Ok(None)
+        }
+        async fn update(&self, _: &UpdateRequest) -> Result<Applied, ProviderError> {
+            Err(ProviderError::new(ErrorKind::Unsupported, "Update", "no"))
+        }
+        async fn delete(&self, _: &DeleteRequest) -> Result<(), ProviderError> {
+            Ok(())
+        }
+    }
+
+    fn owner<'a>(registry: &'a Registry, resource_type: &str) -> Option<&'a str> {
+        registry.for_type(resource_type).map(|p| p.name())
+    }
+
+    #[test]
+    fn two_providers_for_one_type_are_refused() {
+        let mut registry = Registry::new();
+        registry.register(named("iam", &["AWS::IAM::Role", "AWS::IAM::Policy"])).expect("first");
+        let err = registry.register(named("other", &["AWS::S3::Bucket", "AWS::IAM::Role"])).expect_err("clash");
+        assert_eq!(
+            err,
+            RegistryError { resource_type: "AWS::IAM::Role".into(), registered: "iam".into(), refused: "other".into() }
+        );
+        assert_eq!(
+            err.to_string(),
+            "two providers claim resource type AWS::IAM::Role: iam (registered) and other (refused)"
+        );
+        // Refused whole: none of its types, and it is not among the providers.
+        assert_eq!(owner(&registry, "AWS::IAM::Role"), Some("iam"));
+        assert_eq!(owner(&registry, "AWS::S3::Bucket"), None);
+        assert_eq!(registry.providers().len(), 1);
+        let err = registry.register(named("twice", &["A::B::C", "A::B::C"])).expect_err("listed twice");
+        assert_eq!(err.registered, "twice");
+        registry.register(named("s3", &["AWS::S3::Bucket"])).expect("no clash");
+        assert_eq!(owner(&registry, "AWS::S3::Bucket"), Some("s3"));
+    }
+
+    #[test]
+    fn the_fallback_takes_only_unclaimed_types_it_accepts() {
+        let mut registry = Registry::new();
+        registry.register(named("iam", &["AWS::IAM::Role"])).expect("first");
+        assert!(!registry.supports("AWS::SQS::Queue"));
+        registry.set_fallback(Arc::new(Named { name: "cloudformation", types: vec![], prefix: Some("AWS::") }));
+        assert_eq!(owner(&registry, "AWS::IAM::Role"), Some("iam"));
+        assert_eq!(owner(&registry, "AWS::SQS::Queue"), Some("cloudformation"));
+        assert!(registry.supports("AWS::SQS::Queue"));
+        assert_eq!(owner(&registry, "Custom::Thing"), None);
+        assert_eq!(registry.providers().len(), 2, "the fallback gets its own concurrency");
+        registry.set_fallback(Arc::new(Named { name: "custom", types: vec![], prefix: Some("Custom::") }));
+        assert_eq!(owner(&registry, "AWS::SQS::Queue"), None);
+        assert_eq!(owner(&registry, "Custom::Thing"), Some("custom"));
+        assert_eq!(registry.providers().len(), 2, "a replaced fallback is gone");
     }
 }

@@ -57,6 +57,8 @@ pub fn event_line(e: &Event) -> String {
             format!("{}: {} failed after {}: {error}", who(subject), verbs(subject.operation).2, duration(*elapsed))
         }
         Event::Skipped { subject, because } => format!("{}: Skipped ({because})", who(subject)),
+        // The provider's own words, as it always put them.
+        Event::Provider { report, .. } => report.to_string(),
     }
 }
 

@@ -68,8 +68,8 @@ impl Fixture {
     fn with(mem: MemoryProvider) -> Self {
         let mem = Arc::new(mem);
         let mut registry = Registry::new();
-        registry.register(mem.clone());
-        registry.register(Arc::new(LocalProvider::new()));
+        registry.register(mem.clone()).expect("one provider per type");
+        registry.register(Arc::new(LocalProvider::new())).expect("one provider per type");
         Fixture {
             mem,
             registry,
@@ -1001,4 +1001,79 @@ async fn a_type_change_replaces_and_deletes_with_the_old_type() {
     assert!(r.is_success(), "{r:?}");
     assert!(f.mem.objects().is_empty(), "the old Test::Thing was deleted by its own provider");
     assert_eq!(f.state("app").resources["A"].resource_type, "Infra::Local::Data");
+}
+
+/// A provider that reports a wait from inside its create, as the AWS waiters do.
+struct ReportsWaits(Arc<MemoryProvider>);
+
+#[async_trait::async_trait]
+impl infra_core::provider::Provider for ReportsWaits {
+    fn name(&self) -> &str {
+        "waits"
+    }
+    fn resource_types(&self) -> &[&'static str] {
+        self.0.resource_types()
+    }
+    async fn create(
+        &self,
+        req: &infra_core::provider::CreateRequest,
+    ) -> Result<infra_core::provider::Applied, infra_core::provider::ProviderError> {
+        let heard = infra_core::provider::events::report(infra_core::provider::events::ProviderEvent::Waiting {
+            operation: "CreateThing".into(),
+            subject: format!("thing {}", req.context.logical_id),
+            status: "Creating".into(),
+            target: "Ready".into(),
+            elapsed: Duration::from_secs(61),
+        });
+        assert!(heard, "the engine listens while its call runs");
+        self.0.create(req).await
+    }
+    async fn read(
+        &self,
+        req: &infra_core::provider::ReadRequest,
+    ) -> Result<Option<infra_core::provider::Observed>, infra_core::provider::ProviderError> {
+        self.0.read(req).await
+    }
+    async fn update(
+        &self,
+        req: &infra_core::provider::UpdateRequest,
+    ) -> Result<infra_core::provider::Applied, infra_core::provider::ProviderError> {
+        self.0.update(req).await
+    }
+    async fn delete(
+        &self,
+        req: &infra_core::provider::DeleteRequest,
+    ) -> Result<(), infra_core::provider::ProviderError> {
+        self.0.delete(req).await
+    }
+}
+
+#[tokio::test]
+async fn what_a_provider_reports_arrives_with_its_step() {
+    let mut f = Fixture::new();
+    f.registry = Registry::new();
+    f.registry.register(Arc::new(ReportsWaits(f.mem.clone()))).expect("one provider per type");
+    let p = f.plan(&[stack("app", &[("A", THING, json!({}))])], PlanOptions::default());
+    let events = Arc::new(infra_core::apply::CollectEvents::default());
+    let walker = Walker {
+        registry: &f.registry,
+        recorder: f.recorder.clone(),
+        reporter: events.clone(),
+        interrupt: Arc::new(Interrupt::new()),
+        options: ApplyOptions::default(),
+    };
+    let mut exports = BTreeMap::new();
+    let r = walker.apply(&p, &mut f.states, &mut exports).await;
+    assert!(r.is_success(), "{r:?}");
+    let events = events.0.lock().expect("events").clone();
+    let reported: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            infra_core::apply::Event::Provider { subject, .. } => {
+                Some((subject.logical_id.clone(), infra_core::render::progress::event_line(e)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, [("A".to_string(), "still waiting for thing A (Creating, 1m 1s elapsed)".to_string())]);
 }

@@ -78,8 +78,10 @@ impl ProviderSource for Source {
                 );
             }
             let mut registry = Registry::new();
-            registry.register(Arc::new(LocalProvider::for_project(&project.dir, project.local_files_outside())));
-            registry.register(self.mem.clone());
+            registry
+                .register(Arc::new(LocalProvider::for_project(&project.dir, project.local_files_outside())))
+                .expect("one provider per type");
+            registry.register(self.mem.clone()).expect("one provider per type");
             Ok(registry)
         })
     }

@@ -1,8 +1,9 @@
-//! Reading CloudFormation properties into SDK inputs, and shaping what the service reports
-//! back into the template's shape, so that a read after an apply compares equal.
+//! The one property reader: CloudFormation properties into SDK inputs, with errors that name
+//! the property's path (`property Variants.1.Count must be an integer`).
 //!
 //! Templates are lenient about scalar types (parameters are strings, so `"1"` stands for an
-//! integer and `"true"` for a boolean); both directions honour that.
+//! integer and `"true"` for a boolean); the reader honours that, and
+//! [`readback`](super::readback) honours it on the way back.
 
 use infra_core::provider::{ErrorKind, ProviderError};
 use serde_json::{Map, Value};
@@ -77,13 +78,12 @@ impl<'a> Props<'a> {
         })
     }
 
+    /// An integer: a JSON integer, or a string holding one (`3`, `"3"`); never a fraction or
+    /// a float's spelling (`3.5`, `3.0`, `"3.0"`), and never outside the 32-bit range.
     pub fn int(&self, key: &str) -> Result<Option<i32>, ProviderError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => as_f64(v)
-                .filter(|f| f.fract() == 0.0 && *f >= f64::from(i32::MIN) && *f <= f64::from(i32::MAX))
-                .map(|f| Some(f as i32))
-                .ok_or_else(|| self.invalid(key, "an integer")),
+            Some(v) => integer(v).map(Some).ok_or_else(|| self.invalid(key, "an integer")),
         }
     }
 
@@ -177,6 +177,35 @@ impl<'a> Props<'a> {
             .map(Some)
     }
 
+    /// A list of strings; empty when absent.
+    pub fn string_list(&self, key: &str) -> Result<Vec<String>, ProviderError> {
+        Ok(self.strings(key)?.unwrap_or_default())
+    }
+
+    /// A policy document as the JSON text the service takes (an object, or its text).
+    pub fn document(&self, key: &str) -> Result<Option<String>, ProviderError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => crate::policy::to_text(v).map(Some).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Invalid,
+                    self.operation,
+                    format!("property {}: {e}", render_path(&self.path, key)),
+                )
+            }),
+        }
+    }
+
+    pub fn required_document(&self, key: &str) -> Result<String, ProviderError> {
+        self.document(key)?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                self.operation,
+                format!("property {} is required", render_path(&self.path, key)),
+            )
+        })
+    }
+
     /// `Tags` as key/value pairs (empty when absent).
     pub fn tags(&self) -> Result<Vec<(String, String)>, ProviderError> {
         Ok(self
@@ -185,13 +214,49 @@ impl<'a> Props<'a> {
     }
 }
 
+/// Refuses an in-place change of a create-only property (the engine replaces instead; this
+/// guards against a plan that did not). Values are compared as text, so `16` equals `"16"`.
+pub fn check_in_place(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    create_only: &[impl AsRef<str>],
+    what: &str,
+    operation: &str,
+) -> Result<(), ProviderError> {
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key).filter(|x| !x.is_null()).map(|x| match x {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    for key in create_only {
+        let key = key.as_ref();
+        if text(old, key) != text(new, key) {
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                operation,
+                format!("{key} cannot change without replacing the {what}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The text of a scalar: strings as they are, numbers and booleans as CloudFormation
 /// would stringify them.
-fn scalar_text(v: &Value) -> Option<String> {
+pub(crate) fn scalar_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn integer(v: &Value) -> Option<i32> {
+    match v {
+        Value::Number(n) => n.as_i64().and_then(|i| i32::try_from(i).ok()),
+        Value::String(s) => s.trim().parse::<i32>().ok(),
         _ => None,
     }
 }
@@ -204,167 +269,10 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
-/// Builds an observed JSON object, leaving out what the service did not report.
-#[derive(Default)]
-pub struct ObjectBuilder(Map<String, Value>);
-
-impl ObjectBuilder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn put(mut self, key: &str, value: impl Into<Option<Value>>) -> Self {
-        if let Some(v) = value.into() {
-            if !v.is_null() {
-                self.0.insert(key.to_string(), v);
-            }
-        }
-        self
-    }
-    pub fn string(self, key: &str, value: Option<&str>) -> Self {
-        self.put(key, value.map(|s| Value::String(s.to_string())))
-    }
-    pub fn int(self, key: &str, value: Option<i32>) -> Self {
-        self.put(key, value.map(Value::from))
-    }
-    pub fn float(self, key: &str, value: Option<f64>) -> Self {
-        self.put(key, value.and_then(float_value))
-    }
-    /// A single-precision float from an API, as the decimal a template would have written.
-    pub fn float32(self, key: &str, value: Option<f32>) -> Self {
-        self.float(key, value.and_then(|f| f.to_string().parse::<f64>().ok()))
-    }
-    pub fn bool(self, key: &str, value: Option<bool>) -> Self {
-        self.put(key, value.map(Value::Bool))
-    }
-    pub fn strings(self, key: &str, value: &[String]) -> Self {
-        self.put(key, (!value.is_empty()).then(|| Value::from(value.to_vec())))
-    }
-    pub fn object(self, key: &str, value: Option<Value>) -> Self {
-        self.put(key, value.filter(|v| v.as_object().is_none_or(|m| !m.is_empty())))
-    }
-    pub fn list(self, key: &str, value: Vec<Value>) -> Self {
-        self.put(key, (!value.is_empty()).then_some(Value::Array(value)))
-    }
-    pub fn build(self) -> Value {
-        Value::Object(self.0)
-    }
-}
-
-/// A float as JSON, integral values as integers so `1.0` from an API meets `1` in a template.
-pub fn float_value(f: f64) -> Option<Value> {
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        Some(Value::from(f as i64))
-    } else {
-        serde_json::Number::from_f64(f).map(Value::Number)
-    }
-}
-
-/// Observed tags in the template's shape: the template's order first, then any others by
-/// key; tags AWS manages itself (`aws:`) are not the template's business. `None` when there
-/// are none and the template had none.
-pub fn tags_value(observed: Vec<(String, String)>, template: &Value) -> Option<Value> {
-    let mut observed: Vec<(String, String)> = observed.into_iter().filter(|(k, _)| !k.starts_with("aws:")).collect();
-    let template_keys: Vec<&str> = template
-        .get("Tags")
-        .and_then(Value::as_array)
-        .map(|tags| tags.iter().filter_map(|t| t.get("Key").and_then(Value::as_str)).collect())
-        .unwrap_or_default();
-    observed.sort_by(|(a, _), (b, _)| {
-        let rank = |k: &str| template_keys.iter().position(|t| *t == k).unwrap_or(usize::MAX);
-        rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
-    });
-    if observed.is_empty() && template.get("Tags").is_none() {
-        return None;
-    }
-    Some(Value::Array(observed.into_iter().map(|(k, v)| serde_json::json!({ "Key": k, "Value": v })).collect()))
-}
-
-/// Tag changes between two property sets: keys to remove, and pairs to add or overwrite.
-pub fn tag_changes(old: &[(String, String)], new: &[(String, String)]) -> (Vec<String>, Vec<(String, String)>) {
-    let removed = old.iter().filter(|(k, _)| !new.iter().any(|(n, _)| n == k)).map(|(k, _)| k.clone()).collect();
-    let added = new.iter().filter(|pair| !old.contains(pair)).cloned().collect();
-    (removed, added)
-}
-
-/// Gives an observed value the template's representation wherever the two mean the same:
-/// `"1"` for `1`, `1` for `1.0`, `"true"` for `true`, recursively. Keys the service reports
-/// but the template omits are kept, so real additions still show up as drift; defaults are
-/// dealt with by [`omit_defaults`].
-pub fn conform(observed: Value, template: Option<&Value>) -> Value {
-    let Some(template) = template else {
-        return observed;
-    };
-    match (observed, template) {
-        (Value::Object(obs), Value::Object(tpl)) => Value::Object(
-            obs.into_iter()
-                .map(|(k, v)| {
-                    let t = tpl.get(&k);
-                    (k, conform(v, t))
-                })
-                .collect(),
-        ),
-        (Value::Array(obs), Value::Array(tpl)) if obs.len() == tpl.len() => {
-            Value::Array(obs.into_iter().zip(tpl).map(|(o, t)| conform(o, Some(t))).collect())
-        }
-        (Value::Number(n), Value::String(s)) if s.trim().parse::<f64>().ok() == n.as_f64() => Value::String(s.clone()),
-        (Value::Number(n), Value::Number(t)) if n.as_f64() == t.as_f64() => Value::Number(t.clone()),
-        (Value::Bool(b), Value::String(s)) if s.eq_ignore_ascii_case(&b.to_string()) => Value::String(s.clone()),
-        (observed, _) => observed,
-    }
-}
-
-/// Leaves out top-level properties the template did not set whose observed value is the
-/// service's default, so an unset property and its default compare equal.
-pub fn omit_defaults(observed: &mut Value, template: &Value, defaults: &[(&str, Value)]) {
-    let Value::Object(map) = observed else { return };
-    for (key, default) in defaults {
-        if template.get(*key).is_none() && map.get(*key) == Some(default) {
-            map.remove(*key);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn check_conform(observed: Value, template: Value, expected: Value) {
-        assert_eq!(conform(observed, Some(&template)), expected);
-    }
-
-    #[test]
-    fn conform_takes_the_template_representation() {
-        check_conform(json!(1), json!("1"), json!("1"));
-        check_conform(json!(1.0), json!(1), json!(1));
-        check_conform(json!(true), json!("true"), json!("true"));
-        check_conform(json!(2), json!("1"), json!(2));
-        check_conform(json!({"A": 1, "B": 2}), json!({"A": "1"}), json!({"A": "1", "B": 2}));
-        check_conform(json!([1, 2]), json!(["1", "2"]), json!(["1", "2"]));
-        check_conform(json!([1, 2]), json!(["1"]), json!([1, 2]));
-        check_conform(json!("x"), json!(1), json!("x"));
-    }
-
-    fn check_tags(observed: &[(&str, &str)], template: Value, expected: Option<Value>) {
-        let observed = observed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(tags_value(observed, &template), expected);
-    }
-
-    #[test]
-    fn tags_follow_the_template_order() {
-        check_tags(&[], json!({}), None);
-        check_tags(&[], json!({"Tags": []}), Some(json!([])));
-        check_tags(
-            &[("a", "1"), ("b", "2")],
-            json!({"Tags": [{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}]}),
-            Some(json!([{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}])),
-        );
-        check_tags(
-            &[("z", "1"), ("aws:cloudformation:x", "y"), ("c", "2")],
-            json!({}),
-            Some(json!([{"Key": "c", "Value": "2"}, {"Key": "z", "Value": "1"}])),
-        );
-    }
 
     fn check_read(props: Value, key: &str, expected: Result<Option<i32>, &str>) {
         let p = Props::root(&props, "CreateThing").unwrap();
@@ -383,6 +291,16 @@ mod tests {
     }
 
     #[test]
+    fn integers_are_whole_and_within_range() {
+        check_read(json!({"N": " 7 "}), "N", Ok(Some(7)));
+        check_read(json!({"N": -2}), "N", Ok(Some(-2)));
+        check_read(json!({"N": 3.0}), "N", Err("property N must be an integer"));
+        check_read(json!({"N": "3.0"}), "N", Err("property N must be an integer"));
+        check_read(json!({"N": 4_294_967_296_i64}), "N", Err("property N must be an integer"));
+        check_read(json!({"N": true}), "N", Err("property N must be an integer"));
+    }
+
+    #[test]
     fn nested_errors_name_the_path() {
         let props = json!({"Variants": [{"Count": 1}, {"Count": "many"}]});
         let p = Props::root(&props, "CreateThing").unwrap();
@@ -391,9 +309,11 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_omitted_only_when_unset() {
-        let mut observed = json!({"A": false, "B": false});
-        omit_defaults(&mut observed, &json!({"B": false}), &[("A", json!(false)), ("B", json!(false))]);
-        assert_eq!(observed, json!({"B": false}));
+    fn documents_are_read_as_text() {
+        let props = json!({"Doc": {"Version": "2012-10-17", "Statement": []}, "Bad": 1});
+        let p = Props::root(&props, "CreatePolicy").unwrap();
+        assert!(p.required_document("Doc").unwrap().contains("2012-10-17"));
+        assert_eq!(p.required_document("None").unwrap_err().message, "property None is required");
+        assert!(p.document("Bad").unwrap_err().message.starts_with("property Bad: "));
     }
 }

@@ -2,10 +2,12 @@
 //! is a new one, which the endpoint then switches to. Ref is the ARN; GetAtt
 //! `EndpointConfigName`.
 
-use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
-use crate::sagemaker::{
-    absent_if_missing, create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMakerProvider,
-};
+use super::{create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMaker};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, omit_defaults, ObjectBuilder};
+use crate::kit::service::ResourceType;
+use crate::kit::tags::observed as tags_value;
 use aws_sdk_sagemaker::types::{
     AsyncInferenceClientConfig, AsyncInferenceConfig, AsyncInferenceNotificationConfig, AsyncInferenceOutputConfig,
     AsyncNotificationTopicTypes, CaptureContentTypeHeader, CaptureMode, CaptureOption, DataCaptureConfig,
@@ -21,7 +23,7 @@ use serde_json::{json, Value};
 const OPERATION: &str = "CreateEndpointConfig";
 const NAME: &str = "EndpointConfigName";
 
-pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
     let name = create_name(req, NAME);
     let props = Props::root(&req.properties, OPERATION)?;
     let variants = props.objects("ProductionVariants", production_variant)?;
@@ -266,7 +268,7 @@ fn variants_value(variants: &[ProductionVariant], template: Option<&Value>) -> V
     variants.iter().enumerate().map(|(i, v)| variant_value(v, template.and_then(|t| t.get(i)))).collect()
 }
 
-pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(config) = absent_if_missing(
         p.call("DescribeEndpointConfig", || p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send())
@@ -295,15 +297,48 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
     Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
 }
 
-pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     update_tags_only(p, req, NAME).await
 }
 
-pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     absent_if_missing(
         p.call("DeleteEndpointConfig", || p.sagemaker.delete_endpoint_config().endpoint_config_name(&name).send())
             .await,
     )?;
     Ok(())
+}
+
+/// `AWS::SageMaker::EndpointConfig`.
+pub(crate) struct EndpointConfigType;
+
+#[async_trait::async_trait]
+impl ResourceType<SageMaker> for EndpointConfigType {
+    fn type_name(&self) -> &'static str {
+        "AWS::SageMaker::EndpointConfig"
+    }
+    fn physical_name(
+        &self,
+        context: &infra_core::provider::ResourceContext,
+        properties: &serde_json::Value,
+    ) -> Option<String> {
+        Some(super::chosen_name(context, properties, "EndpointConfigName"))
+    }
+
+    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

@@ -2,14 +2,17 @@
 //! actions, all updated in place (RegisterScalableTarget is an upsert). Ref is
 //! `ResourceId|ScalableDimension|ServiceNamespace`; GetAtt `Id` is the same.
 
-use crate::application_autoscaling::{ApplicationAutoScalingProvider, TargetId};
-use crate::props::{conform, omit_defaults, ObjectBuilder, Props};
-use crate::sagemaker::absent_if_missing;
+use super::{AutoScaling, TargetId};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, omit_defaults, ObjectBuilder};
+use crate::kit::service::ResourceType;
 use aws_sdk_applicationautoscaling::types::{ScalableTarget, ScalableTargetAction, ScheduledAction, SuspendedState};
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, Observed, ProviderError, ReadRequest,
+    ResourceContext, UpdateRequest,
 };
 use serde_json::{json, Value};
 
@@ -76,11 +79,7 @@ fn schedules(props: Props<'_>) -> Result<Vec<Schedule>, ProviderError> {
         .unwrap_or_default())
 }
 
-async fn register(
-    p: &ApplicationAutoScalingProvider,
-    target: &TargetId,
-    props: Props<'_>,
-) -> Result<(), ProviderError> {
+async fn register(p: &AutoScaling, target: &TargetId, props: Props<'_>) -> Result<(), ProviderError> {
     let min = props.int("MinCapacity")?;
     let max = props.int("MaxCapacity")?;
     let role = props.string("RoleARN")?;
@@ -107,11 +106,7 @@ async fn register(
     Ok(())
 }
 
-async fn put_schedule(
-    p: &ApplicationAutoScalingProvider,
-    target: &TargetId,
-    s: &Schedule,
-) -> Result<(), ProviderError> {
+async fn put_schedule(p: &AutoScaling, target: &TargetId, s: &Schedule) -> Result<(), ProviderError> {
     let action = ScalableTargetAction::builder().set_min_capacity(s.min).set_max_capacity(s.max).build();
     p.call("PutScheduledAction", || {
         p.client
@@ -131,11 +126,7 @@ async fn put_schedule(
     Ok(())
 }
 
-async fn delete_schedule(
-    p: &ApplicationAutoScalingProvider,
-    target: &TargetId,
-    name: &str,
-) -> Result<(), ProviderError> {
+async fn delete_schedule(p: &AutoScaling, target: &TargetId, name: &str) -> Result<(), ProviderError> {
     absent_if_missing(
         p.call("DeleteScheduledAction", || {
             p.client
@@ -151,7 +142,7 @@ async fn delete_schedule(
     Ok(())
 }
 
-pub(crate) async fn create(p: &ApplicationAutoScalingProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
     let props = Props::root(&req.properties, REGISTER)?;
     let target = target_id(props)?;
     let wanted = schedules(props)?;
@@ -170,10 +161,7 @@ fn recorded_target(properties: &Value, physical_id: &str) -> Result<TargetId, Pr
     }
 }
 
-async fn describe(
-    p: &ApplicationAutoScalingProvider,
-    target: &TargetId,
-) -> Result<Option<ScalableTarget>, ProviderError> {
+async fn describe(p: &AutoScaling, target: &TargetId) -> Result<Option<ScalableTarget>, ProviderError> {
     let out = p
         .call("DescribeScalableTargets", || {
             p.client
@@ -187,10 +175,7 @@ async fn describe(
     Ok(out.scalable_targets().iter().find(|t| t.resource_id() == target.resource_id).cloned())
 }
 
-async fn scheduled_actions(
-    p: &ApplicationAutoScalingProvider,
-    target: &TargetId,
-) -> Result<Vec<ScheduledAction>, ProviderError> {
+async fn scheduled_actions(p: &AutoScaling, target: &TargetId) -> Result<Vec<ScheduledAction>, ProviderError> {
     let mut found = Vec::new();
     let mut next: Option<String> = None;
     loop {
@@ -241,10 +226,7 @@ fn schedule_value(a: &ScheduledAction, template: Option<&Value>) -> Value {
         .build()
 }
 
-pub(crate) async fn read(
-    p: &ApplicationAutoScalingProvider,
-    req: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let target = recorded_target(&req.properties, &req.physical_id)?;
     let Some(live) = describe(p, &target).await? else {
         return Ok(None);
@@ -301,7 +283,7 @@ pub(crate) async fn read(
     Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
 }
 
-pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     let new = Props::root(&req.new_properties, REGISTER)?;
     let old = Props::root(&req.old_properties, REGISTER)?;
     let target = target_id(new)?;
@@ -325,7 +307,7 @@ pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateReque
     Ok(applied(&target))
 }
 
-pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
     let target = recorded_target(&req.properties, &req.physical_id)?;
     absent_if_missing(
         p.call("DeregisterScalableTarget", || {
@@ -339,4 +321,42 @@ pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteReque
         .await,
     )?;
     Ok(())
+}
+
+/// `AWS::ApplicationAutoScaling::ScalableTarget`.
+pub(crate) struct ScalableTargetType;
+
+#[async_trait::async_trait]
+impl ResourceType<AutoScaling> for ScalableTargetType {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApplicationAutoScaling::ScalableTarget"
+    }
+
+    /// A scalable target's ID follows from its properties, so it is known before the create
+    /// and a target registered just before a crash can be read back by it.
+    fn physical_name(&self, _context: &ResourceContext, properties: &Value) -> Option<String> {
+        let field = |key: &str| properties.get(key).and_then(Value::as_str).map(str::to_string);
+        let target = TargetId {
+            resource_id: field("ResourceId")?,
+            scalable_dimension: field("ScalableDimension")?,
+            service_namespace: field("ServiceNamespace")?,
+        };
+        Some(target.render())
+    }
+
+    async fn create(&self, service: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

@@ -1,9 +1,12 @@
 //! `AWS::ApplicationAutoScaling::ScalingPolicy`: target tracking or step scaling, updated in
 //! place with PutScalingPolicy. Ref is the policy ARN; GetAtt `Arn`.
 
-use crate::application_autoscaling::{build_error, ApplicationAutoScalingProvider, TargetId};
-use crate::props::{conform, float_value, omit_defaults, ObjectBuilder, Props};
-use crate::sagemaker::absent_if_missing;
+use super::{AutoScaling, TargetId};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::errors::build_error;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, float_value, omit_defaults, ObjectBuilder};
+use crate::kit::service::ResourceType;
 use aws_sdk_applicationautoscaling::types::{
     AdjustmentType, CustomizedMetricSpecification, MetricAggregationType, MetricDimension, MetricStatistic, MetricType,
     PolicyType, PredefinedMetricSpecification, ScalingPolicy, StepAdjustment, StepScalingPolicyConfiguration,
@@ -128,7 +131,7 @@ fn step_scaling(s: Props<'_>) -> Result<StepScalingPolicyConfiguration, Provider
         .build())
 }
 
-async fn put(p: &ApplicationAutoScalingProvider, properties: &Value) -> Result<Applied, ProviderError> {
+async fn put(p: &AutoScaling, properties: &Value) -> Result<Applied, ProviderError> {
     let props = Props::root(properties, PUT)?;
     let target = target(props)?;
     let name = props.required_string("PolicyName")?;
@@ -155,11 +158,11 @@ async fn put(p: &ApplicationAutoScalingProvider, properties: &Value) -> Result<A
     Ok(Applied { physical_id: arn, attributes })
 }
 
-pub(crate) async fn create(p: &ApplicationAutoScalingProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
     put(p, &req.properties).await
 }
 
-pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     let old = Props::root(&req.old_properties, PUT)?;
     let new = Props::root(&req.new_properties, PUT)?;
     if old.string("PolicyName")? != new.string("PolicyName")? || target(old)? != target(new)? {
@@ -172,7 +175,7 @@ pub(crate) async fn update(p: &ApplicationAutoScalingProvider, req: &UpdateReque
     put(p, &req.new_properties).await
 }
 
-async fn find(p: &ApplicationAutoScalingProvider, properties: &Value) -> Result<Option<ScalingPolicy>, ProviderError> {
+async fn find(p: &AutoScaling, properties: &Value) -> Result<Option<ScalingPolicy>, ProviderError> {
     let props = Props::root(properties, "DescribeScalingPolicies")?;
     let target = target(props)?;
     let name = props.required_string("PolicyName")?;
@@ -278,10 +281,7 @@ fn step_scaling_value(s: &StepScalingPolicyConfiguration) -> Value {
         .build()
 }
 
-pub(crate) async fn read(
-    p: &ApplicationAutoScalingProvider,
-    req: &ReadRequest,
-) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let Some(policy) = find(p, &req.properties).await? else {
         return Ok(None);
     };
@@ -325,7 +325,7 @@ pub(crate) async fn read(
     }))
 }
 
-pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
     let props = Props::root(&req.properties, "DeleteScalingPolicy")?;
     let target = target(props)?;
     let name = props.required_string("PolicyName")?;
@@ -342,4 +342,30 @@ pub(crate) async fn delete(p: &ApplicationAutoScalingProvider, req: &DeleteReque
         .await,
     )?;
     Ok(())
+}
+
+/// `AWS::ApplicationAutoScaling::ScalingPolicy`. Policies get their ARN from the service; re-putting one by name is harmless.
+pub(crate) struct ScalingPolicyType;
+
+#[async_trait::async_trait]
+impl ResourceType<AutoScaling> for ScalingPolicyType {
+    fn type_name(&self) -> &'static str {
+        "AWS::ApplicationAutoScaling::ScalingPolicy"
+    }
+
+    async fn create(&self, service: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

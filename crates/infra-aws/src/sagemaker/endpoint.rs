@@ -3,11 +3,12 @@
 //! autoscaler, and is verified because SageMaker can roll back silently. Ref is the ARN;
 //! GetAtt `EndpointName`.
 
-use crate::props::{conform, tags_value, ObjectBuilder, Props};
-use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, named, recorded_name, require_arn, some_tags,
-    SageMakerProvider,
-};
+use super::{create_name, ensure_only_changed, named, recorded_name, require_arn, some_tags, SageMaker};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, ObjectBuilder};
+use crate::kit::service::ResourceType;
+use crate::kit::tags::observed as tags_value;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
@@ -25,7 +26,7 @@ const CONFIG: &str = "EndpointConfigName";
 const UPDATE_OPTIONS: &[&str] =
     &["RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "DeploymentConfig", "RetainDeploymentConfig"];
 
-pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateEndpoint";
     let name = create_name(req, NAME);
     let props = Props::root(&req.properties, OPERATION)?;
@@ -71,7 +72,7 @@ pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result
 }
 
 /// One poll towards `InService`.
-async fn in_service(p: &SageMakerProvider, name: &str) -> Result<Poll<DescribeEndpointOutput>, ProviderError> {
+async fn in_service(p: &SageMaker, name: &str) -> Result<Poll<DescribeEndpointOutput>, ProviderError> {
     let endpoint = describe(p, name).await?.ok_or_else(|| {
         ProviderError::new(
             ErrorKind::NotFound,
@@ -89,7 +90,7 @@ async fn in_service(p: &SageMakerProvider, name: &str) -> Result<Poll<DescribeEn
     })
 }
 
-async fn describe(p: &SageMakerProvider, name: &str) -> Result<Option<DescribeEndpointOutput>, ProviderError> {
+async fn describe(p: &SageMaker, name: &str) -> Result<Option<DescribeEndpointOutput>, ProviderError> {
     absent_if_missing(p.call("DescribeEndpoint", || p.sagemaker.describe_endpoint().endpoint_name(name).send()).await)
 }
 
@@ -134,7 +135,7 @@ fn deployment_config(d: Props<'_>) -> Result<DeploymentConfig, ProviderError> {
         .build())
 }
 
-pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(endpoint) = describe(p, &name).await? else {
         return Ok(None);
@@ -161,7 +162,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
     Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes, failure }))
 }
 
-pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "UpdateEndpoint";
     let mut updatable = vec![CONFIG, "Tags"];
     updatable.extend_from_slice(UPDATE_OPTIONS);
@@ -179,7 +180,7 @@ pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result
 
 /// Points the endpoint at `config`, waits for the deployment, and checks it stuck.
 async fn switch_config(
-    p: &SageMakerProvider,
+    p: &SageMaker,
     req: &UpdateRequest,
     name: &str,
     config: &str,
@@ -231,7 +232,7 @@ async fn switch_config(
     }
 }
 
-pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
     const OPERATION: &str = "DeleteEndpoint";
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     // Scalable targets outlive the endpoint otherwise, and keep trying to scale it.
@@ -269,7 +270,7 @@ pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result
 
 /// The scalable targets (resource ID and dimension) registered for the endpoint's variants.
 pub(crate) async fn scalable_targets(
-    p: &SageMakerProvider,
+    p: &SageMaker,
     endpoint: &str,
 ) -> Result<Vec<(String, ScalableDimension)>, ProviderError> {
     let prefix = format!("endpoint/{endpoint}/variant/");
@@ -295,5 +296,38 @@ pub(crate) async fn scalable_targets(
             Some(token) if !token.is_empty() => next = Some(token.to_string()),
             _ => return Ok(found),
         }
+    }
+}
+
+/// `AWS::SageMaker::Endpoint`.
+pub(crate) struct EndpointType;
+
+#[async_trait::async_trait]
+impl ResourceType<SageMaker> for EndpointType {
+    fn type_name(&self) -> &'static str {
+        "AWS::SageMaker::Endpoint"
+    }
+    fn physical_name(
+        &self,
+        context: &infra_core::provider::ResourceContext,
+        properties: &serde_json::Value,
+    ) -> Option<String> {
+        Some(super::chosen_name(context, properties, "EndpointName"))
+    }
+
+    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
     }
 }

@@ -2,10 +2,12 @@
 //! CloudFormation (templates pass `!GetAtt Model.ModelName` to endpoint configurations);
 //! GetAtt `ModelName`.
 
-use crate::props::{conform, omit_defaults, tags_value, ObjectBuilder, Props};
-use crate::sagemaker::{
-    absent_if_missing, create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMakerProvider,
-};
+use super::{create_name, named, recorded_name, require_arn, some_tags, update_tags_only, SageMaker};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, omit_defaults, ObjectBuilder};
+use crate::kit::service::ResourceType;
+use crate::kit::tags::observed as tags_value;
 use aws_sdk_sagemaker::types::{
     ContainerDefinition, ContainerMode, ImageConfig, InferenceExecutionConfig, InferenceExecutionMode,
     ModelAccessConfig, ModelCacheSetting, ModelCompressionType, ModelDataSource, MultiModelConfig,
@@ -19,7 +21,7 @@ use serde_json::{json, Value};
 const OPERATION: &str = "CreateModel";
 const NAME: &str = "ModelName";
 
-pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
     let name = create_name(req, "ModelName");
     let props = Props::root(&req.properties, OPERATION)?;
     let primary = props.object("PrimaryContainer", container)?;
@@ -173,7 +175,7 @@ fn container_value(c: &ContainerDefinition, template: Option<&Value>) -> Value {
     value
 }
 
-pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(model) =
         absent_if_missing(p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await)?
@@ -223,12 +225,45 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
     Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
 }
 
-pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     update_tags_only(p, req, NAME).await
 }
 
-pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     absent_if_missing(p.call("DeleteModel", || p.sagemaker.delete_model().model_name(&name).send()).await)?;
     Ok(())
+}
+
+/// `AWS::SageMaker::Model`.
+pub(crate) struct ModelType;
+
+#[async_trait::async_trait]
+impl ResourceType<SageMaker> for ModelType {
+    fn type_name(&self) -> &'static str {
+        "AWS::SageMaker::Model"
+    }
+    fn physical_name(
+        &self,
+        context: &infra_core::provider::ResourceContext,
+        properties: &serde_json::Value,
+    ) -> Option<String> {
+        Some(super::chosen_name(context, properties, "ModelName"))
+    }
+
+    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }

@@ -1,7 +1,9 @@
-//! Waiting for long-running SageMaker transitions (Creating → InService, Updating →
-//! InService, Deleting → gone): polling with backoff, a timeout per operation that a resource
-//! may override, progress heartbeats, and the service's failure reason when it gives up.
+//! Waiting for long-running transitions (SageMaker's Creating → InService, Updating →
+//! InService, Deleting → gone; EC2's `available`): polling with backoff, a timeout per
+//! operation that a resource may override, progress heartbeats reported as engine events
+//! ([`infra_core::provider::events`]), and the service's failure reason when it gives up.
 
+use infra_core::provider::events::{self, ProviderEvent};
 use infra_core::provider::{ErrorKind, ProviderError, ResourceContext};
 use std::future::Future;
 use std::sync::Arc;
@@ -126,20 +128,8 @@ pub struct Heartbeat {
     pub elapsed: Duration,
 }
 
-/// Receives heartbeats; the CLI renders them as progress.
+/// Also receives heartbeats, besides the engine (tests listen here).
 pub type HeartbeatSink = Arc<dyn Fn(&Heartbeat) + Send + Sync>;
-
-/// A sink that writes one line per heartbeat to standard error.
-pub fn stderr_heartbeats() -> HeartbeatSink {
-    Arc::new(|h: &Heartbeat| {
-        eprintln!(
-            "still waiting for {} ({}, {} elapsed)",
-            h.subject,
-            h.status,
-            humantime::format_duration(Duration::from_secs(h.elapsed.as_secs()))
-        )
-    })
-}
 
 /// One observation of the thing being waited for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,6 +191,14 @@ impl Wait<'_> {
             }
             if elapsed.saturating_sub(last_heartbeat) >= self.polling.heartbeat_every {
                 last_heartbeat = elapsed;
+                // The engine shows it with the step it belongs to; providers never print.
+                events::report(ProviderEvent::Waiting {
+                    operation: self.operation.to_string(),
+                    subject: self.subject.to_string(),
+                    status: status.clone(),
+                    target: self.target.to_string(),
+                    elapsed,
+                });
                 if let Some(sink) = self.heartbeats {
                     sink(&Heartbeat { subject: self.subject.to_string(), status, elapsed });
                 }
@@ -298,6 +296,25 @@ mod tests {
         .await;
         assert_eq!(result, Ok(7));
         assert_eq!(beats, vec!["Creating", "Creating"]);
+    }
+
+    #[tokio::test]
+    async fn heartbeats_are_engine_events() {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = {
+            let heard = heard.clone();
+            move |e: ProviderEvent| heard.lock().unwrap().push(e)
+        };
+        let script = vec![Poll::Pending("Creating".into()), Poll::Ready(7)];
+        let (result, _) = events::scope(sink, run(script, Duration::from_secs(5))).await;
+        assert_eq!(result, Ok(7));
+        let heard = heard.lock().unwrap();
+        assert!(!heard.is_empty(), "heartbeats reach the engine");
+        let ProviderEvent::Waiting { operation, subject, status, target, .. } = &heard[0];
+        assert_eq!(
+            (operation.as_str(), subject.as_str(), status.as_str(), target.as_str()),
+            ("CreateEndpoint", "endpoint e", "Creating", "InService")
+        );
     }
 
     #[tokio::test]

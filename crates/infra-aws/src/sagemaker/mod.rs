@@ -2,25 +2,22 @@
 //! groups, sharing one SageMaker client (and an Application Auto Scaling client, because an
 //! endpoint must not be updated or deleted behind its autoscaler's back).
 
-use crate::props::Props;
-use crate::retry::{is_iam_propagation, retry, retry_counted, RetryPolicy, IAM_PROPAGATION_WINDOW};
+use crate::kit::adopt::{create_or_adopt, Created};
+use crate::kit::props::Props;
+use crate::kit::service::{ResourceType, Service, ServiceContext};
+use crate::retry::{is_iam_propagation, retry, RetryPolicy, IAM_PROPAGATION_WINDOW};
 use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
-use crate::{sagemaker_endpoint, sagemaker_endpoint_config, sagemaker_model, sagemaker_model_package_group};
-use async_trait::async_trait;
 use aws_sdk_sagemaker::types::Tag;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, Observed, Provider, ProviderError, ReadRequest, ResourceContext,
-    UpdateRequest,
-};
+use infra_core::provider::{Applied, CreateRequest, ErrorKind, ProviderError, ResourceContext, UpdateRequest};
 use std::time::Duration;
 
-pub const MODEL: &str = "AWS::SageMaker::Model";
-pub const ENDPOINT_CONFIG: &str = "AWS::SageMaker::EndpointConfig";
-pub const ENDPOINT: &str = "AWS::SageMaker::Endpoint";
-pub const MODEL_PACKAGE_GROUP: &str = "AWS::SageMaker::ModelPackageGroup";
+pub mod endpoint;
+pub mod endpoint_config;
+pub mod model;
+pub mod model_package_group;
 
 /// Tunables; the defaults suit real AWS, tests shorten them.
 #[derive(Clone)]
@@ -40,18 +37,22 @@ impl Default for SageMakerSettings {
             role_propagation: IAM_PROPAGATION_WINDOW,
             timeouts: Timeouts::default(),
             polling: Polling::default(),
-            heartbeats: Some(crate::waiter::stderr_heartbeats()),
+            heartbeats: None,
         }
     }
 }
 
-pub struct SageMakerProvider {
+/// The SageMaker provider: every SageMaker type, dispatched through [`SageMaker`]'s table.
+pub type SageMakerProvider = Service<SageMaker>;
+
+/// The clients and settings the SageMaker types share.
+pub struct SageMaker {
     pub(crate) sagemaker: aws_sdk_sagemaker::Client,
     pub(crate) autoscaling: aws_sdk_applicationautoscaling::Client,
     pub(crate) settings: SageMakerSettings,
 }
 
-impl SageMakerProvider {
+impl Service<SageMaker> {
     pub fn new(config: &aws_types::SdkConfig, retry: RetryPolicy) -> Self {
         Self::from_clients(
             aws_sdk_sagemaker::Client::new(config),
@@ -65,9 +66,11 @@ impl SageMakerProvider {
         autoscaling: aws_sdk_applicationautoscaling::Client,
         settings: SageMakerSettings,
     ) -> Self {
-        SageMakerProvider { sagemaker, autoscaling, settings }
+        Service::from_context(SageMaker { sagemaker, autoscaling, settings })
     }
+}
 
+impl SageMaker {
     /// Runs a SageMaker call with the provider's retry policy.
     pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, op: F) -> Result<T, ProviderError>
     where
@@ -75,13 +78,15 @@ impl SageMakerProvider {
         Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        retry(&self.settings.retry, operation, op).await.map_err(|e| missing_as_not_found(operation, e))
+        retry(&self.settings.retry, operation, op)
+            .await
+            .map_err(|e| crate::kit::errors::missing_as_not_found(operation, e))
     }
 
-    /// Runs a create call. A create retried after a lost response can meet its own earlier
-    /// success ("Cannot create already existing …"): that is `Ok(None)`, and the caller
-    /// describes what is there. With `execution_role`, also rides out IAM propagation of
-    /// the role SageMaker must assume.
+    /// Runs a create call under the one adoption rule ([`crate::kit::adopt`]): a create
+    /// retried after a lost answer can meet its own earlier success ("Cannot create already
+    /// existing …"); that is `Ok(None)`, and the caller describes what is there. With
+    /// `execution_role`, also rides out IAM propagation of the role SageMaker must assume.
     pub(crate) async fn create_call<T, E, F, Fut>(
         &self,
         operation: &str,
@@ -97,10 +102,9 @@ impl SageMakerProvider {
         if execution_role {
             policy = policy.retry_when(self.settings.role_propagation, is_iam_propagation);
         }
-        match retry_counted(&policy, operation, op).await {
-            (Ok(v), _) => Ok(Some(v)),
-            (Err(e), attempts) if attempts > 1 && already_exists(&e) => Ok(None),
-            (Err(e), _) => Err(e),
+        match create_or_adopt(&policy, operation, already_exists, op).await? {
+            Created::Made(v) => Ok(Some(v)),
+            Created::Adopt(_) => Ok(None),
         }
     }
 
@@ -150,7 +154,7 @@ impl SageMakerProvider {
         old: &[(String, String)],
         new: &[(String, String)],
     ) -> Result<(), ProviderError> {
-        let (mut removed, added) = crate::props::tag_changes(old, new);
+        let (mut removed, added) = crate::kit::tags::changes(old, new);
         // A changed value is removed first: AddTags overwrites on AWS, but emulations append a
         // second tag with the same key, and the extra call costs little.
         removed.extend(added.iter().filter(|(k, _)| old.iter().any(|(o, _)| o == k)).map(|(k, _)| k.clone()));
@@ -170,7 +174,8 @@ impl SageMakerProvider {
 }
 
 /// SageMaker's answer to creating something that exists ("Cannot create already existing
-/// model …").
+/// model …"): a ValidationException with no code of its own, so only its text tells. It is
+/// asked only after an answer was lost ([`crate::kit::adopt`]).
 fn already_exists(err: &ProviderError) -> bool {
     let message = err.message.to_ascii_lowercase();
     message.contains("already existing") || message.contains("already exists")
@@ -188,7 +193,7 @@ pub(crate) fn named(name_attribute: &str, arn: String, name: String) -> Applied 
 /// Update of a type that is immutable but for its tags (models, endpoint configurations): any
 /// other change is refused, so the planner replaces instead.
 pub(crate) async fn update_tags_only(
-    p: &SageMakerProvider,
+    p: &SageMaker,
     req: &UpdateRequest,
     name_attribute: &str,
 ) -> Result<Applied, ProviderError> {
@@ -278,103 +283,16 @@ pub(crate) fn ensure_only_changed(req: &UpdateRequest, updatable: &[&str]) -> Re
     ))
 }
 
-#[async_trait]
-impl Provider for SageMakerProvider {
-    fn name(&self) -> &str {
-        "sagemaker"
-    }
-
-    fn resource_types(&self) -> &[&'static str] {
-        &[MODEL, ENDPOINT_CONFIG, ENDPOINT, MODEL_PACKAGE_GROUP]
-    }
-
-    fn concurrency(&self) -> usize {
-        // SageMaker's control-plane limits are low (a few calls per second per operation).
-        4
-    }
-
-    fn physical_name(&self, context: &ResourceContext, properties: &serde_json::Value) -> Option<String> {
-        let property = match context.resource_type.as_str() {
-            MODEL => "ModelName",
-            ENDPOINT_CONFIG => "EndpointConfigName",
-            ENDPOINT => "EndpointName",
-            MODEL_PACKAGE_GROUP => "ModelPackageGroupName",
-            _ => return None,
-        };
-        Some(chosen_name(context, properties, property))
-    }
-
-    async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::create(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::create(self, req).await,
-            ENDPOINT => sagemaker_endpoint::create(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::create(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::read(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::read(self, req).await,
-            ENDPOINT => sagemaker_endpoint::read(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::read(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::update(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::update(self, req).await,
-            ENDPOINT => sagemaker_endpoint::update(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::update(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-
-    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        match req.context.resource_type.as_str() {
-            MODEL => sagemaker_model::delete(self, req).await,
-            ENDPOINT_CONFIG => sagemaker_endpoint_config::delete(self, req).await,
-            ENDPOINT => sagemaker_endpoint::delete(self, req).await,
-            MODEL_PACKAGE_GROUP => sagemaker_model_package_group::delete(self, req).await,
-            other => Err(unsupported(other)),
-        }
-    }
-}
-
-pub(crate) fn unsupported(resource_type: &str) -> ProviderError {
-    ProviderError::new(ErrorKind::Unsupported, "dispatch", format!("resource type {resource_type} is not handled here"))
-}
-
-/// SageMaker reports a missing resource as a ValidationException ("Could not find model …",
-/// "… does not exist"), which on its own reads as a bad request; so do emulations of
-/// Application Auto Scaling ("No scalable target found …"). Only for calls about the resource
-/// itself: a create naming a missing model is a bad request.
-pub(crate) fn missing_as_not_found(operation: &str, mut err: ProviderError) -> ProviderError {
-    let about_itself =
-        ["Describe", "Delete", "Deregister", "List", "Get", "Add"].iter().any(|p| operation.starts_with(p));
-    let message = err.message.to_ascii_lowercase();
-    if about_itself
-        && err.code.as_deref() == Some("ValidationException")
-        && (message.contains("could not find")
-            || message.contains("does not exist")
-            || (message.starts_with("no ") && message.contains(" found")))
-    {
-        err.kind = ErrorKind::NotFound;
-    }
-    err
-}
-
-/// `Ok(None)` for a NotFound error, so reads and deletes can treat "gone" as an answer.
-pub(crate) fn absent_if_missing<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+impl ServiceContext for SageMaker {
+    const NAME: &'static str = "sagemaker";
+    /// SageMaker's control-plane limits are low (a few calls per second per operation).
+    const CONCURRENCY: usize = 4;
+    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[
+        &model::ModelType,
+        &endpoint_config::EndpointConfigType,
+        &endpoint::EndpointType,
+        &model_package_group::ModelPackageGroupType,
+    ];
 }
 
 #[cfg(test)]
@@ -383,37 +301,6 @@ mod tests {
 
     fn check_name(id: &str, expected: &str) {
         assert_eq!(name_from_id(id), expected);
-    }
-
-    fn check_kind(operation: &str, code: &str, message: &str, expected: ErrorKind) {
-        let err = ProviderError::new(ErrorKind::Invalid, operation, message).with_code(code);
-        assert_eq!(missing_as_not_found(operation, err).kind, expected, "{operation} {code} {message}");
-    }
-
-    #[test]
-    fn missing_resources_are_not_found() {
-        check_kind(
-            "DescribeModel",
-            "ValidationException",
-            "Could not find model \"arn:aws:sagemaker:us-east-1:1:model/m\".",
-            ErrorKind::NotFound,
-        );
-        check_kind("DeleteEndpoint", "ValidationException", "Could not find endpoint \"e\".", ErrorKind::NotFound);
-        check_kind(
-            "DescribeModelPackageGroup",
-            "ValidationException",
-            "ModelPackageGroup arn:x does not exist.",
-            ErrorKind::NotFound,
-        );
-        check_kind("DescribeModel", "ValidationException", "1 validation error detected", ErrorKind::Invalid);
-        check_kind("DescribeModel", "AccessDeniedException", "Could not find credentials", ErrorKind::Invalid);
-        check_kind(
-            "DeregisterScalableTarget",
-            "ValidationException",
-            "No scalable target found for service namespace: sagemaker",
-            ErrorKind::NotFound,
-        );
-        check_kind("CreateEndpointConfig", "ValidationException", "Could not find model \"m\".", ErrorKind::Invalid);
     }
 
     #[test]

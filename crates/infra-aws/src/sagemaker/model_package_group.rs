@@ -2,10 +2,12 @@
 //! update in place. Ref is the ARN; GetAtt `ModelPackageGroupArn`, `CreationTime`,
 //! `ModelPackageGroupStatus`.
 
-use crate::props::{conform, tags_value, ObjectBuilder, Props};
-use crate::sagemaker::{
-    absent_if_missing, create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMakerProvider,
-};
+use super::{create_name, ensure_only_changed, recorded_name, require_arn, some_tags, SageMaker};
+use crate::kit::errors::absent_if_missing;
+use crate::kit::props::Props;
+use crate::kit::readback::{conform, ObjectBuilder};
+use crate::kit::service::ResourceType;
+use crate::kit::tags::observed as tags_value;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_sagemaker::operation::describe_model_package_group::DescribeModelPackageGroupOutput;
 use aws_sdk_sagemaker::types::ModelPackageGroupStatus;
@@ -18,7 +20,7 @@ use serde_json::Value;
 const NAME: &str = "ModelPackageGroupName";
 const POLICY: &str = "ModelPackageGroupPolicy";
 
-pub(crate) async fn create(p: &SageMakerProvider, req: &CreateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateModelPackageGroup";
     let name = create_name(req, NAME);
     let props = Props::root(&req.properties, OPERATION)?;
@@ -73,7 +75,7 @@ fn policy_text(props: Props<'_>) -> Result<Option<String>, ProviderError> {
     }
 }
 
-async fn put_policy(p: &SageMakerProvider, name: &str, policy: &str) -> Result<(), ProviderError> {
+async fn put_policy(p: &SageMaker, name: &str, policy: &str) -> Result<(), ProviderError> {
     p.call("PutModelPackageGroupPolicy", || {
         p.sagemaker.put_model_package_group_policy().model_package_group_name(name).resource_policy(policy).send()
     })
@@ -81,7 +83,7 @@ async fn put_policy(p: &SageMakerProvider, name: &str, policy: &str) -> Result<(
     Ok(())
 }
 
-async fn describe(p: &SageMakerProvider, name: &str) -> Result<Option<DescribeModelPackageGroupOutput>, ProviderError> {
+async fn describe(p: &SageMaker, name: &str) -> Result<Option<DescribeModelPackageGroupOutput>, ProviderError> {
     absent_if_missing(
         p.call("DescribeModelPackageGroup", || {
             p.sagemaker.describe_model_package_group().model_package_group_name(name).send()
@@ -117,7 +119,7 @@ fn policy_value(observed: &str, template: Option<&Value>) -> Value {
     }
 }
 
-pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     let Some(group) = describe(p, &name).await? else {
         return Ok(None);
@@ -154,7 +156,7 @@ pub(crate) async fn read(p: &SageMakerProvider, req: &ReadRequest) -> Result<Opt
     }))
 }
 
-pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
     ensure_only_changed(req, &[POLICY, "Tags"])?;
     let name = recorded_name(&req.old_attributes, NAME, &req.physical_id);
     let old = Props::root(&req.old_properties, "UpdateModelPackageGroup")?;
@@ -183,7 +185,7 @@ pub(crate) async fn update(p: &SageMakerProvider, req: &UpdateRequest) -> Result
     applied(&group, &name)
 }
 
-pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result<(), ProviderError> {
+pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
     const OPERATION: &str = "DeleteModelPackageGroup";
     let name = recorded_name(&req.attributes, NAME, &req.physical_id);
     if absent_if_missing(
@@ -205,6 +207,39 @@ pub(crate) async fn delete(p: &SageMakerProvider, req: &DeleteRequest) -> Result
             })
         })
         .await
+}
+
+/// `AWS::SageMaker::ModelPackageGroup`.
+pub(crate) struct ModelPackageGroupType;
+
+#[async_trait::async_trait]
+impl ResourceType<SageMaker> for ModelPackageGroupType {
+    fn type_name(&self) -> &'static str {
+        "AWS::SageMaker::ModelPackageGroup"
+    }
+    fn physical_name(
+        &self,
+        context: &infra_core::provider::ResourceContext,
+        properties: &serde_json::Value,
+    ) -> Option<String> {
+        Some(super::chosen_name(context, properties, "ModelPackageGroupName"))
+    }
+
+    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        create(service, req).await
+    }
+
+    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        read(service, req).await
+    }
+
+    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update(service, req).await
+    }
+
+    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        delete(service, req).await
+    }
 }
 
 #[cfg(test)]
