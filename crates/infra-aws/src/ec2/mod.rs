@@ -296,7 +296,10 @@ impl ServiceContext for Ec2 {
     const NAME: &'static str = "ec2";
     /// EC2 throttles per account with token buckets that mutating calls drain quickly.
     const CONCURRENCY: usize = 10;
-    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[&vpc::VpcType];
+    const TYPES: &'static [&'static dyn ResourceType<Self>] = &[
+        // One line per type, each in its own file.
+        &vpc::VpcType,
+    ];
 }
 
 #[cfg(test)]
