@@ -114,3 +114,64 @@ fn library_crates_print_nothing() {
     }
     assert!(found.is_empty(), "library code writes to the terminal:\n{}", found.join("\n"));
 }
+
+/// The resource type is the unit of infra-aws: every service folder lists its types in one
+/// table (`TYPES` in its `mod.rs`), each entry `&module::Type` is implemented in that folder's
+/// `module.rs`, and no file implements two types.
+#[test]
+fn every_type_in_a_service_table_has_its_own_file() {
+    let src = root().join("crates/infra-aws/src");
+    let entry = table_entries();
+    let mut services = 0;
+    for dir in std::fs::read_dir(&src).expect("read infra-aws/src").flatten() {
+        let path = dir.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        if !path.is_dir() || name == "kit" {
+            continue;
+        }
+        services += 1;
+        let service = std::fs::read_to_string(path.join("mod.rs")).expect("service mod.rs");
+        let table = service
+            .split("const TYPES")
+            .nth(1)
+            .and_then(|rest| rest.split("];").next())
+            .unwrap_or_else(|| panic!("{name}/mod.rs has no TYPES table"));
+        let entries: Vec<(String, String)> = entry(table);
+        assert!(!entries.is_empty(), "{name}/mod.rs lists no types");
+        for (module, ty) in &entries {
+            let file = path.join(format!("{module}.rs"));
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{name}: the table lists {module}::{ty}, but {}: {e}", file.display()));
+            assert!(
+                text.lines().any(|l| l.starts_with("impl ")
+                    && l.contains("ResourceType<")
+                    && l.contains(&format!("for {ty} {{"))),
+                "{} does not implement ResourceType for {ty}",
+                file.display()
+            );
+        }
+        let mut files = Vec::new();
+        rust_files(&path, &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("source");
+            let impls = text.lines().filter(|l| l.starts_with("impl ") && l.contains("ResourceType<")).count();
+            assert!(impls <= 1, "{} implements {impls} resource types; one type per file", f.display());
+        }
+    }
+    assert!(services >= 4, "found only {services} service folders under {}", src.display());
+}
+
+/// `&module::Type` entries of a table, in order.
+fn table_entries() -> impl Fn(&str) -> Vec<(String, String)> {
+    |table: &str| {
+        table
+            .split('&')
+            .skip(1)
+            .filter_map(|item| {
+                let item: String = item.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+                let (module, ty) = item.split_once("::")?;
+                Some((module.to_string(), ty.to_string()))
+            })
+            .collect()
+    }
+}
