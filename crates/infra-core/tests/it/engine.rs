@@ -541,6 +541,72 @@ async fn parallelism_is_bounded_globally_and_per_provider() {
     }
 }
 
+/// Head of line: a slow provider that runs one operation at a time has many steps ready first,
+/// a fast one has as many after them, and two operations may run at once overall. Steps
+/// waiting for the slow provider hold no global permit, so the fast ones run beside the slow
+/// one and all finish before it. On paused time, so the order is fixed whatever the machine.
+#[tokio::test(start_paused = true)]
+async fn steps_waiting_on_a_saturated_provider_do_not_hold_up_the_others() {
+    const SLOW: &str = "Test::Slow";
+    const FAST: &str = "Test::Fast";
+    let slow = Arc::new(MemoryProvider::new(&[SLOW]).with_name("slow").with_concurrency(1));
+    let fast = Arc::new(MemoryProvider::new(&[FAST]).with_name("fast").with_concurrency(10));
+    let mut registry = Registry::new();
+    registry.register(slow.clone());
+    registry.register(fast.clone());
+    // Planned in logical-ID order: every slow step (A…) is ready before every fast one (B…).
+    let slow_ids: Vec<String> = (0..6).map(|i| format!("A{i}")).collect();
+    let fast_ids: Vec<String> = (0..6).map(|i| format!("B{i}")).collect();
+    for id in &slow_ids {
+        slow.delay(id, Duration::from_millis(100));
+    }
+    for id in &fast_ids {
+        fast.delay(id, Duration::from_millis(10));
+    }
+    let mut res: Vec<Res<'_>> = slow_ids.iter().map(|id| (id.as_str(), SLOW, json!({}))).collect();
+    res.extend(fast_ids.iter().map(|id| (id.as_str(), FAST, json!({}))));
+    let stacks = [stack("app", &res)];
+    let no_schema = |_: &str| None;
+    let states = BTreeMap::new();
+    let exports = BTreeMap::new();
+    let p = plan::plan(&PlanInput {
+        project: "proj",
+        env: "dev",
+        stacks: &stacks,
+        states: &states,
+        exports: &exports,
+        registry: &registry,
+        create_only: &no_schema,
+        options: PlanOptions::default(),
+        fingerprint: "fp".to_string(),
+    })
+    .expect("plan");
+    let events = Arc::new(infra_core::apply::CollectEvents::default());
+    let walker = Walker {
+        registry: &registry,
+        recorder: Arc::new(MemoryRecorder::default()),
+        reporter: events.clone(),
+        interrupt: Arc::new(Interrupt::new()),
+        options: ApplyOptions { parallelism: 2, ..Default::default() },
+    };
+    let (mut states, mut exports) = (states, exports);
+    let r = walker.apply(&p, &mut states, &mut exports).await;
+    assert!(r.is_success() && r.added == 12, "{r:?}");
+    assert_eq!(slow.max_concurrent(), 1);
+    let finished: Vec<String> = events
+        .0
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|e| match e {
+            infra_core::apply::Event::Finished { subject, .. } => Some(subject.logical_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = fast_ids.iter().chain(&slow_ids).cloned().collect();
+    assert_eq!(finished, expected, "every fast step finishes before the slow ones");
+}
+
 #[tokio::test]
 async fn local_resources_work_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
