@@ -10,6 +10,7 @@
 
 use super::execute::{self, Job, JobResult, TaskContext};
 use super::{ApplyReport, Event, Failure, Operation, Subject, Walker};
+use crate::graph::Graph;
 use crate::plan::{deposed_key, Action, LayerPlan, Plan, ReplaceOrder};
 use crate::provider::{Provider, Registry};
 use crate::state::{DeletionPolicy, State};
@@ -36,19 +37,33 @@ pub(super) struct Node {
     pub(super) step: Step,
     /// The state key the step works on.
     pub(super) key: String,
+    /// Steps it still waits for.
     waits_for: usize,
-    dependents: Vec<usize>,
     skipped: bool,
 }
 
+/// One layer's steps, and the dependency graph over them (by index): a step depends on the
+/// steps that must have finished before it starts.
+struct StepGraph {
+    nodes: Vec<Node>,
+    graph: Graph<usize>,
+}
+
+impl StepGraph {
+    /// A step for people: `create A`, `delete A~deposed`.
+    fn name(&self, i: usize) -> String {
+        self.nodes.get(i).map(|n| format!("{} {}", step_operation(n.step), n.key)).unwrap_or_default()
+    }
+}
+
 /// Build the step graph for one layer.
-fn build_graph(lp: &LayerPlan) -> Vec<Node> {
+fn build_graph(lp: &LayerPlan) -> StepGraph {
     let mut nodes: Vec<Node> = Vec::new();
     // new-side and old-side step of each change, by logical ID
     let mut new_side: HashMap<&str, usize> = HashMap::new();
     let mut old_side: HashMap<&str, usize> = HashMap::new();
     let push = |nodes: &mut Vec<Node>, change: usize, step: Step, key: String| {
-        nodes.push(Node { change, step, key, waits_for: 0, dependents: Vec::new(), skipped: false });
+        nodes.push(Node { change, step, key, waits_for: 0, skipped: false });
         nodes.len() - 1
     };
     for (i, c) in lp.changes.iter().enumerate() {
@@ -140,13 +155,19 @@ fn build_graph(lp: &LayerPlan) -> Vec<Node> {
             }
         }
     }
+    let mut graph = Graph::new();
+    for i in 0..nodes.len() {
+        graph.add_node(i);
+    }
     for (first, then) in edges {
         if first != then {
-            nodes[first].dependents.push(then);
-            nodes[then].waits_for += 1;
+            graph.add_edge(then, first);
         }
     }
-    nodes
+    for (i, n) in nodes.iter_mut().enumerate() {
+        n.waits_for = graph.dependencies(&i).count();
+    }
+    StepGraph { nodes, graph }
 }
 
 /// The permits of a walk: the global `parallelism` ones and one semaphore per provider.
@@ -239,7 +260,21 @@ impl Walker<'_> {
         report: &mut ApplyReport,
     ) -> bool {
         let mut fatal = false;
-        let mut nodes = build_graph(lp);
+        let steps = build_graph(lp);
+        if let Some(cycle) = steps.graph.find_cycle() {
+            // The planner's orders rule this out; refuse rather than wait forever.
+            let first = cycle.0.first().and_then(|i| steps.nodes.get(*i));
+            report.failures.push(Failure {
+                layer: lp.layer.clone(),
+                logical_id: first.map(|n| n.key.clone()).unwrap_or_default(),
+                resource_type: first.map(|n| lp.changes[n.change].resource_type.clone()).unwrap_or_default(),
+                operation: first.map(|n| step_operation(n.step)).unwrap_or(Operation::Update),
+                message: cycle.map(|i| steps.name(i)).message("steps"),
+            });
+            return false;
+        }
+        let graph = &steps.graph;
+        let mut nodes = steps.nodes;
         let mut ready: VecDeque<usize> =
             nodes.iter().enumerate().filter(|(_, n)| n.waits_for == 0).map(|(i, _)| i).collect();
         let mut running: JoinSet<JobResult> = JoinSet::new();
@@ -265,7 +300,19 @@ impl Walker<'_> {
                         continue;
                     }
                 };
-                if self.start(plan, lp, &mut nodes, i, state, exports, held, &mut running, report, &mut layer_failed) {
+                if self.start(
+                    plan,
+                    lp,
+                    graph,
+                    &mut nodes,
+                    i,
+                    state,
+                    exports,
+                    held,
+                    &mut running,
+                    report,
+                    &mut layer_failed,
+                ) {
                     finished += 1;
                 }
             }
@@ -281,6 +328,7 @@ impl Walker<'_> {
                     if self.start(
                         plan,
                         lp,
+                        graph,
                         &mut nodes,
                         i,
                         state,
@@ -332,11 +380,10 @@ impl Walker<'_> {
             fatal |= result.fatal;
             if let Some(f) = result.failure {
                 layer_failed = true;
-                self.fail(&mut nodes, result.node, lp, f, report);
+                self.fail(graph, &mut nodes, result.node, lp, f, report);
                 continue;
             }
-            let dependents = std::mem::take(&mut nodes[result.node].dependents);
-            for d in dependents {
+            for &d in graph.dependents(&result.node) {
                 nodes[d].waits_for -= 1;
                 if nodes[d].waits_for == 0 {
                     ready.push_back(d);
@@ -369,6 +416,7 @@ impl Walker<'_> {
         &self,
         plan: &Plan,
         lp: &LayerPlan,
+        graph: &Graph<usize>,
         nodes: &mut [Node],
         i: usize,
         state: &State,
@@ -391,17 +439,25 @@ impl Walker<'_> {
             }
             Err(failure) => {
                 *layer_failed = true;
-                self.fail(nodes, i, lp, failure, report);
+                self.fail(graph, nodes, i, lp, failure, report);
                 true
             }
         }
     }
 
     /// Record a failure and skip everything waiting on the failed step, transitively.
-    fn fail(&self, nodes: &mut [Node], i: usize, lp: &LayerPlan, failure: Failure, report: &mut ApplyReport) {
+    fn fail(
+        &self,
+        graph: &Graph<usize>,
+        nodes: &mut [Node],
+        i: usize,
+        lp: &LayerPlan,
+        failure: Failure,
+        report: &mut ApplyReport,
+    ) {
         let because = format!("{} of {} failed", failure.operation, failure.logical_id);
         report.failures.push(failure);
-        let mut work = std::mem::take(&mut nodes[i].dependents);
+        let mut work: Vec<usize> = graph.dependents(&i).copied().collect();
         while let Some(d) = work.pop() {
             if nodes[d].skipped {
                 continue;
@@ -416,7 +472,7 @@ impl Walker<'_> {
             };
             self.reporter.event(&Event::Skipped { subject, because: because.clone() });
             report.skipped.push(format!("{}.{}", lp.layer, nodes[d].key));
-            work.extend(std::mem::take(&mut nodes[d].dependents));
+            work.extend(graph.dependents(&d).copied());
         }
     }
 }

@@ -9,6 +9,7 @@ use super::compare::{self, Difference};
 use super::{
     deposed_of, Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, PLAN_FORMAT_VERSION,
 };
+use crate::graph::{Cycle, Graph};
 use crate::provider::Registry;
 use crate::state::{DeletionPolicy, ResourceRecord, State};
 use crate::template::{DesiredResource, DesiredStack};
@@ -49,8 +50,8 @@ pub struct PlanInput<'a> {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("dependency cycle in layer {layer} between {}", ids.join(", "))]
-    Cycle { layer: String, ids: Vec<String> },
+    #[error("layer {layer}: {}", cycle.message("resources"))]
+    Cycle { layer: String, cycle: Cycle },
     #[error("no resource `{id}` in the selected layers{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
     UnknownResource { id: String, suggestion: Option<String> },
     #[error("no layer `{0}` in the project")]
@@ -117,44 +118,6 @@ fn check_ids(input: &PlanInput<'_>, selected: &[&DesiredStack]) -> Result<(), Pl
     Ok(())
 }
 
-/// Order `ids` so that every ID comes after its dependencies (`deps` outside `ids` are ignored).
-/// Ties keep the input order, so plans are stable. On a cycle, returns the IDs involved.
-pub(crate) fn topo_order<'a>(
-    ids: &[&'a str],
-    deps: impl Fn(&str) -> Vec<&'a str>,
-) -> Result<Vec<&'a str>, Vec<String>> {
-    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let mut indegree = vec![0usize; ids.len()];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
-    for (i, id) in ids.iter().enumerate() {
-        let mut seen = HashSet::new();
-        for d in deps(id) {
-            if let Some(&j) = index.get(d) {
-                if j != i && seen.insert(j) {
-                    indegree[i] += 1;
-                    dependents[j].push(i);
-                }
-            }
-        }
-    }
-    let mut ready: std::collections::BTreeSet<usize> = (0..ids.len()).filter(|&i| indegree[i] == 0).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    while let Some(i) = ready.pop_first() {
-        out.push(ids[i]);
-        for &j in &dependents[i] {
-            indegree[j] -= 1;
-            if indegree[j] == 0 {
-                ready.insert(j);
-            }
-        }
-    }
-    if out.len() == ids.len() {
-        Ok(out)
-    } else {
-        Err((0..ids.len()).filter(|&i| indegree[i] > 0).map(|i| ids[i].to_string()).collect())
-    }
-}
-
 /// The transitive closure of `start` over `next`.
 fn closure<'a>(start: impl IntoIterator<Item = &'a str>, next: impl Fn(&str) -> Vec<&'a str>) -> HashSet<&'a str> {
     let mut seen: HashSet<&str> = HashSet::new();
@@ -168,54 +131,34 @@ fn closure<'a>(start: impl IntoIterator<Item = &'a str>, next: impl Fn(&str) -> 
 }
 
 /// Who depends on whom in one layer, from the template and from state.
-struct LayerGraph<'a> {
-    desired_deps: HashMap<&'a str, Vec<&'a str>>,
-    desired_dependents: HashMap<&'a str, Vec<&'a str>>,
-    recorded_deps: HashMap<&'a str, Vec<&'a str>>,
-    recorded_dependents: HashMap<&'a str, Vec<&'a str>>,
+struct LayerGraph {
+    /// The template's resources and their dependencies among themselves.
+    desired: Graph,
+    /// The state's keys and what each depended on when it was last applied.
+    recorded: Graph,
 }
 
-impl<'a> LayerGraph<'a> {
-    fn new(stack: &'a DesiredStack, state: &'a State) -> Self {
-        let mut g = LayerGraph {
-            desired_deps: HashMap::new(),
-            desired_dependents: HashMap::new(),
-            recorded_deps: HashMap::new(),
-            recorded_dependents: HashMap::new(),
-        };
-        for (id, r) in &stack.resources {
-            let deps: Vec<&str> = r.depends_on.iter().map(String::as_str).collect();
-            for d in &deps {
-                g.desired_dependents.entry(*d).or_default().push(id.as_str());
-            }
-            g.desired_deps.insert(id.as_str(), deps);
-        }
+impl LayerGraph {
+    fn new(stack: &DesiredStack, state: &State) -> Self {
+        let mut recorded = Graph::new();
         for (key, r) in &state.resources {
-            let deps: Vec<&str> = r.depends_on.iter().map(String::as_str).collect();
-            for d in &deps {
-                g.recorded_dependents.entry(*d).or_default().push(key.as_str());
+            recorded.add_node(key.as_str());
+            for d in r.depends_on.iter().filter(|d| *d != key) {
+                recorded.add_edge(key.as_str(), d.as_str());
             }
-            g.recorded_deps.insert(key.as_str(), deps);
         }
-        g
+        LayerGraph { desired: Graph::from_stack(stack), recorded }
     }
-    fn list(map: &HashMap<&'a str, Vec<&'a str>>, id: &str) -> Vec<&'a str> {
-        map.get(id).cloned().unwrap_or_default()
+    fn deps<'a>(&'a self, id: &str) -> Vec<&'a str> {
+        self.desired.dependencies(id).chain(self.recorded.dependencies(id)).map(String::as_str).collect()
     }
-    fn deps(&self, id: &str) -> Vec<&'a str> {
-        let mut v = Self::list(&self.desired_deps, id);
-        v.extend(Self::list(&self.recorded_deps, id));
-        v
-    }
-    fn dependents(&self, id: &str) -> Vec<&'a str> {
-        let mut v = Self::list(&self.desired_dependents, id);
-        v.extend(Self::list(&self.recorded_dependents, id));
-        v
+    fn dependents<'a>(&'a self, id: &str) -> Vec<&'a str> {
+        self.desired.dependents(id).chain(self.recorded.dependents(id)).map(String::as_str).collect()
     }
 }
 
 /// Which IDs of a layer the plan covers, after `--target` and `--exclude`.
-fn selection<'a>(input: &PlanInput<'_>, g: &LayerGraph<'a>, all: &[&'a str], forward: bool) -> HashSet<&'a str> {
+fn selection<'a>(input: &PlanInput<'_>, g: &'a LayerGraph, all: &[&'a str], forward: bool) -> HashSet<&'a str> {
     let o = &input.options;
     let mut chosen: HashSet<&str> = if o.targets.is_empty() {
         all.iter().copied().collect()
@@ -276,15 +219,18 @@ pub(crate) fn record_attribute(rec: &ResourceRecord, attr: Option<&str>) -> Opti
 fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Result<LayerPlan, PlanError> {
     let g = LayerGraph::new(stack, state);
     let desired_ids: Vec<&str> = stack.resources.keys().map(String::as_str).collect();
-    let order = topo_order(&desired_ids, |id| LayerGraph::list(&g.desired_deps, id))
-        .map_err(|ids| PlanError::Cycle { layer: stack.layer.clone(), ids })?;
+    // Ties keep the template's order, so plans read like the template.
+    let order = g
+        .desired
+        .topo_order_by(|id| stack.resources.get_index_of(id.as_str()))
+        .map_err(|cycle| PlanError::Cycle { layer: stack.layer.clone(), cycle })?;
     let mut all: Vec<&str> = desired_ids.clone();
     all.extend(state.resources.keys().map(String::as_str).filter(|k| !stack.resources.contains_key(*k)));
     let chosen = selection(input, &g, &all, true);
 
     let mut resolver = PlanResolver { state, pending: HashMap::new(), exports: input.exports };
     let mut changes: Vec<ResourceChange> = Vec::new();
-    for id in order {
+    for id in order.iter().map(String::as_str) {
         let Some(desired) = stack.resources.get(id) else { continue };
         if !chosen.contains(id) {
             continue;
@@ -338,11 +284,17 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
     })
 }
 
-fn reverse_state_order<'a>(ids: &[&'a str], g: &LayerGraph<'a>, layer: &str) -> Result<Vec<&'a str>, PlanError> {
-    let mut order = topo_order(ids, |id| LayerGraph::list(&g.recorded_deps, id))
-        .map_err(|ids| PlanError::Cycle { layer: layer.to_string(), ids })?;
-    order.reverse();
-    Ok(order)
+/// State keys in deletion order: each after every one that depended on it.
+fn reverse_state_order<'a>(ids: &[&'a str], g: &LayerGraph, layer: &str) -> Result<Vec<&'a str>, PlanError> {
+    let keep: HashSet<&str> = ids.iter().copied().collect();
+    let order = g
+        .recorded
+        .subgraph(|k| keep.contains(k.as_str()))
+        .topo_order()
+        .map_err(|cycle| PlanError::Cycle { layer: layer.to_string(), cycle })?;
+    // Back to the caller's borrowed keys, last created first.
+    let by_key: HashMap<&str, &'a str> = ids.iter().map(|k| (*k, *k)).collect();
+    Ok(order.iter().rev().filter_map(|k| by_key.get(k.as_str()).copied()).collect())
 }
 
 /// A Delete or Forget for a recorded resource that is leaving.
@@ -511,7 +463,7 @@ pub(crate) fn changed_properties(after: &Value, recorded: &serde_json::Value) ->
 /// A replacement that must delete first forces its replaced dependents to delete first too:
 /// the old dependent still points at the old resource, so it must be gone before that one is
 /// deleted, which is before the new dependency (and so the new dependent) exists.
-fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph<'_>) {
+fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph) {
     let index: HashMap<String, usize> = changes.iter().enumerate().map(|(i, c)| (c.logical_id.clone(), i)).collect();
     let mut work: Vec<usize> = changes
         .iter()
@@ -521,7 +473,7 @@ fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph<'_>) {
         .collect();
     while let Some(i) = work.pop() {
         let id = changes[i].logical_id.clone();
-        for dependent in LayerGraph::list(&g.recorded_dependents, &id) {
+        for dependent in g.recorded.dependents(id.as_str()) {
             let Some(&j) = index.get(dependent) else { continue };
             let c = &mut changes[j];
             if c.action == Action::Replace && c.replace_order == Some(ReplaceOrder::CreateBeforeDelete) {

@@ -607,6 +607,21 @@ async fn steps_waiting_on_a_saturated_provider_do_not_hold_up_the_others() {
     assert_eq!(finished, expected, "every fast step finishes before the slow ones");
 }
 
+/// The walker refuses a plan whose steps wait for each other, naming the cycle the way every
+/// dependency cycle is named, instead of waiting forever.
+#[tokio::test]
+async fn a_plan_whose_steps_form_a_cycle_is_refused_with_its_path() {
+    let mut f = Fixture::new();
+    let mut p = f.plan(&[stack("app", &[("A", THING, json!({})), ("B", THING, json!({}))])], PlanOptions::default());
+    p.layers[0].changes[0].depends_on = vec!["B".to_string()];
+    p.layers[0].changes[1].depends_on = vec!["A".to_string()];
+    let r = f.apply(&p).await;
+    assert!(!r.is_success() && r.added == 0, "{r:?}");
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(r.failures[0].message, "steps form a dependency cycle: create A -> create B -> create A");
+    assert!(f.mem.calls().is_empty());
+}
+
 #[tokio::test]
 async fn local_resources_work_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -978,7 +993,7 @@ fn plan_errors_name_the_problem() {
     let mut cyclic =
         stack("app", &[("A", THING, json!({"V": {"Ref": "B"}})), ("B", THING, json!({"V": {"Ref": "A"}}))]);
     cyclic.resources["A"].depends_on.insert("B".to_string());
-    check(&[cyclic], PlanOptions::default(), "dependency cycle in layer app between A, B");
+    check(&[cyclic], PlanOptions::default(), "layer app: resources form a dependency cycle: A -> B -> A");
 }
 
 #[tokio::test]
