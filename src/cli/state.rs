@@ -5,7 +5,7 @@ use anyhow::bail;
 use infra_core::diag::Diagnostic;
 use infra_core::project::Project;
 use infra_core::render::diag as render;
-use infra_core::state::{LayerStore, Loaded, ResourceRecord};
+use infra_core::state::{LayerStore, Loaded, ObjectKey, ResourceRecord};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -77,7 +77,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
     let mut rows = Vec::new();
     for layer in scope.selected(args.layer.as_deref())? {
         let loaded = scope.load(layer)?;
-        for record in loaded.state.resources.values() {
+        for (_, record) in loaded.state.objects() {
             rows.push((layer, record.clone()));
         }
     }
@@ -169,14 +169,14 @@ fn find<'a>(
     logical_id: &str,
     loaded: &'a Loaded,
 ) -> anyhow::Result<&'a ResourceRecord> {
-    if let Some(record) = loaded.state.resources.get(logical_id) {
+    if let Some(record) = loaded.state.get(&ObjectKey::parse(logical_id)) {
         return Ok(record);
     }
     let mut message = format!("find {layer}.{logical_id} in state (env {}): no such resource", scope.env);
-    let known = loaded.state.resources.keys().map(String::as_str);
-    if let Some(near) = infra_core::diag::did_you_mean(logical_id, known) {
+    let known: Vec<String> = loaded.state.objects().into_iter().map(|(k, _)| k.to_string()).collect();
+    if let Some(near) = infra_core::diag::did_you_mean(logical_id, known.iter().map(String::as_str)) {
         message.push_str(&format!("; did you mean {layer}.{near}?"));
-    } else if loaded.state.resources.is_empty() {
+    } else if loaded.state.object_count() == 0 {
         message.push_str(&format!("; layer {layer} has no resources in state"));
     }
     bail!(message)
@@ -212,12 +212,12 @@ fn rm(scope: &StateScope, args: RmArgs, format: Format) -> anyhow::Result<ExitCo
         let mut gone = Vec::new();
         for id in ids {
             find(scope, layer, id, &loaded)?;
-            if let Some(record) = loaded.state.resources.remove(*id) {
+            if let Some(record) = loaded.state.remove(&ObjectKey::parse(id)) {
                 gone.push(record);
             }
         }
         store.commit(&mut loaded.state)?;
-        for record in loaded.state.resources.values() {
+        for (_, record) in loaded.state.objects() {
             for dep in record.depends_on.iter().filter(|d| gone.iter().any(|g| &g.logical_id == *d)) {
                 errln!("warning: {layer}.{} depends on {layer}.{dep}, which is no longer in state", record.logical_id);
             }

@@ -6,11 +6,11 @@
 
 use super::schedule::{step_operation, step_resource_type, Node, Step};
 use super::{Event, Failure, Intent, IntentAction, IntentRequest, Placement, RecordError, Recorder, Reporter, Subject};
-use crate::plan::{compare, deposed_key, Action, LayerPlan, Plan, ResourceChange};
+use crate::plan::{compare, Action, LayerPlan, Plan, ResourceChange};
 use crate::provider::{
     Applied, CreateRequest, DeleteRequest, Provider, ProviderError, Registry, ResourceContext, UpdateRequest,
 };
-use crate::state::{DeletionPolicy, OutputRecord, ResourceRecord, State};
+use crate::state::{DeletionPolicy, ObjectKey, OutputRecord, ResourceRecord, State};
 use crate::value::{Resolver, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub(super) struct Job {
     node: usize,
     step: Step,
     layer: String,
-    key: String,
+    key: ObjectKey,
     context: ResourceContext,
     provider: Option<Arc<dyn Provider>>,
     /// The object under the key before this step.
@@ -50,7 +50,7 @@ pub(super) struct Job {
 /// A finished step: the state keys it changed, or why it failed.
 pub(super) struct JobResult {
     pub(super) node: usize,
-    pub(super) writes: Vec<(String, Option<ResourceRecord>)>,
+    pub(super) writes: Vec<(ObjectKey, Option<ResourceRecord>)>,
     pub(super) counted: Option<Action>,
     pub(super) failure: Option<Failure>,
     /// The journal failed: nothing more may start.
@@ -69,11 +69,11 @@ pub(super) fn prepare(
     exports: &BTreeMap<String, Value>,
 ) -> Result<Job, Failure> {
     let c: &ResourceChange = &lp.changes[node.change];
-    let current = state.resources.get(&node.key).cloned();
+    let current = state.get(&node.key).cloned();
     let resource_type = step_resource_type(lp, node, state);
     let fail = |message: String| Failure {
         layer: lp.layer.clone(),
-        logical_id: node.key.clone(),
+        logical_id: node.key.to_string(),
         resource_type: resource_type.clone(),
         operation: step_operation(node.step),
         message,
@@ -107,7 +107,7 @@ pub(super) fn prepare(
         environment: plan.env.clone(),
         layer: lp.layer.clone(),
         stack_name: format!("{}-{}-{}", plan.project, plan.env, lp.layer),
-        logical_id: c.logical_id.clone(),
+        logical_id: c.logical_id.to_string(),
         resource_type: resource_type.clone(),
         // Template `Metadata` does not reach the plan yet; providers fall back to their defaults.
         metadata: serde_json::Value::Null,
@@ -205,7 +205,7 @@ async fn with_heartbeat<T>(
 pub(super) async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
     let subject = Subject {
         layer: job.layer.clone(),
-        logical_id: job.key.clone(),
+        logical_id: job.key.to_string(),
         resource_type: job.context.resource_type.clone(),
         operation: step_operation(job.step),
     };
@@ -226,7 +226,7 @@ pub(super) async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
             });
             result.failure = Some(Failure {
                 layer: job.layer.clone(),
-                logical_id: job.key.clone(),
+                logical_id: job.key.to_string(),
                 resource_type: job.context.resource_type.clone(),
                 operation: subject.operation,
                 message,
@@ -245,7 +245,7 @@ pub(super) async fn run_job(job: Job, ctx: TaskContext) -> JobResult {
 async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result<Option<String>, String> {
     let rec = ctx.recorder.as_ref();
     let layer = job.layer.as_str();
-    let key = job.key.as_str();
+    let key = &job.key;
     // Journal writes: a failure here means the state on disk can no longer be trusted to
     // match what was done, so the walk stops.
     macro_rules! journal {
@@ -289,7 +289,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
     match job.step {
         Step::Forget => {
             journal!(rec.done(layer, key, None));
-            result.writes.push((key.to_string(), None));
+            result.writes.push((key.clone(), None));
             result.counted = Some(Action::Forget);
             Ok(job.current.as_ref().map(|r| r.physical_id.clone()))
         }
@@ -321,7 +321,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                 // UpdateReplacePolicy Retain it is simply let go.
                 if let Some(old) = &job.current {
                     if job.update_replace_policy != DeletionPolicy::Retain {
-                        let deposed = deposed_key(key);
+                        let deposed = key.deposed();
                         journal!(rec.done(layer, &deposed, Some(old)));
                         result.writes.push((deposed, Some(old.clone())));
                     }
@@ -329,7 +329,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             }
             journal!(rec.done(layer, key, Some(&record)));
             let id = record.physical_id.clone();
-            result.writes.push((key.to_string(), Some(record)));
+            result.writes.push((key.clone(), Some(record)));
             result.counted = Some(Action::Create);
             match failure {
                 Some(e) => {
@@ -351,7 +351,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                 record.update_replace_policy = job.update_replace_policy;
                 if &record != current {
                     journal!(rec.done(layer, key, Some(&record)));
-                    result.writes.push((key.to_string(), Some(record)));
+                    result.writes.push((key.clone(), Some(record)));
                     result.counted = Some(Action::Update);
                 }
                 return Ok(Some(current.physical_id.clone()));
@@ -370,7 +370,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                     let record = record_for(applied, None);
                     journal!(rec.done(layer, key, Some(&record)));
                     let id = record.physical_id.clone();
-                    result.writes.push((key.to_string(), Some(record)));
+                    result.writes.push((key.clone(), Some(record)));
                     result.counted = Some(Action::Update);
                     Ok(Some(id))
                 }
@@ -378,7 +378,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                     Some(applied) => {
                         let record = record_for(*applied, Some(e.to_string()));
                         journal!(rec.done(layer, key, Some(&record)));
-                        result.writes.push((key.to_string(), Some(record)));
+                        result.writes.push((key.clone(), Some(record)));
                         Err(format!("{e} (recorded as tainted: the next plan replaces it)"))
                     }
                     None if e.is_ambiguous() => Err(left_open(&e)),
@@ -401,7 +401,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             match delete_record(provider.as_ref(), &job.context, current).await {
                 Ok(()) => {
                     journal!(rec.done(layer, key, None));
-                    result.writes.push((key.to_string(), None));
+                    result.writes.push((key.clone(), None));
                     result.counted = Some(Action::Delete);
                     Ok(Some(current.physical_id.clone()))
                 }

@@ -21,7 +21,7 @@ pub(crate) use execute::delete_record;
 
 use crate::plan::Plan;
 use crate::provider::Registry;
-use crate::state::{OutputRecord, ResourceRecord, State};
+use crate::state::{ObjectKey, OutputRecord, ResourceRecord, State};
 use crate::value::Value;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -41,8 +41,9 @@ pub use crate::state::journal::{Intent, IntentAction, IntentRequest};
 #[async_trait]
 pub trait Recorder: Send + Sync {
     async fn intent(&self, layer: &str, intent: &Intent) -> Result<(), RecordError>;
-    /// The state key now holds `record` (`None`: it is gone). Closes an open intent for the key.
-    async fn done(&self, layer: &str, key: &str, record: Option<&ResourceRecord>) -> Result<(), RecordError>;
+    /// The object under `key` is now `record` (`None`: it is gone). Closes an open intent for
+    /// the key.
+    async fn done(&self, layer: &str, key: &ObjectKey, record: Option<&ResourceRecord>) -> Result<(), RecordError>;
     /// The layer's outputs are now exactly these.
     async fn outputs(&self, layer: &str, outputs: &BTreeMap<String, OutputRecord>) -> Result<(), RecordError>;
 }
@@ -56,7 +57,7 @@ pub struct MemoryRecorder {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RecordedEntry {
     Intent(String, Intent),
-    Done(String, String, Option<ResourceRecord>),
+    Done(String, ObjectKey, Option<ResourceRecord>),
     Outputs(String, BTreeMap<String, OutputRecord>),
 }
 
@@ -75,8 +76,8 @@ impl Recorder for MemoryRecorder {
     async fn intent(&self, layer: &str, intent: &Intent) -> Result<(), RecordError> {
         self.push(RecordedEntry::Intent(layer.to_string(), intent.clone()))
     }
-    async fn done(&self, layer: &str, key: &str, record: Option<&ResourceRecord>) -> Result<(), RecordError> {
-        self.push(RecordedEntry::Done(layer.to_string(), key.to_string(), record.cloned()))
+    async fn done(&self, layer: &str, key: &ObjectKey, record: Option<&ResourceRecord>) -> Result<(), RecordError> {
+        self.push(RecordedEntry::Done(layer.to_string(), key.clone(), record.cloned()))
     }
     async fn outputs(&self, layer: &str, outputs: &BTreeMap<String, OutputRecord>) -> Result<(), RecordError> {
         self.push(RecordedEntry::Outputs(layer.to_string(), outputs.clone()))
@@ -103,7 +104,7 @@ impl Recorder for JournalRecorder {
     async fn intent(&self, layer: &str, intent: &Intent) -> Result<(), RecordError> {
         Ok(self.journal(layer)?.append(crate::state::Entry::Intent(intent.clone())).await?)
     }
-    async fn done(&self, layer: &str, key: &str, record: Option<&ResourceRecord>) -> Result<(), RecordError> {
+    async fn done(&self, layer: &str, key: &ObjectKey, record: Option<&ResourceRecord>) -> Result<(), RecordError> {
         let entry = crate::state::Entry::Done { logical_id: key.to_string(), record: record.cloned() };
         Ok(self.journal(layer)?.append(entry).await?)
     }

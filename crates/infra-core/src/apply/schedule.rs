@@ -11,9 +11,9 @@
 use super::execute::{self, Job, JobResult, TaskContext};
 use super::{ApplyReport, Event, Failure, Operation, Subject, Walker};
 use crate::graph::Graph;
-use crate::plan::{deposed_key, Action, LayerPlan, Plan, ReplaceOrder};
+use crate::plan::{Action, LayerPlan, Plan, ReplaceOrder};
 use crate::provider::{Provider, Registry};
-use crate::state::{DeletionPolicy, State};
+use crate::state::{DeletionPolicy, ObjectKey, State};
 use crate::value::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -35,8 +35,8 @@ pub(super) enum Step {
 pub(super) struct Node {
     pub(super) change: usize,
     pub(super) step: Step,
-    /// The state key the step works on.
-    pub(super) key: String,
+    /// The object the step works on.
+    pub(super) key: ObjectKey,
     /// Steps it still waits for.
     waits_for: usize,
     skipped: bool,
@@ -59,41 +59,41 @@ impl StepGraph {
 /// Build the step graph for one layer.
 fn build_graph(lp: &LayerPlan) -> StepGraph {
     let mut nodes: Vec<Node> = Vec::new();
-    // new-side and old-side step of each change, by logical ID
-    let mut new_side: HashMap<&str, usize> = HashMap::new();
-    let mut old_side: HashMap<&str, usize> = HashMap::new();
-    let push = |nodes: &mut Vec<Node>, change: usize, step: Step, key: String| {
+    // new-side and old-side step of each change, by the object the change is about
+    let mut new_side: HashMap<&ObjectKey, usize> = HashMap::new();
+    let mut old_side: HashMap<&ObjectKey, usize> = HashMap::new();
+    let push = |nodes: &mut Vec<Node>, change: usize, step: Step, key: ObjectKey| {
         nodes.push(Node { change, step, key, waits_for: 0, skipped: false });
         nodes.len() - 1
     };
     for (i, c) in lp.changes.iter().enumerate() {
-        let id = c.logical_id.as_str();
+        let id = &c.logical_id;
         match c.action {
             Action::NoOp => {}
             Action::Create => {
-                new_side.insert(id, push(&mut nodes, i, Step::Create, id.to_string()));
+                new_side.insert(id, push(&mut nodes, i, Step::Create, id.clone()));
             }
             Action::Update => {
-                new_side.insert(id, push(&mut nodes, i, Step::Update, id.to_string()));
+                new_side.insert(id, push(&mut nodes, i, Step::Update, id.clone()));
             }
             Action::Delete => {
-                old_side.insert(id, push(&mut nodes, i, Step::Delete, id.to_string()));
+                old_side.insert(id, push(&mut nodes, i, Step::Delete, id.clone()));
             }
             Action::Forget => {
-                old_side.insert(id, push(&mut nodes, i, Step::Forget, id.to_string()));
+                old_side.insert(id, push(&mut nodes, i, Step::Forget, id.clone()));
             }
             Action::Replace => {
                 let retain = c.update_replace_policy == DeletionPolicy::Retain;
                 match c.replace_order {
                     Some(ReplaceOrder::DeleteBeforeCreate { .. }) => {
                         let old_step = if retain { Step::Forget } else { Step::Delete };
-                        old_side.insert(id, push(&mut nodes, i, old_step, id.to_string()));
-                        new_side.insert(id, push(&mut nodes, i, Step::Create, id.to_string()));
+                        old_side.insert(id, push(&mut nodes, i, old_step, id.clone()));
+                        new_side.insert(id, push(&mut nodes, i, Step::Create, id.clone()));
                     }
                     _ => {
-                        new_side.insert(id, push(&mut nodes, i, Step::CreateReplacement, id.to_string()));
+                        new_side.insert(id, push(&mut nodes, i, Step::CreateReplacement, id.clone()));
                         if !retain {
-                            old_side.insert(id, push(&mut nodes, i, Step::Delete, deposed_key(id)));
+                            old_side.insert(id, push(&mut nodes, i, Step::Delete, id.deposed()));
                         }
                     }
                 }
@@ -101,20 +101,20 @@ fn build_graph(lp: &LayerPlan) -> StepGraph {
         }
     }
     // Who referenced each resource when it was last applied.
-    let mut recorded_dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut recorded_dependents: HashMap<ObjectKey, Vec<&ObjectKey>> = HashMap::new();
     for c in &lp.changes {
         if let Some(b) = &c.before {
             for d in &b.depends_on {
-                recorded_dependents.entry(d.as_str()).or_default().push(c.logical_id.as_str());
+                recorded_dependents.entry(ObjectKey::Current(d.clone())).or_default().push(&c.logical_id);
             }
         }
     }
     let mut edges: Vec<(usize, usize)> = Vec::new(); // (first, then)
     for c in &lp.changes {
-        let id = c.logical_id.as_str();
+        let id = &c.logical_id;
         if let Some(&n) = new_side.get(id) {
             for d in &c.depends_on {
-                if let Some(&dn) = new_side.get(d.as_str()) {
+                if let Some(&dn) = new_side.get(&ObjectKey::Current(d.clone())) {
                     edges.push((dn, n));
                 }
             }
@@ -149,8 +149,9 @@ fn build_graph(lp: &LayerPlan) -> StepGraph {
     // An old object still waiting under the deposed key goes before a new replacement
     // deposes another object under the same key.
     for c in &lp.changes {
-        if let Some(base) = crate::plan::deposed_of(&c.logical_id) {
-            if let (Some(&o), Some(&n)) = (old_side.get(c.logical_id.as_str()), new_side.get(base)) {
+        if let ObjectKey::Deposed(base) = &c.logical_id {
+            let current = ObjectKey::Current(base.clone());
+            if let (Some(&o), Some(&n)) = (old_side.get(&c.logical_id), new_side.get(&current)) {
                 edges.push((o, n));
             }
         }
@@ -242,7 +243,7 @@ pub(super) fn step_operation(step: Step) -> Operation {
 /// than the new one.
 pub(super) fn step_resource_type(lp: &LayerPlan, node: &Node, state: &State) -> String {
     let c = &lp.changes[node.change];
-    match (node.step, state.resources.get(&node.key)) {
+    match (node.step, state.get(&node.key)) {
         (Step::Delete | Step::Forget, Some(r)) => r.resource_type.clone(),
         _ => c.resource_type.clone(),
     }
@@ -266,7 +267,7 @@ impl Walker<'_> {
             let first = cycle.0.first().and_then(|i| steps.nodes.get(*i));
             report.failures.push(Failure {
                 layer: lp.layer.clone(),
-                logical_id: first.map(|n| n.key.clone()).unwrap_or_default(),
+                logical_id: first.map(|n| n.key.to_string()).unwrap_or_default(),
                 resource_type: first.map(|n| lp.changes[n.change].resource_type.clone()).unwrap_or_default(),
                 operation: first.map(|n| step_operation(n.step)).unwrap_or(Operation::Update),
                 message: cycle.map(|i| steps.name(i)).message("steps"),
@@ -361,14 +362,7 @@ impl Walker<'_> {
                 }
             };
             for (key, rec) in result.writes {
-                match rec {
-                    Some(r) => {
-                        state.resources.insert(key, r);
-                    }
-                    None => {
-                        state.resources.remove(&key);
-                    }
-                }
+                state.set(key, rec);
             }
             match result.counted {
                 Some(Action::Create) => report.added += 1,
@@ -466,7 +460,7 @@ impl Walker<'_> {
             let c = &lp.changes[nodes[d].change];
             let subject = Subject {
                 layer: lp.layer.clone(),
-                logical_id: nodes[d].key.clone(),
+                logical_id: nodes[d].key.to_string(),
                 resource_type: c.resource_type.clone(),
                 operation: step_operation(nodes[d].step),
             };

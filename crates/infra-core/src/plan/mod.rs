@@ -9,6 +9,7 @@
 pub mod compare;
 pub mod planner;
 
+pub use crate::state::ObjectKey;
 use crate::state::{DeletionPolicy, ResourceRecord};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
@@ -18,21 +19,6 @@ pub use planner::{plan, PlanError, PlanInput, PlanOptions};
 
 /// Version of the saved plan and `--format json` layout.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
-
-/// Suffix of the state key under which a replaced resource waits for deletion. Logical IDs are
-/// alphanumeric, so the key cannot clash with a template resource; a crash between creating
-/// the replacement and deleting the old one leaves it in state, and the next plan destroys it.
-pub const DEPOSED_SUFFIX: &str = "~deposed";
-
-/// The state key of `logical_id`'s replaced object.
-pub fn deposed_key(logical_id: &str) -> String {
-    format!("{logical_id}{DEPOSED_SUFFIX}")
-}
-
-/// The logical ID a deposed state key belongs to, if it is one.
-pub fn deposed_of(key: &str) -> Option<&str> {
-    key.strip_suffix(DEPOSED_SUFFIX)
-}
 
 /// What the apply does to one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,8 +84,9 @@ pub enum ReplaceOrder {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceChange {
     pub layer: String,
-    /// The template's logical ID (or a deposed state key, see [`DEPOSED_SUFFIX`]).
-    pub logical_id: String,
+    /// The object changed: a resource's current object, or a deposed one (written
+    /// `LogicalId~deposed` in saved plans and JSON).
+    pub logical_id: ObjectKey,
     pub resource_type: String,
     pub action: Action,
     pub reason: ActionReason,
@@ -228,7 +215,7 @@ impl Plan {
         match missing {
             Some(c) => Err(PlanError::UnsupportedType {
                 layer: c.layer.clone(),
-                logical_id: c.logical_id.clone(),
+                logical_id: c.logical_id.to_string(),
                 resource_type: c.resource_type.clone(),
             }),
             None => Ok(()),

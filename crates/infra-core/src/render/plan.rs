@@ -16,7 +16,8 @@
 //! known only after apply). The same document is what `infra plan -out` saves.
 
 use super::Redactor;
-use crate::plan::{deposed_of, Action, ActionReason, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
+use crate::plan::{Action, ActionReason, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
+use crate::state::ObjectKey;
 use crate::value::Value;
 use serde_json::Value as J;
 use std::collections::BTreeSet;
@@ -133,9 +134,9 @@ pub fn summary_line(s: &Summary, destroy: bool) -> String {
 }
 
 fn heading(c: &ResourceChange) -> String {
-    let who = match deposed_of(&c.logical_id) {
-        Some(id) => format!("{id} (deposed object)"),
-        None => c.logical_id.clone(),
+    let who = match &c.logical_id {
+        ObjectKey::Deposed(id) => format!("{id} (deposed object)"),
+        ObjectKey::Current(id) => id.clone(),
     };
     let what = match (&c.action, &c.reason) {
         (Action::Create, _) => "will be created".to_string(),
@@ -170,7 +171,7 @@ fn heading(c: &ResourceChange) -> String {
             "will be destroyed (it is no longer in the template)".to_string()
         }
         (Action::Delete, _) => "will be destroyed".to_string(),
-        (Action::Forget, _) if deposed_of(&c.logical_id).is_some() => {
+        (Action::Forget, _) if c.logical_id.is_deposed() => {
             "will be removed from state but not destroyed (UpdateReplacePolicy: Retain)".to_string()
         }
         (Action::Forget, _) => "will be removed from state but not destroyed (DeletionPolicy: Retain)".to_string(),

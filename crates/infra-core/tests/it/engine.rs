@@ -793,7 +793,7 @@ async fn resume_of_interrupted_updates_and_replacements() {
     assert_eq!(resolutions, [Resolution::UpdateFinished, Resolution::Adopted { physical_id: "mem-new".to_string() }]);
     assert_eq!(f.mem.objects()["u"].properties, json!({"Name": "u", "V": 2}));
     // The old R waits under its deposed key; the next plan destroys it.
-    assert_eq!(f.state("app").resources["R~deposed"].physical_id, old_r);
+    assert_eq!(f.state("app").deposed["R"].physical_id, old_r);
     let p = f.plan(&stacks, PlanOptions::default());
     assert_eq!(actions(&p), ["U:noop", "R:noop", "R~deposed:delete"]);
     let text = infra_core::render::plan::human(&p, false);
