@@ -68,7 +68,7 @@ fn build_graph(lp: &LayerPlan) -> StepGraph {
     };
     for (i, c) in lp.changes.iter().enumerate() {
         let id = &c.logical_id;
-        match c.action {
+        match &c.action {
             Action::NoOp => {}
             Action::Create => {
                 new_side.insert(id, push(&mut nodes, i, Step::Create, id.clone()));
@@ -82,15 +82,15 @@ fn build_graph(lp: &LayerPlan) -> StepGraph {
             Action::Forget => {
                 old_side.insert(id, push(&mut nodes, i, Step::Forget, id.clone()));
             }
-            Action::Replace => {
+            Action::Replace(order) => {
                 let retain = c.update_replace_policy == DeletionPolicy::Retain;
-                match c.replace_order {
-                    Some(ReplaceOrder::DeleteBeforeCreate { .. }) => {
+                match order {
+                    ReplaceOrder::DeleteBeforeCreate { .. } => {
                         let old_step = if retain { Step::Forget } else { Step::Delete };
                         old_side.insert(id, push(&mut nodes, i, old_step, id.clone()));
                         new_side.insert(id, push(&mut nodes, i, Step::Create, id.clone()));
                     }
-                    _ => {
+                    ReplaceOrder::CreateBeforeDelete => {
                         new_side.insert(id, push(&mut nodes, i, Step::CreateReplacement, id.clone()));
                         if !retain {
                             old_side.insert(id, push(&mut nodes, i, Step::Delete, id.deposed()));
@@ -120,8 +120,8 @@ fn build_graph(lp: &LayerPlan) -> StepGraph {
             }
         }
         if let Some(&o) = old_side.get(id) {
-            let delete_first = matches!(c.replace_order, Some(ReplaceOrder::DeleteBeforeCreate { .. }));
-            if c.action == Action::Replace {
+            let delete_first = matches!(c.action, Action::Replace(ReplaceOrder::DeleteBeforeCreate { .. }));
+            if let Action::Replace(_) = c.action {
                 if let Some(&n) = new_side.get(id) {
                     if delete_first {
                         edges.push((o, n));

@@ -249,7 +249,7 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
         }
         let change = plan_resource(input, &stack.layer, desired, state.resources.get(id), &resolver)?;
         match change.action {
-            Action::Create | Action::Replace => {
+            Action::Create | Action::Replace(_) => {
                 resolver.pending.insert(id.to_string(), Pending::Unknown);
             }
             Action::Update => {
@@ -329,7 +329,6 @@ fn removal(layer: &str, key: &ObjectKey, rec: &ResourceRecord, destroy: bool) ->
         resource_type: rec.resource_type.clone(),
         action,
         reason,
-        replace_order: None,
         before: Some(rec.clone()),
         after: None,
         depends_on: rec.depends_on.clone(),
@@ -354,7 +353,6 @@ fn plan_resource(
         resource_type: ty.to_string(),
         action: Action::NoOp,
         reason: ActionReason::Unchanged,
-        replace_order: None,
         before: recorded.cloned(),
         after: Some(after),
         depends_on: desired.depends_on.iter().cloned().collect(),
@@ -388,16 +386,18 @@ fn plan_resource(
     }
 
     let requested = input.options.replace.iter().any(|r| r == &desired.logical_id);
+    // Which order a replacement runs in is worked out below, once it is known to be one.
+    let replace = || Action::Replace(ReplaceOrder::CreateBeforeDelete);
     let (action, reason) = if rec.resource_type != ty {
-        (Action::Replace, ActionReason::ReplaceBecause { properties: vec!["Type".to_string()] })
+        (replace(), ActionReason::ReplaceBecause { properties: vec!["Type".to_string()] })
     } else if requested {
-        (Action::Replace, ActionReason::ReplaceRequested)
+        (replace(), ActionReason::ReplaceRequested)
     } else if let Some(reason) = &rec.tainted {
-        (Action::Replace, ActionReason::Tainted { reason: reason.clone() })
+        (replace(), ActionReason::Tainted { reason: reason.clone() })
     } else if !forcing.is_empty() {
-        (Action::Replace, ActionReason::ReplaceBecause { properties: forcing })
+        (replace(), ActionReason::ReplaceBecause { properties: forcing })
     } else if !forcing_unknown.is_empty() {
-        (Action::Replace, ActionReason::ReplaceBecauseUnknown { properties: forcing_unknown })
+        (replace(), ActionReason::ReplaceBecauseUnknown { properties: forcing_unknown })
     } else if !changed.is_empty() {
         (Action::Update, ActionReason::Changed { properties: changed })
     } else {
@@ -410,7 +410,7 @@ fn plan_resource(
     };
     change.action = action;
     change.reason = reason;
-    if action == Action::Replace {
+    if let Action::Replace(order) = &mut change.action {
         let names: Vec<String> = provider.and_then(|p| p.name_properties(ty)).unwrap_or_else(|| {
             create_only
                 .iter()
@@ -426,11 +426,11 @@ fn plan_resource(
                     && compare::compare(new, compare::json_at(&rec.properties, path)) == Difference::Same
             })
             .collect();
-        change.replace_order = Some(if fixed.is_empty() {
+        *order = if fixed.is_empty() {
             ReplaceOrder::CreateBeforeDelete
         } else {
             ReplaceOrder::DeleteBeforeCreate { properties: fixed }
-        });
+        };
     }
     Ok(change)
 }
@@ -480,7 +480,7 @@ fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph) {
     let mut work: Vec<usize> = changes
         .iter()
         .enumerate()
-        .filter(|(_, c)| matches!(c.replace_order, Some(ReplaceOrder::DeleteBeforeCreate { .. })))
+        .filter(|(_, c)| matches!(c.action, Action::Replace(ReplaceOrder::DeleteBeforeCreate { .. })))
         .map(|(i, _)| i)
         .collect();
     while let Some(i) = work.pop() {
@@ -488,8 +488,8 @@ fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph) {
         for dependent in g.recorded.dependents(&id) {
             let Some(&j) = index.get(dependent) else { continue };
             let c = &mut changes[j];
-            if c.action == Action::Replace && c.replace_order == Some(ReplaceOrder::CreateBeforeDelete) {
-                c.replace_order = Some(ReplaceOrder::DeleteBeforeCreate { properties: Vec::new() });
+            if c.action == Action::Replace(ReplaceOrder::CreateBeforeDelete) {
+                c.action = Action::Replace(ReplaceOrder::DeleteBeforeCreate { properties: Vec::new() });
                 work.push(j);
             }
         }

@@ -147,14 +147,12 @@ fn actions(p: &Plan) -> Vec<String> {
         .iter()
         .flat_map(|l| &l.changes)
         .map(|c| {
-            let a = match c.action {
+            let a = match &c.action {
                 Action::NoOp => "noop",
                 Action::Create => "create",
                 Action::Update => "update",
-                Action::Replace => match c.replace_order {
-                    Some(ReplaceOrder::DeleteBeforeCreate { .. }) => "replace(delete-first)",
-                    _ => "replace",
-                },
+                Action::Replace(ReplaceOrder::DeleteBeforeCreate { .. }) => "replace(delete-first)",
+                Action::Replace(ReplaceOrder::CreateBeforeDelete) => "replace",
                 Action::Delete => "delete",
                 Action::Forget => "forget",
             };
@@ -328,8 +326,8 @@ async fn fixed_name_replacement_deletes_first() {
     f.converge(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "a"}))])]).await;
     let p = f.plan(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "b"}))])], PlanOptions::default());
     assert_eq!(
-        p.layers[0].changes[0].replace_order,
-        Some(ReplaceOrder::DeleteBeforeCreate { properties: vec!["Name".to_string()] })
+        p.layers[0].changes[0].action,
+        Action::Replace(ReplaceOrder::DeleteBeforeCreate { properties: vec!["Name".to_string()] })
     );
     let text = infra_core::render::plan::human(&p, false);
     assert!(text.contains("# N must be replaced (destroy before create: Name fixes the name)"), "{text}");
@@ -338,6 +336,31 @@ async fn fixed_name_replacement_deletes_first() {
     assert!(r.is_success(), "{r:?}");
     assert_eq!(f.mem.mutations()[1..], [(CallKind::Delete, "N".to_string()), (CallKind::Create, "N".to_string())]);
     assert_eq!(f.mem.objects()["n1"].properties, json!({"Name": "n1", "Kind": "b"}));
+}
+
+/// Saved plans and `plan --format json` name the action and write a replacement's order
+/// beside it, as they always have; a replacement saved without an order runs create-first.
+#[tokio::test]
+async fn a_replacement_is_written_with_its_order_beside_the_action() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "a"})), ("T", THING, json!({"V": 1}))])])
+        .await;
+    let p = f.plan(
+        &[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "b"})), ("T", THING, json!({"V": 2}))])],
+        PlanOptions::default(),
+    );
+    let json = p.to_json();
+    let changes = &json["layers"][0]["changes"];
+    assert_eq!(changes[0]["action"], json!("replace"));
+    assert_eq!(changes[0]["replace_order"], json!({"kind": "delete_before_create", "properties": ["Name"]}));
+    assert_eq!(changes[1]["action"], json!("update"));
+    assert!(changes[1].get("replace_order").is_none(), "{changes}");
+    let mut old = changes[0].clone();
+    if let Some(o) = old.as_object_mut() {
+        o.remove("replace_order");
+    }
+    let back: plan::ResourceChange = serde_json::from_value(old).expect("a change without an order");
+    assert_eq!(back.action, Action::Replace(ReplaceOrder::CreateBeforeDelete));
 }
 
 #[tokio::test]
