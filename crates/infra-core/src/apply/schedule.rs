@@ -131,8 +131,10 @@ fn build_graph(lp: &LayerPlan) -> StepGraph {
                 }
             }
             // The old object goes only when nothing still points at it: dependents are gone,
-            // or (when there is no hurry to delete first) repointed by their update.
-            for r in recorded_dependents.get(id).into_iter().flatten() {
+            // or (when there is no hurry to delete first) repointed by their update. What
+            // pointed at a deposed object recorded the logical ID it belongs to.
+            let pointed_at = ObjectKey::Current(id.logical_id().to_string());
+            for r in recorded_dependents.get(&pointed_at).into_iter().flatten() {
                 if *r == id {
                     continue;
                 }

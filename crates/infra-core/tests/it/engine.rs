@@ -645,6 +645,48 @@ async fn a_plan_whose_steps_form_a_cycle_is_refused_with_its_path() {
     assert!(f.mem.calls().is_empty());
 }
 
+/// A deposed object left by an interrupted replacement is deleted only once what pointed at
+/// it has been repointed by its update. On paused time: the update takes 50 ms, the delete
+/// none, so only the ordering can make the update finish first.
+#[tokio::test(start_paused = true)]
+async fn a_deposed_object_is_deleted_after_its_dependents_are_repointed() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("X", THING, json!({})), ("D", THING, json!({"V": {"Ref": "X"}}))])]).await;
+    let state = f.states.get_mut("app").expect("state");
+    let old = state.resources["X"].clone();
+    state.deposed.insert("X".to_string(), old);
+    state.resources.get_mut("X").expect("X").physical_id = "x-new".to_string();
+    let p = f.plan(
+        &[stack("app", &[("X", THING, json!({})), ("D", THING, json!({"V": {"Ref": "X"}}))])],
+        PlanOptions::default(),
+    );
+    assert_eq!(actions(&p), ["X:noop", "D:update", "X~deposed:delete"]);
+    f.mem.delay("D", Duration::from_millis(50));
+    let events = Arc::new(infra_core::apply::CollectEvents::default());
+    let walker = Walker {
+        registry: &f.registry,
+        recorder: f.recorder.clone(),
+        reporter: events.clone(),
+        interrupt: Arc::new(Interrupt::new()),
+        options: ApplyOptions::default(),
+    };
+    let mut exports = BTreeMap::new();
+    let r = walker.apply(&p, &mut f.states, &mut exports).await;
+    assert!(r.is_success(), "{r:?}");
+    let finished: Vec<String> = events
+        .0
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|e| match e {
+            infra_core::apply::Event::Finished { subject, .. } => Some(subject.logical_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, ["D", "X~deposed"]);
+    assert!(f.state("app").deposed.is_empty());
+}
+
 #[tokio::test]
 async fn local_resources_work_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
