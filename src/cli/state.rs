@@ -75,7 +75,7 @@ fn list(scope: &StateScope, args: ListArgs, format: Format) -> anyhow::Result<Ex
     let mut rows = Vec::new();
     for layer in scope.selected(args.layer.as_deref())? {
         let loaded = load(scope, layer)?;
-        for record in loaded.state.resources.values() {
+        for (_, record) in loaded.state.objects() {
             rows.push((layer, record.clone()));
         }
     }

@@ -1,66 +1,105 @@
 //! The dependency graph: edges from `Ref`, `Fn::GetAtt`, `Fn::Sub` and `DependsOn`, cycle
 //! detection with the cycle's path, topological order and its reverse, and DOT output.
 //!
-//! [`Graph`] is generic over logical IDs so that the apply walker can use it directly: per node
-//! it knows both the dependencies (what must exist first) and the dependents (what must go
-//! first on destroy). Orders are deterministic: among nodes that are ready at the same time,
-//! the alphabetically first comes first.
+//! It is the one dependency graph of the engine: `infra graph` and validation draw it from a
+//! stack, the planner from a stack and a state, and the apply walker over its steps ([`Graph`]
+//! is generic over its nodes). Per node it knows both the dependencies (what must exist first)
+//! and the dependents (what must go first on destroy). Orders are deterministic: among nodes
+//! that are ready at the same time, the first in node order (for IDs, alphabetical) comes
+//! first. Every cycle is reported the same way, as its path ([`Cycle::message`]).
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::template::DesiredStack;
 use crate::value::{Expr, Value};
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Edges {
-    dependencies: BTreeSet<String>,
-    dependents: BTreeSet<String>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Edges<N> {
+    dependencies: BTreeSet<N>,
+    dependents: BTreeSet<N>,
 }
 
-/// A directed graph over logical IDs; an edge `a -> b` means "a depends on b".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Graph {
-    nodes: BTreeMap<String, Edges>,
+impl<N> Default for Edges<N> {
+    fn default() -> Self {
+        Edges { dependencies: BTreeSet::new(), dependents: BTreeSet::new() }
+    }
+}
+
+/// A directed graph; an edge `a -> b` means "a depends on b". Nodes are logical IDs unless
+/// said otherwise (the apply walker's graph is over its steps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Graph<N = String> {
+    nodes: BTreeMap<N, Edges<N>>,
+}
+
+impl<N> Default for Graph<N> {
+    fn default() -> Self {
+        Graph { nodes: BTreeMap::new() }
+    }
 }
 
 /// A dependency cycle, as the path `A -> B -> C -> A` (first element repeated at the end).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cycle(pub Vec<String>);
+pub struct Cycle<N = String>(pub Vec<N>);
 
-impl std::fmt::Display for Cycle {
+impl<N: std::fmt::Display> std::fmt::Display for Cycle<N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.join(" -> "))
+        for (i, n) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" -> ")?;
+            }
+            write!(f, "{n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<N> Cycle<N> {
+    /// The same path over other names for its nodes.
+    pub fn map<M>(self, f: impl FnMut(N) -> M) -> Cycle<M> {
+        Cycle(self.0.into_iter().map(f).collect())
+    }
+}
+
+impl<N: std::fmt::Display> Cycle<N> {
+    /// The one sentence every cycle is reported with, wherever it is found.
+    pub fn message(&self, what: &str) -> String {
+        format!("{what} form a dependency cycle: {self}")
     }
 }
 
 impl Graph {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// The graph of a stack's resources. Dependencies on IDs that are not resources of the
     /// stack are left out (they were reported during evaluation).
     pub fn from_stack(stack: &DesiredStack) -> Self {
         let mut g = Graph::new();
         for (id, r) in &stack.resources {
-            g.add_node(id);
+            g.add_node(id.as_str());
             for d in &r.depends_on {
                 if stack.resources.contains_key(d) {
-                    g.add_edge(id, d);
+                    g.add_edge(id.as_str(), d.as_str());
                 }
             }
         }
         g
     }
+}
 
-    pub fn add_node(&mut self, id: &str) {
-        self.nodes.entry(id.to_string()).or_default();
+impl<N: Ord + Clone> Graph<N> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_node(&mut self, id: impl Into<N>) {
+        self.nodes.entry(id.into()).or_default();
     }
 
     /// Record that `from` depends on `to` (adding both nodes if needed).
-    pub fn add_edge(&mut self, from: &str, to: &str) {
-        self.nodes.entry(from.to_string()).or_default().dependencies.insert(to.to_string());
-        self.nodes.entry(to.to_string()).or_default().dependents.insert(from.to_string());
+    pub fn add_edge(&mut self, from: impl Into<N>, to: impl Into<N>) {
+        let (from, to) = (from.into(), to.into());
+        self.nodes.entry(from.clone()).or_default().dependencies.insert(to.clone());
+        self.nodes.entry(to).or_default().dependents.insert(from);
     }
 
     pub fn len(&self) -> usize {
@@ -76,52 +115,80 @@ impl Graph {
         self.nodes.values().map(|e| e.dependencies.len()).sum()
     }
 
-    pub fn contains(&self, id: &str) -> bool {
+    pub fn contains<Q: Ord + ?Sized>(&self, id: &Q) -> bool
+    where
+        N: Borrow<Q>,
+    {
         self.nodes.contains_key(id)
     }
 
-    /// All node IDs, sorted.
-    pub fn nodes(&self) -> impl Iterator<Item = &str> {
-        self.nodes.keys().map(String::as_str)
+    /// All nodes, in order.
+    pub fn nodes(&self) -> impl Iterator<Item = &N> {
+        self.nodes.keys()
     }
 
     /// What `id` depends on (must exist before it).
-    pub fn dependencies(&self, id: &str) -> impl Iterator<Item = &str> {
-        self.nodes.get(id).into_iter().flat_map(|e| e.dependencies.iter().map(String::as_str))
+    pub fn dependencies<Q: Ord + ?Sized>(&self, id: &Q) -> impl Iterator<Item = &N>
+    where
+        N: Borrow<Q>,
+    {
+        self.nodes.get(id).into_iter().flat_map(|e| e.dependencies.iter())
     }
 
     /// What depends on `id` (must be deleted before it).
-    pub fn dependents(&self, id: &str) -> impl Iterator<Item = &str> {
-        self.nodes.get(id).into_iter().flat_map(|e| e.dependents.iter().map(String::as_str))
+    pub fn dependents<Q: Ord + ?Sized>(&self, id: &Q) -> impl Iterator<Item = &N>
+    where
+        N: Borrow<Q>,
+    {
+        self.nodes.get(id).into_iter().flat_map(|e| e.dependents.iter())
+    }
+
+    /// The nodes `keep` accepts and the edges among them.
+    pub fn subgraph(&self, keep: impl Fn(&N) -> bool) -> Self {
+        let mut g = Graph::new();
+        for (id, e) in self.nodes.iter().filter(|(id, _)| keep(id)) {
+            g.add_node(id.clone());
+            for d in e.dependencies.iter().filter(|d| keep(d)) {
+                g.add_edge(id.clone(), d.clone());
+            }
+        }
+        g
     }
 
     /// Creation order: every node after all of its dependencies.
-    pub fn topo_order(&self) -> Result<Vec<String>, Cycle> {
-        self.kahn(|e| &e.dependencies, |e| &e.dependents)
+    pub fn topo_order(&self) -> Result<Vec<N>, Cycle<N>> {
+        self.kahn(|e| &e.dependencies, |e| &e.dependents, |_| ())
+    }
+
+    /// Creation order with ties among ready nodes broken by `rank` (say, the order resources
+    /// appear in the template), then by node order.
+    pub fn topo_order_by<K: Ord>(&self, rank: impl Fn(&N) -> K) -> Result<Vec<N>, Cycle<N>> {
+        self.kahn(|e| &e.dependencies, |e| &e.dependents, rank)
     }
 
     /// Deletion order: every node after all of its dependents.
-    pub fn reverse_order(&self) -> Result<Vec<String>, Cycle> {
-        self.kahn(|e| &e.dependents, |e| &e.dependencies)
+    pub fn reverse_order(&self) -> Result<Vec<N>, Cycle<N>> {
+        self.kahn(|e| &e.dependents, |e| &e.dependencies, |_| ())
     }
 
-    fn kahn(
+    fn kahn<K: Ord>(
         &self,
-        before: impl Fn(&Edges) -> &BTreeSet<String>,
-        after: impl Fn(&Edges) -> &BTreeSet<String>,
-    ) -> Result<Vec<String>, Cycle> {
-        let mut waiting: BTreeMap<&str, usize> =
-            self.nodes.iter().map(|(id, e)| (id.as_str(), before(e).len())).collect();
-        let mut ready: BTreeSet<&str> = waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
+        before: impl Fn(&Edges<N>) -> &BTreeSet<N>,
+        after: impl Fn(&Edges<N>) -> &BTreeSet<N>,
+        rank: impl Fn(&N) -> K,
+    ) -> Result<Vec<N>, Cycle<N>> {
+        let mut waiting: BTreeMap<&N, usize> = self.nodes.iter().map(|(id, e)| (id, before(e).len())).collect();
+        let mut ready: BTreeSet<(K, &N)> =
+            waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| (rank(id), *id)).collect();
         let mut out = Vec::with_capacity(self.nodes.len());
-        while let Some(id) = ready.pop_first() {
-            out.push(id.to_string());
+        while let Some((_, id)) = ready.pop_first() {
+            out.push(id.clone());
             if let Some(e) = self.nodes.get(id) {
                 for next in after(e) {
-                    if let Some(n) = waiting.get_mut(next.as_str()) {
+                    if let Some(n) = waiting.get_mut(next) {
                         *n = n.saturating_sub(1);
                         if *n == 0 {
-                            ready.insert(next.as_str());
+                            ready.insert((rank(next), next));
                         }
                     }
                 }
@@ -134,9 +201,8 @@ impl Graph {
         }
     }
 
-    /// A cycle, if there is one: the path from its alphabetically first reachable member back
-    /// to itself.
-    pub fn find_cycle(&self) -> Option<Cycle> {
+    /// A cycle, if there is one: the path from its first reachable member back to itself.
+    pub fn find_cycle(&self) -> Option<Cycle<N>> {
         // Iterative depth-first search with colours, so deep graphs cannot overflow the stack.
         #[derive(Clone, Copy, PartialEq)]
         enum Colour {
@@ -144,27 +210,27 @@ impl Graph {
             Grey,
             Black,
         }
-        let mut colour: BTreeMap<&str, Colour> = self.nodes.keys().map(|k| (k.as_str(), Colour::White)).collect();
+        let mut colour: BTreeMap<&N, Colour> = self.nodes.keys().map(|k| (k, Colour::White)).collect();
         for start in self.nodes.keys() {
-            if colour.get(start.as_str()) != Some(&Colour::White) {
+            if colour.get(start) != Some(&Colour::White) {
                 continue;
             }
-            let mut path: Vec<&str> = vec![start.as_str()];
-            let mut iters: Vec<std::collections::btree_set::Iter<String>> =
+            let mut path: Vec<&N> = vec![start];
+            let mut iters: Vec<std::collections::btree_set::Iter<N>> =
                 vec![self.nodes.get(start).map(|e| e.dependencies.iter()).unwrap_or_default()];
-            colour.insert(start.as_str(), Colour::Grey);
+            colour.insert(start, Colour::Grey);
             while let Some(it) = iters.last_mut() {
                 match it.next() {
-                    Some(next) => match colour.get(next.as_str()).copied().unwrap_or(Colour::Black) {
+                    Some(next) => match colour.get(next).copied().unwrap_or(Colour::Black) {
                         Colour::White => {
-                            colour.insert(next.as_str(), Colour::Grey);
-                            path.push(next.as_str());
+                            colour.insert(next, Colour::Grey);
+                            path.push(next);
                             iters.push(self.nodes.get(next).map(|e| e.dependencies.iter()).unwrap_or_default());
                         }
                         Colour::Grey => {
-                            let from = path.iter().position(|p| *p == next.as_str()).unwrap_or(0);
-                            let mut cycle: Vec<String> =
-                                path.get(from..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
+                            let from = path.iter().position(|p| *p == next).unwrap_or(0);
+                            let mut cycle: Vec<N> =
+                                path.get(from..).unwrap_or(&[]).iter().map(|s| (*s).clone()).collect();
                             cycle.push(next.clone());
                             return Some(Cycle(cycle));
                         }
@@ -181,16 +247,18 @@ impl Graph {
         }
         None
     }
+}
 
+impl<N: Ord + Clone + std::fmt::Display> Graph<N> {
     /// Graphviz DOT: an edge from each node to what it depends on.
     pub fn to_dot(&self, name: &str) -> String {
         let mut out = format!("digraph {} {{\n  rankdir=BT;\n  node [shape=box];\n", dot_id(name));
         for id in self.nodes.keys() {
-            out.push_str(&format!("  {};\n", dot_id(id)));
+            out.push_str(&format!("  {};\n", dot_id(&id.to_string())));
         }
         for (id, e) in &self.nodes {
             for d in &e.dependencies {
-                out.push_str(&format!("  {} -> {};\n", dot_id(id), dot_id(d)));
+                out.push_str(&format!("  {} -> {};\n", dot_id(&id.to_string()), dot_id(&d.to_string())));
             }
         }
         out.push_str("}\n");
@@ -300,7 +368,7 @@ pub fn check_stack(stack: &DesiredStack, diags: &mut Diagnostics) -> Graph {
     let g = Graph::from_stack(stack);
     if let Some(cycle) = g.find_cycle() {
         let first = cycle.0.first().cloned().unwrap_or_default();
-        let mut d = Diagnostic::error("E3001", format!("resources form a dependency cycle: {cycle}"))
+        let mut d = Diagnostic::error("E3001", cycle.message("resources"))
             .label("this resource depends on itself through the cycle")
             .note("Break the cycle: drop a DependsOn, or move one of the references into a separate resource (for example a policy attached afterwards).");
         if let Some(r) = stack.resources.get(&first) {
@@ -323,10 +391,10 @@ mod tests {
     fn graph(edges: &[(&str, &str)], nodes: &[&str]) -> Graph {
         let mut g = Graph::new();
         for n in nodes {
-            g.add_node(n);
+            g.add_node(*n);
         }
         for (a, b) in edges {
-            g.add_edge(a, b);
+            g.add_edge(*a, *b);
         }
         g
     }

@@ -11,9 +11,8 @@
 //! in the journal and the next run tries again.
 
 use super::{delete_record, Intent, IntentAction, Placement, RecordError, Recorder};
-use crate::plan::{deposed_key, deposed_of};
 use crate::provider::{ErrorKind, FindRequest, Observed, ReadRequest, Registry, ResourceContext, UpdateRequest};
-use crate::state::{ResourceRecord, State};
+use crate::state::{ObjectKey, ResourceRecord, State};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -59,9 +58,9 @@ pub struct Settlement {
     pub resource_type: String,
     pub action: IntentAction,
     pub resolution: Resolution,
-    /// State keys and what they hold once the intent is settled (`None`: removed).
+    /// Objects and what they are once the intent is settled (`None`: removed).
     #[serde(skip)]
-    pub writes: Vec<(String, Option<ResourceRecord>)>,
+    pub writes: Vec<(ObjectKey, Option<ResourceRecord>)>,
     #[serde(skip)]
     intent: Intent,
     /// What was read of the resource, in the template's shape: where an update that is to be
@@ -74,10 +73,7 @@ impl Settlement {
     /// Puts what the state keys hold once this is settled into `state` (in memory only).
     pub fn apply_to(&self, state: &mut State) {
         for (key, record) in &self.writes {
-            match record {
-                Some(r) => state.resources.insert(key.clone(), r.clone()),
-                None => state.resources.remove(key),
-            };
+            state.set(key.clone(), record.clone());
         }
     }
 }
@@ -179,9 +175,10 @@ async fn assess_one(
     let layer = oi.layer.as_str();
     let intent = &oi.intent;
     let key = intent.logical_id.as_str();
-    let logical_id = deposed_of(key).unwrap_or(key);
-    let current = state.resources.get(key).cloned();
-    let settlement = |resolution: Resolution, writes: Vec<(String, Option<ResourceRecord>)>| Settlement {
+    let object = intent.key();
+    let logical_id = object.logical_id();
+    let current = state.get(&object).cloned();
+    let settlement = |resolution: Resolution, writes: Vec<(ObjectKey, Option<ResourceRecord>)>| Settlement {
         layer: layer.to_string(),
         logical_id: key.to_string(),
         resource_type: intent.resource_type.clone(),
@@ -192,7 +189,7 @@ async fn assess_one(
         live: None,
     };
     if intent.action == IntentAction::Forget {
-        return Ok(settlement(Resolution::Forgotten, vec![(key.to_string(), None)]));
+        return Ok(settlement(Resolution::Forgotten, vec![(object.clone(), None)]));
     }
     check_placement(oi, placement)?;
     let err = |message: String| RecoverError::Provider {
@@ -253,7 +250,7 @@ async fn assess_one(
             // A replacement's create: the object still recorded is the old one, which waits
             // under its deposed key to be deleted by the next plan.
             if let Some(old) = current.as_ref().filter(|c| c.physical_id != obs.physical_id) {
-                writes.push((deposed_key(key), Some(old.clone())));
+                writes.push((object.deposed(), Some(old.clone())));
             }
             let resolution = match &obs.failure {
                 Some(reason) => {
@@ -261,7 +258,7 @@ async fn assess_one(
                 }
                 None => Resolution::Adopted { physical_id: obs.physical_id.clone() },
             };
-            writes.push((key.to_string(), Some(adopted(intent, logical_id, obs))));
+            writes.push((object.clone(), Some(adopted(intent, logical_id, obs))));
             Ok(settlement(resolution, writes))
         }
         IntentAction::Update => {
@@ -269,10 +266,10 @@ async fn assess_one(
                 return Err(err("the resource is not in state".to_string()));
             };
             let Some(obs) = read(intent.physical_id.clone().unwrap_or_else(|| cur.physical_id.clone())).await? else {
-                return Ok(settlement(Resolution::Gone, vec![(key.to_string(), None)]));
+                return Ok(settlement(Resolution::Gone, vec![(object.clone(), None)]));
             };
             let Some(request) = &intent.request else {
-                return Ok(settlement(Resolution::UpdateLeftToPlan, vec![(key.to_string(), Some(cur))]));
+                return Ok(settlement(Resolution::UpdateLeftToPlan, vec![(object.clone(), Some(cur))]));
             };
             let took_effect = crate::plan::compare::same(&request.properties, &obs.properties);
             let record = ResourceRecord {
@@ -288,7 +285,7 @@ async fn assess_one(
             let resolution = if took_effect { Resolution::UpdateTookEffect } else { Resolution::UpdateFinished };
             Ok(Settlement {
                 live: Some(obs.properties),
-                ..settlement(resolution, vec![(key.to_string(), Some(record))])
+                ..settlement(resolution, vec![(object.clone(), Some(record))])
             })
         }
         IntentAction::Delete => {
@@ -296,8 +293,8 @@ async fn assess_one(
                 return Err(err("the resource is not in state".to_string()));
             };
             match read(intent.physical_id.clone().unwrap_or_else(|| cur.physical_id.clone())).await? {
-                None => Ok(settlement(Resolution::Gone, vec![(key.to_string(), None)])),
-                Some(_) => Ok(settlement(Resolution::DeleteFinished, vec![(key.to_string(), None)])),
+                None => Ok(settlement(Resolution::Gone, vec![(object.clone(), None)])),
+                Some(_) => Ok(settlement(Resolution::DeleteFinished, vec![(object.clone(), None)])),
             }
         }
     }
@@ -362,8 +359,9 @@ pub async fn settle(
     for s in settlements {
         let layer = s.layer.as_str();
         let key = s.logical_id.as_str();
+        let object = ObjectKey::parse(key);
         let state = states.entry(layer.to_string()).or_default();
-        let current = state.resources.get(key).cloned();
+        let current = state.get(&object).cloned();
         let err = |message: String| RecoverError::Provider {
             layer: layer.to_string(),
             logical_id: key.to_string(),
@@ -371,7 +369,7 @@ pub async fn settle(
             message,
         };
         let provider = registry.for_type(&s.resource_type);
-        let context = context_for(project, env, layer, deposed_of(key).unwrap_or(key), &s.resource_type);
+        let context = context_for(project, env, layer, object.logical_id(), &s.resource_type);
         let mut settled = s.clone();
         let writes = &mut settled.writes;
         let outcome = match (&s.resolution, provider, &current) {
@@ -416,14 +414,14 @@ pub async fn settle(
         }
         // The deposed key first: once the key's own `done` lands, the intent is closed.
         for (write_key, record) in
-            writes.iter().filter(|(k, _)| k != key).chain(writes.iter().filter(|(k, _)| k == key))
+            writes.iter().filter(|(k, _)| *k != object).chain(writes.iter().filter(|(k, _)| *k == object))
         {
             recorder.done(layer, write_key, record.as_ref()).await.map_err(RecoverError::Journal)?;
         }
-        if !writes.iter().any(|(k, _)| k == key) {
+        if !writes.iter().any(|(k, _)| *k == object) {
             // Nothing to record for the key (a create that never happened): close the intent
             // with the key as it is.
-            recorder.done(layer, key, current.as_ref()).await.map_err(RecoverError::Journal)?;
+            recorder.done(layer, &object, current.as_ref()).await.map_err(RecoverError::Journal)?;
         }
         settled.apply_to(state);
     }

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod planner;
 pub mod saved;
 
+pub use crate::state::ObjectKey;
 use crate::state::{DeletionPolicy, ResourceRecord};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
@@ -20,37 +21,79 @@ pub use planner::{plan, PlanError, PlanInput, PlanOptions};
 /// Version of the saved plan and `--format json` layout.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
-/// Suffix of the state key under which a replaced resource waits for deletion. Logical IDs are
-/// alphanumeric, so the key cannot clash with a template resource; a crash between creating
-/// the replacement and deleting the old one leaves it in state, and the next plan destroys it.
-pub const DEPOSED_SUFFIX: &str = "~deposed";
-
-/// The state key of `logical_id`'s replaced object.
-pub fn deposed_key(logical_id: &str) -> String {
-    format!("{logical_id}{DEPOSED_SUFFIX}")
-}
-
-/// The logical ID a deposed state key belongs to, if it is one.
-pub fn deposed_of(key: &str) -> Option<&str> {
-    key.strip_suffix(DEPOSED_SUFFIX)
-}
-
-/// What the apply does to one resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What the apply does to one resource. A replacement carries the order it runs in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     NoOp,
     Create,
     Update,
-    Replace,
+    Replace(ReplaceOrder),
     Delete,
     /// Leave the resource as it is and drop it from state (`DeletionPolicy: Retain`).
     Forget,
 }
 
 impl Action {
-    pub fn is_change(self) -> bool {
-        self != Action::NoOp
+    pub fn is_change(&self) -> bool {
+        *self != Action::NoOp
+    }
+
+    /// The action without its details, as saved plans and JSON name it.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::NoOp => ActionKind::NoOp,
+            Action::Create => ActionKind::Create,
+            Action::Update => ActionKind::Update,
+            Action::Replace(_) => ActionKind::Replace,
+            Action::Delete => ActionKind::Delete,
+            Action::Forget => ActionKind::Forget,
+        }
+    }
+
+    /// The action of `kind`; a replacement runs in `order`, create-before-delete when none is
+    /// given.
+    pub fn from_kind(kind: ActionKind, order: Option<ReplaceOrder>) -> Self {
+        match kind {
+            ActionKind::NoOp => Action::NoOp,
+            ActionKind::Create => Action::Create,
+            ActionKind::Update => Action::Update,
+            ActionKind::Replace => Action::Replace(order.unwrap_or(ReplaceOrder::CreateBeforeDelete)),
+            ActionKind::Delete => Action::Delete,
+            ActionKind::Forget => Action::Forget,
+        }
+    }
+
+    /// The order of a replacement.
+    pub fn replace_order(&self) -> Option<&ReplaceOrder> {
+        match self {
+            Action::Replace(order) => Some(order),
+            _ => None,
+        }
+    }
+}
+
+/// The name of an [`Action`] in saved plans and JSON (`"no_op"`, `"create"`, …); a
+/// replacement's order is written beside it, as `replace_order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Forget,
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.kind().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Action::from_kind(ActionKind::deserialize(d)?, None))
     }
 }
 
@@ -86,7 +129,7 @@ pub enum ActionReason {
 }
 
 /// In which order a replacement runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplaceOrder {
     /// Create the new resource, repoint dependents, then delete the old one.
@@ -97,27 +140,62 @@ pub enum ReplaceOrder {
 
 /// One resource's planned change.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(into = "ChangeRepr")]
 pub struct ResourceChange {
     pub layer: String,
-    /// The template's logical ID (or a deposed state key, see [`DEPOSED_SUFFIX`]).
-    pub logical_id: String,
+    /// The object changed: a resource's current object, or a deposed one (written
+    /// `LogicalId~deposed` in saved plans and JSON).
+    pub logical_id: ObjectKey,
     pub resource_type: String,
     pub action: Action,
     pub reason: ActionReason,
-    /// For [`Action::Replace`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replace_order: Option<ReplaceOrder>,
     /// The state record before the change.
-    #[serde(default, with = "record_serde")]
     pub before: Option<ResourceRecord>,
     /// Properties after the change, resolved as far as the plan can; what is left is known
     /// after apply. `None` for deletes.
-    #[serde(default, with = "value_serde")]
     pub after: Option<Value>,
     /// Resources the new side depends on (from the template).
     pub depends_on: Vec<String>,
     pub deletion_policy: DeletionPolicy,
     pub update_replace_policy: DeletionPolicy,
+}
+
+/// A [`ResourceChange`] as `plan --format json` writes it: the action's name, and a
+/// replacement's order in a field of its own (saved plans have their own format, `saved.rs`).
+#[derive(Clone, Serialize)]
+struct ChangeRepr {
+    layer: String,
+    logical_id: ObjectKey,
+    resource_type: String,
+    action: ActionKind,
+    reason: ActionReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replace_order: Option<ReplaceOrder>,
+    #[serde(default, with = "record_serde")]
+    before: Option<ResourceRecord>,
+    #[serde(default, with = "value_serde")]
+    after: Option<Value>,
+    depends_on: Vec<String>,
+    deletion_policy: DeletionPolicy,
+    update_replace_policy: DeletionPolicy,
+}
+
+impl From<ResourceChange> for ChangeRepr {
+    fn from(c: ResourceChange) -> Self {
+        ChangeRepr {
+            action: c.action.kind(),
+            replace_order: c.action.replace_order().cloned(),
+            layer: c.layer,
+            logical_id: c.logical_id,
+            resource_type: c.resource_type,
+            reason: c.reason,
+            before: c.before,
+            after: c.after,
+            depends_on: c.depends_on,
+            deletion_policy: c.deletion_policy,
+            update_replace_policy: c.update_replace_policy,
+        }
+    }
 }
 
 impl ResourceChange {
@@ -203,7 +281,7 @@ impl Plan {
                 Action::NoOp => {}
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
-                Action::Replace => s.replace += 1,
+                Action::Replace(_) => s.replace += 1,
                 Action::Delete => s.destroy += 1,
                 Action::Forget => s.forget += 1,
             }
@@ -229,7 +307,7 @@ impl Plan {
         match missing {
             Some(c) => Err(PlanError::UnsupportedType {
                 layer: c.layer.clone(),
-                logical_id: c.logical_id.clone(),
+                logical_id: c.logical_id.to_string(),
                 resource_type: c.resource_type.clone(),
             }),
             None => Ok(()),

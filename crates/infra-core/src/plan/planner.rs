@@ -6,11 +6,10 @@
 //! compared with the recorded ones, by meaning, to pick the action.
 
 use super::compare::{self, Difference};
-use super::{
-    deposed_of, Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, PLAN_FORMAT_VERSION,
-};
+use super::{Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, PLAN_FORMAT_VERSION};
+use crate::graph::{Cycle, Graph};
 use crate::provider::Registry;
-use crate::state::{DeletionPolicy, ResourceRecord, State};
+use crate::state::{DeletionPolicy, ObjectKey, ResourceRecord, State};
 use crate::template::{DesiredResource, DesiredStack};
 use crate::value::{Resolver, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -49,8 +48,8 @@ pub struct PlanInput<'a> {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("dependency cycle in layer {layer} between {}", ids.join(", "))]
-    Cycle { layer: String, ids: Vec<String> },
+    #[error("layer {layer}: {}", cycle.message("resources"))]
+    Cycle { layer: String, cycle: Cycle },
     #[error("no resource `{id}` in the selected layers{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
     UnknownResource { id: String, suggestion: Option<String> },
     #[error("no layer `{0}` in the project")]
@@ -100,127 +99,82 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 
 /// Every `--target`, `--exclude` and `--replace` ID must name a resource somewhere selected.
 fn check_ids(input: &PlanInput<'_>, selected: &[&DesiredStack]) -> Result<(), PlanError> {
-    let mut known: BTreeSet<&str> = BTreeSet::new();
+    let mut known: BTreeSet<String> = BTreeSet::new();
     for s in selected {
-        known.extend(s.resources.keys().map(String::as_str));
+        known.extend(s.resources.keys().cloned());
         if let Some(st) = input.states.get(&s.layer) {
-            known.extend(st.resources.keys().map(String::as_str));
+            known.extend(st.objects().into_iter().map(|(k, _)| k.to_string()));
         }
     }
     let o = &input.options;
     for id in o.targets.iter().chain(&o.excludes).chain(&o.replace) {
         if !known.contains(id.as_str()) {
-            let suggestion = crate::diag::did_you_mean(id, known.iter().copied()).map(str::to_string);
+            let suggestion = crate::diag::did_you_mean(id, known.iter().map(String::as_str)).map(str::to_string);
             return Err(PlanError::UnknownResource { id: id.clone(), suggestion });
         }
     }
     Ok(())
 }
 
-/// Order `ids` so that every ID comes after its dependencies (`deps` outside `ids` are ignored).
-/// Ties keep the input order, so plans are stable. On a cycle, returns the IDs involved.
-pub(crate) fn topo_order<'a>(
-    ids: &[&'a str],
-    deps: impl Fn(&str) -> Vec<&'a str>,
-) -> Result<Vec<&'a str>, Vec<String>> {
-    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let mut indegree = vec![0usize; ids.len()];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
-    for (i, id) in ids.iter().enumerate() {
-        let mut seen = HashSet::new();
-        for d in deps(id) {
-            if let Some(&j) = index.get(d) {
-                if j != i && seen.insert(j) {
-                    indegree[i] += 1;
-                    dependents[j].push(i);
-                }
-            }
-        }
-    }
-    let mut ready: std::collections::BTreeSet<usize> = (0..ids.len()).filter(|&i| indegree[i] == 0).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    while let Some(i) = ready.pop_first() {
-        out.push(ids[i]);
-        for &j in &dependents[i] {
-            indegree[j] -= 1;
-            if indegree[j] == 0 {
-                ready.insert(j);
-            }
-        }
-    }
-    if out.len() == ids.len() {
-        Ok(out)
-    } else {
-        Err((0..ids.len()).filter(|&i| indegree[i] > 0).map(|i| ids[i].to_string()).collect())
-    }
-}
-
 /// The transitive closure of `start` over `next`.
-fn closure<'a>(start: impl IntoIterator<Item = &'a str>, next: impl Fn(&str) -> Vec<&'a str>) -> HashSet<&'a str> {
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut work: Vec<&str> = start.into_iter().collect();
+fn closure(
+    start: impl IntoIterator<Item = ObjectKey>,
+    next: impl Fn(&ObjectKey) -> Vec<ObjectKey>,
+) -> HashSet<ObjectKey> {
+    let mut seen: HashSet<ObjectKey> = HashSet::new();
+    let mut work: Vec<ObjectKey> = start.into_iter().collect();
     while let Some(id) = work.pop() {
-        if seen.insert(id) {
-            work.extend(next(id));
+        if !seen.contains(&id) {
+            work.extend(next(&id));
+            seen.insert(id);
         }
     }
     seen
 }
 
 /// Who depends on whom in one layer, from the template and from state.
-struct LayerGraph<'a> {
-    desired_deps: HashMap<&'a str, Vec<&'a str>>,
-    desired_dependents: HashMap<&'a str, Vec<&'a str>>,
-    recorded_deps: HashMap<&'a str, Vec<&'a str>>,
-    recorded_dependents: HashMap<&'a str, Vec<&'a str>>,
+struct LayerGraph {
+    /// The template's resources and their dependencies among themselves.
+    desired: Graph,
+    /// The state's objects and what each depended on when it was last applied.
+    recorded: Graph<ObjectKey>,
 }
 
-impl<'a> LayerGraph<'a> {
-    fn new(stack: &'a DesiredStack, state: &'a State) -> Self {
-        let mut g = LayerGraph {
-            desired_deps: HashMap::new(),
-            desired_dependents: HashMap::new(),
-            recorded_deps: HashMap::new(),
-            recorded_dependents: HashMap::new(),
-        };
-        for (id, r) in &stack.resources {
-            let deps: Vec<&str> = r.depends_on.iter().map(String::as_str).collect();
-            for d in &deps {
-                g.desired_dependents.entry(*d).or_default().push(id.as_str());
+impl LayerGraph {
+    fn new(stack: &DesiredStack, state: &State) -> Self {
+        let mut recorded = Graph::new();
+        for (key, r) in state.objects() {
+            recorded.add_node(key.clone());
+            for d in r.depends_on.iter().map(|d| ObjectKey::Current(d.clone())).filter(|d| *d != key) {
+                recorded.add_edge(key.clone(), d);
             }
-            g.desired_deps.insert(id.as_str(), deps);
         }
-        for (key, r) in &state.resources {
-            let deps: Vec<&str> = r.depends_on.iter().map(String::as_str).collect();
-            for d in &deps {
-                g.recorded_dependents.entry(*d).or_default().push(key.as_str());
-            }
-            g.recorded_deps.insert(key.as_str(), deps);
+        LayerGraph { desired: Graph::from_stack(stack), recorded }
+    }
+    /// The template's edges are between current objects only.
+    fn desired_of<'a>(&self, key: &'a ObjectKey) -> Option<&'a str> {
+        match key {
+            ObjectKey::Current(id) => Some(id),
+            ObjectKey::Deposed(_) => None,
         }
-        g
     }
-    fn list(map: &HashMap<&'a str, Vec<&'a str>>, id: &str) -> Vec<&'a str> {
-        map.get(id).cloned().unwrap_or_default()
+    fn deps(&self, key: &ObjectKey) -> Vec<ObjectKey> {
+        let desired = self.desired_of(key).into_iter().flat_map(|id| self.desired.dependencies(id));
+        desired.map(|d| ObjectKey::Current(d.clone())).chain(self.recorded.dependencies(key).cloned()).collect()
     }
-    fn deps(&self, id: &str) -> Vec<&'a str> {
-        let mut v = Self::list(&self.desired_deps, id);
-        v.extend(Self::list(&self.recorded_deps, id));
-        v
-    }
-    fn dependents(&self, id: &str) -> Vec<&'a str> {
-        let mut v = Self::list(&self.desired_dependents, id);
-        v.extend(Self::list(&self.recorded_dependents, id));
-        v
+    fn dependents(&self, key: &ObjectKey) -> Vec<ObjectKey> {
+        let desired = self.desired_of(key).into_iter().flat_map(|id| self.desired.dependents(id));
+        desired.map(|d| ObjectKey::Current(d.clone())).chain(self.recorded.dependents(key).cloned()).collect()
     }
 }
 
 /// Which IDs of a layer the plan covers, after `--target` and `--exclude`.
-fn selection<'a>(input: &PlanInput<'_>, g: &LayerGraph<'a>, all: &[&'a str], forward: bool) -> HashSet<&'a str> {
+fn selection(input: &PlanInput<'_>, g: &LayerGraph, all: &[ObjectKey], forward: bool) -> HashSet<ObjectKey> {
     let o = &input.options;
-    let mut chosen: HashSet<&str> = if o.targets.is_empty() {
-        all.iter().copied().collect()
+    let mut chosen: HashSet<ObjectKey> = if o.targets.is_empty() {
+        all.iter().cloned().collect()
     } else {
-        let targets = all.iter().copied().filter(|id| o.targets.iter().any(|t| t == id));
+        let targets = all.iter().filter(|id| o.targets.iter().any(|t| *id == t.as_str())).cloned();
         // A planned change needs what it depends on; a destroy takes its dependents with it.
         if forward {
             closure(targets, |id| g.deps(id))
@@ -229,8 +183,9 @@ fn selection<'a>(input: &PlanInput<'_>, g: &LayerGraph<'a>, all: &[&'a str], for
         }
     };
     if !o.excludes.is_empty() {
-        let excluded =
-            closure(all.iter().copied().filter(|id| o.excludes.iter().any(|e| e == id)), |id| g.dependents(id));
+        let excluded = closure(all.iter().filter(|id| o.excludes.iter().any(|e| *id == e.as_str())).cloned(), |id| {
+            g.dependents(id)
+        });
         chosen.retain(|id| !excluded.contains(id));
     }
     chosen
@@ -275,23 +230,26 @@ pub(crate) fn record_attribute(rec: &ResourceRecord, attr: Option<&str>) -> Opti
 
 fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Result<LayerPlan, PlanError> {
     let g = LayerGraph::new(stack, state);
-    let desired_ids: Vec<&str> = stack.resources.keys().map(String::as_str).collect();
-    let order = topo_order(&desired_ids, |id| LayerGraph::list(&g.desired_deps, id))
-        .map_err(|ids| PlanError::Cycle { layer: stack.layer.clone(), ids })?;
-    let mut all: Vec<&str> = desired_ids.clone();
-    all.extend(state.resources.keys().map(String::as_str).filter(|k| !stack.resources.contains_key(*k)));
+    // Ties keep the template's order, so plans read like the template.
+    let order = g
+        .desired
+        .topo_order_by(|id| stack.resources.get_index_of(id.as_str()))
+        .map_err(|cycle| PlanError::Cycle { layer: stack.layer.clone(), cycle })?;
+    let in_template = |k: &ObjectKey| matches!(k, ObjectKey::Current(id) if stack.resources.contains_key(id));
+    let mut all: Vec<ObjectKey> = stack.resources.keys().map(|id| ObjectKey::Current(id.clone())).collect();
+    all.extend(state.objects().into_iter().map(|(k, _)| k).filter(|k| !in_template(k)));
     let chosen = selection(input, &g, &all, true);
 
     let mut resolver = PlanResolver { state, pending: HashMap::new(), exports: input.exports };
     let mut changes: Vec<ResourceChange> = Vec::new();
-    for id in order {
+    for id in order.iter().map(String::as_str) {
         let Some(desired) = stack.resources.get(id) else { continue };
-        if !chosen.contains(id) {
+        if !chosen.contains(&ObjectKey::Current(id.to_string())) {
             continue;
         }
         let change = plan_resource(input, &stack.layer, desired, state.resources.get(id), &resolver)?;
         match change.action {
-            Action::Create | Action::Replace => {
+            Action::Create | Action::Replace(_) => {
                 resolver.pending.insert(id.to_string(), Pending::Unknown);
             }
             Action::Update => {
@@ -309,15 +267,14 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
     propagate_delete_first(&mut changes, &g);
 
     // Resources gone from the template go last, dependents before their dependencies.
-    let removed: Vec<&str> =
-        state.resources.keys().map(String::as_str).filter(|k| !stack.resources.contains_key(*k)).collect();
+    let removed: Vec<ObjectKey> = state.objects().into_iter().map(|(k, _)| k).filter(|k| !in_template(k)).collect();
     let removed_order = reverse_state_order(&removed, &g, &stack.layer)?;
     for key in removed_order {
-        if !chosen.contains(key) {
+        if !chosen.contains(&key) {
             continue;
         }
-        if let Some(rec) = state.resources.get(key) {
-            changes.push(removal(&stack.layer, key, rec, false));
+        if let Some(rec) = state.get(&key) {
+            changes.push(removal(&stack.layer, &key, rec, false));
         }
     }
 
@@ -325,7 +282,9 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
     if !input.options.targets.is_empty() || !input.options.excludes.is_empty() {
         // An output that waits on a resource left out of this run cannot be recorded by it.
         outputs.retain(|o| {
-            o.after.as_ref().is_none_or(|v| v.is_known() || v.references().iter().all(|r| chosen.contains(r.as_str())))
+            o.after.as_ref().is_none_or(|v| {
+                v.is_known() || v.references().iter().all(|r| chosen.contains(&ObjectKey::Current(r.clone())))
+            })
         });
     }
     Ok(LayerPlan {
@@ -338,16 +297,21 @@ fn plan_layer(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> Res
     })
 }
 
-fn reverse_state_order<'a>(ids: &[&'a str], g: &LayerGraph<'a>, layer: &str) -> Result<Vec<&'a str>, PlanError> {
-    let mut order = topo_order(ids, |id| LayerGraph::list(&g.recorded_deps, id))
-        .map_err(|ids| PlanError::Cycle { layer: layer.to_string(), ids })?;
+/// State keys in deletion order: each after every one that depended on it.
+fn reverse_state_order(ids: &[ObjectKey], g: &LayerGraph, layer: &str) -> Result<Vec<ObjectKey>, PlanError> {
+    let keep: HashSet<&ObjectKey> = ids.iter().collect();
+    let mut order = g
+        .recorded
+        .subgraph(|k| keep.contains(k))
+        .topo_order()
+        .map_err(|cycle| PlanError::Cycle { layer: layer.to_string(), cycle: cycle.map(|k| k.to_string()) })?;
     order.reverse();
     Ok(order)
 }
 
 /// A Delete or Forget for a recorded resource that is leaving.
-fn removal(layer: &str, key: &str, rec: &ResourceRecord, destroy: bool) -> ResourceChange {
-    let deposed = deposed_of(key).is_some();
+fn removal(layer: &str, key: &ObjectKey, rec: &ResourceRecord, destroy: bool) -> ResourceChange {
+    let deposed = key.is_deposed();
     // A deposed object is the old side of a replacement, so its UpdateReplacePolicy rules.
     let policy = if deposed { rec.update_replace_policy } else { rec.deletion_policy };
     let (action, reason) = if policy == DeletionPolicy::Retain {
@@ -361,11 +325,10 @@ fn removal(layer: &str, key: &str, rec: &ResourceRecord, destroy: bool) -> Resou
     };
     ResourceChange {
         layer: layer.to_string(),
-        logical_id: key.to_string(),
+        logical_id: key.clone(),
         resource_type: rec.resource_type.clone(),
         action,
         reason,
-        replace_order: None,
         before: Some(rec.clone()),
         after: None,
         depends_on: rec.depends_on.clone(),
@@ -386,11 +349,10 @@ fn plan_resource(
     let after = desired.properties.resolve(resolver);
     let mut change = ResourceChange {
         layer: layer.to_string(),
-        logical_id: desired.logical_id.clone(),
+        logical_id: ObjectKey::Current(desired.logical_id.clone()),
         resource_type: ty.to_string(),
         action: Action::NoOp,
         reason: ActionReason::Unchanged,
-        replace_order: None,
         before: recorded.cloned(),
         after: Some(after),
         depends_on: desired.depends_on.iter().cloned().collect(),
@@ -424,16 +386,18 @@ fn plan_resource(
     }
 
     let requested = input.options.replace.iter().any(|r| r == &desired.logical_id);
+    // Which order a replacement runs in is worked out below, once it is known to be one.
+    let replace = || Action::Replace(ReplaceOrder::CreateBeforeDelete);
     let (action, reason) = if rec.resource_type != ty {
-        (Action::Replace, ActionReason::ReplaceBecause { properties: vec!["Type".to_string()] })
+        (replace(), ActionReason::ReplaceBecause { properties: vec!["Type".to_string()] })
     } else if requested {
-        (Action::Replace, ActionReason::ReplaceRequested)
+        (replace(), ActionReason::ReplaceRequested)
     } else if let Some(reason) = &rec.tainted {
-        (Action::Replace, ActionReason::Tainted { reason: reason.clone() })
+        (replace(), ActionReason::Tainted { reason: reason.clone() })
     } else if !forcing.is_empty() {
-        (Action::Replace, ActionReason::ReplaceBecause { properties: forcing })
+        (replace(), ActionReason::ReplaceBecause { properties: forcing })
     } else if !forcing_unknown.is_empty() {
-        (Action::Replace, ActionReason::ReplaceBecauseUnknown { properties: forcing_unknown })
+        (replace(), ActionReason::ReplaceBecauseUnknown { properties: forcing_unknown })
     } else if !changed.is_empty() {
         (Action::Update, ActionReason::Changed { properties: changed })
     } else {
@@ -446,7 +410,7 @@ fn plan_resource(
     };
     change.action = action;
     change.reason = reason;
-    if action == Action::Replace {
+    if let Action::Replace(order) = &mut change.action {
         let names: Vec<String> = provider.and_then(|p| p.name_properties(ty)).unwrap_or_else(|| {
             create_only
                 .iter()
@@ -462,11 +426,11 @@ fn plan_resource(
                     && compare::compare(new, compare::json_at(&rec.properties, path)) == Difference::Same
             })
             .collect();
-        change.replace_order = Some(if fixed.is_empty() {
+        *order = if fixed.is_empty() {
             ReplaceOrder::CreateBeforeDelete
         } else {
             ReplaceOrder::DeleteBeforeCreate { properties: fixed }
-        });
+        };
     }
     Ok(change)
 }
@@ -511,21 +475,21 @@ pub(crate) fn changed_properties(after: &Value, recorded: &serde_json::Value) ->
 /// A replacement that must delete first forces its replaced dependents to delete first too:
 /// the old dependent still points at the old resource, so it must be gone before that one is
 /// deleted, which is before the new dependency (and so the new dependent) exists.
-fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph<'_>) {
-    let index: HashMap<String, usize> = changes.iter().enumerate().map(|(i, c)| (c.logical_id.clone(), i)).collect();
+fn propagate_delete_first(changes: &mut [ResourceChange], g: &LayerGraph) {
+    let index: HashMap<ObjectKey, usize> = changes.iter().enumerate().map(|(i, c)| (c.logical_id.clone(), i)).collect();
     let mut work: Vec<usize> = changes
         .iter()
         .enumerate()
-        .filter(|(_, c)| matches!(c.replace_order, Some(ReplaceOrder::DeleteBeforeCreate { .. })))
+        .filter(|(_, c)| matches!(c.action, Action::Replace(ReplaceOrder::DeleteBeforeCreate { .. })))
         .map(|(i, _)| i)
         .collect();
     while let Some(i) = work.pop() {
         let id = changes[i].logical_id.clone();
-        for dependent in LayerGraph::list(&g.recorded_dependents, &id) {
+        for dependent in g.recorded.dependents(&id) {
             let Some(&j) = index.get(dependent) else { continue };
             let c = &mut changes[j];
-            if c.action == Action::Replace && c.replace_order == Some(ReplaceOrder::CreateBeforeDelete) {
-                c.replace_order = Some(ReplaceOrder::DeleteBeforeCreate { properties: Vec::new() });
+            if c.action == Action::Replace(ReplaceOrder::CreateBeforeDelete) {
+                c.action = Action::Replace(ReplaceOrder::DeleteBeforeCreate { properties: Vec::new() });
                 work.push(j);
             }
         }
@@ -584,7 +548,7 @@ fn output_removal(name: &str, b: &crate::state::OutputRecord) -> OutputChange {
 
 fn plan_destroy(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> LayerPlan {
     let g = LayerGraph::new(stack, state);
-    let ids: Vec<&str> = state.resources.keys().map(String::as_str).collect();
+    let ids: Vec<ObjectKey> = state.objects().into_iter().map(|(k, _)| k).collect();
     let chosen = selection(input, &g, &ids, false);
     // State was written in dependency order, so a cycle cannot be recorded; fall back to key
     // order rather than refuse to destroy.
@@ -592,20 +556,19 @@ fn plan_destroy(input: &PlanInput<'_>, stack: &DesiredStack, state: &State) -> L
     let changes: Vec<ResourceChange> = order
         .into_iter()
         .filter(|k| chosen.contains(k))
-        .filter_map(|k| state.resources.get(k).map(|rec| removal(&stack.layer, k, rec, true)))
+        .filter_map(|k| state.get(&k).map(|rec| removal(&stack.layer, &k, rec, true)))
         .collect();
     let whole_layer = input.options.targets.is_empty() && input.options.excludes.is_empty();
-    let destroyed: HashSet<&str> = changes.iter().map(|c| c.logical_id.as_str()).collect();
+    let destroyed: HashSet<&ObjectKey> = changes.iter().map(|c| &c.logical_id).collect();
     let outputs = state
         .outputs
         .iter()
         .filter(|(name, _)| {
             // A targeted destroy removes only the outputs that read a destroyed resource.
             whole_layer
-                || stack
-                    .outputs
-                    .get(*name)
-                    .is_some_and(|o| o.value.references().iter().any(|r| destroyed.contains(r.as_str())))
+                || stack.outputs.get(*name).is_some_and(|o| {
+                    o.value.references().iter().any(|r| destroyed.contains(&ObjectKey::Current(r.clone())))
+                })
         })
         .map(|(name, b)| output_removal(name, b))
         .collect();
@@ -627,7 +590,7 @@ fn check_exports(input: &PlanInput<'_>, layers: &[LayerPlan]) -> Result<(), Plan
         .filter(|lp| {
             let st = input.states.get(&lp.layer);
             let removed = lp.changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Forget)).count();
-            input.options.destroy && st.is_some_and(|s| s.resources.len() == removed)
+            input.options.destroy && st.is_some_and(|s| s.object_count() == removed)
         })
         .map(|lp| lp.layer.as_str())
         .collect();
@@ -645,7 +608,7 @@ fn check_exports(input: &PlanInput<'_>, layers: &[LayerPlan]) -> Result<(), Plan
                 .iter()
                 .filter(|s| s.layer != lp.layer && !emptied.contains(s.layer.as_str()))
                 .filter(|s| s.imports.contains(old))
-                .filter(|s| input.states.get(&s.layer).is_some_and(|st| !st.resources.is_empty()))
+                .filter(|s| input.states.get(&s.layer).is_some_and(|st| st.object_count() > 0))
                 .map(|s| s.layer.clone())
                 .collect();
             if !importers.is_empty() {

@@ -10,8 +10,8 @@
 //! (which reading ignores). The file holds resolved values, so it is written like state:
 //! owner-only and atomically.
 
-use super::{Action, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
-use crate::state::{DeletionPolicy, ResourceRecord, StateError};
+use super::{Action, ActionKind, ActionReason, LayerPlan, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
+use crate::state::{DeletionPolicy, ObjectKey, ResourceRecord, StateError};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -250,7 +250,6 @@ impl From<&ResourceChange> for ChangeV1 {
             resource_type,
             action,
             reason,
-            replace_order,
             before,
             after,
             depends_on,
@@ -259,11 +258,11 @@ impl From<&ResourceChange> for ChangeV1 {
         } = c;
         ChangeV1 {
             layer: layer.clone(),
-            logical_id: logical_id.clone(),
+            logical_id: logical_id.to_string(),
             resource_type: resource_type.clone(),
-            action: (*action).into(),
+            action: action.kind().into(),
             reason: reason.into(),
-            replace_order: replace_order.as_ref().map(ReplaceOrderV1::from),
+            replace_order: action.replace_order().map(ReplaceOrderV1::from),
             before: before.as_ref().map(RecordV1::from),
             after: after.as_ref().map(Value::to_json),
             depends_on: depends_on.clone(),
@@ -277,11 +276,10 @@ impl From<ChangeV1> for ResourceChange {
     fn from(c: ChangeV1) -> Self {
         ResourceChange {
             layer: c.layer,
-            logical_id: c.logical_id,
+            logical_id: ObjectKey::parse(&c.logical_id),
             resource_type: c.resource_type,
-            action: c.action.into(),
+            action: Action::from_kind(c.action.into(), c.replace_order.map(ReplaceOrder::from)),
             reason: c.reason.into(),
-            replace_order: c.replace_order.map(ReplaceOrder::from),
             before: c.before.map(ResourceRecord::from),
             after: c.after.as_ref().map(Value::from_json),
             depends_on: c.depends_on,
@@ -296,7 +294,7 @@ impl From<&OutputChange> for OutputV1 {
         let OutputChange { name, action, before, after, description, export_name } = o;
         OutputV1 {
             name: name.clone(),
-            action: (*action).into(),
+            action: action.kind().into(),
             before: before.clone(),
             after: after.as_ref().map(Value::to_json),
             description: description.clone(),
@@ -309,7 +307,7 @@ impl From<OutputV1> for OutputChange {
     fn from(o: OutputV1) -> Self {
         OutputChange {
             name: o.name,
-            action: o.action.into(),
+            action: Action::from_kind(o.action.into(), None),
             before: o.before,
             after: o.after.as_ref().map(Value::from_json),
             description: o.description,
@@ -361,28 +359,28 @@ impl From<RecordV1> for ResourceRecord {
     }
 }
 
-impl From<Action> for ActionV1 {
-    fn from(a: Action) -> Self {
+impl From<ActionKind> for ActionV1 {
+    fn from(a: ActionKind) -> Self {
         match a {
-            Action::NoOp => ActionV1::NoOp,
-            Action::Create => ActionV1::Create,
-            Action::Update => ActionV1::Update,
-            Action::Replace => ActionV1::Replace,
-            Action::Delete => ActionV1::Delete,
-            Action::Forget => ActionV1::Forget,
+            ActionKind::NoOp => ActionV1::NoOp,
+            ActionKind::Create => ActionV1::Create,
+            ActionKind::Update => ActionV1::Update,
+            ActionKind::Replace => ActionV1::Replace,
+            ActionKind::Delete => ActionV1::Delete,
+            ActionKind::Forget => ActionV1::Forget,
         }
     }
 }
 
-impl From<ActionV1> for Action {
+impl From<ActionV1> for ActionKind {
     fn from(a: ActionV1) -> Self {
         match a {
-            ActionV1::NoOp => Action::NoOp,
-            ActionV1::Create => Action::Create,
-            ActionV1::Update => Action::Update,
-            ActionV1::Replace => Action::Replace,
-            ActionV1::Delete => Action::Delete,
-            ActionV1::Forget => Action::Forget,
+            ActionV1::NoOp => ActionKind::NoOp,
+            ActionV1::Create => ActionKind::Create,
+            ActionV1::Update => ActionKind::Update,
+            ActionV1::Replace => ActionKind::Replace,
+            ActionV1::Delete => ActionKind::Delete,
+            ActionV1::Forget => ActionKind::Forget,
         }
     }
 }

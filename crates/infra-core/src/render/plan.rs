@@ -16,7 +16,8 @@
 //! known only after apply). The same document is what `infra plan -out` saves.
 
 use super::Redactor;
-use crate::plan::{deposed_of, Action, ActionReason, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
+use crate::plan::{Action, ActionReason, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
+use crate::state::ObjectKey;
 use crate::value::Value;
 use serde_json::Value as J;
 use std::collections::BTreeSet;
@@ -50,14 +51,14 @@ impl Style {
     fn bold(&self, t: &str) -> String {
         self.paint("1", t)
     }
-    fn marker(&self, action: Action, order: Option<&ReplaceOrder>) -> String {
+    fn marker(&self, action: &Action) -> String {
         match action {
             Action::Create => self.green("+"),
             Action::Update => self.yellow("~"),
-            Action::Replace => match order {
-                Some(ReplaceOrder::CreateBeforeDelete) => format!("{}/{}", self.green("+"), self.red("-")),
-                _ => format!("{}/{}", self.red("-"), self.green("+")),
-            },
+            Action::Replace(ReplaceOrder::CreateBeforeDelete) => format!("{}/{}", self.green("+"), self.red("-")),
+            Action::Replace(ReplaceOrder::DeleteBeforeCreate { .. }) => {
+                format!("{}/{}", self.red("-"), self.green("+"))
+            }
             Action::Delete => self.red("-"),
             Action::Forget => self.yellow("."),
             Action::NoOp => " ".to_string(),
@@ -133,9 +134,9 @@ pub fn summary_line(s: &Summary, destroy: bool) -> String {
 }
 
 fn heading(c: &ResourceChange) -> String {
-    let who = match deposed_of(&c.logical_id) {
-        Some(id) => format!("{id} (deposed object)"),
-        None => c.logical_id.clone(),
+    let who = match &c.logical_id {
+        ObjectKey::Deposed(id) => format!("{id} (deposed object)"),
+        ObjectKey::Current(id) => id.clone(),
     };
     let what = match (&c.action, &c.reason) {
         (Action::Create, _) => "will be created".to_string(),
@@ -143,15 +144,15 @@ fn heading(c: &ResourceChange) -> String {
             format!("will be updated in-place (only {} changed; no call to the provider)", settings.join(", "))
         }
         (Action::Update, _) => "will be updated in-place".to_string(),
-        (Action::Replace, reason) => {
-            let order = match &c.replace_order {
-                Some(ReplaceOrder::DeleteBeforeCreate { properties }) if properties.is_empty() => {
+        (Action::Replace(order), reason) => {
+            let order = match order {
+                ReplaceOrder::DeleteBeforeCreate { properties } if properties.is_empty() => {
                     "destroy before create: a dependency is replaced destroy-first".to_string()
                 }
-                Some(ReplaceOrder::DeleteBeforeCreate { properties }) => {
+                ReplaceOrder::DeleteBeforeCreate { properties } => {
                     format!("destroy before create: {} fixes the name", properties.join(", "))
                 }
-                _ => "create before destroy".to_string(),
+                ReplaceOrder::CreateBeforeDelete => "create before destroy".to_string(),
             };
             let why = match reason {
                 ActionReason::ReplaceRequested => ", as requested".to_string(),
@@ -170,7 +171,7 @@ fn heading(c: &ResourceChange) -> String {
             "will be destroyed (it is no longer in the template)".to_string()
         }
         (Action::Delete, _) => "will be destroyed".to_string(),
-        (Action::Forget, _) if deposed_of(&c.logical_id).is_some() => {
+        (Action::Forget, _) if c.logical_id.is_deposed() => {
             "will be removed from state but not destroyed (UpdateReplacePolicy: Retain)".to_string()
         }
         (Action::Forget, _) => "will be removed from state but not destroyed (DeletionPolicy: Retain)".to_string(),
@@ -182,11 +183,11 @@ fn heading(c: &ResourceChange) -> String {
 fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
     let _ = writeln!(out, "  {}", st.bold(&heading(c)));
     // Right-align the marker by its visible width, which colour codes do not count towards.
-    let width = if c.action == Action::Replace { 3 } else { 1 };
-    let marker = st.marker(c.action, c.replace_order.as_ref());
+    let width = if matches!(c.action, Action::Replace(_)) { 3 } else { 1 };
+    let marker = st.marker(&c.action);
     let _ = writeln!(out, "{}{marker} {} {}", " ".repeat(5 - width), c.resource_type, c.logical_id);
     let pad = "        ";
-    match c.action {
+    match &c.action {
         Action::Create => {
             if let Some(Value::Map(m)) = &c.after {
                 for (k, v) in m {
@@ -194,7 +195,7 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                 }
             }
         }
-        Action::Update | Action::Replace => {
+        Action::Update | Action::Replace(_) => {
             let before = c.before.as_ref().map(|b| &b.properties).unwrap_or(&J::Null);
             let after = match &c.after {
                 Some(Value::Map(m)) => m.clone(),
@@ -233,7 +234,7 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                     if hidden == 1 { "y" } else { "ies" }
                 );
             }
-            if c.action == Action::Replace && c.forcing_properties().is_empty() {
+            if matches!(c.action, Action::Replace(_)) && c.forcing_properties().is_empty() {
                 if let Some(b) = &c.before {
                     let _ = writeln!(out, "{pad}  id = {}", json_text(&J::String(b.physical_id.clone())));
                 }

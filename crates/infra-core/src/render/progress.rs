@@ -22,9 +22,9 @@ pub fn duration(d: Duration) -> String {
 }
 
 fn who(s: &Subject) -> String {
-    match crate::plan::deposed_of(&s.logical_id) {
-        Some(id) => format!("{}.{id} (deposed)", s.layer),
-        None => format!("{}.{}", s.layer, s.logical_id),
+    match crate::state::ObjectKey::parse(&s.logical_id) {
+        crate::state::ObjectKey::Deposed(id) => format!("{}.{id} (deposed)", s.layer),
+        crate::state::ObjectKey::Current(id) => format!("{}.{id}", s.layer),
     }
 }
 

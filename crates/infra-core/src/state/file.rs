@@ -4,7 +4,7 @@
 //! private serde structs (`StateV1`), so a later version can be added next to it and older
 //! files still read.
 
-use super::{DeletionPolicy, OutputRecord, ResourceRecord, State, StateError};
+use super::{DeletionPolicy, ObjectKey, OutputRecord, ResourceRecord, State, StateError};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -192,11 +192,13 @@ fn from_v1(v1: StateV1) -> Result<State, (Damage, String)> {
         if logical_id.is_empty() {
             return Err((Damage::WrongShape, "a resource has an empty logical ID".into()));
         }
-        if state.resources.contains_key(&logical_id) {
+        // Deposed objects are written under `LogicalId~deposed`.
+        let key = ObjectKey::parse(&logical_id);
+        if state.contains(&key) {
             return Err((Damage::DuplicateLogicalId, format!("logical ID `{logical_id}` appears more than once")));
         }
-        let record = r.into_record(logical_id.clone());
-        state.resources.insert(logical_id, record);
+        let record = r.into_record(logical_id);
+        state.insert(key, record);
     }
     for (name, o) in v1.outputs.0 {
         if state.outputs.contains_key(&name) {
@@ -214,7 +216,9 @@ pub fn encode(state: &State) -> Result<Vec<u8>, serde_json::Error> {
         version: CURRENT_VERSION,
         lineage: state.lineage,
         serial: state.serial,
-        resources: Entries(state.resources.iter().map(|(id, r)| (id.clone(), ResourceV1::from_record(r))).collect()),
+        resources: Entries(
+            state.objects().into_iter().map(|(key, r)| (key.to_string(), ResourceV1::from_record(r))).collect(),
+        ),
         outputs: Entries(state.outputs.iter().map(|(name, o)| (name.clone(), OutputV1::from_record(o))).collect()),
     };
     let mut out = serde_json::to_vec_pretty(&sort_keys(serde_json::to_value(&v1)?))?;

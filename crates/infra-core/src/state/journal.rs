@@ -12,7 +12,7 @@
 
 use super::file::{OutputV1, ResourceV1};
 use super::store::{open_private, write_atomic};
-use super::{DeletionPolicy, OutputRecord, ResourceRecord, State, StateError};
+use super::{DeletionPolicy, ObjectKey, OutputRecord, ResourceRecord, State, StateError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -42,6 +42,7 @@ pub enum IntentAction {
 /// so that, after a crash, the resource can be found (or the call safely repeated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
+    /// The state key of the object, as written: see [`Intent::key`].
     pub logical_id: String,
     pub resource_type: String,
     pub action: IntentAction,
@@ -54,6 +55,13 @@ pub struct Intent {
     /// planned (absent in journals of format version 1, and for forgets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<IntentRequest>,
+}
+
+impl Intent {
+    /// The object the operation is about.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey::parse(&self.logical_id)
+    }
 }
 
 /// The resolved request behind an [`Intent`]: everything needed to record the resource as the
@@ -82,6 +90,7 @@ pub enum Entry {
     Intent(Intent),
     /// A resource operation finished: the record now in state, or None when it left state.
     Done {
+        /// The state key of the object, as written ([`ObjectKey`]'s `Display` form).
         logical_id: String,
         record: Option<ResourceRecord>,
     },
@@ -217,13 +226,14 @@ pub fn fold(mut state: State, entries: Vec<Entry>) -> (State, Vec<Intent>) {
                 if let Some(pos) = pending.iter().position(|i| i.logical_id == logical_id) {
                     pending.remove(pos);
                 }
+                let key = ObjectKey::parse(&logical_id);
                 match record {
                     Some(mut record) => {
-                        record.logical_id = logical_id.clone();
-                        state.resources.insert(logical_id, record);
+                        record.logical_id = logical_id;
+                        state.insert(key, record);
                     }
                     None => {
-                        state.resources.remove(&logical_id);
+                        state.remove(&key);
                     }
                 }
             }

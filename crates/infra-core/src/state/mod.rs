@@ -54,6 +54,100 @@ pub struct OutputRecord {
     pub export_name: Option<String>,
 }
 
+/// Which object of a resource a state entry holds: its current object, or the old object of
+/// a create-before-delete replacement, deposed until it is deleted (OpenTofu's deposed
+/// objects). A crash between creating the replacement and deleting the old object leaves the
+/// deposed one in state, and the next plan destroys it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectKey {
+    Current(String),
+    Deposed(String),
+}
+
+impl ObjectKey {
+    /// Suffix of a deposed object's key in the state file and the journal. Logical IDs are
+    /// alphanumeric, so the key cannot clash with a template resource.
+    const DEPOSED_SUFFIX: &'static str = "~deposed";
+
+    /// The key as the state file and the journal write it: `LogicalId` or `LogicalId~deposed`.
+    pub fn parse(key: &str) -> Self {
+        match key.strip_suffix(Self::DEPOSED_SUFFIX) {
+            Some(id) => ObjectKey::Deposed(id.to_string()),
+            None => ObjectKey::Current(key.to_string()),
+        }
+    }
+
+    /// The resource the object belongs to.
+    pub fn logical_id(&self) -> &str {
+        match self {
+            ObjectKey::Current(id) | ObjectKey::Deposed(id) => id,
+        }
+    }
+
+    pub fn is_deposed(&self) -> bool {
+        matches!(self, ObjectKey::Deposed(_))
+    }
+
+    /// The key the same resource's deposed object is kept under.
+    pub fn deposed(&self) -> Self {
+        ObjectKey::Deposed(self.logical_id().to_string())
+    }
+}
+
+/// The state file's and journal's form, also used in messages and machine-readable output.
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectKey::Current(id) => f.write_str(id),
+            ObjectKey::Deposed(id) => write!(f, "{id}{}", Self::DEPOSED_SUFFIX),
+        }
+    }
+}
+
+/// Keys sort as their written form, so every order over state keys is the one it always was.
+impl Ord for ObjectKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let suffix = |k: &ObjectKey| if k.is_deposed() { Self::DEPOSED_SUFFIX } else { "" };
+        self.logical_id()
+            .bytes()
+            .chain(suffix(self).bytes())
+            .cmp(other.logical_id().bytes().chain(suffix(other).bytes()))
+    }
+}
+
+impl PartialOrd for ObjectKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq<str> for ObjectKey {
+    fn eq(&self, other: &str) -> bool {
+        match self {
+            ObjectKey::Current(id) => id == other,
+            ObjectKey::Deposed(id) => other.strip_suffix(Self::DEPOSED_SUFFIX).is_some_and(|o| o == id),
+        }
+    }
+}
+
+impl PartialEq<&str> for ObjectKey {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+impl Serialize for ObjectKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(ObjectKey::parse(&String::deserialize(d)?))
+    }
+}
+
 /// The state of one layer in one environment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
@@ -61,13 +155,81 @@ pub struct State {
     pub lineage: uuid::Uuid,
     /// Increases on every change.
     pub serial: u64,
+    /// Each resource's current object, by logical ID.
     pub resources: BTreeMap<String, ResourceRecord>,
+    /// Deposed objects waiting for deletion, by the logical ID they belong to.
+    pub deposed: BTreeMap<String, ResourceRecord>,
     pub outputs: BTreeMap<String, OutputRecord>,
 }
 
 impl State {
     pub fn new() -> Self {
-        State { lineage: uuid::Uuid::new_v4(), serial: 0, resources: BTreeMap::new(), outputs: BTreeMap::new() }
+        State {
+            lineage: uuid::Uuid::new_v4(),
+            serial: 0,
+            resources: BTreeMap::new(),
+            deposed: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    fn objects_of(&self, key: &ObjectKey) -> &BTreeMap<String, ResourceRecord> {
+        if key.is_deposed() {
+            &self.deposed
+        } else {
+            &self.resources
+        }
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&ResourceRecord> {
+        self.objects_of(key).get(key.logical_id())
+    }
+
+    pub fn contains(&self, key: &ObjectKey) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn insert(&mut self, key: ObjectKey, record: ResourceRecord) -> Option<ResourceRecord> {
+        match key {
+            ObjectKey::Current(id) => self.resources.insert(id, record),
+            ObjectKey::Deposed(id) => self.deposed.insert(id, record),
+        }
+    }
+
+    pub fn remove(&mut self, key: &ObjectKey) -> Option<ResourceRecord> {
+        match key {
+            ObjectKey::Current(id) => self.resources.remove(id),
+            ObjectKey::Deposed(id) => self.deposed.remove(id),
+        }
+    }
+
+    /// Put `record` under `key`, or take the key out of state (`None`).
+    pub fn set(&mut self, key: ObjectKey, record: Option<ResourceRecord>) {
+        match record {
+            Some(r) => {
+                self.insert(key, r);
+            }
+            None => {
+                self.remove(&key);
+            }
+        }
+    }
+
+    /// Every object, current and deposed, in key order.
+    pub fn objects(&self) -> Vec<(ObjectKey, &ResourceRecord)> {
+        let mut out: Vec<(ObjectKey, &ResourceRecord)> = self
+            .resources
+            .iter()
+            .map(|(id, r)| (ObjectKey::Current(id.clone()), r))
+            .chain(self.deposed.iter().map(|(id, r)| (ObjectKey::Deposed(id.clone()), r)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// How many objects, current and deposed, the state holds.
+    pub fn object_count(&self) -> usize {
+        self.resources.len() + self.deposed.len()
     }
 }
 

@@ -448,7 +448,8 @@ impl Workspace {
 
     fn types<'a>(&'a self, stacks: &'a [DesiredStack]) -> Vec<&'a str> {
         let desired = stacks.iter().flat_map(|s| s.resources.values().map(|r| r.resource_type.as_str()));
-        let recorded = self.states.values().flat_map(|s| s.resources.values().map(|r| r.resource_type.as_str()));
+        let recorded =
+            self.states.values().flat_map(|s| s.objects().into_iter().map(|(_, r)| r.resource_type.as_str()));
         desired.chain(recorded).collect()
     }
 

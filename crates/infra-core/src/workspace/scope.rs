@@ -3,7 +3,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::project::Project;
-use crate::state::{lock, LayerStore, Loaded, LockInfo, ResourceRecord, StateError};
+use crate::state::{lock, LayerStore, Loaded, LockInfo, ObjectKey, ResourceRecord, StateError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -117,13 +117,13 @@ impl StateScope {
         logical_id: &str,
         loaded: &'a Loaded,
     ) -> Result<&'a ResourceRecord, ScopeError> {
-        if let Some(record) = loaded.state.resources.get(logical_id) {
+        if let Some(record) = loaded.state.get(&ObjectKey::parse(logical_id)) {
             return Ok(record);
         }
-        let known = loaded.state.resources.keys().map(String::as_str);
-        let hint = if let Some(near) = crate::diag::did_you_mean(logical_id, known) {
+        let known: Vec<String> = loaded.state.objects().into_iter().map(|(k, _)| k.to_string()).collect();
+        let hint = if let Some(near) = crate::diag::did_you_mean(logical_id, known.iter().map(String::as_str)) {
             format!("; did you mean {layer}.{near}?")
-        } else if loaded.state.resources.is_empty() {
+        } else if loaded.state.object_count() == 0 {
             format!("; layer {layer} has no resources in state")
         } else {
             String::new()
@@ -156,13 +156,13 @@ impl StateScope {
         let mut records = Vec::new();
         for id in ids {
             self.find(layer, id, &loaded)?;
-            if let Some(record) = loaded.state.resources.remove(*id) {
+            if let Some(record) = loaded.state.remove(&ObjectKey::parse(id)) {
                 records.push(record);
             }
         }
         store.commit(&mut loaded.state)?;
         let mut dangling = Vec::new();
-        for record in loaded.state.resources.values() {
+        for (_, record) in loaded.state.objects() {
             for dep in record.depends_on.iter().filter(|d| records.iter().any(|g| &g.logical_id == *d)) {
                 dangling.push((record.logical_id.clone(), dep.clone()));
             }

@@ -147,14 +147,12 @@ fn actions(p: &Plan) -> Vec<String> {
         .iter()
         .flat_map(|l| &l.changes)
         .map(|c| {
-            let a = match c.action {
+            let a = match &c.action {
                 Action::NoOp => "noop",
                 Action::Create => "create",
                 Action::Update => "update",
-                Action::Replace => match c.replace_order {
-                    Some(ReplaceOrder::DeleteBeforeCreate { .. }) => "replace(delete-first)",
-                    _ => "replace",
-                },
+                Action::Replace(ReplaceOrder::DeleteBeforeCreate { .. }) => "replace(delete-first)",
+                Action::Replace(ReplaceOrder::CreateBeforeDelete) => "replace",
                 Action::Delete => "delete",
                 Action::Forget => "forget",
             };
@@ -404,8 +402,8 @@ async fn fixed_name_replacement_deletes_first() {
     f.converge(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "a"}))])]).await;
     let p = f.plan(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "b"}))])], PlanOptions::default());
     assert_eq!(
-        p.layers[0].changes[0].replace_order,
-        Some(ReplaceOrder::DeleteBeforeCreate { properties: vec!["Name".to_string()] })
+        p.layers[0].changes[0].action,
+        Action::Replace(ReplaceOrder::DeleteBeforeCreate { properties: vec!["Name".to_string()] })
     );
     let text = infra_core::render::plan::human(&p, false);
     assert!(text.contains("# N must be replaced (destroy before create: Name fixes the name)"), "{text}");
@@ -414,6 +412,33 @@ async fn fixed_name_replacement_deletes_first() {
     assert!(r.is_success(), "{r:?}");
     assert_eq!(f.mem.mutations()[1..], [(CallKind::Delete, "N".to_string()), (CallKind::Create, "N".to_string())]);
     assert_eq!(f.mem.objects()["n1"].properties, json!({"Name": "n1", "Kind": "b"}));
+}
+
+/// Saved plans and `plan --format json` name the action and write a replacement's order
+/// beside it, as they always have; a replacement saved without an order runs create-first.
+#[tokio::test]
+async fn a_replacement_is_written_with_its_order_beside_the_action() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "a"})), ("T", THING, json!({"V": 1}))])])
+        .await;
+    let p = f.plan(
+        &[stack("app", &[("N", NAMED, json!({"Name": "n1", "Kind": "b"})), ("T", THING, json!({"V": 2}))])],
+        PlanOptions::default(),
+    );
+    let json = p.to_json();
+    let changes = &json["layers"][0]["changes"];
+    assert_eq!(changes[0]["action"], json!("replace"));
+    assert_eq!(changes[0]["replace_order"], json!({"kind": "delete_before_create", "properties": ["Name"]}));
+    assert_eq!(changes[1]["action"], json!("update"));
+    assert!(changes[1].get("replace_order").is_none(), "{changes}");
+    // A saved plan written before replacements carried their order reads as create-before-delete.
+    let mut old = json.clone();
+    if let Some(o) = old["layers"][0]["changes"][0].as_object_mut() {
+        o.remove("replace_order");
+    }
+    let back =
+        plan::saved::decode(&old.to_string(), std::path::Path::new("plan.json")).expect("a change without an order");
+    assert_eq!(back.layers[0].changes[0].action, Action::Replace(ReplaceOrder::CreateBeforeDelete));
 }
 
 #[tokio::test]
@@ -617,6 +642,129 @@ async fn parallelism_is_bounded_globally_and_per_provider() {
     }
 }
 
+/// Head of line: a slow provider that runs one operation at a time has many steps ready first,
+/// a fast one has as many after them, and two operations may run at once overall. Steps
+/// waiting for the slow provider hold no global permit, so the fast ones run beside the slow
+/// one and all finish before it. On paused time, so the order is fixed whatever the machine.
+#[tokio::test(start_paused = true)]
+async fn steps_waiting_on_a_saturated_provider_do_not_hold_up_the_others() {
+    const SLOW: &str = "Test::Slow";
+    const FAST: &str = "Test::Fast";
+    let slow = Arc::new(MemoryProvider::new(&[SLOW]).with_name("slow").with_concurrency(1));
+    let fast = Arc::new(MemoryProvider::new(&[FAST]).with_name("fast").with_concurrency(10));
+    let mut registry = Registry::new();
+    registry.register(slow.clone()).expect("one provider per type");
+    registry.register(fast.clone()).expect("one provider per type");
+    // Planned in logical-ID order: every slow step (A…) is ready before every fast one (B…).
+    let slow_ids: Vec<String> = (0..6).map(|i| format!("A{i}")).collect();
+    let fast_ids: Vec<String> = (0..6).map(|i| format!("B{i}")).collect();
+    for id in &slow_ids {
+        slow.delay(id, Duration::from_millis(100));
+    }
+    for id in &fast_ids {
+        fast.delay(id, Duration::from_millis(10));
+    }
+    let mut res: Vec<Res<'_>> = slow_ids.iter().map(|id| (id.as_str(), SLOW, json!({}))).collect();
+    res.extend(fast_ids.iter().map(|id| (id.as_str(), FAST, json!({}))));
+    let stacks = [stack("app", &res)];
+    let no_schema = |_: &str| None;
+    let states = BTreeMap::new();
+    let exports = BTreeMap::new();
+    let p = plan::plan(&PlanInput {
+        project: "proj",
+        env: "dev",
+        stacks: &stacks,
+        states: &states,
+        exports: &exports,
+        registry: &registry,
+        create_only: &no_schema,
+        options: PlanOptions::default(),
+        fingerprint: "fp".to_string(),
+    })
+    .expect("plan");
+    let events = Arc::new(infra_core::apply::CollectEvents::default());
+    let walker = Walker {
+        registry: &registry,
+        recorder: Arc::new(MemoryRecorder::default()),
+        reporter: events.clone(),
+        interrupt: Arc::new(Interrupt::new()),
+        options: ApplyOptions { parallelism: 2, ..Default::default() },
+    };
+    let (mut states, mut exports) = (states, exports);
+    let r = walker.apply(&p, &mut states, &mut exports).await;
+    assert!(r.is_success() && r.added == 12, "{r:?}");
+    assert_eq!(slow.max_concurrent(), 1);
+    let finished: Vec<String> = events
+        .0
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|e| match e {
+            infra_core::apply::Event::Finished { subject, .. } => Some(subject.logical_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = fast_ids.iter().chain(&slow_ids).cloned().collect();
+    assert_eq!(finished, expected, "every fast step finishes before the slow ones");
+}
+
+/// The walker refuses a plan whose steps wait for each other, naming the cycle the way every
+/// dependency cycle is named, instead of waiting forever.
+#[tokio::test]
+async fn a_plan_whose_steps_form_a_cycle_is_refused_with_its_path() {
+    let mut f = Fixture::new();
+    let mut p = f.plan(&[stack("app", &[("A", THING, json!({})), ("B", THING, json!({}))])], PlanOptions::default());
+    p.layers[0].changes[0].depends_on = vec!["B".to_string()];
+    p.layers[0].changes[1].depends_on = vec!["A".to_string()];
+    let r = f.apply(&p).await;
+    assert!(!r.is_success() && r.added == 0, "{r:?}");
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(r.failures[0].message, "steps form a dependency cycle: create A -> create B -> create A");
+    assert!(f.mem.calls().is_empty());
+}
+
+/// A deposed object left by an interrupted replacement is deleted only once what pointed at
+/// it has been repointed by its update. On paused time: the update takes 50 ms, the delete
+/// none, so only the ordering can make the update finish first.
+#[tokio::test(start_paused = true)]
+async fn a_deposed_object_is_deleted_after_its_dependents_are_repointed() {
+    let mut f = Fixture::new();
+    f.converge(&[stack("app", &[("X", THING, json!({})), ("D", THING, json!({"V": {"Ref": "X"}}))])]).await;
+    let state = f.states.get_mut("app").expect("state");
+    let old = state.resources["X"].clone();
+    state.deposed.insert("X".to_string(), old);
+    state.resources.get_mut("X").expect("X").physical_id = "x-new".to_string();
+    let p = f.plan(
+        &[stack("app", &[("X", THING, json!({})), ("D", THING, json!({"V": {"Ref": "X"}}))])],
+        PlanOptions::default(),
+    );
+    assert_eq!(actions(&p), ["X:noop", "D:update", "X~deposed:delete"]);
+    f.mem.delay("D", Duration::from_millis(50));
+    let events = Arc::new(infra_core::apply::CollectEvents::default());
+    let walker = Walker {
+        registry: &f.registry,
+        recorder: f.recorder.clone(),
+        reporter: events.clone(),
+        interrupt: Arc::new(Interrupt::new()),
+        options: ApplyOptions::default(),
+    };
+    let mut exports = BTreeMap::new();
+    let r = walker.apply(&p, &mut f.states, &mut exports).await;
+    assert!(r.is_success(), "{r:?}");
+    let finished: Vec<String> = events
+        .0
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|e| match e {
+            infra_core::apply::Event::Finished { subject, .. } => Some(subject.logical_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, ["D", "X~deposed"]);
+    assert!(f.state("app").deposed.is_empty());
+}
+
 #[tokio::test]
 async fn local_resources_work_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -788,7 +936,7 @@ async fn resume_of_interrupted_updates_and_replacements() {
     assert_eq!(resolutions, [Resolution::UpdateFinished, Resolution::Adopted { physical_id: "mem-new".to_string() }]);
     assert_eq!(f.mem.objects()["u"].properties, json!({"Name": "u", "V": 2}));
     // The old R waits under its deposed key; the next plan destroys it.
-    assert_eq!(f.state("app").resources["R~deposed"].physical_id, old_r);
+    assert_eq!(f.state("app").deposed["R"].physical_id, old_r);
     let p = f.plan(&stacks, PlanOptions::default());
     assert_eq!(actions(&p), ["U:noop", "R:noop", "R~deposed:delete"]);
     let text = infra_core::render::plan::human(&p, false);
@@ -988,7 +1136,7 @@ fn plan_errors_name_the_problem() {
     let mut cyclic =
         stack("app", &[("A", THING, json!({"V": {"Ref": "B"}})), ("B", THING, json!({"V": {"Ref": "A"}}))]);
     cyclic.resources["A"].depends_on.insert("B".to_string());
-    check(&[cyclic], PlanOptions::default(), "dependency cycle in layer app between A, B");
+    check(&[cyclic], PlanOptions::default(), "layer app: resources form a dependency cycle: A -> B -> A");
 }
 
 #[tokio::test]

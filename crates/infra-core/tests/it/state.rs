@@ -1070,3 +1070,30 @@ fn journal_lines_are_checked() {
     check_journal(&[""], "journal-corrupt");
     check_journal(&[&newer, &gone], "newer-version");
 }
+
+/// A deposed object is written `LogicalId~deposed`, as it always was: such a file loads into
+/// the state's deposed objects and encodes back to the same bytes, and a journal's `Done`
+/// under that key lands there too.
+#[test]
+fn deposed_objects_keep_their_written_form() {
+    use infra_core::state::{file, ObjectKey};
+    let mut state = sample_state();
+    state.deposed.insert("Role".into(), record("Role~deposed", "old-training"));
+    let bytes = file::encode(&state).expect("encode");
+    let text = String::from_utf8(bytes.clone()).expect("utf-8");
+    assert!(text.contains("\"Role~deposed\": {"), "{text}");
+    let back = file::decode(&bytes, Path::new("state.json"), None).expect("decode");
+    assert_eq!(back, state);
+    assert_eq!(back.get(&ObjectKey::parse("Role~deposed")).map(|r| r.physical_id.as_str()), Some("old-training"));
+    assert_eq!(back.get(&ObjectKey::Current("Role".into())).map(|r| r.physical_id.as_str()), Some("training"));
+    assert_eq!(file::encode(&back).expect("encode"), bytes);
+    let keys: Vec<String> = back.objects().into_iter().map(|(k, _)| k.to_string()).collect();
+    assert_eq!(keys, ["Bucket", "Role", "Role~deposed"]);
+
+    let (folded, open) = fold(sample_state(), vec![done("Role~deposed", Some("old-training")), done("Bucket", None)]);
+    assert!(open.is_empty());
+    assert_eq!(folded.deposed["Role"].physical_id, "old-training");
+    assert!(!folded.resources.contains_key("Bucket") && folded.resources.contains_key("Role"));
+    let (folded, _) = fold(folded, vec![done("Role~deposed", None)]);
+    assert!(folded.deposed.is_empty());
+}
