@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const REGION: &str = "us-east-1";
-/// The account moto uses for the plain `testing` credentials.
-pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
 /// A moto server on loopback, shared by every test in the process.
 pub struct LocalAws {

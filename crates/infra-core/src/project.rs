@@ -182,12 +182,6 @@ impl Project {
         out
     }
 
-    /// The secrets of every environment ([`Project::secrets`]), for commands that show all
-    /// of them at once (`infra validate`).
-    pub fn all_secrets(&self) -> Vec<String> {
-        self.environments.iter().flat_map(|e| self.secrets(&e.name)).collect()
-    }
-
     /// Where state files live: `<state.path>/<env>/<layer>.json`.
     pub fn state_dir(&self) -> PathBuf {
         if self.state_path.is_absolute() {

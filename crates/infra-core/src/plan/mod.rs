@@ -290,12 +290,6 @@ impl Plan {
         s
     }
 
-    /// Whether the plan touches any resource type with this prefix (say `AWS::`), so callers
-    /// can skip setting up providers nobody needs.
-    pub fn uses_type_prefix(&self, prefix: &str) -> bool {
-        self.layers.iter().flat_map(|l| &l.changes).any(|c| c.action.is_change() && c.resource_type.starts_with(prefix))
-    }
-
     /// Every change that calls a provider needs one in `registry`; say so before anything is
     /// done. Kept apart from planning so that providers are set up only for what a plan changes.
     pub fn check_providers(&self, registry: &crate::provider::Registry) -> Result<(), PlanError> {
