@@ -142,17 +142,6 @@ async fn delete_schedule(p: &AutoScaling, target: &TargetId, name: &str) -> Resu
     Ok(())
 }
 
-pub(crate) async fn create(p: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    let props = Props::root(&req.properties, REGISTER)?;
-    let target = target_id(props)?;
-    let wanted = schedules(props)?;
-    register(p, &target, props).await?;
-    for s in &wanted {
-        put_schedule(p, &target, s).await?;
-    }
-    Ok(applied(&target))
-}
-
 /// The target's coordinates from its last-applied properties, else from its ID.
 fn recorded_target(properties: &Value, physical_id: &str) -> Result<TargetId, ProviderError> {
     match Props::root(properties, "DescribeScalableTargets").and_then(target_id) {
@@ -226,103 +215,6 @@ fn schedule_value(a: &ScheduledAction, template: Option<&Value>) -> Value {
         .build()
 }
 
-pub(crate) async fn read(p: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let target = recorded_target(&req.properties, &req.physical_id)?;
-    let Some(live) = describe(p, &target).await? else {
-        return Ok(None);
-    };
-    let template = &req.properties;
-    let template_actions: Vec<&Value> =
-        template.get("ScheduledActions").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    let named = |name: &str| {
-        template_actions.iter().position(|t| t.get("ScheduledActionName").and_then(Value::as_str) == Some(name))
-    };
-    let mut actions = scheduled_actions(p, &target).await?;
-    actions.sort_by(|a, b| {
-        let rank = |x: &ScheduledAction| named(x.scheduled_action_name()).unwrap_or(usize::MAX);
-        rank(a).cmp(&rank(b)).then_with(|| a.scheduled_action_name().cmp(b.scheduled_action_name()))
-    });
-    let actions: Vec<Value> = actions
-        .iter()
-        .map(|a| schedule_value(a, named(a.scheduled_action_name()).and_then(|i| template_actions.get(i).copied())))
-        .collect();
-    let suspended = live.suspended_state().map(|s| {
-        let mut v = ObjectBuilder::new()
-            .bool("DynamicScalingInSuspended", s.dynamic_scaling_in_suspended())
-            .bool("DynamicScalingOutSuspended", s.dynamic_scaling_out_suspended())
-            .bool("ScheduledScalingSuspended", s.scheduled_scaling_suspended())
-            .build();
-        let defaults = [
-            ("DynamicScalingInSuspended", json!(false)),
-            ("DynamicScalingOutSuspended", json!(false)),
-            ("ScheduledScalingSuspended", json!(false)),
-        ];
-        omit_defaults(&mut v, template.get("SuspendedState").unwrap_or(&Value::Null), &defaults);
-        v
-    });
-    let has_actions = !actions.is_empty();
-    let observed = ObjectBuilder::new()
-        .string("ResourceId", Some(live.resource_id()))
-        .string("ScalableDimension", Some(live.scalable_dimension().as_str()))
-        .string("ServiceNamespace", Some(live.service_namespace().as_str()))
-        .int("MinCapacity", Some(live.min_capacity()))
-        .int("MaxCapacity", Some(live.max_capacity()))
-        // Without one in the template AWS uses its service-linked role; that is no drift.
-        .string("RoleARN", template.get("RoleARN").and(Some(live.role_arn())).filter(|r| !r.is_empty()))
-        .put(
-            "SuspendedState",
-            suspended
-                .filter(|s| template.get("SuspendedState").is_some() || s.as_object().is_some_and(|m| !m.is_empty())),
-        )
-        .put(
-            "ScheduledActions",
-            (has_actions || template.get("ScheduledActions").is_some()).then_some(Value::Array(actions)),
-        )
-        .build();
-    let Applied { physical_id, attributes } = applied(&target);
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
-}
-
-pub(crate) async fn update(p: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    let new = Props::root(&req.new_properties, REGISTER)?;
-    let old = Props::root(&req.old_properties, REGISTER)?;
-    let target = target_id(new)?;
-    if target_id(old)? != target {
-        return Err(ProviderError::new(
-            ErrorKind::Unsupported,
-            REGISTER,
-            "a scalable target's ResourceId, ScalableDimension and ServiceNamespace cannot change in place",
-        ));
-    }
-    let before = schedules(old)?;
-    let after = schedules(new)?;
-    // Actions go first so a narrowed capacity range never rejects a still-scheduled one.
-    for gone in before.iter().filter(|b| !after.iter().any(|a| a.name == b.name)) {
-        delete_schedule(p, &target, &gone.name).await?;
-    }
-    register(p, &target, new).await?;
-    for changed in after.iter().filter(|a| !before.contains(a)) {
-        put_schedule(p, &target, changed).await?;
-    }
-    Ok(applied(&target))
-}
-
-pub(crate) async fn delete(p: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let target = recorded_target(&req.properties, &req.physical_id)?;
-    absent_if_missing(
-        p.call("DeregisterScalableTarget", || {
-            p.client
-                .deregister_scalable_target()
-                .service_namespace(target.namespace())
-                .resource_id(&target.resource_id)
-                .scalable_dimension(target.dimension())
-                .send()
-        })
-        .await,
-    )?;
-    Ok(())
-}
-
 /// `AWS::ApplicationAutoScaling::ScalableTarget`.
 pub(crate) struct ScalableTargetType;
 
@@ -344,19 +236,112 @@ impl ResourceType<AutoScaling> for ScalableTargetType {
         Some(target.render())
     }
 
-    async fn create(&self, service: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, p: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        let props = Props::root(&req.properties, REGISTER)?;
+        let target = target_id(props)?;
+        let wanted = schedules(props)?;
+        register(p, &target, props).await?;
+        for s in &wanted {
+            put_schedule(p, &target, s).await?;
+        }
+        Ok(applied(&target))
     }
 
-    async fn read(&self, service: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, p: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let target = recorded_target(&req.properties, &req.physical_id)?;
+        let Some(live) = describe(p, &target).await? else {
+            return Ok(None);
+        };
+        let template = &req.properties;
+        let template_actions: Vec<&Value> =
+            template.get("ScheduledActions").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        let named = |name: &str| {
+            template_actions.iter().position(|t| t.get("ScheduledActionName").and_then(Value::as_str) == Some(name))
+        };
+        let mut actions = scheduled_actions(p, &target).await?;
+        actions.sort_by(|a, b| {
+            let rank = |x: &ScheduledAction| named(x.scheduled_action_name()).unwrap_or(usize::MAX);
+            rank(a).cmp(&rank(b)).then_with(|| a.scheduled_action_name().cmp(b.scheduled_action_name()))
+        });
+        let actions: Vec<Value> = actions
+            .iter()
+            .map(|a| schedule_value(a, named(a.scheduled_action_name()).and_then(|i| template_actions.get(i).copied())))
+            .collect();
+        let suspended = live.suspended_state().map(|s| {
+            let mut v = ObjectBuilder::new()
+                .bool("DynamicScalingInSuspended", s.dynamic_scaling_in_suspended())
+                .bool("DynamicScalingOutSuspended", s.dynamic_scaling_out_suspended())
+                .bool("ScheduledScalingSuspended", s.scheduled_scaling_suspended())
+                .build();
+            let defaults = [
+                ("DynamicScalingInSuspended", json!(false)),
+                ("DynamicScalingOutSuspended", json!(false)),
+                ("ScheduledScalingSuspended", json!(false)),
+            ];
+            omit_defaults(&mut v, template.get("SuspendedState").unwrap_or(&Value::Null), &defaults);
+            v
+        });
+        let has_actions = !actions.is_empty();
+        let observed = ObjectBuilder::new()
+            .string("ResourceId", Some(live.resource_id()))
+            .string("ScalableDimension", Some(live.scalable_dimension().as_str()))
+            .string("ServiceNamespace", Some(live.service_namespace().as_str()))
+            .int("MinCapacity", Some(live.min_capacity()))
+            .int("MaxCapacity", Some(live.max_capacity()))
+            // Without one in the template AWS uses its service-linked role; that is no drift.
+            .string("RoleARN", template.get("RoleARN").and(Some(live.role_arn())).filter(|r| !r.is_empty()))
+            .put(
+                "SuspendedState",
+                suspended.filter(|s| {
+                    template.get("SuspendedState").is_some() || s.as_object().is_some_and(|m| !m.is_empty())
+                }),
+            )
+            .put(
+                "ScheduledActions",
+                (has_actions || template.get("ScheduledActions").is_some()).then_some(Value::Array(actions)),
+            )
+            .build();
+        let Applied { physical_id, attributes } = applied(&target);
+        Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
     }
 
-    async fn update(&self, service: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, p: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        let new = Props::root(&req.new_properties, REGISTER)?;
+        let old = Props::root(&req.old_properties, REGISTER)?;
+        let target = target_id(new)?;
+        if target_id(old)? != target {
+            return Err(ProviderError::new(
+                ErrorKind::Unsupported,
+                REGISTER,
+                "a scalable target's ResourceId, ScalableDimension and ServiceNamespace cannot change in place",
+            ));
+        }
+        let before = schedules(old)?;
+        let after = schedules(new)?;
+        // Actions go first so a narrowed capacity range never rejects a still-scheduled one.
+        for gone in before.iter().filter(|b| !after.iter().any(|a| a.name == b.name)) {
+            delete_schedule(p, &target, &gone.name).await?;
+        }
+        register(p, &target, new).await?;
+        for changed in after.iter().filter(|a| !before.contains(a)) {
+            put_schedule(p, &target, changed).await?;
+        }
+        Ok(applied(&target))
     }
 
-    async fn delete(&self, service: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, p: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let target = recorded_target(&req.properties, &req.physical_id)?;
+        absent_if_missing(
+            p.call("DeregisterScalableTarget", || {
+                p.client
+                    .deregister_scalable_target()
+                    .service_namespace(target.namespace())
+                    .resource_id(&target.resource_id)
+                    .scalable_dimension(target.dimension())
+                    .send()
+            })
+            .await,
+        )?;
+        Ok(())
     }
 }

@@ -158,23 +158,6 @@ async fn put(p: &AutoScaling, properties: &Value) -> Result<Applied, ProviderErr
     Ok(Applied { physical_id: arn, attributes })
 }
 
-pub(crate) async fn create(p: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    put(p, &req.properties).await
-}
-
-pub(crate) async fn update(p: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    let old = Props::root(&req.old_properties, PUT)?;
-    let new = Props::root(&req.new_properties, PUT)?;
-    if old.string("PolicyName")? != new.string("PolicyName")? || target(old)? != target(new)? {
-        return Err(ProviderError::new(
-            ErrorKind::Unsupported,
-            PUT,
-            "a scaling policy's name and target cannot change in place",
-        ));
-    }
-    put(p, &req.new_properties).await
-}
-
 async fn find(p: &AutoScaling, properties: &Value) -> Result<Option<ScalingPolicy>, ProviderError> {
     let props = Props::root(properties, "DescribeScalingPolicies")?;
     let target = target(props)?;
@@ -281,69 +264,6 @@ fn step_scaling_value(s: &StepScalingPolicyConfiguration) -> Value {
         .build()
 }
 
-pub(crate) async fn read(p: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let Some(policy) = find(p, &req.properties).await? else {
-        return Ok(None);
-    };
-    let template = &req.properties;
-    let live_target = TargetId {
-        resource_id: policy.resource_id().to_string(),
-        scalable_dimension: policy.scalable_dimension().as_str().to_string(),
-        service_namespace: policy.service_namespace().as_str().to_string(),
-    };
-    // The target is reported the way the template names it.
-    let mut observed = ObjectBuilder::new();
-    if template.get("ScalingTargetId").is_some() {
-        observed = observed.string("ScalingTargetId", Some(&live_target.render()));
-    } else {
-        observed = observed
-            .string("ResourceId", Some(&live_target.resource_id))
-            .string("ScalableDimension", Some(&live_target.scalable_dimension))
-            .string("ServiceNamespace", Some(&live_target.service_namespace));
-    }
-    let mut observed = observed
-        .string("PolicyName", Some(policy.policy_name()))
-        .string("PolicyType", Some(policy.policy_type().as_str()))
-        .object(
-            "TargetTrackingScalingPolicyConfiguration",
-            policy.target_tracking_scaling_policy_configuration().map(target_tracking_value),
-        )
-        .object("StepScalingPolicyConfiguration", policy.step_scaling_policy_configuration().map(step_scaling_value))
-        .build();
-    // Scale-in is on unless disabled; AWS may report the default explicitly.
-    if let Some(tracking) = observed.get_mut("TargetTrackingScalingPolicyConfiguration") {
-        let template_tracking = template.get("TargetTrackingScalingPolicyConfiguration").unwrap_or(&Value::Null);
-        omit_defaults(tracking, template_tracking, &[("DisableScaleIn", Value::Bool(false))]);
-    }
-    let mut attributes = Attributes::new();
-    attributes.insert("Arn".into(), Value::String(policy.policy_arn().to_string()));
-    Ok(Some(Observed {
-        physical_id: policy.policy_arn().to_string(),
-        properties: conform(observed, Some(template)),
-        attributes,
-        failure: None,
-    }))
-}
-
-pub(crate) async fn delete(p: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let props = Props::root(&req.properties, "DeleteScalingPolicy")?;
-    let target = target(props)?;
-    let name = props.required_string("PolicyName")?;
-    absent_if_missing(
-        p.call("DeleteScalingPolicy", || {
-            p.client
-                .delete_scaling_policy()
-                .policy_name(&name)
-                .service_namespace(target.namespace())
-                .resource_id(&target.resource_id)
-                .scalable_dimension(target.dimension())
-                .send()
-        })
-        .await,
-    )?;
-    Ok(())
-}
-
 /// `AWS::ApplicationAutoScaling::ScalingPolicy`. Policies get their ARN from the service; re-putting one by name is harmless.
 pub(crate) struct ScalingPolicyType;
 
@@ -353,19 +273,86 @@ impl ResourceType<AutoScaling> for ScalingPolicyType {
         "AWS::ApplicationAutoScaling::ScalingPolicy"
     }
 
-    async fn create(&self, service: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, p: &AutoScaling, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        put(p, &req.properties).await
     }
 
-    async fn read(&self, service: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, p: &AutoScaling, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let Some(policy) = find(p, &req.properties).await? else {
+            return Ok(None);
+        };
+        let template = &req.properties;
+        let live_target = TargetId {
+            resource_id: policy.resource_id().to_string(),
+            scalable_dimension: policy.scalable_dimension().as_str().to_string(),
+            service_namespace: policy.service_namespace().as_str().to_string(),
+        };
+        // The target is reported the way the template names it.
+        let mut observed = ObjectBuilder::new();
+        if template.get("ScalingTargetId").is_some() {
+            observed = observed.string("ScalingTargetId", Some(&live_target.render()));
+        } else {
+            observed = observed
+                .string("ResourceId", Some(&live_target.resource_id))
+                .string("ScalableDimension", Some(&live_target.scalable_dimension))
+                .string("ServiceNamespace", Some(&live_target.service_namespace));
+        }
+        let mut observed = observed
+            .string("PolicyName", Some(policy.policy_name()))
+            .string("PolicyType", Some(policy.policy_type().as_str()))
+            .object(
+                "TargetTrackingScalingPolicyConfiguration",
+                policy.target_tracking_scaling_policy_configuration().map(target_tracking_value),
+            )
+            .object(
+                "StepScalingPolicyConfiguration",
+                policy.step_scaling_policy_configuration().map(step_scaling_value),
+            )
+            .build();
+        // Scale-in is on unless disabled; AWS may report the default explicitly.
+        if let Some(tracking) = observed.get_mut("TargetTrackingScalingPolicyConfiguration") {
+            let template_tracking = template.get("TargetTrackingScalingPolicyConfiguration").unwrap_or(&Value::Null);
+            omit_defaults(tracking, template_tracking, &[("DisableScaleIn", Value::Bool(false))]);
+        }
+        let mut attributes = Attributes::new();
+        attributes.insert("Arn".into(), Value::String(policy.policy_arn().to_string()));
+        Ok(Some(Observed {
+            physical_id: policy.policy_arn().to_string(),
+            properties: conform(observed, Some(template)),
+            attributes,
+            failure: None,
+        }))
     }
 
-    async fn update(&self, service: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, p: &AutoScaling, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        let old = Props::root(&req.old_properties, PUT)?;
+        let new = Props::root(&req.new_properties, PUT)?;
+        if old.string("PolicyName")? != new.string("PolicyName")? || target(old)? != target(new)? {
+            return Err(ProviderError::new(
+                ErrorKind::Unsupported,
+                PUT,
+                "a scaling policy's name and target cannot change in place",
+            ));
+        }
+        put(p, &req.new_properties).await
     }
 
-    async fn delete(&self, service: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, p: &AutoScaling, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let props = Props::root(&req.properties, "DeleteScalingPolicy")?;
+        let target = target(props)?;
+        let name = props.required_string("PolicyName")?;
+        absent_if_missing(
+            p.call("DeleteScalingPolicy", || {
+                p.client
+                    .delete_scaling_policy()
+                    .policy_name(&name)
+                    .service_namespace(target.namespace())
+                    .resource_id(&target.resource_id)
+                    .scalable_dimension(target.dimension())
+                    .send()
+            })
+            .await,
+        )?;
+        Ok(())
     }
 }

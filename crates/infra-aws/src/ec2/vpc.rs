@@ -101,49 +101,6 @@ impl Spec {
     }
 }
 
-pub(crate) async fn create(p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "CreateVpc";
-    let spec = Spec::read(&req.properties, OPERATION)?;
-    let tags = intent_tag_specification(ResourceType::Vpc, &spec.tags, &req.token, OPERATION)?;
-    // Boxed, as is the rest of the create below: the nested futures are too deep a type
-    // otherwise.
-    let vpc_id = Box::pin(p.create_once(
-        OPERATION,
-        || async {
-            let out = p
-                .client
-                .create_vpc()
-                .set_cidr_block(spec.cidr_block.clone())
-                .set_instance_tenancy(spec.tenancy.as_deref().map(Tenancy::from))
-                .set_ipv4_ipam_pool_id(spec.ipam_pool.clone())
-                .set_ipv4_netmask_length(spec.netmask_length)
-                .tag_specifications(tags.clone())
-                .send()
-                .await
-                .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
-            out.vpc
-                .and_then(|v| v.vpc_id)
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no VPC ID"))
-        },
-        || async {
-            let vpcs = by_token(p, &req.token).await?;
-            match vpcs.as_slice() {
-                [] => Ok(None),
-                [one] => Ok(Some(vpc_id(one, "DescribeVpcs")?)),
-                several => Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(several))),
-            }
-        },
-    ))
-    .await?;
-    // The VPC exists from here on: whatever fails now, the engine must learn its ID.
-    Box::pin(finish_create(p, req, &spec, &vpc_id)).await.map_err(|e| {
-        let mut attributes = Attributes::new();
-        attributes.insert("VpcId".into(), Value::String(vpc_id.clone()));
-        e.with_partial(Applied { physical_id: vpc_id.clone(), attributes })
-    })
-}
-
 async fn finish_create(p: &Ec2, req: &CreateRequest, spec: &Spec, id: &str) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateVpc";
     let subject = format!("VPC {id}");
@@ -368,71 +325,6 @@ async fn observe(p: &Ec2, vpc: Vpc, template: &Value) -> Result<Option<Observed>
     }))
 }
 
-pub(crate) async fn read(p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    match describe(p, &req.physical_id, false).await? {
-        Some(vpc) => observe(p, vpc, &req.properties).await,
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn find(p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-    let mut vpcs = by_token(p, &req.token).await?;
-    if vpcs.len() > 1 {
-        return Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(&vpcs)));
-    }
-    match vpcs.pop() {
-        Some(vpc) => observe(p, vpc, &req.properties).await,
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn update(p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "ModifyVpcAttribute";
-    // The old properties are what was applied (or read back): only what they say is needed.
-    let old = Spec::parse(&req.old_properties, OPERATION)?;
-    let new = Spec::read(&req.new_properties, OPERATION)?;
-    check_in_place(&req.old_properties, &req.new_properties, &create_only(), "VPC", OPERATION)?;
-    let id = req.physical_id.as_str();
-    let support = (old.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT), new.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT));
-    let hostnames =
-        (old.dns_hostnames.unwrap_or(DNS_HOSTNAMES_DEFAULT), new.dns_hostnames.unwrap_or(DNS_HOSTNAMES_DEFAULT));
-    set_dns(
-        p,
-        id,
-        (support.0 != support.1).then_some(support.1),
-        (hostnames.0 != hostnames.1).then_some(hostnames.1),
-        false,
-    )
-    .await?;
-    p.update_tags(id, &old.tags, &new.tags).await?;
-    let vpc = describe(p, id, false)
-        .await?
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "DescribeVpcs", format!("VPC {id} is gone")))?;
-    let defaults = defaults(p, id, false).await?;
-    Ok(applied(&vpc, &defaults))
-}
-
-pub(crate) async fn delete(p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-    const OPERATION: &str = "DeleteVpc";
-    let id = req.physical_id.as_str();
-    let start = tokio::time::Instant::now();
-    loop {
-        let err = match p.call(OPERATION, || p.client.delete_vpc().vpc_id(id).send()).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.code.as_deref() == Some("DependencyViolation") => e,
-            Err(e) => return Err(e),
-        };
-        let blockers = blockers(p, id).await;
-        // Nothing in the way that EC2 shows yet: what blocked it was deleted moments ago.
-        if blockers.found.is_empty() && blockers.unknown.is_empty() && start.elapsed() < p.settings.consistency_window {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        return Err(dependency_error(err, id, &blockers));
-    }
-}
-
 /// What keeps a VPC from being deleted, as far as the Describe calls show.
 struct Blockers {
     /// `subnet subnet-1 (10.0.1.0/24)`, …
@@ -586,20 +478,111 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
     fn create_only_override(&self) -> Option<Vec<String>> {
         Some(create_only())
     }
-    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(ec2, req).await
+    async fn create(&self, p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "CreateVpc";
+        let spec = Spec::read(&req.properties, OPERATION)?;
+        let tags = intent_tag_specification(ResourceType::Vpc, &spec.tags, &req.token, OPERATION)?;
+        // Boxed, as is the rest of the create below: the nested futures are too deep a type
+        // otherwise.
+        let vpc_id = Box::pin(p.create_once(
+            OPERATION,
+            || async {
+                let out = p
+                    .client
+                    .create_vpc()
+                    .set_cidr_block(spec.cidr_block.clone())
+                    .set_instance_tenancy(spec.tenancy.as_deref().map(Tenancy::from))
+                    .set_ipv4_ipam_pool_id(spec.ipam_pool.clone())
+                    .set_ipv4_netmask_length(spec.netmask_length)
+                    .tag_specifications(tags.clone())
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
+                out.vpc
+                    .and_then(|v| v.vpc_id)
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no VPC ID"))
+            },
+            || async {
+                let vpcs = by_token(p, &req.token).await?;
+                match vpcs.as_slice() {
+                    [] => Ok(None),
+                    [one] => Ok(Some(vpc_id(one, "DescribeVpcs")?)),
+                    several => Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(several))),
+                }
+            },
+        ))
+        .await?;
+        // The VPC exists from here on: whatever fails now, the engine must learn its ID.
+        Box::pin(finish_create(p, req, &spec, &vpc_id)).await.map_err(|e| {
+            let mut attributes = Attributes::new();
+            attributes.insert("VpcId".into(), Value::String(vpc_id.clone()));
+            e.with_partial(Applied { physical_id: vpc_id.clone(), attributes })
+        })
     }
-    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(ec2, req).await
+    async fn read(&self, p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        match describe(p, &req.physical_id, false).await? {
+            Some(vpc) => observe(p, vpc, &req.properties).await,
+            None => Ok(None),
+        }
     }
-    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        find(ec2, req).await
+    async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        let mut vpcs = by_token(p, &req.token).await?;
+        if vpcs.len() > 1 {
+            return Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(&vpcs)));
+        }
+        match vpcs.pop() {
+            Some(vpc) => observe(p, vpc, &req.properties).await,
+            None => Ok(None),
+        }
     }
-    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(ec2, req).await
+    async fn update(&self, p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "ModifyVpcAttribute";
+        // The old properties are what was applied (or read back): only what they say is needed.
+        let old = Spec::parse(&req.old_properties, OPERATION)?;
+        let new = Spec::read(&req.new_properties, OPERATION)?;
+        check_in_place(&req.old_properties, &req.new_properties, &create_only(), "VPC", OPERATION)?;
+        let id = req.physical_id.as_str();
+        let support = (old.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT), new.dns_support.unwrap_or(DNS_SUPPORT_DEFAULT));
+        let hostnames =
+            (old.dns_hostnames.unwrap_or(DNS_HOSTNAMES_DEFAULT), new.dns_hostnames.unwrap_or(DNS_HOSTNAMES_DEFAULT));
+        set_dns(
+            p,
+            id,
+            (support.0 != support.1).then_some(support.1),
+            (hostnames.0 != hostnames.1).then_some(hostnames.1),
+            false,
+        )
+        .await?;
+        p.update_tags(id, &old.tags, &new.tags).await?;
+        let vpc = describe(p, id, false)
+            .await?
+            .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "DescribeVpcs", format!("VPC {id} is gone")))?;
+        let defaults = defaults(p, id, false).await?;
+        Ok(applied(&vpc, &defaults))
     }
-    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(ec2, req).await
+    async fn delete(&self, p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
+        const OPERATION: &str = "DeleteVpc";
+        let id = req.physical_id.as_str();
+        let start = tokio::time::Instant::now();
+        loop {
+            let err = match p.call(OPERATION, || p.client.delete_vpc().vpc_id(id).send()).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+                Err(e) if e.code.as_deref() == Some("DependencyViolation") => e,
+                Err(e) => return Err(e),
+            };
+            let blockers = blockers(p, id).await;
+            // Nothing in the way that EC2 shows yet: what blocked it was deleted moments ago.
+            if blockers.found.is_empty()
+                && blockers.unknown.is_empty()
+                && start.elapsed() < p.settings.consistency_window
+            {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            return Err(dependency_error(err, id, &blockers));
+        }
     }
 }
 

@@ -74,45 +74,6 @@ async fn get_policy(iam: &Iam, arn: &str) -> Result<Option<aws_sdk_iam::types::P
         .map(|o| o.and_then(|o| o.policy))
 }
 
-pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OP: &str = "CreatePolicy";
-    let props = Props::root(&req.properties, OP)?;
-    let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
-    let doc = props.required_document("PolicyDocument")?;
-    let path = props.string("Path")?;
-    let description = props.string("Description")?;
-    let targets = principals(&props)?;
-    let c = &iam.client;
-    let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
-        c.create_policy()
-            .policy_name(&name)
-            .policy_document(&doc)
-            .set_path(path.clone())
-            .set_description(description.clone())
-            .send()
-    })
-    .await;
-    let policy = match created? {
-        Created::Made(out) => {
-            out.policy.ok_or_else(|| ProviderError::new(ErrorKind::Other, OP, "the response has no policy"))?
-        }
-        // An earlier attempt created it but its answer was lost: the policy is ours.
-        Created::Adopt(e) => {
-            let arn = arn_of(iam, &name, &req.properties).await?;
-            get_policy(iam, &arn).await?.ok_or(e)?
-        }
-    };
-    let arn = policy.arn().unwrap_or_default().to_string();
-    for (kind, principal) in &targets {
-        if let Err(e) = kind.attach(iam, principal, &arn).await {
-            let _ = delete_policy(iam, &arn).await;
-            return Err(e);
-        }
-    }
-    let policy = get_policy(iam, &arn).await?.unwrap_or(policy);
-    Ok(Applied { physical_id: arn, attributes: attributes(&policy) })
-}
-
 /// Principals the policy is attached to, by property name.
 async fn attachments(iam: &Iam, arn: &str) -> Result<BTreeMap<&'static str, Vec<String>>, ProviderError> {
     let c = &iam.client;
@@ -157,71 +118,6 @@ async fn versions(iam: &Iam, arn: &str) -> Result<Vec<aws_sdk_iam::types::Policy
     .await
 }
 
-pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
-    let Some(policy) = get_policy(iam, &arn).await? else { return Ok(None) };
-    let c = &iam.client;
-    let version_id = policy.default_version_id().unwrap_or("v1").to_string();
-    let version = absent_if_missing(
-        retry(&iam.retry, "GetPolicyVersion", || {
-            c.get_policy_version().policy_arn(&arn).version_id(&version_id).send()
-        })
-        .await,
-    )?;
-    let Some(version) = version.and_then(|v| v.policy_version) else { return Ok(None) };
-    let doc = match version.document() {
-        Some(text) => Some(live_document("GetPolicyVersion", text)?),
-        None => None,
-    };
-    let Some(mut on) = absent_if_missing(attachments(iam, &arn).await)? else { return Ok(None) };
-    let mut live = vec![
-        LiveProperty::name("ManagedPolicyName", policy.policy_name().unwrap_or_default()),
-        LiveProperty::new("Path", Compare::Scalar, policy.path().map(Value::from)).with_default(json!("/")),
-        LiveProperty::new(
-            "Description",
-            Compare::Scalar,
-            policy.description().filter(|d| !d.is_empty()).map(Value::from),
-        )
-        .with_default(json!("")),
-        LiveProperty::new("PolicyDocument", Compare::Document, doc),
-    ];
-    for kind in Principal::ALL {
-        let names = on.remove(kind.property()).map(|v| json!(v));
-        live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
-    }
-    let properties = shape_like(&req.properties, live);
-    Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy), failure: None }))
-}
-
-pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OP: &str = "CreatePolicyVersion";
-    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
-    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "policy", OP)?;
-    let arn = arn_of(iam, &req.physical_id, &req.old_properties).await?;
-    let doc = new.required_document("PolicyDocument")?;
-    let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
-    if !same_doc {
-        new_default_version(iam, &arn, &doc).await?;
-    }
-    let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
-    for kind in Principal::ALL {
-        let names = |t: &[(Principal, String)]| {
-            t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>()
-        };
-        let (attach, detach) = set_diff(&names(&old_targets), &names(&new_targets));
-        for principal in &attach {
-            kind.attach(iam, principal, &arn).await?;
-        }
-        for principal in &detach {
-            kind.detach(iam, principal, &arn).await?;
-        }
-    }
-    let policy = get_policy(iam, &arn)
-        .await?
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "GetPolicy", format!("policy {arn} does not exist")))?;
-    Ok(Applied { physical_id: arn, attributes: attributes(&policy) })
-}
-
 /// Make `doc` the default version, pruning the oldest non-default version at the limit.
 async fn new_default_version(iam: &Iam, arn: &str, doc: &str) -> Result<(), ProviderError> {
     let c = &iam.client;
@@ -249,11 +145,6 @@ async fn new_default_version(iam: &Iam, arn: &str, doc: &str) -> Result<(), Prov
     })
     .await
     .map(drop)
-}
-
-pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
-    delete_policy(iam, &arn).await
 }
 
 /// Detach from every principal, delete the non-default versions, then the policy.
@@ -291,19 +182,112 @@ impl ResourceType<Iam> for ManagedPolicyType {
         Some(physical_name(context, properties))
     }
 
-    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OP: &str = "CreatePolicy";
+        let props = Props::root(&req.properties, OP)?;
+        let name = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context, &req.properties));
+        let doc = props.required_document("PolicyDocument")?;
+        let path = props.string("Path")?;
+        let description = props.string("Description")?;
+        let targets = principals(&props)?;
+        let c = &iam.client;
+        let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
+            c.create_policy()
+                .policy_name(&name)
+                .policy_document(&doc)
+                .set_path(path.clone())
+                .set_description(description.clone())
+                .send()
+        })
+        .await;
+        let policy = match created? {
+            Created::Made(out) => {
+                out.policy.ok_or_else(|| ProviderError::new(ErrorKind::Other, OP, "the response has no policy"))?
+            }
+            // An earlier attempt created it but its answer was lost: the policy is ours.
+            Created::Adopt(e) => {
+                let arn = arn_of(iam, &name, &req.properties).await?;
+                get_policy(iam, &arn).await?.ok_or(e)?
+            }
+        };
+        let arn = policy.arn().unwrap_or_default().to_string();
+        for (kind, principal) in &targets {
+            if let Err(e) = kind.attach(iam, principal, &arn).await {
+                let _ = delete_policy(iam, &arn).await;
+                return Err(e);
+            }
+        }
+        let policy = get_policy(iam, &arn).await?.unwrap_or(policy);
+        Ok(Applied { physical_id: arn, attributes: attributes(&policy) })
     }
 
-    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
+        let Some(policy) = get_policy(iam, &arn).await? else { return Ok(None) };
+        let c = &iam.client;
+        let version_id = policy.default_version_id().unwrap_or("v1").to_string();
+        let version = absent_if_missing(
+            retry(&iam.retry, "GetPolicyVersion", || {
+                c.get_policy_version().policy_arn(&arn).version_id(&version_id).send()
+            })
+            .await,
+        )?;
+        let Some(version) = version.and_then(|v| v.policy_version) else { return Ok(None) };
+        let doc = match version.document() {
+            Some(text) => Some(live_document("GetPolicyVersion", text)?),
+            None => None,
+        };
+        let Some(mut on) = absent_if_missing(attachments(iam, &arn).await)? else { return Ok(None) };
+        let mut live = vec![
+            LiveProperty::name("ManagedPolicyName", policy.policy_name().unwrap_or_default()),
+            LiveProperty::new("Path", Compare::Scalar, policy.path().map(Value::from)).with_default(json!("/")),
+            LiveProperty::new(
+                "Description",
+                Compare::Scalar,
+                policy.description().filter(|d| !d.is_empty()).map(Value::from),
+            )
+            .with_default(json!("")),
+            LiveProperty::new("PolicyDocument", Compare::Document, doc),
+        ];
+        for kind in Principal::ALL {
+            let names = on.remove(kind.property()).map(|v| json!(v));
+            live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
+        }
+        let properties = shape_like(&req.properties, live);
+        Ok(Some(Observed { physical_id: arn, properties, attributes: attributes(&policy), failure: None }))
     }
 
-    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OP: &str = "CreatePolicyVersion";
+        let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+        check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "policy", OP)?;
+        let arn = arn_of(iam, &req.physical_id, &req.old_properties).await?;
+        let doc = new.required_document("PolicyDocument")?;
+        let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
+        if !same_doc {
+            new_default_version(iam, &arn, &doc).await?;
+        }
+        let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
+        for kind in Principal::ALL {
+            let names = |t: &[(Principal, String)]| {
+                t.iter().filter(|(k, _)| *k == kind).map(|(_, p)| p.clone()).collect::<Vec<_>>()
+            };
+            let (attach, detach) = set_diff(&names(&old_targets), &names(&new_targets));
+            for principal in &attach {
+                kind.attach(iam, principal, &arn).await?;
+            }
+            for principal in &detach {
+                kind.detach(iam, principal, &arn).await?;
+            }
+        }
+        let policy = get_policy(iam, &arn).await?.ok_or_else(|| {
+            ProviderError::new(ErrorKind::NotFound, "GetPolicy", format!("policy {arn} does not exist"))
+        })?;
+        Ok(Applied { physical_id: arn, attributes: attributes(&policy) })
     }
 
-    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let arn = arn_of(iam, &req.physical_id, &req.properties).await?;
+        delete_policy(iam, &arn).await
     }
 }

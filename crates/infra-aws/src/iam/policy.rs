@@ -38,90 +38,6 @@ fn require_targets(targets: &[(Principal, String)], operation: &str) -> Result<(
     Ok(())
 }
 
-pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OP: &str = "PutRolePolicy";
-    let props = Props::root(&req.properties, OP)?;
-    let name = props.required_string("PolicyName")?;
-    let doc = props.required_document("PolicyDocument")?;
-    let targets = principals(&props)?;
-    require_targets(&targets, OP)?;
-    let id = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context));
-    for (i, (kind, principal)) in targets.iter().enumerate() {
-        if let Err(e) = kind.put_inline(iam, principal, &name, &doc).await {
-            // Undo the puts that worked, so a failed create leaves nothing behind.
-            for (kind, principal) in targets.iter().take(i) {
-                let _ = kind.delete_inline(iam, principal, &name).await;
-            }
-            return Err(e);
-        }
-    }
-    Ok(Applied { physical_id: id.clone(), attributes: attributes(&id) })
-}
-
-pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let props = Props::root(&req.properties, "GetRolePolicy")?;
-    let name = props.required_string("PolicyName")?;
-    let mut docs = Vec::new();
-    let mut on: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for (kind, principal) in principals(&props)? {
-        if let Some(text) = kind.get_inline(iam, &principal, &name).await? {
-            docs.push(live_document("GetRolePolicy", &text)?);
-            on.entry(kind.property()).or_default().push(principal);
-        }
-    }
-    // If any principal's copy was changed outside infra, that copy is the live document.
-    let given = props.get("PolicyDocument");
-    let drifted = docs.iter().find(|d| !given.is_some_and(|g| document::equivalent(g, d)));
-    let Some(live_doc) = drifted.or(docs.first()).cloned() else { return Ok(None) };
-    let mut live = vec![
-        LiveProperty::new("PolicyName", Compare::Scalar, Some(json!(name))),
-        LiveProperty::new("PolicyDocument", Compare::Document, Some(live_doc)),
-    ];
-    for kind in Principal::ALL {
-        let names = on.remove(kind.property()).map(|v| json!(v));
-        live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
-    }
-    Ok(Some(Observed {
-        physical_id: req.physical_id.clone(),
-        properties: shape_like(&req.properties, live),
-        attributes: attributes(&req.physical_id),
-        failure: None,
-    }))
-}
-
-pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OP: &str = "PutRolePolicy";
-    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
-    let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
-    let doc = new.required_document("PolicyDocument")?;
-    let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
-    require_targets(&new_targets, OP)?;
-    let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
-
-    for (kind, principal) in &new_targets {
-        let had = old_targets.iter().any(|(k, p)| k == kind && p == principal);
-        if !had || !same_doc || old_name != new_name {
-            kind.put_inline(iam, principal, &new_name, &doc).await?;
-        }
-    }
-    // The old copy goes wherever the policy no longer is under its old name.
-    for target in &old_targets {
-        if old_name != new_name || !new_targets.contains(target) {
-            target.0.delete_inline(iam, &target.1, &old_name).await?;
-        }
-    }
-    Ok(Applied { physical_id: req.physical_id.clone(), attributes: attributes(&req.physical_id) })
-}
-
-pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let props = Props::root(&req.properties, "DeleteRolePolicy")?;
-    let name = props.required_string("PolicyName")?;
-    for (kind, principal) in principals(&props)? {
-        kind.delete_inline(iam, &principal, &name).await?;
-    }
-    Ok(())
-}
-
 /// `AWS::IAM::Policy`.
 pub(crate) struct PolicyType;
 
@@ -134,19 +50,87 @@ impl ResourceType<Iam> for PolicyType {
         Some(physical_name(context))
     }
 
-    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OP: &str = "PutRolePolicy";
+        let props = Props::root(&req.properties, OP)?;
+        let name = props.required_string("PolicyName")?;
+        let doc = props.required_document("PolicyDocument")?;
+        let targets = principals(&props)?;
+        require_targets(&targets, OP)?;
+        let id = req.physical_name.clone().unwrap_or_else(|| physical_name(&req.context));
+        for (i, (kind, principal)) in targets.iter().enumerate() {
+            if let Err(e) = kind.put_inline(iam, principal, &name, &doc).await {
+                // Undo the puts that worked, so a failed create leaves nothing behind.
+                for (kind, principal) in targets.iter().take(i) {
+                    let _ = kind.delete_inline(iam, principal, &name).await;
+                }
+                return Err(e);
+            }
+        }
+        Ok(Applied { physical_id: id.clone(), attributes: attributes(&id) })
     }
 
-    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let props = Props::root(&req.properties, "GetRolePolicy")?;
+        let name = props.required_string("PolicyName")?;
+        let mut docs = Vec::new();
+        let mut on: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for (kind, principal) in principals(&props)? {
+            if let Some(text) = kind.get_inline(iam, &principal, &name).await? {
+                docs.push(live_document("GetRolePolicy", &text)?);
+                on.entry(kind.property()).or_default().push(principal);
+            }
+        }
+        // If any principal's copy was changed outside infra, that copy is the live document.
+        let given = props.get("PolicyDocument");
+        let drifted = docs.iter().find(|d| !given.is_some_and(|g| document::equivalent(g, d)));
+        let Some(live_doc) = drifted.or(docs.first()).cloned() else { return Ok(None) };
+        let mut live = vec![
+            LiveProperty::new("PolicyName", Compare::Scalar, Some(json!(name))),
+            LiveProperty::new("PolicyDocument", Compare::Document, Some(live_doc)),
+        ];
+        for kind in Principal::ALL {
+            let names = on.remove(kind.property()).map(|v| json!(v));
+            live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
+        }
+        Ok(Some(Observed {
+            physical_id: req.physical_id.clone(),
+            properties: shape_like(&req.properties, live),
+            attributes: attributes(&req.physical_id),
+            failure: None,
+        }))
     }
 
-    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OP: &str = "PutRolePolicy";
+        let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+        let (old_name, new_name) = (old.required_string("PolicyName")?, new.required_string("PolicyName")?);
+        let doc = new.required_document("PolicyDocument")?;
+        let (old_targets, new_targets) = (principals(&old)?, principals(&new)?);
+        require_targets(&new_targets, OP)?;
+        let same_doc = old.get("PolicyDocument").is_some_and(|d| document::equivalent(d, &Value::String(doc.clone())));
+
+        for (kind, principal) in &new_targets {
+            let had = old_targets.iter().any(|(k, p)| k == kind && p == principal);
+            if !had || !same_doc || old_name != new_name {
+                kind.put_inline(iam, principal, &new_name, &doc).await?;
+            }
+        }
+        // The old copy goes wherever the policy no longer is under its old name.
+        for target in &old_targets {
+            if old_name != new_name || !new_targets.contains(target) {
+                target.0.delete_inline(iam, &target.1, &old_name).await?;
+            }
+        }
+        Ok(Applied { physical_id: req.physical_id.clone(), attributes: attributes(&req.physical_id) })
     }
 
-    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let props = Props::root(&req.properties, "DeleteRolePolicy")?;
+        let name = props.required_string("PolicyName")?;
+        for (kind, principal) in principals(&props)? {
+            kind.delete_inline(iam, &principal, &name).await?;
+        }
+        Ok(())
     }
 }

@@ -64,73 +64,6 @@ fn attributes(arn: &str, role_id: &str) -> Attributes {
     BTreeMap::from([("Arn".to_string(), json!(arn)), ("RoleId".to_string(), json!(role_id))])
 }
 
-pub async fn create(iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OP: &str = "CreateRole";
-    let props = Props::root(&req.properties, OP)?;
-    let name = match &req.physical_name {
-        Some(n) => n.clone(),
-        None => physical_name(&req.context, &req.properties),
-    };
-    let trust = props.required_document("AssumeRolePolicyDocument")?;
-    let path = props.string("Path")?;
-    let description = props.string("Description")?;
-    let max_session = props.int("MaxSessionDuration")?;
-    let boundary = props.string("PermissionsBoundary")?;
-    let tags = sdk_tags(&props.tags()?, OP)?;
-    let policies = inline_policies(&props)?;
-    let managed = props.string_list("ManagedPolicyArns")?;
-
-    let c = &iam.client;
-    let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
-        c.create_role()
-            .role_name(&name)
-            .assume_role_policy_document(&trust)
-            .set_path(path.clone())
-            .set_description(description.clone())
-            .set_max_session_duration(max_session)
-            .set_permissions_boundary(boundary.clone())
-            .set_tags(if tags.is_empty() { None } else { Some(tags.clone()) })
-            .send()
-    })
-    .await;
-    let (arn, role_id) = match created? {
-        Created::Made(out) => match out.role {
-            Some(r) => (r.arn, r.role_id),
-            None => return Err(ProviderError::new(ErrorKind::Other, OP, "the response has no role")),
-        },
-        // An earlier attempt created the role but its answer was lost: the role is ours.
-        Created::Adopt(e) => {
-            let role = get_role(iam, &name).await?.ok_or(e)?;
-            (role.arn, role.role_id)
-        }
-    };
-
-    let attached = async {
-        for p in &policies {
-            super::Principal::Role.put_inline(iam, &name, &p.name, &p.document).await?;
-        }
-        for a in &managed {
-            super::Principal::Role.attach(iam, &name, a).await?;
-        }
-        Ok::<(), ProviderError>(())
-    }
-    .await;
-    let applied = Applied { physical_id: name.clone(), attributes: attributes(&arn, &role_id) };
-    if let Err(e) = attached {
-        // Leave nothing half-made behind: a failed create removes the role again. If even
-        // that fails, the role exists and is handed back to be recorded (tainted), never
-        // forgotten.
-        return Err(match delete_role(iam, &name).await {
-            Ok(()) => e,
-            Err(cleanup) => {
-                let message = format!("{}; removing the half-made role failed too: {cleanup}", e.message);
-                ProviderError { message, ..e }.with_partial(applied)
-            }
-        });
-    }
-    Ok(applied)
-}
-
 async fn get_role(iam: &Iam, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, ProviderError> {
     let c = &iam.client;
     absent_if_missing(retry(&iam.retry, "GetRole", || c.get_role().role_name(name).send()).await)
@@ -172,171 +105,6 @@ async fn live_tags(iam: &Iam, name: &str) -> Result<Vec<(String, String)>, Provi
         Ok((tags, if out.is_truncated { out.marker } else { None }))
     })
     .await
-}
-
-pub async fn read(iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let name = req.physical_id.as_str();
-    let Some(role) = get_role(iam, name).await? else { return Ok(None) };
-    let trust = match role.assume_role_policy_document() {
-        Some(text) => Some(live_document("GetRole", text)?),
-        None => None,
-    };
-    let (inline, managed, tags) = tokio::join!(inline_names(iam, name), attached_arns(iam, name), live_tags(iam, name));
-    // The role can vanish between calls: then it is gone, not an error.
-    let (Some(inline), Some(managed), Some(tags)) =
-        (absent_if_missing(inline)?, absent_if_missing(managed)?, absent_if_missing(tags)?)
-    else {
-        return Ok(None);
-    };
-    let mut policies = Vec::new();
-    for policy_name in inline {
-        if let Some(text) = super::Principal::Role.get_inline(iam, name, &policy_name).await? {
-            policies.push(json!({"PolicyName": policy_name, "PolicyDocument": live_document("GetRolePolicy", &text)?}));
-        }
-    }
-    let live = vec![
-        LiveProperty::name("RoleName", role.role_name()),
-        LiveProperty::new("Path", Compare::Scalar, Some(json!(role.path()))).with_default(json!("/")),
-        LiveProperty::new(
-            "Description",
-            Compare::Scalar,
-            role.description().filter(|d| !d.is_empty()).map(Value::from),
-        )
-        .with_default(json!("")),
-        LiveProperty::new("AssumeRolePolicyDocument", Compare::Document, trust),
-        LiveProperty::new(
-            "MaxSessionDuration",
-            Compare::Scalar,
-            Some(json!(role.max_session_duration().unwrap_or(DEFAULT_MAX_SESSION_DURATION))),
-        )
-        .with_default(json!(DEFAULT_MAX_SESSION_DURATION)),
-        LiveProperty::new(
-            "PermissionsBoundary",
-            Compare::Scalar,
-            role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(Value::from),
-        ),
-        LiveProperty::new("Policies", Compare::InlinePolicies, Some(Value::Array(policies))).with_default(json!([])),
-        LiveProperty::new("ManagedPolicyArns", Compare::Set, Some(json!(managed))).with_default(json!([])),
-        LiveProperty::new("Tags", Compare::Tags, Some(crate::kit::tags::to_value(tags))).with_default(json!([])),
-    ];
-    let properties = shape_like(&req.properties, live);
-    Ok(Some(Observed {
-        physical_id: role.role_name().to_string(),
-        properties,
-        attributes: attributes(role.arn(), role.role_id()),
-        failure: None,
-    }))
-}
-
-pub async fn update(iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OP: &str = "UpdateRole";
-    let name = req.physical_id.as_str();
-    let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
-    check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "role", OP)?;
-    let c = &iam.client;
-    let r = &iam.retry;
-
-    let old_trust = old.get("AssumeRolePolicyDocument").cloned().unwrap_or(Value::Null);
-    let new_trust = new.required_document("AssumeRolePolicyDocument")?;
-    if !document::equivalent(&old_trust, &Value::String(new_trust.clone())) {
-        retry(r, "UpdateAssumeRolePolicy", || {
-            c.update_assume_role_policy().role_name(name).policy_document(&new_trust).send()
-        })
-        .await?;
-    }
-
-    let (old_desc, new_desc) = (old.string("Description")?, new.string("Description")?);
-    let (old_max, new_max) = (old.int("MaxSessionDuration")?, new.int("MaxSessionDuration")?);
-    if old_desc != new_desc
-        || old_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION) != new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION)
-    {
-        let description = new_desc.unwrap_or_default();
-        let max = new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION);
-        retry(r, OP, || c.update_role().role_name(name).description(&description).max_session_duration(max).send())
-            .await?;
-    }
-
-    match (old.string("PermissionsBoundary")?, new.string("PermissionsBoundary")?) {
-        (o, Some(n)) if o.as_deref() != Some(n.as_str()) => {
-            retry(r, "PutRolePermissionsBoundary", || {
-                c.put_role_permissions_boundary().role_name(name).permissions_boundary(&n).send()
-            })
-            .await?;
-        }
-        (Some(_), None) => {
-            gone_ok(
-                retry(r, "DeleteRolePermissionsBoundary", || {
-                    c.delete_role_permissions_boundary().role_name(name).send()
-                })
-                .await
-                .map(drop),
-            )?;
-        }
-        _ => {}
-    }
-
-    let (old_pols, new_pols) = (inline_policies(&old)?, inline_policies(&new)?);
-    for p in &new_pols {
-        let unchanged = old_pols.iter().any(|o| {
-            o.name == p.name
-                && document::equivalent(&Value::String(o.document.clone()), &Value::String(p.document.clone()))
-        });
-        if !unchanged {
-            super::Principal::Role.put_inline(iam, name, &p.name, &p.document).await?;
-        }
-    }
-    for o in old_pols.iter().filter(|o| !new_pols.iter().any(|p| p.name == o.name)) {
-        super::Principal::Role.delete_inline(iam, name, &o.name).await?;
-    }
-
-    let (attach, detach) = set_diff(&old.string_list("ManagedPolicyArns")?, &new.string_list("ManagedPolicyArns")?);
-    for arn in &attach {
-        super::Principal::Role.attach(iam, name, arn).await?;
-    }
-    for arn in &detach {
-        super::Principal::Role.detach(iam, name, arn).await?;
-    }
-
-    let (old_tags, new_tags) = (old.tags()?, new.tags()?);
-    let untag: Vec<String> =
-        old_tags.iter().filter(|(k, _)| !new_tags.iter().any(|(nk, _)| nk == k)).map(|(k, _)| k.clone()).collect();
-    let tag: Vec<(String, String)> = new_tags.iter().filter(|t| !old_tags.contains(t)).cloned().collect();
-    if !untag.is_empty() {
-        retry(r, "UntagRole", || c.untag_role().role_name(name).set_tag_keys(Some(untag.clone())).send()).await?;
-    }
-    if !tag.is_empty() {
-        let tags = sdk_tags(&tag, "TagRole")?;
-        retry(r, "TagRole", || c.tag_role().role_name(name).set_tags(Some(tags.clone())).send()).await?;
-    }
-
-    let role = get_role(iam, name)
-        .await?
-        .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "GetRole", format!("role {name} does not exist")))?;
-    Ok(Applied { physical_id: name.to_string(), attributes: attributes(role.arn(), role.role_id()) })
-}
-
-/// Detach what the applied properties name and delete the role; only when IAM refuses
-/// because something else is still attached (added outside infra, or an instance profile)
-/// list everything and clear it. The common case then costs what a hand-written delete does.
-pub async fn delete(iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let name = req.physical_id.as_str();
-    let Ok(props) = Props::root(&req.properties, "DeleteRole") else {
-        return delete_role(iam, name).await;
-    };
-    let (Ok(policies), Ok(managed)) = (inline_policies(&props), props.string_list("ManagedPolicyArns")) else {
-        return delete_role(iam, name).await;
-    };
-    for p in &policies {
-        super::Principal::Role.delete_inline(iam, name, &p.name).await?;
-    }
-    for arn in &managed {
-        super::Principal::Role.detach(iam, name, arn).await?;
-    }
-    let c = &iam.client;
-    match gone_ok(retry(&iam.retry, "DeleteRole", || c.delete_role().role_name(name).send()).await.map(drop)) {
-        Err(e) if e.code.as_deref() == Some("DeleteConflict") => delete_role(iam, name).await,
-        other => other,
-    }
 }
 
 /// Remove the role from instance profiles, detach and delete its policies, then delete it.
@@ -388,19 +156,238 @@ impl ResourceType<Iam> for RoleType {
         Some(physical_name(context, properties))
     }
 
-    async fn create(&self, service: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, iam: &Iam, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OP: &str = "CreateRole";
+        let props = Props::root(&req.properties, OP)?;
+        let name = match &req.physical_name {
+            Some(n) => n.clone(),
+            None => physical_name(&req.context, &req.properties),
+        };
+        let trust = props.required_document("AssumeRolePolicyDocument")?;
+        let path = props.string("Path")?;
+        let description = props.string("Description")?;
+        let max_session = props.int("MaxSessionDuration")?;
+        let boundary = props.string("PermissionsBoundary")?;
+        let tags = sdk_tags(&props.tags()?, OP)?;
+        let policies = inline_policies(&props)?;
+        let managed = props.string_list("ManagedPolicyArns")?;
+
+        let c = &iam.client;
+        let created = create_or_adopt(&iam.retry, OP, code_is("EntityAlreadyExists"), || {
+            c.create_role()
+                .role_name(&name)
+                .assume_role_policy_document(&trust)
+                .set_path(path.clone())
+                .set_description(description.clone())
+                .set_max_session_duration(max_session)
+                .set_permissions_boundary(boundary.clone())
+                .set_tags(if tags.is_empty() { None } else { Some(tags.clone()) })
+                .send()
+        })
+        .await;
+        let (arn, role_id) = match created? {
+            Created::Made(out) => match out.role {
+                Some(r) => (r.arn, r.role_id),
+                None => return Err(ProviderError::new(ErrorKind::Other, OP, "the response has no role")),
+            },
+            // An earlier attempt created the role but its answer was lost: the role is ours.
+            Created::Adopt(e) => {
+                let role = get_role(iam, &name).await?.ok_or(e)?;
+                (role.arn, role.role_id)
+            }
+        };
+
+        let attached = async {
+            for p in &policies {
+                super::Principal::Role.put_inline(iam, &name, &p.name, &p.document).await?;
+            }
+            for a in &managed {
+                super::Principal::Role.attach(iam, &name, a).await?;
+            }
+            Ok::<(), ProviderError>(())
+        }
+        .await;
+        let applied = Applied { physical_id: name.clone(), attributes: attributes(&arn, &role_id) };
+        if let Err(e) = attached {
+            // Leave nothing half-made behind: a failed create removes the role again. If even
+            // that fails, the role exists and is handed back to be recorded (tainted), never
+            // forgotten.
+            return Err(match delete_role(iam, &name).await {
+                Ok(()) => e,
+                Err(cleanup) => {
+                    let message = format!("{}; removing the half-made role failed too: {cleanup}", e.message);
+                    ProviderError { message, ..e }.with_partial(applied)
+                }
+            });
+        }
+        Ok(applied)
     }
 
-    async fn read(&self, service: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, iam: &Iam, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let name = req.physical_id.as_str();
+        let Some(role) = get_role(iam, name).await? else { return Ok(None) };
+        let trust = match role.assume_role_policy_document() {
+            Some(text) => Some(live_document("GetRole", text)?),
+            None => None,
+        };
+        let (inline, managed, tags) =
+            tokio::join!(inline_names(iam, name), attached_arns(iam, name), live_tags(iam, name));
+        // The role can vanish between calls: then it is gone, not an error.
+        let (Some(inline), Some(managed), Some(tags)) =
+            (absent_if_missing(inline)?, absent_if_missing(managed)?, absent_if_missing(tags)?)
+        else {
+            return Ok(None);
+        };
+        let mut policies = Vec::new();
+        for policy_name in inline {
+            if let Some(text) = super::Principal::Role.get_inline(iam, name, &policy_name).await? {
+                policies
+                    .push(json!({"PolicyName": policy_name, "PolicyDocument": live_document("GetRolePolicy", &text)?}));
+            }
+        }
+        let live = vec![
+            LiveProperty::name("RoleName", role.role_name()),
+            LiveProperty::new("Path", Compare::Scalar, Some(json!(role.path()))).with_default(json!("/")),
+            LiveProperty::new(
+                "Description",
+                Compare::Scalar,
+                role.description().filter(|d| !d.is_empty()).map(Value::from),
+            )
+            .with_default(json!("")),
+            LiveProperty::new("AssumeRolePolicyDocument", Compare::Document, trust),
+            LiveProperty::new(
+                "MaxSessionDuration",
+                Compare::Scalar,
+                Some(json!(role.max_session_duration().unwrap_or(DEFAULT_MAX_SESSION_DURATION))),
+            )
+            .with_default(json!(DEFAULT_MAX_SESSION_DURATION)),
+            LiveProperty::new(
+                "PermissionsBoundary",
+                Compare::Scalar,
+                role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(Value::from),
+            ),
+            LiveProperty::new("Policies", Compare::InlinePolicies, Some(Value::Array(policies)))
+                .with_default(json!([])),
+            LiveProperty::new("ManagedPolicyArns", Compare::Set, Some(json!(managed))).with_default(json!([])),
+            LiveProperty::new("Tags", Compare::Tags, Some(crate::kit::tags::to_value(tags))).with_default(json!([])),
+        ];
+        let properties = shape_like(&req.properties, live);
+        Ok(Some(Observed {
+            physical_id: role.role_name().to_string(),
+            properties,
+            attributes: attributes(role.arn(), role.role_id()),
+            failure: None,
+        }))
     }
 
-    async fn update(&self, service: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, iam: &Iam, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OP: &str = "UpdateRole";
+        let name = req.physical_id.as_str();
+        let (old, new) = (Props::root(&req.old_properties, OP)?, Props::root(&req.new_properties, OP)?);
+        check_in_place(&req.old_properties, &req.new_properties, &create_only(TYPE), "role", OP)?;
+        let c = &iam.client;
+        let r = &iam.retry;
+
+        let old_trust = old.get("AssumeRolePolicyDocument").cloned().unwrap_or(Value::Null);
+        let new_trust = new.required_document("AssumeRolePolicyDocument")?;
+        if !document::equivalent(&old_trust, &Value::String(new_trust.clone())) {
+            retry(r, "UpdateAssumeRolePolicy", || {
+                c.update_assume_role_policy().role_name(name).policy_document(&new_trust).send()
+            })
+            .await?;
+        }
+
+        let (old_desc, new_desc) = (old.string("Description")?, new.string("Description")?);
+        let (old_max, new_max) = (old.int("MaxSessionDuration")?, new.int("MaxSessionDuration")?);
+        if old_desc != new_desc
+            || old_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION) != new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION)
+        {
+            let description = new_desc.unwrap_or_default();
+            let max = new_max.unwrap_or(DEFAULT_MAX_SESSION_DURATION);
+            retry(r, OP, || c.update_role().role_name(name).description(&description).max_session_duration(max).send())
+                .await?;
+        }
+
+        match (old.string("PermissionsBoundary")?, new.string("PermissionsBoundary")?) {
+            (o, Some(n)) if o.as_deref() != Some(n.as_str()) => {
+                retry(r, "PutRolePermissionsBoundary", || {
+                    c.put_role_permissions_boundary().role_name(name).permissions_boundary(&n).send()
+                })
+                .await?;
+            }
+            (Some(_), None) => {
+                gone_ok(
+                    retry(r, "DeleteRolePermissionsBoundary", || {
+                        c.delete_role_permissions_boundary().role_name(name).send()
+                    })
+                    .await
+                    .map(drop),
+                )?;
+            }
+            _ => {}
+        }
+
+        let (old_pols, new_pols) = (inline_policies(&old)?, inline_policies(&new)?);
+        for p in &new_pols {
+            let unchanged = old_pols.iter().any(|o| {
+                o.name == p.name
+                    && document::equivalent(&Value::String(o.document.clone()), &Value::String(p.document.clone()))
+            });
+            if !unchanged {
+                super::Principal::Role.put_inline(iam, name, &p.name, &p.document).await?;
+            }
+        }
+        for o in old_pols.iter().filter(|o| !new_pols.iter().any(|p| p.name == o.name)) {
+            super::Principal::Role.delete_inline(iam, name, &o.name).await?;
+        }
+
+        let (attach, detach) = set_diff(&old.string_list("ManagedPolicyArns")?, &new.string_list("ManagedPolicyArns")?);
+        for arn in &attach {
+            super::Principal::Role.attach(iam, name, arn).await?;
+        }
+        for arn in &detach {
+            super::Principal::Role.detach(iam, name, arn).await?;
+        }
+
+        let (old_tags, new_tags) = (old.tags()?, new.tags()?);
+        let untag: Vec<String> =
+            old_tags.iter().filter(|(k, _)| !new_tags.iter().any(|(nk, _)| nk == k)).map(|(k, _)| k.clone()).collect();
+        let tag: Vec<(String, String)> = new_tags.iter().filter(|t| !old_tags.contains(t)).cloned().collect();
+        if !untag.is_empty() {
+            retry(r, "UntagRole", || c.untag_role().role_name(name).set_tag_keys(Some(untag.clone())).send()).await?;
+        }
+        if !tag.is_empty() {
+            let tags = sdk_tags(&tag, "TagRole")?;
+            retry(r, "TagRole", || c.tag_role().role_name(name).set_tags(Some(tags.clone())).send()).await?;
+        }
+
+        let role = get_role(iam, name)
+            .await?
+            .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "GetRole", format!("role {name} does not exist")))?;
+        Ok(Applied { physical_id: name.to_string(), attributes: attributes(role.arn(), role.role_id()) })
     }
 
-    async fn delete(&self, service: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    /// Detach what the applied properties name and delete the role; only when IAM refuses
+    /// because something else is still attached (added outside infra, or an instance profile)
+    /// list everything and clear it. The common case then costs what a hand-written delete does.
+    async fn delete(&self, iam: &Iam, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let name = req.physical_id.as_str();
+        let Ok(props) = Props::root(&req.properties, "DeleteRole") else {
+            return delete_role(iam, name).await;
+        };
+        let (Ok(policies), Ok(managed)) = (inline_policies(&props), props.string_list("ManagedPolicyArns")) else {
+            return delete_role(iam, name).await;
+        };
+        for p in &policies {
+            super::Principal::Role.delete_inline(iam, name, &p.name).await?;
+        }
+        for arn in &managed {
+            super::Principal::Role.detach(iam, name, arn).await?;
+        }
+        let c = &iam.client;
+        match gone_ok(retry(&iam.retry, "DeleteRole", || c.delete_role().role_name(name).send()).await.map(drop)) {
+            Err(e) if e.code.as_deref() == Some("DeleteConflict") => delete_role(iam, name).await,
+            other => other,
+        }
     }
 }

@@ -26,51 +26,6 @@ const CONFIG: &str = "EndpointConfigName";
 const UPDATE_OPTIONS: &[&str] =
     &["RetainAllVariantProperties", "ExcludeRetainedVariantProperties", "DeploymentConfig", "RetainDeploymentConfig"];
 
-pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "CreateEndpoint";
-    let name = create_name(req, NAME);
-    let props = Props::root(&req.properties, OPERATION)?;
-    let config = props.required_string(CONFIG)?;
-    let deployment = props.object("DeploymentConfig", deployment_config)?;
-    let tags = some_tags(&props.tags()?);
-    let out = p
-        .create_call(OPERATION, false, || {
-            p.sagemaker
-                .create_endpoint()
-                .endpoint_name(&name)
-                .endpoint_config_name(&config)
-                .set_deployment_config(deployment.clone())
-                .set_tags(tags.clone())
-                .send()
-        })
-        .await?;
-    let subject = format!("endpoint {name}");
-    let created_arn = out.as_ref().and_then(|o| o.endpoint_arn()).map(str::to_string);
-    let waited =
-        p.wait(&req.context, Phase::Create, OPERATION, &subject, "InService")?.until(|| in_service(p, &name)).await;
-    let endpoint = match waited {
-        Ok(endpoint) => endpoint,
-        // The endpoint exists (and may bill ML instances) although it never became usable:
-        // it reached `Failed`, or the wait timed out. It is handed back to be recorded as
-        // tainted, so the next plan replaces it instead of leaking it.
-        Err(e) if e.kind != ErrorKind::NotFound => {
-            let arn = match created_arn {
-                Some(arn) => Some(arn),
-                None => describe(p, &name).await.ok().flatten().and_then(|d| d.endpoint_arn().map(str::to_string)),
-            };
-            return Err(match arn {
-                Some(arn) => e.with_partial(named(NAME, arn, name)),
-                // Without its ARN the endpoint cannot be recorded: leave the outcome open, so
-                // the next run finds it by name.
-                None => ProviderError { kind: ErrorKind::Other, ..e },
-            });
-        }
-        Err(e) => return Err(e),
-    };
-    let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(created_arn.as_deref()))?;
-    Ok(named(NAME, arn, name))
-}
-
 /// One poll towards `InService`.
 async fn in_service(p: &SageMaker, name: &str) -> Result<Poll<DescribeEndpointOutput>, ProviderError> {
     let endpoint = describe(p, name).await?.ok_or_else(|| {
@@ -135,49 +90,6 @@ fn deployment_config(d: Props<'_>) -> Result<DeploymentConfig, ProviderError> {
         .build())
 }
 
-pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    let Some(endpoint) = describe(p, &name).await? else {
-        return Ok(None);
-    };
-    let template = &req.properties;
-    let arn = endpoint.endpoint_arn().unwrap_or(&req.physical_id).to_string();
-    let tags = p.list_tags(&arn).await?;
-    let mut observed = ObjectBuilder::new()
-        .string(CONFIG, endpoint.endpoint_config_name())
-        .string(NAME, template.get(NAME).and(endpoint.endpoint_name()))
-        .put("Tags", tags_value(tags, template));
-    for option in UPDATE_OPTIONS {
-        observed = observed.put(option, template.get(*option).cloned());
-    }
-    let Applied { physical_id, attributes } = named(NAME, arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
-    let failure = match endpoint.endpoint_status() {
-        Some(status @ (EndpointStatus::Failed | EndpointStatus::UpdateRollbackFailed)) => Some(format!(
-            "endpoint {name} is {}: {}",
-            status.as_str(),
-            endpoint.failure_reason().unwrap_or("no reason given")
-        )),
-        _ => None,
-    };
-    Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes, failure }))
-}
-
-pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "UpdateEndpoint";
-    let mut updatable = vec![CONFIG, "Tags"];
-    updatable.extend_from_slice(UPDATE_OPTIONS);
-    ensure_only_changed(req, &updatable)?;
-    let name = recorded_name(&req.old_attributes, NAME, &req.physical_id);
-    let new = Props::root(&req.new_properties, OPERATION)?;
-    let old = Props::root(&req.old_properties, OPERATION)?;
-    let config = new.required_string(CONFIG)?;
-    if old.string(CONFIG)?.as_deref() != Some(config.as_str()) {
-        switch_config(p, req, &name, &config, new).await?;
-    }
-    p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
-    Ok(named(NAME, req.physical_id.clone(), name))
-}
-
 /// Points the endpoint at `config`, waits for the deployment, and checks it stuck.
 async fn switch_config(
     p: &SageMaker,
@@ -232,42 +144,6 @@ async fn switch_config(
     }
 }
 
-pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-    const OPERATION: &str = "DeleteEndpoint";
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    // Scalable targets outlive the endpoint otherwise, and keep trying to scale it.
-    for (resource_id, dimension) in scalable_targets(p, &name).await? {
-        absent_if_missing(
-            p.call("DeregisterScalableTarget", || {
-                p.autoscaling
-                    .deregister_scalable_target()
-                    .service_namespace(ServiceNamespace::Sagemaker)
-                    .resource_id(&resource_id)
-                    .scalable_dimension(dimension.clone())
-                    .send()
-            })
-            .await,
-        )?;
-    }
-    if absent_if_missing(p.call(OPERATION, || p.sagemaker.delete_endpoint().endpoint_name(&name).send()).await)?
-        .is_none()
-    {
-        return Ok(());
-    }
-    let subject = format!("endpoint {name}");
-    p.wait(&req.context, Phase::Delete, OPERATION, &subject, "deleted")?
-        .until(|| async {
-            Ok(match describe(p, &name).await? {
-                None => Poll::Ready(()),
-                Some(e) if e.endpoint_status() == Some(&EndpointStatus::Failed) => {
-                    Poll::Failed(e.failure_reason().unwrap_or("no reason given").to_string())
-                }
-                Some(e) => Poll::Pending(e.endpoint_status().map_or("unknown", |s| s.as_str()).to_string()),
-            })
-        })
-        .await
-}
-
 /// The scalable targets (resource ID and dimension) registered for the endpoint's variants.
 pub(crate) async fn scalable_targets(
     p: &SageMaker,
@@ -315,19 +191,128 @@ impl ResourceType<SageMaker> for EndpointType {
         Some(super::chosen_name(context, properties, "EndpointName"))
     }
 
-    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "CreateEndpoint";
+        let name = create_name(req, NAME);
+        let props = Props::root(&req.properties, OPERATION)?;
+        let config = props.required_string(CONFIG)?;
+        let deployment = props.object("DeploymentConfig", deployment_config)?;
+        let tags = some_tags(&props.tags()?);
+        let out = p
+            .create_call(OPERATION, false, || {
+                p.sagemaker
+                    .create_endpoint()
+                    .endpoint_name(&name)
+                    .endpoint_config_name(&config)
+                    .set_deployment_config(deployment.clone())
+                    .set_tags(tags.clone())
+                    .send()
+            })
+            .await?;
+        let subject = format!("endpoint {name}");
+        let created_arn = out.as_ref().and_then(|o| o.endpoint_arn()).map(str::to_string);
+        let waited =
+            p.wait(&req.context, Phase::Create, OPERATION, &subject, "InService")?.until(|| in_service(p, &name)).await;
+        let endpoint = match waited {
+            Ok(endpoint) => endpoint,
+            // The endpoint exists (and may bill ML instances) although it never became usable:
+            // it reached `Failed`, or the wait timed out. It is handed back to be recorded as
+            // tainted, so the next plan replaces it instead of leaking it.
+            Err(e) if e.kind != ErrorKind::NotFound => {
+                let arn = match created_arn {
+                    Some(arn) => Some(arn),
+                    None => describe(p, &name).await.ok().flatten().and_then(|d| d.endpoint_arn().map(str::to_string)),
+                };
+                return Err(match arn {
+                    Some(arn) => e.with_partial(named(NAME, arn, name)),
+                    // Without its ARN the endpoint cannot be recorded: leave the outcome open, so
+                    // the next run finds it by name.
+                    None => ProviderError { kind: ErrorKind::Other, ..e },
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let arn = require_arn(OPERATION, endpoint.endpoint_arn().or(created_arn.as_deref()))?;
+        Ok(named(NAME, arn, name))
     }
 
-    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        let Some(endpoint) = describe(p, &name).await? else {
+            return Ok(None);
+        };
+        let template = &req.properties;
+        let arn = endpoint.endpoint_arn().unwrap_or(&req.physical_id).to_string();
+        let tags = p.list_tags(&arn).await?;
+        let mut observed = ObjectBuilder::new()
+            .string(CONFIG, endpoint.endpoint_config_name())
+            .string(NAME, template.get(NAME).and(endpoint.endpoint_name()))
+            .put("Tags", tags_value(tags, template));
+        for option in UPDATE_OPTIONS {
+            observed = observed.put(option, template.get(*option).cloned());
+        }
+        let Applied { physical_id, attributes } =
+            named(NAME, arn, endpoint.endpoint_name().unwrap_or(&name).to_string());
+        let failure = match endpoint.endpoint_status() {
+            Some(status @ (EndpointStatus::Failed | EndpointStatus::UpdateRollbackFailed)) => Some(format!(
+                "endpoint {name} is {}: {}",
+                status.as_str(),
+                endpoint.failure_reason().unwrap_or("no reason given")
+            )),
+            _ => None,
+        };
+        Ok(Some(Observed { physical_id, properties: conform(observed.build(), Some(template)), attributes, failure }))
     }
 
-    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "UpdateEndpoint";
+        let mut updatable = vec![CONFIG, "Tags"];
+        updatable.extend_from_slice(UPDATE_OPTIONS);
+        ensure_only_changed(req, &updatable)?;
+        let name = recorded_name(&req.old_attributes, NAME, &req.physical_id);
+        let new = Props::root(&req.new_properties, OPERATION)?;
+        let old = Props::root(&req.old_properties, OPERATION)?;
+        let config = new.required_string(CONFIG)?;
+        if old.string(CONFIG)?.as_deref() != Some(config.as_str()) {
+            switch_config(p, req, &name, &config, new).await?;
+        }
+        p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
+        Ok(named(NAME, req.physical_id.clone(), name))
     }
 
-    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        const OPERATION: &str = "DeleteEndpoint";
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        // Scalable targets outlive the endpoint otherwise, and keep trying to scale it.
+        for (resource_id, dimension) in scalable_targets(p, &name).await? {
+            absent_if_missing(
+                p.call("DeregisterScalableTarget", || {
+                    p.autoscaling
+                        .deregister_scalable_target()
+                        .service_namespace(ServiceNamespace::Sagemaker)
+                        .resource_id(&resource_id)
+                        .scalable_dimension(dimension.clone())
+                        .send()
+                })
+                .await,
+            )?;
+        }
+        if absent_if_missing(p.call(OPERATION, || p.sagemaker.delete_endpoint().endpoint_name(&name).send()).await)?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let subject = format!("endpoint {name}");
+        p.wait(&req.context, Phase::Delete, OPERATION, &subject, "deleted")?
+            .until(|| async {
+                Ok(match describe(p, &name).await? {
+                    None => Poll::Ready(()),
+                    Some(e) if e.endpoint_status() == Some(&EndpointStatus::Failed) => {
+                        Poll::Failed(e.failure_reason().unwrap_or("no reason given").to_string())
+                    }
+                    Some(e) => Poll::Pending(e.endpoint_status().map_or("unknown", |s| s.as_str()).to_string()),
+                })
+            })
+            .await
     }
 }

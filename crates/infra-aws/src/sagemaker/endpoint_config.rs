@@ -23,43 +23,6 @@ use serde_json::{json, Value};
 const OPERATION: &str = "CreateEndpointConfig";
 const NAME: &str = "EndpointConfigName";
 
-pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    let name = create_name(req, NAME);
-    let props = Props::root(&req.properties, OPERATION)?;
-    let variants = props.objects("ProductionVariants", production_variant)?;
-    let shadows = props.objects("ShadowProductionVariants", production_variant)?;
-    let capture = props.object("DataCaptureConfig", data_capture_config)?;
-    let async_inference = props.object("AsyncInferenceConfig", async_inference_config)?;
-    let kms = props.string("KmsKeyId")?;
-    let tags = some_tags(&props.tags()?);
-    let out = p
-        .create_call(OPERATION, false, || {
-            p.sagemaker
-                .create_endpoint_config()
-                .endpoint_config_name(&name)
-                .set_production_variants(variants.clone())
-                .set_shadow_production_variants(shadows.clone())
-                .set_data_capture_config(capture.clone())
-                .set_async_inference_config(async_inference.clone())
-                .set_kms_key_id(kms.clone())
-                .set_tags(tags.clone())
-                .send()
-        })
-        .await?;
-    let arn = match out {
-        Some(out) => require_arn(OPERATION, out.endpoint_config_arn())?,
-        None => {
-            let existing = p
-                .call("DescribeEndpointConfig", || {
-                    p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send()
-                })
-                .await?;
-            require_arn(OPERATION, existing.endpoint_config_arn())?
-        }
-    };
-    Ok(named(NAME, arn, name))
-}
-
 fn production_variant(v: Props<'_>) -> Result<ProductionVariant, ProviderError> {
     Ok(ProductionVariant::builder()
         .set_variant_name(v.string("VariantName")?)
@@ -268,48 +231,6 @@ fn variants_value(variants: &[ProductionVariant], template: Option<&Value>) -> V
     variants.iter().enumerate().map(|(i, v)| variant_value(v, template.and_then(|t| t.get(i)))).collect()
 }
 
-pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    let Some(config) = absent_if_missing(
-        p.call("DescribeEndpointConfig", || p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send())
-            .await,
-    )?
-    else {
-        return Ok(None);
-    };
-    let template = &req.properties;
-    let arn = config.endpoint_config_arn().unwrap_or(&req.physical_id).to_string();
-    let tags = p.list_tags(&arn).await?;
-    let observed = ObjectBuilder::new()
-        .list("ProductionVariants", variants_value(config.production_variants(), template.get("ProductionVariants")))
-        .list(
-            "ShadowProductionVariants",
-            variants_value(config.shadow_production_variants(), template.get("ShadowProductionVariants")),
-        )
-        .object("DataCaptureConfig", config.data_capture_config().map(data_capture_value))
-        .object("AsyncInferenceConfig", config.async_inference_config().map(async_inference_value))
-        .string("KmsKeyId", config.kms_key_id())
-        .string(NAME, template.get(NAME).and(config.endpoint_config_name()))
-        .put("Tags", tags_value(tags, template))
-        .build();
-    let Applied { physical_id, attributes } =
-        named(NAME, arn, config.endpoint_config_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
-}
-
-pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    update_tags_only(p, req, NAME).await
-}
-
-pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    absent_if_missing(
-        p.call("DeleteEndpointConfig", || p.sagemaker.delete_endpoint_config().endpoint_config_name(&name).send())
-            .await,
-    )?;
-    Ok(())
-}
-
 /// `AWS::SageMaker::EndpointConfig`.
 pub(crate) struct EndpointConfigType;
 
@@ -326,19 +247,87 @@ impl ResourceType<SageMaker> for EndpointConfigType {
         Some(super::chosen_name(context, properties, "EndpointConfigName"))
     }
 
-    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        let name = create_name(req, NAME);
+        let props = Props::root(&req.properties, OPERATION)?;
+        let variants = props.objects("ProductionVariants", production_variant)?;
+        let shadows = props.objects("ShadowProductionVariants", production_variant)?;
+        let capture = props.object("DataCaptureConfig", data_capture_config)?;
+        let async_inference = props.object("AsyncInferenceConfig", async_inference_config)?;
+        let kms = props.string("KmsKeyId")?;
+        let tags = some_tags(&props.tags()?);
+        let out = p
+            .create_call(OPERATION, false, || {
+                p.sagemaker
+                    .create_endpoint_config()
+                    .endpoint_config_name(&name)
+                    .set_production_variants(variants.clone())
+                    .set_shadow_production_variants(shadows.clone())
+                    .set_data_capture_config(capture.clone())
+                    .set_async_inference_config(async_inference.clone())
+                    .set_kms_key_id(kms.clone())
+                    .set_tags(tags.clone())
+                    .send()
+            })
+            .await?;
+        let arn = match out {
+            Some(out) => require_arn(OPERATION, out.endpoint_config_arn())?,
+            None => {
+                let existing = p
+                    .call("DescribeEndpointConfig", || {
+                        p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send()
+                    })
+                    .await?;
+                require_arn(OPERATION, existing.endpoint_config_arn())?
+            }
+        };
+        Ok(named(NAME, arn, name))
     }
 
-    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        let Some(config) = absent_if_missing(
+            p.call("DescribeEndpointConfig", || {
+                p.sagemaker.describe_endpoint_config().endpoint_config_name(&name).send()
+            })
+            .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        let template = &req.properties;
+        let arn = config.endpoint_config_arn().unwrap_or(&req.physical_id).to_string();
+        let tags = p.list_tags(&arn).await?;
+        let observed = ObjectBuilder::new()
+            .list(
+                "ProductionVariants",
+                variants_value(config.production_variants(), template.get("ProductionVariants")),
+            )
+            .list(
+                "ShadowProductionVariants",
+                variants_value(config.shadow_production_variants(), template.get("ShadowProductionVariants")),
+            )
+            .object("DataCaptureConfig", config.data_capture_config().map(data_capture_value))
+            .object("AsyncInferenceConfig", config.async_inference_config().map(async_inference_value))
+            .string("KmsKeyId", config.kms_key_id())
+            .string(NAME, template.get(NAME).and(config.endpoint_config_name()))
+            .put("Tags", tags_value(tags, template))
+            .build();
+        let Applied { physical_id, attributes } =
+            named(NAME, arn, config.endpoint_config_name().unwrap_or(&name).to_string());
+        Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
     }
 
-    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update_tags_only(p, req, NAME).await
     }
 
-    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        absent_if_missing(
+            p.call("DeleteEndpointConfig", || p.sagemaker.delete_endpoint_config().endpoint_config_name(&name).send())
+                .await,
+        )?;
+        Ok(())
     }
 }

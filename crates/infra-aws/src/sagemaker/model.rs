@@ -21,45 +21,6 @@ use serde_json::{json, Value};
 const OPERATION: &str = "CreateModel";
 const NAME: &str = "ModelName";
 
-pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    let name = create_name(req, "ModelName");
-    let props = Props::root(&req.properties, OPERATION)?;
-    let primary = props.object("PrimaryContainer", container)?;
-    let containers = props.objects("Containers", container)?;
-    let vpc = props.object("VpcConfig", vpc_config)?;
-    let execution = props.object("InferenceExecutionConfig", |e| {
-        Ok(InferenceExecutionConfig::builder()
-            .set_mode(e.string("Mode")?.map(|m| InferenceExecutionMode::from(m.as_str())))
-            .build())
-    })?;
-    let role = props.string("ExecutionRoleArn")?;
-    let isolation = props.bool("EnableNetworkIsolation")?;
-    let tags = some_tags(&props.tags()?);
-    let out = p
-        .create_call(OPERATION, true, || {
-            p.sagemaker
-                .create_model()
-                .model_name(&name)
-                .set_primary_container(primary.clone())
-                .set_containers(containers.clone())
-                .set_vpc_config(vpc.clone())
-                .set_inference_execution_config(execution.clone())
-                .set_execution_role_arn(role.clone())
-                .set_enable_network_isolation(isolation)
-                .set_tags(tags.clone())
-                .send()
-        })
-        .await?;
-    let arn = match out {
-        Some(out) => require_arn(OPERATION, out.model_arn())?,
-        None => {
-            let existing = p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await?;
-            require_arn(OPERATION, existing.model_arn())?
-        }
-    };
-    Ok(named(NAME, arn, name))
-}
-
 fn container(c: Props<'_>) -> Result<ContainerDefinition, ProviderError> {
     Ok(ContainerDefinition::builder()
         .set_container_hostname(c.string("ContainerHostname")?)
@@ -175,66 +136,6 @@ fn container_value(c: &ContainerDefinition, template: Option<&Value>) -> Value {
     value
 }
 
-pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    let Some(model) =
-        absent_if_missing(p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await)?
-    else {
-        return Ok(None);
-    };
-    let template = &req.properties;
-    let arn = require_arn("DescribeModel", model.model_arn())?;
-    let tags = p.list_tags(&arn).await?;
-    let containers: Vec<Value> = model
-        .containers()
-        .iter()
-        .enumerate()
-        .map(|(i, c)| container_value(c, template.get("Containers").and_then(|t| t.get(i))))
-        .collect();
-    let mut observed = ObjectBuilder::new()
-        .object(
-            "PrimaryContainer",
-            model.primary_container().map(|c| container_value(c, template.get("PrimaryContainer"))),
-        )
-        .list("Containers", containers)
-        .string("ExecutionRoleArn", model.execution_role_arn())
-        .object(
-            "VpcConfig",
-            model.vpc_config().map(|v| {
-                ObjectBuilder::new()
-                    .strings("SecurityGroupIds", v.security_group_ids())
-                    .strings("Subnets", v.subnets())
-                    .build()
-            }),
-        )
-        .bool("EnableNetworkIsolation", model.enable_network_isolation())
-        .object(
-            "InferenceExecutionConfig",
-            model
-                .inference_execution_config()
-                .map(|e| ObjectBuilder::new().string("Mode", e.mode().map(|m| m.as_str())).build()),
-        )
-        // A generated name is not the template's business.
-        .string("ModelName", template.get("ModelName").and(model.model_name()))
-        .put("Tags", tags_value(tags, template))
-        .build();
-    // What SageMaker reports when these were left unset.
-    let defaults = [("EnableNetworkIsolation", json!(false)), ("InferenceExecutionConfig", json!({"Mode": "Serial"}))];
-    omit_defaults(&mut observed, template, &defaults);
-    let Applied { physical_id, attributes } = named(NAME, arn, model.model_name().unwrap_or(&name).to_string());
-    Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
-}
-
-pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    update_tags_only(p, req, NAME).await
-}
-
-pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    absent_if_missing(p.call("DeleteModel", || p.sagemaker.delete_model().model_name(&name).send()).await)?;
-    Ok(())
-}
-
 /// `AWS::SageMaker::Model`.
 pub(crate) struct ModelType;
 
@@ -251,19 +152,104 @@ impl ResourceType<SageMaker> for ModelType {
         Some(super::chosen_name(context, properties, "ModelName"))
     }
 
-    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        let name = create_name(req, "ModelName");
+        let props = Props::root(&req.properties, OPERATION)?;
+        let primary = props.object("PrimaryContainer", container)?;
+        let containers = props.objects("Containers", container)?;
+        let vpc = props.object("VpcConfig", vpc_config)?;
+        let execution = props.object("InferenceExecutionConfig", |e| {
+            Ok(InferenceExecutionConfig::builder()
+                .set_mode(e.string("Mode")?.map(|m| InferenceExecutionMode::from(m.as_str())))
+                .build())
+        })?;
+        let role = props.string("ExecutionRoleArn")?;
+        let isolation = props.bool("EnableNetworkIsolation")?;
+        let tags = some_tags(&props.tags()?);
+        let out = p
+            .create_call(OPERATION, true, || {
+                p.sagemaker
+                    .create_model()
+                    .model_name(&name)
+                    .set_primary_container(primary.clone())
+                    .set_containers(containers.clone())
+                    .set_vpc_config(vpc.clone())
+                    .set_inference_execution_config(execution.clone())
+                    .set_execution_role_arn(role.clone())
+                    .set_enable_network_isolation(isolation)
+                    .set_tags(tags.clone())
+                    .send()
+            })
+            .await?;
+        let arn = match out {
+            Some(out) => require_arn(OPERATION, out.model_arn())?,
+            None => {
+                let existing =
+                    p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await?;
+                require_arn(OPERATION, existing.model_arn())?
+            }
+        };
+        Ok(named(NAME, arn, name))
     }
 
-    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        let Some(model) =
+            absent_if_missing(p.call("DescribeModel", || p.sagemaker.describe_model().model_name(&name).send()).await)?
+        else {
+            return Ok(None);
+        };
+        let template = &req.properties;
+        let arn = require_arn("DescribeModel", model.model_arn())?;
+        let tags = p.list_tags(&arn).await?;
+        let containers: Vec<Value> = model
+            .containers()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| container_value(c, template.get("Containers").and_then(|t| t.get(i))))
+            .collect();
+        let mut observed = ObjectBuilder::new()
+            .object(
+                "PrimaryContainer",
+                model.primary_container().map(|c| container_value(c, template.get("PrimaryContainer"))),
+            )
+            .list("Containers", containers)
+            .string("ExecutionRoleArn", model.execution_role_arn())
+            .object(
+                "VpcConfig",
+                model.vpc_config().map(|v| {
+                    ObjectBuilder::new()
+                        .strings("SecurityGroupIds", v.security_group_ids())
+                        .strings("Subnets", v.subnets())
+                        .build()
+                }),
+            )
+            .bool("EnableNetworkIsolation", model.enable_network_isolation())
+            .object(
+                "InferenceExecutionConfig",
+                model
+                    .inference_execution_config()
+                    .map(|e| ObjectBuilder::new().string("Mode", e.mode().map(|m| m.as_str())).build()),
+            )
+            // A generated name is not the template's business.
+            .string("ModelName", template.get("ModelName").and(model.model_name()))
+            .put("Tags", tags_value(tags, template))
+            .build();
+        // What SageMaker reports when these were left unset.
+        let defaults =
+            [("EnableNetworkIsolation", json!(false)), ("InferenceExecutionConfig", json!({"Mode": "Serial"}))];
+        omit_defaults(&mut observed, template, &defaults);
+        let Applied { physical_id, attributes } = named(NAME, arn, model.model_name().unwrap_or(&name).to_string());
+        Ok(Some(Observed { physical_id, properties: conform(observed, Some(template)), attributes, failure: None }))
     }
 
-    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        update_tags_only(p, req, NAME).await
     }
 
-    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        absent_if_missing(p.call("DeleteModel", || p.sagemaker.delete_model().model_name(&name).send()).await)?;
+        Ok(())
     }
 }

@@ -20,47 +20,6 @@ use serde_json::Value;
 const NAME: &str = "ModelPackageGroupName";
 const POLICY: &str = "ModelPackageGroupPolicy";
 
-pub(crate) async fn create(p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "CreateModelPackageGroup";
-    let name = create_name(req, NAME);
-    let props = Props::root(&req.properties, OPERATION)?;
-    let description = props.string("ModelPackageGroupDescription")?;
-    let tags = some_tags(&props.tags()?);
-    p.create_call(OPERATION, false, || {
-        p.sagemaker
-            .create_model_package_group()
-            .model_package_group_name(&name)
-            .set_model_package_group_description(description.clone())
-            .set_tags(tags.clone())
-            .send()
-    })
-    .await?;
-    let subject = format!("model package group {name}");
-    p.wait(&req.context, Phase::Create, OPERATION, &subject, "Completed")?
-        .until(|| async {
-            let group = describe(p, &name).await?.ok_or_else(|| {
-                ProviderError::new(
-                    ErrorKind::NotFound,
-                    OPERATION,
-                    format!("{subject} disappeared while waiting for it"),
-                )
-            })?;
-            Ok(match group.model_package_group_status() {
-                Some(ModelPackageGroupStatus::Completed) => Poll::Ready(()),
-                Some(ModelPackageGroupStatus::Failed) => Poll::Failed("creation failed".to_string()),
-                status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
-            })
-        })
-        .await?;
-    if let Some(policy) = policy_text(props)? {
-        put_policy(p, &name, &policy).await?;
-    }
-    let group = describe(p, &name).await?.ok_or_else(|| {
-        ProviderError::new(ErrorKind::NotFound, OPERATION, format!("{subject} disappeared after it was created"))
-    })?;
-    applied(&group, &name)
-}
-
 /// The policy as the JSON text SageMaker takes; a template may give an object or a string.
 fn policy_text(props: Props<'_>) -> Result<Option<String>, ProviderError> {
     match props.get(POLICY) {
@@ -119,96 +78,6 @@ fn policy_value(observed: &str, template: Option<&Value>) -> Value {
     }
 }
 
-pub(crate) async fn read(p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    let Some(group) = describe(p, &name).await? else {
-        return Ok(None);
-    };
-    if group.model_package_group_status() == Some(&ModelPackageGroupStatus::Deleting) {
-        return Ok(None);
-    }
-    let template = &req.properties;
-    let applied = applied(&group, &name)?;
-    let tags = p.list_tags(&applied.physical_id).await?;
-    // Only asked for when the template manages a policy: the call fails on groups without
-    // one, and some local AWS emulations do not implement it at all.
-    let policy = match template.get(POLICY) {
-        Some(t) => absent_if_missing(
-            p.call("GetModelPackageGroupPolicy", || {
-                p.sagemaker.get_model_package_group_policy().model_package_group_name(&name).send()
-            })
-            .await,
-        )?
-        .and_then(|out| out.resource_policy().map(|text| policy_value(text, Some(t)))),
-        None => None,
-    };
-    let observed = ObjectBuilder::new()
-        .string("ModelPackageGroupDescription", group.model_package_group_description())
-        .put(POLICY, policy)
-        .string(NAME, template.get(NAME).and(group.model_package_group_name()))
-        .put("Tags", tags_value(tags, template))
-        .build();
-    Ok(Some(Observed {
-        physical_id: applied.physical_id,
-        properties: conform(observed, Some(template)),
-        attributes: applied.attributes,
-        failure: None,
-    }))
-}
-
-pub(crate) async fn update(p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    ensure_only_changed(req, &[POLICY, "Tags"])?;
-    let name = recorded_name(&req.old_attributes, NAME, &req.physical_id);
-    let old = Props::root(&req.old_properties, "UpdateModelPackageGroup")?;
-    let new = Props::root(&req.new_properties, "UpdateModelPackageGroup")?;
-    if old.get(POLICY) != new.get(POLICY) {
-        match policy_text(new)? {
-            Some(policy) => put_policy(p, &name, &policy).await?,
-            None => {
-                absent_if_missing(
-                    p.call("DeleteModelPackageGroupPolicy", || {
-                        p.sagemaker.delete_model_package_group_policy().model_package_group_name(&name).send()
-                    })
-                    .await,
-                )?;
-            }
-        }
-    }
-    p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
-    let group = describe(p, &name).await?.ok_or_else(|| {
-        ProviderError::new(
-            ErrorKind::NotFound,
-            "DescribeModelPackageGroup",
-            format!("model package group {name} is gone"),
-        )
-    })?;
-    applied(&group, &name)
-}
-
-pub(crate) async fn delete(p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-    const OPERATION: &str = "DeleteModelPackageGroup";
-    let name = recorded_name(&req.attributes, NAME, &req.physical_id);
-    if absent_if_missing(
-        p.call(OPERATION, || p.sagemaker.delete_model_package_group().model_package_group_name(&name).send()).await,
-    )?
-    .is_none()
-    {
-        return Ok(());
-    }
-    let subject = format!("model package group {name}");
-    p.wait(&req.context, Phase::Delete, OPERATION, &subject, "deleted")?
-        .until(|| async {
-            Ok(match describe(p, &name).await? {
-                None => Poll::Ready(()),
-                Some(g) => match g.model_package_group_status() {
-                    Some(ModelPackageGroupStatus::DeleteFailed) => Poll::Failed("deletion failed".to_string()),
-                    status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
-                },
-            })
-        })
-        .await
-}
-
 /// `AWS::SageMaker::ModelPackageGroup`.
 pub(crate) struct ModelPackageGroupType;
 
@@ -225,20 +94,135 @@ impl ResourceType<SageMaker> for ModelPackageGroupType {
         Some(super::chosen_name(context, properties, "ModelPackageGroupName"))
     }
 
-    async fn create(&self, service: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(service, req).await
+    async fn create(&self, p: &SageMaker, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "CreateModelPackageGroup";
+        let name = create_name(req, NAME);
+        let props = Props::root(&req.properties, OPERATION)?;
+        let description = props.string("ModelPackageGroupDescription")?;
+        let tags = some_tags(&props.tags()?);
+        p.create_call(OPERATION, false, || {
+            p.sagemaker
+                .create_model_package_group()
+                .model_package_group_name(&name)
+                .set_model_package_group_description(description.clone())
+                .set_tags(tags.clone())
+                .send()
+        })
+        .await?;
+        let subject = format!("model package group {name}");
+        p.wait(&req.context, Phase::Create, OPERATION, &subject, "Completed")?
+            .until(|| async {
+                let group = describe(p, &name).await?.ok_or_else(|| {
+                    ProviderError::new(
+                        ErrorKind::NotFound,
+                        OPERATION,
+                        format!("{subject} disappeared while waiting for it"),
+                    )
+                })?;
+                Ok(match group.model_package_group_status() {
+                    Some(ModelPackageGroupStatus::Completed) => Poll::Ready(()),
+                    Some(ModelPackageGroupStatus::Failed) => Poll::Failed("creation failed".to_string()),
+                    status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
+                })
+            })
+            .await?;
+        if let Some(policy) = policy_text(props)? {
+            put_policy(p, &name, &policy).await?;
+        }
+        let group = describe(p, &name).await?.ok_or_else(|| {
+            ProviderError::new(ErrorKind::NotFound, OPERATION, format!("{subject} disappeared after it was created"))
+        })?;
+        applied(&group, &name)
     }
 
-    async fn read(&self, service: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(service, req).await
+    async fn read(&self, p: &SageMaker, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        let Some(group) = describe(p, &name).await? else {
+            return Ok(None);
+        };
+        if group.model_package_group_status() == Some(&ModelPackageGroupStatus::Deleting) {
+            return Ok(None);
+        }
+        let template = &req.properties;
+        let applied = applied(&group, &name)?;
+        let tags = p.list_tags(&applied.physical_id).await?;
+        // Only asked for when the template manages a policy: the call fails on groups without
+        // one, and some local AWS emulations do not implement it at all.
+        let policy = match template.get(POLICY) {
+            Some(t) => absent_if_missing(
+                p.call("GetModelPackageGroupPolicy", || {
+                    p.sagemaker.get_model_package_group_policy().model_package_group_name(&name).send()
+                })
+                .await,
+            )?
+            .and_then(|out| out.resource_policy().map(|text| policy_value(text, Some(t)))),
+            None => None,
+        };
+        let observed = ObjectBuilder::new()
+            .string("ModelPackageGroupDescription", group.model_package_group_description())
+            .put(POLICY, policy)
+            .string(NAME, template.get(NAME).and(group.model_package_group_name()))
+            .put("Tags", tags_value(tags, template))
+            .build();
+        Ok(Some(Observed {
+            physical_id: applied.physical_id,
+            properties: conform(observed, Some(template)),
+            attributes: applied.attributes,
+            failure: None,
+        }))
     }
 
-    async fn update(&self, service: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(service, req).await
+    async fn update(&self, p: &SageMaker, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        ensure_only_changed(req, &[POLICY, "Tags"])?;
+        let name = recorded_name(&req.old_attributes, NAME, &req.physical_id);
+        let old = Props::root(&req.old_properties, "UpdateModelPackageGroup")?;
+        let new = Props::root(&req.new_properties, "UpdateModelPackageGroup")?;
+        if old.get(POLICY) != new.get(POLICY) {
+            match policy_text(new)? {
+                Some(policy) => put_policy(p, &name, &policy).await?,
+                None => {
+                    absent_if_missing(
+                        p.call("DeleteModelPackageGroupPolicy", || {
+                            p.sagemaker.delete_model_package_group_policy().model_package_group_name(&name).send()
+                        })
+                        .await,
+                    )?;
+                }
+            }
+        }
+        p.update_tags(&req.physical_id, &old.tags()?, &new.tags()?).await?;
+        let group = describe(p, &name).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::NotFound,
+                "DescribeModelPackageGroup",
+                format!("model package group {name} is gone"),
+            )
+        })?;
+        applied(&group, &name)
     }
 
-    async fn delete(&self, service: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(service, req).await
+    async fn delete(&self, p: &SageMaker, req: &DeleteRequest) -> Result<(), ProviderError> {
+        const OPERATION: &str = "DeleteModelPackageGroup";
+        let name = recorded_name(&req.attributes, NAME, &req.physical_id);
+        if absent_if_missing(
+            p.call(OPERATION, || p.sagemaker.delete_model_package_group().model_package_group_name(&name).send()).await,
+        )?
+        .is_none()
+        {
+            return Ok(());
+        }
+        let subject = format!("model package group {name}");
+        p.wait(&req.context, Phase::Delete, OPERATION, &subject, "deleted")?
+            .until(|| async {
+                Ok(match describe(p, &name).await? {
+                    None => Poll::Ready(()),
+                    Some(g) => match g.model_package_group_status() {
+                        Some(ModelPackageGroupStatus::DeleteFailed) => Poll::Failed("deletion failed".to_string()),
+                        status => Poll::Pending(status.map_or("unknown", |s| s.as_str()).to_string()),
+                    },
+                })
+            })
+            .await
     }
 }
 
