@@ -319,7 +319,7 @@ async fn gateway_attachment_life_cycle_and_replacement() {
     let (vpc_a, vpc_b) = (w.vpc("10.13.0.0/16").await, w.vpc("10.14.0.0/16").await);
     let igw = create(&w.provider, IGW, "igw-for-attach", &json!({})).await.expect("igw").physical_id;
     let props = json!({"VpcId": vpc_a, "InternetGatewayId": igw});
-    let applied = life_cycle(&w, ATTACHMENT, "attach-a", &[props.clone()]).await;
+    let applied = life_cycle(&w, ATTACHMENT, "attach-a", std::slice::from_ref(&props)).await;
     assert_eq!(applied.physical_id, format!("IGW|{vpc_a}"));
     assert_eq!(applied.attributes.get("VpcId"), Some(&json!(vpc_a)));
 
