@@ -55,6 +55,9 @@ const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchKey",
     "RepositoryNotFoundException",
     "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    "InvalidVpnGatewayID.NotFound",
 ];
 
 const CONFLICT_CODES: &[&str] = &[
