@@ -135,119 +135,9 @@ fn observed(kind: &str, vpc_id: &str, gateway: Gateway) -> Observed {
     Observed { physical_id, properties, attributes, failure: None }
 }
 
-pub(crate) async fn create(p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    let spec = Spec::read(&req.properties, "AttachGateway")?;
-    let (operation, physical_id) = match &spec.gateway {
-        Gateway::Internet(_) => ("AttachInternetGateway", spec.physical_id()),
-        Gateway::Vpn(_) => ("AttachVpnGateway", spec.physical_id()),
-    };
-    Box::pin(p.create_once(
-        operation,
-        || async {
-            match &spec.gateway {
-                Gateway::Internet(igw) => p
-                    .client
-                    .attach_internet_gateway()
-                    .internet_gateway_id(igw)
-                    .vpc_id(&spec.vpc_id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| crate::error::from_sdk(operation, &e))?,
-                Gateway::Vpn(vgw) => p
-                    .client
-                    .attach_vpn_gateway()
-                    .vpn_gateway_id(vgw)
-                    .vpc_id(&spec.vpc_id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| crate::error::from_sdk(operation, &e))?,
-            }
-            Ok(physical_id.clone())
-        },
-        // The attach carries no tag: what it made is this gateway attached to this VPC.
-        || async {
-            let found = attached(p, spec.gateway.prefix(), &spec.vpc_id).await?;
-            Ok((found.as_ref() == Some(&spec.gateway)).then(|| physical_id.clone()))
-        },
-    ))
-    .await?;
-    Ok(applied(&physical_id, &spec))
-}
-
 async fn observe(p: &Ec2, physical_id: &str) -> Result<Option<Observed>, ProviderError> {
     let (kind, vpc_id) = parse_physical_id(physical_id)?;
     Ok(absent_if_missing(attached(p, kind, vpc_id).await)?.flatten().map(|g| observed(kind, vpc_id, g)))
-}
-
-pub(crate) async fn read(p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    observe(p, &req.physical_id).await
-}
-
-/// The template's gateway attached to the template's VPC; another gateway attached there is
-/// not what this create made.
-pub(crate) async fn find(p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-    let spec = Spec::read(&req.properties, "AttachGateway")?;
-    let found = observe(p, &spec.physical_id()).await?;
-    let mine = |o: &Observed| {
-        let key = match spec.gateway {
-            Gateway::Internet(_) => "InternetGatewayId",
-            Gateway::Vpn(_) => "VpnGatewayId",
-        };
-        let id = match &spec.gateway {
-            Gateway::Internet(id) | Gateway::Vpn(id) => id,
-        };
-        o.properties.get(key).and_then(Value::as_str) == Some(id.as_str())
-    };
-    Ok(found.filter(mine))
-}
-
-/// Nothing changes in place (see the module's notes); this only refuses what would need a
-/// new attachment and reports the attachment as it is.
-pub(crate) async fn update(_p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "AttachGateway";
-    let spec = Spec::read(&req.new_properties, OPERATION)?;
-    check_in_place(&req.old_properties, &req.new_properties, &PROPERTIES, "VPC gateway attachment", OPERATION)?;
-    Ok(applied(&req.physical_id, &spec))
-}
-
-pub(crate) async fn delete(p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let (kind, vpc_id) = parse_physical_id(&req.physical_id)?;
-    let gateway = match absent_if_missing(attached(p, kind, vpc_id).await)?.flatten() {
-        Some(g) => g,
-        None => return Ok(()),
-    };
-    let result = match &gateway {
-        Gateway::Internet(igw) => p
-            .call("DetachInternetGateway", || {
-                p.client.detach_internet_gateway().internet_gateway_id(igw).vpc_id(vpc_id).send()
-            })
-            .await
-            .map(drop),
-        Gateway::Vpn(vgw) => p
-            .call("DetachVpnGateway", || p.client.detach_vpn_gateway().vpn_gateway_id(vgw).vpc_id(vpc_id).send())
-            .await
-            .map(drop),
-    };
-    match result {
-        Ok(()) => {}
-        Err(e) if e.kind == ErrorKind::NotFound || e.code.as_deref() == Some("Gateway.NotAttached") => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    // A VPN gateway detaches in the background; the VPC cannot be deleted until it has.
-    if let Gateway::Vpn(vgw) = &gateway {
-        let subject = format!("VPN gateway {vgw}");
-        p.wait(&req.context, Phase::Delete, "DetachVpnGateway", &subject, "detached")?
-            .until(|| async {
-                Ok(match attached(p, kind, vpc_id).await? {
-                    Some(g) if g == gateway => Poll::Pending("detaching".to_string()),
-                    _ => Poll::Ready(()),
-                })
-            })
-            .await?;
-    }
-    Ok(())
 }
 
 /// `AWS::EC2::VPCGatewayAttachment`.
@@ -265,20 +155,112 @@ impl crate::kit::service::ResourceType<Ec2> for GatewayAttachmentType {
     fn name_properties(&self) -> Option<Vec<String>> {
         Some(PROPERTIES.iter().map(|p| p.to_string()).collect())
     }
-    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(ec2, req).await
+    async fn create(&self, p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        let spec = Spec::read(&req.properties, "AttachGateway")?;
+        let (operation, physical_id) = match &spec.gateway {
+            Gateway::Internet(_) => ("AttachInternetGateway", spec.physical_id()),
+            Gateway::Vpn(_) => ("AttachVpnGateway", spec.physical_id()),
+        };
+        Box::pin(p.create_once(
+            operation,
+            || async {
+                match &spec.gateway {
+                    Gateway::Internet(igw) => p
+                        .client
+                        .attach_internet_gateway()
+                        .internet_gateway_id(igw)
+                        .vpc_id(&spec.vpc_id)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| crate::error::from_sdk(operation, &e))?,
+                    Gateway::Vpn(vgw) => p
+                        .client
+                        .attach_vpn_gateway()
+                        .vpn_gateway_id(vgw)
+                        .vpc_id(&spec.vpc_id)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| crate::error::from_sdk(operation, &e))?,
+                }
+                Ok(physical_id.clone())
+            },
+            // The attach carries no tag: what it made is this gateway attached to this VPC.
+            || async {
+                let found = attached(p, spec.gateway.prefix(), &spec.vpc_id).await?;
+                Ok((found.as_ref() == Some(&spec.gateway)).then(|| physical_id.clone()))
+            },
+        ))
+        .await?;
+        Ok(applied(&physical_id, &spec))
     }
-    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(ec2, req).await
+    async fn read(&self, p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        observe(p, &req.physical_id).await
     }
-    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        find(ec2, req).await
+    /// The template's gateway attached to the template's VPC; another gateway attached there is
+    /// not what this create made.
+    async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        let spec = Spec::read(&req.properties, "AttachGateway")?;
+        let found = observe(p, &spec.physical_id()).await?;
+        let mine = |o: &Observed| {
+            let key = match spec.gateway {
+                Gateway::Internet(_) => "InternetGatewayId",
+                Gateway::Vpn(_) => "VpnGatewayId",
+            };
+            let id = match &spec.gateway {
+                Gateway::Internet(id) | Gateway::Vpn(id) => id,
+            };
+            o.properties.get(key).and_then(Value::as_str) == Some(id.as_str())
+        };
+        Ok(found.filter(mine))
     }
-    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(ec2, req).await
+    /// Nothing changes in place (see the module's notes); this only refuses what would need a
+    /// new attachment and reports the attachment as it is.
+    async fn update(&self, _p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "AttachGateway";
+        let spec = Spec::read(&req.new_properties, OPERATION)?;
+        check_in_place(&req.old_properties, &req.new_properties, &PROPERTIES, "VPC gateway attachment", OPERATION)?;
+        Ok(applied(&req.physical_id, &spec))
     }
-    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(ec2, req).await
+    async fn delete(&self, p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let (kind, vpc_id) = parse_physical_id(&req.physical_id)?;
+        let gateway = match absent_if_missing(attached(p, kind, vpc_id).await)?.flatten() {
+            Some(g) => g,
+            None => return Ok(()),
+        };
+        let result = match &gateway {
+            Gateway::Internet(igw) => p
+                .call("DetachInternetGateway", || {
+                    p.client.detach_internet_gateway().internet_gateway_id(igw).vpc_id(vpc_id).send()
+                })
+                .await
+                .map(drop),
+            Gateway::Vpn(vgw) => p
+                .call("DetachVpnGateway", || p.client.detach_vpn_gateway().vpn_gateway_id(vgw).vpc_id(vpc_id).send())
+                .await
+                .map(drop),
+        };
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::NotFound || e.code.as_deref() == Some("Gateway.NotAttached") => {
+                return Ok(())
+            }
+            Err(e) => return Err(e),
+        }
+        // A VPN gateway detaches in the background; the VPC cannot be deleted until it has.
+        if let Gateway::Vpn(vgw) = &gateway {
+            let subject = format!("VPN gateway {vgw}");
+            p.wait(&req.context, Phase::Delete, "DetachVpnGateway", &subject, "detached")?
+                .until(|| async {
+                    Ok(match attached(p, kind, vpc_id).await? {
+                        Some(g) if g == gateway => Poll::Pending("detaching".to_string()),
+                        _ => Poll::Ready(()),
+                    })
+                })
+                .await?;
+        }
+        Ok(())
     }
 }
 

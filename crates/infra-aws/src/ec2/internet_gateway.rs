@@ -26,39 +26,6 @@ fn tags(properties: &Value, operation: &str) -> Result<Vec<(String, String)>, Pr
     Ok(tags)
 }
 
-pub(crate) async fn create(p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "CreateInternetGateway";
-    let template_tags = tags(&req.properties, OPERATION)?;
-    let tags = intent_tag_specification(ResourceType::InternetGateway, &template_tags, &req.token, OPERATION)?;
-    let id = Box::pin(p.create_once(
-        OPERATION,
-        || async {
-            let out = p
-                .client
-                .create_internet_gateway()
-                .tag_specifications(tags.clone())
-                .send()
-                .await
-                .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
-            out.internet_gateway.and_then(|g| g.internet_gateway_id).filter(|id| !id.is_empty()).ok_or_else(|| {
-                ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no internet gateway ID")
-            })
-        },
-        || async {
-            let gateways = by_token(p, &req.token).await?;
-            match gateways.as_slice() {
-                [] => Ok(None),
-                [one] => Ok(Some(gateway_id(one)?)),
-                several => {
-                    Err(ambiguous_token("DescribeInternetGateways", "internet gateway", &req.token, &ids(several)))
-                }
-            }
-        },
-    ))
-    .await?;
-    Ok(applied(&id))
-}
-
 /// The gateway, or `None` when there is none by that ID.
 async fn describe(p: &Ec2, id: &str) -> Result<Option<InternetGateway>, ProviderError> {
     let out = p
@@ -120,48 +87,6 @@ fn observe(gateway: InternetGateway, template: &Value) -> Result<Option<Observed
     }))
 }
 
-pub(crate) async fn read(p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    match describe(p, &req.physical_id).await? {
-        Some(gateway) => observe(gateway, &req.properties),
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn find(p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-    let mut gateways = by_token(p, &req.token).await?;
-    if gateways.len() > 1 {
-        return Err(ambiguous_token("DescribeInternetGateways", "internet gateway", &req.token, &ids(&gateways)));
-    }
-    match gateways.pop() {
-        Some(gateway) => observe(gateway, &req.properties),
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn update(p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "CreateTags";
-    let old = Props::root(&req.old_properties, OPERATION)?.tags()?;
-    let new = tags(&req.new_properties, OPERATION)?;
-    check_in_place(
-        &req.old_properties,
-        &req.new_properties,
-        &crate::kit::schema::create_only(TYPE),
-        "internet gateway",
-        OPERATION,
-    )?;
-    p.update_tags(&req.physical_id, &old, &new).await?;
-    Ok(applied(&req.physical_id))
-}
-
-pub(crate) async fn delete(p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let id = req.physical_id.as_str();
-    gone_ok(
-        p.call("DeleteInternetGateway", || p.client.delete_internet_gateway().internet_gateway_id(id).send())
-            .await
-            .map(drop),
-    )
-}
-
 /// `AWS::EC2::InternetGateway`.
 pub(crate) struct InternetGatewayType;
 
@@ -170,19 +95,74 @@ impl crate::kit::service::ResourceType<Ec2> for InternetGatewayType {
     fn type_name(&self) -> &'static str {
         TYPE
     }
-    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(ec2, req).await
+    async fn create(&self, p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "CreateInternetGateway";
+        let template_tags = tags(&req.properties, OPERATION)?;
+        let tags = intent_tag_specification(ResourceType::InternetGateway, &template_tags, &req.token, OPERATION)?;
+        let id = Box::pin(p.create_once(
+            OPERATION,
+            || async {
+                let out = p
+                    .client
+                    .create_internet_gateway()
+                    .tag_specifications(tags.clone())
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
+                out.internet_gateway.and_then(|g| g.internet_gateway_id).filter(|id| !id.is_empty()).ok_or_else(|| {
+                    ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no internet gateway ID")
+                })
+            },
+            || async {
+                let gateways = by_token(p, &req.token).await?;
+                match gateways.as_slice() {
+                    [] => Ok(None),
+                    [one] => Ok(Some(gateway_id(one)?)),
+                    several => {
+                        Err(ambiguous_token("DescribeInternetGateways", "internet gateway", &req.token, &ids(several)))
+                    }
+                }
+            },
+        ))
+        .await?;
+        Ok(applied(&id))
     }
-    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(ec2, req).await
+    async fn read(&self, p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        match describe(p, &req.physical_id).await? {
+            Some(gateway) => observe(gateway, &req.properties),
+            None => Ok(None),
+        }
     }
-    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        find(ec2, req).await
+    async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        let mut gateways = by_token(p, &req.token).await?;
+        if gateways.len() > 1 {
+            return Err(ambiguous_token("DescribeInternetGateways", "internet gateway", &req.token, &ids(&gateways)));
+        }
+        match gateways.pop() {
+            Some(gateway) => observe(gateway, &req.properties),
+            None => Ok(None),
+        }
     }
-    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(ec2, req).await
+    async fn update(&self, p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "CreateTags";
+        let old = Props::root(&req.old_properties, OPERATION)?.tags()?;
+        let new = tags(&req.new_properties, OPERATION)?;
+        check_in_place(
+            &req.old_properties,
+            &req.new_properties,
+            &crate::kit::schema::create_only(TYPE),
+            "internet gateway",
+            OPERATION,
+        )?;
+        p.update_tags(&req.physical_id, &old, &new).await?;
+        Ok(applied(&req.physical_id))
     }
-    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(ec2, req).await
+    async fn delete(&self, p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let id = req.physical_id.as_str();
+        gone_ok(
+            p.call("DeleteInternetGateway", || p.client.delete_internet_gateway().internet_gateway_id(id).send())
+                .await
+                .map(drop),
+        )
     }
 }

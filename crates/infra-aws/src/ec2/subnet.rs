@@ -217,48 +217,6 @@ async fn modify(p: &Ec2, id: &str, changes: &[Change], fresh: bool) -> Result<()
     Ok(())
 }
 
-pub(crate) async fn create(p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "CreateSubnet";
-    let spec = Spec::read(&req.properties, OPERATION)?;
-    let tags = intent_tag_specification(ResourceType::Subnet, &spec.tags, &req.token, OPERATION)?;
-    let subnet_id = Box::pin(p.create_once(
-        OPERATION,
-        || async {
-            let out = p
-                .client
-                .create_subnet()
-                .set_vpc_id(spec.vpc_id.clone())
-                .set_cidr_block(spec.cidr_block.clone())
-                .set_ipv6_cidr_block(spec.ipv6_cidr_block.clone())
-                .set_availability_zone(spec.zone.clone())
-                .set_availability_zone_id(spec.zone_id.clone())
-                .tag_specifications(tags.clone())
-                .send()
-                .await
-                .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
-            out.subnet
-                .and_then(|s| s.subnet_id)
-                .filter(|id| !id.is_empty())
-                .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no subnet ID"))
-        },
-        || async {
-            let subnets = by_token(p, &req.token).await?;
-            match subnets.as_slice() {
-                [] => Ok(None),
-                [one] => Ok(Some(subnet_id(one, "DescribeSubnets")?)),
-                several => Err(ambiguous_token("DescribeSubnets", "subnet", &req.token, &ids(several))),
-            }
-        },
-    ))
-    .await?;
-    // The subnet exists from here on: whatever fails now, the engine must learn its ID.
-    Box::pin(finish_create(p, req, &spec, &subnet_id)).await.map_err(|e| {
-        let mut attributes = Attributes::new();
-        attributes.insert("SubnetId".into(), Value::String(subnet_id.clone()));
-        e.with_partial(Applied { physical_id: subnet_id.clone(), attributes })
-    })
-}
-
 async fn finish_create(p: &Ec2, req: &CreateRequest, spec: &Spec, id: &str) -> Result<Applied, ProviderError> {
     const OPERATION: &str = "CreateSubnet";
     let subject = format!("subnet {id}");
@@ -448,40 +406,6 @@ async fn observe(p: &Ec2, subnet: Subnet, template: &Value) -> Result<Option<Obs
     }))
 }
 
-pub(crate) async fn read(p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-    match describe(p, &req.physical_id, false).await? {
-        Some(subnet) => observe(p, subnet, &req.properties).await,
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn find(p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-    let mut subnets = by_token(p, &req.token).await?;
-    if subnets.len() > 1 {
-        return Err(ambiguous_token("DescribeSubnets", "subnet", &req.token, &ids(&subnets)));
-    }
-    match subnets.pop() {
-        Some(subnet) => observe(p, subnet, &req.properties).await,
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn update(p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-    const OPERATION: &str = "ModifySubnetAttribute";
-    let old = Spec::parse(&req.old_properties, OPERATION)?;
-    let new = Spec::read(&req.new_properties, OPERATION)?;
-    check_in_place(&req.old_properties, &req.new_properties, &create_only(), "subnet", OPERATION)?;
-    let id = req.physical_id.as_str();
-    modify(p, id, &changes(&old, &new), false).await?;
-    p.update_tags(id, &old.tags, &new.tags).await?;
-    applied_now(p, id, false).await
-}
-
-pub(crate) async fn delete(p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-    let id = req.physical_id.as_str();
-    gone_ok(p.call("DeleteSubnet", || p.client.delete_subnet().subnet_id(id).send()).await.map(drop))
-}
-
 /// `AWS::EC2::Subnet`.
 pub(crate) struct SubnetType;
 
@@ -493,20 +417,76 @@ impl crate::kit::service::ResourceType<Ec2> for SubnetType {
     fn create_only_override(&self) -> Option<Vec<String>> {
         Some(create_only())
     }
-    async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
-        create(ec2, req).await
+    async fn create(&self, p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "CreateSubnet";
+        let spec = Spec::read(&req.properties, OPERATION)?;
+        let tags = intent_tag_specification(ResourceType::Subnet, &spec.tags, &req.token, OPERATION)?;
+        let subnet_id = Box::pin(p.create_once(
+            OPERATION,
+            || async {
+                let out = p
+                    .client
+                    .create_subnet()
+                    .set_vpc_id(spec.vpc_id.clone())
+                    .set_cidr_block(spec.cidr_block.clone())
+                    .set_ipv6_cidr_block(spec.ipv6_cidr_block.clone())
+                    .set_availability_zone(spec.zone.clone())
+                    .set_availability_zone_id(spec.zone_id.clone())
+                    .tag_specifications(tags.clone())
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
+                out.subnet
+                    .and_then(|s| s.subnet_id)
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no subnet ID"))
+            },
+            || async {
+                let subnets = by_token(p, &req.token).await?;
+                match subnets.as_slice() {
+                    [] => Ok(None),
+                    [one] => Ok(Some(subnet_id(one, "DescribeSubnets")?)),
+                    several => Err(ambiguous_token("DescribeSubnets", "subnet", &req.token, &ids(several))),
+                }
+            },
+        ))
+        .await?;
+        // The subnet exists from here on: whatever fails now, the engine must learn its ID.
+        Box::pin(finish_create(p, req, &spec, &subnet_id)).await.map_err(|e| {
+            let mut attributes = Attributes::new();
+            attributes.insert("SubnetId".into(), Value::String(subnet_id.clone()));
+            e.with_partial(Applied { physical_id: subnet_id.clone(), attributes })
+        })
     }
-    async fn read(&self, ec2: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
-        read(ec2, req).await
+    async fn read(&self, p: &Ec2, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
+        match describe(p, &req.physical_id, false).await? {
+            Some(subnet) => observe(p, subnet, &req.properties).await,
+            None => Ok(None),
+        }
     }
-    async fn find(&self, ec2: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        find(ec2, req).await
+    async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
+        let mut subnets = by_token(p, &req.token).await?;
+        if subnets.len() > 1 {
+            return Err(ambiguous_token("DescribeSubnets", "subnet", &req.token, &ids(&subnets)));
+        }
+        match subnets.pop() {
+            Some(subnet) => observe(p, subnet, &req.properties).await,
+            None => Ok(None),
+        }
     }
-    async fn update(&self, ec2: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
-        update(ec2, req).await
+    async fn update(&self, p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
+        const OPERATION: &str = "ModifySubnetAttribute";
+        let old = Spec::parse(&req.old_properties, OPERATION)?;
+        let new = Spec::read(&req.new_properties, OPERATION)?;
+        check_in_place(&req.old_properties, &req.new_properties, &create_only(), "subnet", OPERATION)?;
+        let id = req.physical_id.as_str();
+        modify(p, id, &changes(&old, &new), false).await?;
+        p.update_tags(id, &old.tags, &new.tags).await?;
+        applied_now(p, id, false).await
     }
-    async fn delete(&self, ec2: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
-        delete(ec2, req).await
+    async fn delete(&self, p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let id = req.physical_id.as_str();
+        gone_ok(p.call("DeleteSubnet", || p.client.delete_subnet().subnet_id(id).send()).await.map(drop))
     }
 }
 
