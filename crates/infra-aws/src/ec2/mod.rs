@@ -7,6 +7,8 @@
 //! intent's token as the [`INTENT_TAG`] tag in its `TagSpecifications`, and
 //! [`infra_core::provider::Provider::find`] looks the resource up by that tag after a crash.
 
+pub mod security_group;
+pub mod sg_rule;
 pub mod vpc;
 
 use crate::kit::service::{ResourceType, Service, ServiceContext};
@@ -299,6 +301,9 @@ impl ServiceContext for Ec2 {
     const TYPES: &'static [&'static dyn ResourceType<Self>] = &[
         // One line per type, each in its own file.
         &vpc::VpcType,
+        &security_group::SecurityGroupType,
+        &sg_rule::SecurityGroupIngressType,
+        &sg_rule::SecurityGroupEgressType,
     ];
 }
 
