@@ -82,8 +82,9 @@ impl Spec {
 
 /// The allow-all egress rule EC2 gives a new VPC group.
 fn is_default_egress(rule: &Rule) -> bool {
-    rule.key.protocol == "-1" && matches!(&rule.key.peer, Peer::Ipv4(c) if c == "0.0.0.0/0")
-        || rule.key.protocol == "-1" && matches!(&rule.key.peer, Peer::Ipv6(c) if c == "::/0")
+    let all = matches!(&rule.key.peer, Peer::Ipv4(c) if c == "0.0.0.0/0")
+        || matches!(&rule.key.peer, Peer::Ipv6(c) if c == "::/0");
+    rule.key.protocol == "-1" && all
 }
 
 fn allow_all_egress() -> Rule {

@@ -676,3 +676,88 @@ macro_rules! standalone_rule {
 
 standalone_rule!(SecurityGroupIngressType, "AWS::EC2::SecurityGroupIngress", Direction::Ingress);
 standalone_rule!(SecurityGroupEgressType, "AWS::EC2::SecurityGroupEgress", Direction::Egress);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: Value, direction: Direction) -> Result<Rule, String> {
+        let props = Props::root(&v, "AuthorizeSecurityGroupIngress").map_err(|e| e.message)?;
+        Rule::parse(&props, direction, "", "AuthorizeSecurityGroupIngress").map_err(|e| e.message)
+    }
+
+    #[test]
+    fn protocols_ports_and_peers_are_normalised() {
+        let a = parse(
+            json!({"IpProtocol": "6", "FromPort": "22", "ToPort": 22, "CidrIp": "10.0.0.0/8"}),
+            Direction::Ingress,
+        );
+        let b = parse(
+            json!({"IpProtocol": "TCP", "FromPort": 22, "ToPort": 22, "CidrIp": "10.0.0.0/8", "Description": "x"}),
+            Direction::Ingress,
+        );
+        assert_eq!(a.expect("a").key, b.expect("b").key);
+        // Every protocol: ports mean nothing.
+        let all = parse(
+            json!({"IpProtocol": "all", "FromPort": 0, "ToPort": 65535, "CidrIpv6": "2001:DB8::/32"}),
+            Direction::Ingress,
+        )
+        .expect("all");
+        assert_eq!(
+            all.key,
+            RuleKey { protocol: "-1".into(), from: -1, to: -1, peer: Peer::Ipv6("2001:db8::/32".into()) }
+        );
+        let esp =
+            parse(json!({"IpProtocol": "50", "FromPort": 1, "ToPort": 2, "CidrIp": "0.0.0.0/0"}), Direction::Egress)
+                .expect("esp");
+        assert_eq!((esp.key.protocol.as_str(), esp.key.from, esp.key.to), ("50", -1, -1));
+        let icmp = parse(json!({"IpProtocol": "1", "CidrIp": "0.0.0.0/0"}), Direction::Ingress).expect("icmp");
+        assert_eq!((icmp.key.protocol.as_str(), icmp.key.from, icmp.key.to), ("icmp", -1, -1));
+        let group =
+            parse(json!({"IpProtocol": "-1", "DestinationSecurityGroupId": "sg-1"}), Direction::Egress).expect("g");
+        assert_eq!(group.key.peer, Peer::Group("sg-1".into()));
+        let prefix =
+            parse(json!({"IpProtocol": "-1", "SourcePrefixListId": "pl-1", "Description": ""}), Direction::Ingress)
+                .expect("pl");
+        assert_eq!((prefix.key.peer, prefix.description), (Peer::PrefixList("pl-1".into()), None));
+    }
+
+    #[test]
+    fn rules_are_checked() {
+        let err = |v: Value, d: Direction| parse(v, d).expect_err("invalid");
+        assert_eq!(err(json!({"CidrIp": "0.0.0.0/0"}), Direction::Ingress), "property IpProtocol is required");
+        assert_eq!(
+            err(json!({"IpProtocol": "-1", "CidrIp": "0.0.0.0/0", "SourceSecurityGroupId": "sg-1"}), Direction::Ingress),
+            "exactly one of the properties CidrIp, CidrIpv6, SourceSecurityGroupId, SourcePrefixListId must be set, not 2"
+        );
+        assert_eq!(
+            err(json!({"IpProtocol": "tcp", "FromPort": 1, "CidrIp": "0.0.0.0/0"}), Direction::Egress),
+            "property ToPort is required for protocol tcp"
+        );
+        assert_eq!(
+            err(
+                json!({"IpProtocol": "-1", "CidrIp": "0.0.0.0/0", "SourceSecurityGroupOwnerId": "1"}),
+                Direction::Ingress
+            ),
+            "property SourceSecurityGroupOwnerId needs SourceSecurityGroupId"
+        );
+    }
+
+    #[test]
+    fn read_back_keeps_the_template_spelling() {
+        let template =
+            json!({"IpProtocol": "6", "FromPort": "80", "ToPort": 80, "CidrIp": "0.0.0.0/0", "Description": "old"});
+        let live = parse(
+            json!({"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}),
+            Direction::Ingress,
+        )
+        .expect("live");
+        let mut expected = template.clone();
+        expected.as_object_mut().expect("object").remove("Description");
+        assert_eq!(Rule::shaped(&template, &live), expected);
+        assert_eq!(
+            live.to_value(Direction::Egress),
+            json!({"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"})
+        );
+    }
+}
