@@ -9,6 +9,10 @@
 
 pub mod gateway_attachment;
 pub mod internet_gateway;
+pub mod security_group;
+pub mod security_group_egress;
+pub mod security_group_ingress;
+pub mod sg_rule;
 pub mod subnet;
 pub mod vpc;
 
@@ -305,6 +309,9 @@ impl ServiceContext for Ec2 {
         &subnet::SubnetType,
         &internet_gateway::InternetGatewayType,
         &gateway_attachment::GatewayAttachmentType,
+        &security_group::SecurityGroupType,
+        &security_group_ingress::SecurityGroupIngressType,
+        &security_group_egress::SecurityGroupEgressType,
     ];
 }
 
