@@ -55,6 +55,9 @@ const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchKey",
     "RepositoryNotFoundException",
     "InvalidVpcID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidRoute.NotFound",
+    "InvalidAssociationID.NotFound",
 ];
 
 const CONFLICT_CODES: &[&str] = &[

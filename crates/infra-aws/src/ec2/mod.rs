@@ -7,6 +7,9 @@
 //! intent's token as the [`INTENT_TAG`] tag in its `TagSpecifications`, and
 //! [`infra_core::provider::Provider::find`] looks the resource up by that tag after a crash.
 
+pub mod route;
+pub mod route_table;
+pub mod subnet_route_table_association;
 pub mod vpc;
 
 use crate::kit::service::{ResourceType, Service, ServiceContext};
@@ -299,6 +302,9 @@ impl ServiceContext for Ec2 {
     const TYPES: &'static [&'static dyn ResourceType<Self>] = &[
         // One line per type, each in its own file.
         &vpc::VpcType,
+        &route_table::RouteTableType,
+        &route::RouteType,
+        &subnet_route_table_association::AssociationType,
     ];
 }
 
