@@ -408,8 +408,8 @@ async fn a_lost_route_table_answer_never_makes_a_second_table() {
 }
 
 /// An association: read back; nothing of it updates in place (the schema makes both
-/// properties create-only), so another table is a new association, the old one removed
-/// first because the subnet names it; delete.
+/// properties create-only), so another table is a new association, made before the old one
+/// is deleted: the create moves the subnet, and the old association's delete finds it gone.
 #[tokio::test]
 async fn association_life_cycle() {
     let w = world().await;
@@ -418,7 +418,6 @@ async fn association_life_cycle() {
     let p = &w.provider;
     let t1 = create(p, ROUTE_TABLE, "t1", &json!({"VpcId": vpc})).await.expect("table").physical_id;
     let t2 = create(p, ROUTE_TABLE, "t2", &json!({"VpcId": vpc})).await.expect("table").physical_id;
-    assert_eq!(p.name_properties(ASSOCIATION), Some(vec!["SubnetId".to_string()]));
 
     let first = json!({"SubnetId": subnet, "RouteTableId": t1});
     let created = create(p, ASSOCIATION, "assoc", &first).await.expect("create");
@@ -440,12 +439,13 @@ async fn association_life_cycle() {
                 .to_string()
         )
     );
-    // The replacement keeps the subnet, so the old association goes first.
-    check_delete(p, ASSOCIATION, &id, &first).await;
-    assert!(w.associations_of(&subnet).await.is_empty());
+    // Create before delete: the new association takes the subnet over.
     let replacement = create(p, ASSOCIATION, "assoc-2", &second).await.expect("replacement");
     assert_ne!(replacement.physical_id, id);
     check_read_back(p, ASSOCIATION, &replacement, &second, "replacement").await;
+    assert_eq!(w.associations_of(&subnet).await, vec![replacement.physical_id.clone()]);
+    check_delete(p, ASSOCIATION, &id, &first).await;
+    check_read_back(p, ASSOCIATION, &replacement, &second, "after the old one's delete").await;
     assert_eq!(w.associations_of(&subnet).await, vec![replacement.physical_id.clone()]);
 
     // A table with a subnet associated cannot be deleted; once the association is gone it can.

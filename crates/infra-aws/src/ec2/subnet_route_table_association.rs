@@ -2,9 +2,10 @@
 //! association ID EC2 assigns; GetAtt `Id`.
 //!
 //! The registry schema makes both properties create-only, so another route table is a new
-//! association, not `ReplaceRouteTableAssociation`. A subnet has one association at a time,
-//! so the subnet names the association: a replacement that keeps the subnet removes the old
-//! association before it makes the new one.
+//! association. A subnet has one association at a time, and a replacement makes the new one
+//! before it deletes the old: so a create for a subnet associated with another table moves the
+//! subnet to its table (`ReplaceRouteTableAssociation`, which gives a new association ID), as
+//! CloudFormation does, and the old association's delete then finds it already gone.
 //!
 //! An association cannot carry tags, so its create cannot carry the intent tag: after a lost
 //! answer, and in [`infra_core::provider::Provider::find`], the association is looked up by
@@ -120,16 +121,37 @@ async fn create(p: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> 
     let id = Box::pin(p.create_once(
         OPERATION,
         || async {
-            let out = p
-                .client
-                .associate_route_table()
-                .subnet_id(&spec.subnet)
-                .route_table_id(&spec.table)
-                .send()
-                .await
-                .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
-            out.association_id
-                .filter(|id| !id.is_empty())
+            let moved = associations(p, "association.subnet-id", &spec.subnet, false)
+                .await?
+                .into_iter()
+                .find(|a| a.subnet_id() == Some(spec.subnet.as_str()))
+                .filter(|a| a.route_table_id() != Some(spec.table.as_str()));
+            let id = match moved.as_ref().and_then(|a| a.route_table_association_id()) {
+                Some(current) => {
+                    const REPLACE: &str = "ReplaceRouteTableAssociation";
+                    let out = p
+                        .client
+                        .replace_route_table_association()
+                        .association_id(current)
+                        .route_table_id(&spec.table)
+                        .send()
+                        .await
+                        .map_err(|e| crate::error::from_sdk(REPLACE, &e))?;
+                    out.new_association_id
+                }
+                None => {
+                    let out = p
+                        .client
+                        .associate_route_table()
+                        .subnet_id(&spec.subnet)
+                        .route_table_id(&spec.table)
+                        .send()
+                        .await
+                        .map_err(|e| crate::error::from_sdk(OPERATION, &e))?;
+                    out.association_id
+                }
+            };
+            id.filter(|id| !id.is_empty())
                 .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no association ID"))
         },
         // No tag to look for: what the create made is the subnet's association with the table.
@@ -181,10 +203,6 @@ pub(crate) struct AssociationType;
 impl crate::kit::service::ResourceType<Ec2> for AssociationType {
     fn type_name(&self) -> &'static str {
         TYPE
-    }
-    /// A subnet has one association at a time.
-    fn name_properties(&self) -> Option<Vec<String>> {
-        Some(vec!["SubnetId".to_string()])
     }
     async fn create(&self, ec2: &Ec2, req: &CreateRequest) -> Result<Applied, ProviderError> {
         create(ec2, req).await
