@@ -11,12 +11,12 @@
 # The local AWS is stopped and the temporary project (its state included) removed on exit,
 # so nothing is left behind in the repository.
 #
-# Only the identity and backend layers are deployed: network, shared and frontend use EC2, S3
-# and ECR resource types that infra has no providers for yet.
+# The identity, network and backend layers are deployed: shared and frontend use S3 and ECR
+# resource types that infra has no providers for yet.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAYERS=(--layer identity --layer backend)
+LAYERS=(--layer identity --layer network --layer backend)
 
 bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
 say() { echo; bold "==> $*"; }
@@ -68,7 +68,7 @@ unset AWS_PROFILE AWS_ENDPOINT_URL INFRA_PROJECT_DIR INFRA_ENV
 say "Validating every layer of the project"
 run validate --env dev
 
-say "Planning the identity and backend layers (network, shared and frontend need EC2, S3 and ECR providers, not built yet)"
+say "Planning the identity, network and backend layers (shared and frontend need S3 and ECR providers, not built yet)"
 run plan --env dev "${LAYERS[@]}"
 
 say "Applying them"

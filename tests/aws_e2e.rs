@@ -480,3 +480,118 @@ fn a_new_model_image_rolls_the_endpoint_in_place() {
         p.runtime.block_on(sagemaker.describe_model_package_group().model_package_group_name("e2e-models").send());
     assert!(group.is_err(), "the model package group is deleted: {group:?}");
 }
+
+/// The routing template: a route table, a default route, and a subnet associated with the
+/// table. The VPC, subnet and gateways around it are made through the SDK beforehand (the
+/// subnet and the gateways are not native types); `{…}` are their IDs and what varies.
+const ROUTING_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  PublicTable:
+    Type: AWS::EC2::RouteTable
+    Properties:
+      VpcId: {vpc}
+      Tags:
+        - Key: tier
+          Value: {tier}
+  PrivateTable:
+    Type: AWS::EC2::RouteTable
+    Properties:
+      VpcId: {vpc}
+  DefaultRoute:
+    Type: AWS::EC2::Route
+    Properties:
+      RouteTableId: !Ref PublicTable
+      DestinationCidrBlock: 0.0.0.0/0
+      {target}
+  Association:
+    Type: AWS::EC2::SubnetRouteTableAssociation
+    Properties:
+      SubnetId: {subnet}
+      RouteTableId: !Ref {table}
+Outputs:
+  Route:
+    Value: !Ref DefaultRoute
+  Destination:
+    Value: !GetAtt DefaultRoute.CidrBlock
+"#;
+
+#[test]
+fn ec2_routing_types_apply_update_in_place_replace_and_destroy() {
+    let p = AwsProject::new(&[("network", "routing.yaml", "")]);
+    let ec2 = aws_sdk_ec2::Client::new(&p.sdk_config());
+    let vpc =
+        p.runtime.block_on(ec2.create_vpc().cidr_block("10.40.0.0/16").send()).expect("vpc").vpc.and_then(|v| v.vpc_id);
+    let vpc = vpc.expect("VPC ID");
+    let subnet =
+        p.runtime.block_on(ec2.create_subnet().vpc_id(&vpc).cidr_block("10.40.1.0/24").send()).expect("subnet");
+    let subnet = subnet.subnet.and_then(|s| s.subnet_id).expect("subnet ID");
+    let igw = p.runtime.block_on(ec2.create_internet_gateway().send()).expect("igw").internet_gateway;
+    let igw = igw.and_then(|g| g.internet_gateway_id).expect("igw ID");
+    p.runtime.block_on(ec2.attach_internet_gateway().internet_gateway_id(&igw).vpc_id(&vpc).send()).expect("attach");
+    let eip = p.runtime.block_on(ec2.allocate_address().send()).expect("address").allocation_id.expect("allocation ID");
+    let nat = p.runtime.block_on(ec2.create_nat_gateway().subnet_id(&subnet).allocation_id(eip).send()).expect("nat");
+    let nat = nat.nat_gateway.and_then(|n| n.nat_gateway_id).expect("NAT gateway ID");
+    let template = |tier: &str, target: &str, table: &str| {
+        ROUTING_TEMPLATE
+            .replace("{vpc}", &vpc)
+            .replace("{subnet}", &subnet)
+            .replace("{tier}", tier)
+            .replace("{target}", target)
+            .replace("{table}", table)
+    };
+    let to_igw = format!("GatewayId: {igw}");
+    p.write("stacks/network/routing.yaml", &template("public", &to_igw, "PublicTable"));
+
+    p.expect(0, &["apply", "-auto-approve"]);
+    p.expect(0, &["plan", "--detailed-exitcode"]);
+    let public = p.attribute("network", "PublicTable", "RouteTableId");
+    let private = p.attribute("network", "PrivateTable", "RouteTableId");
+    let association = p.attribute("network", "Association", "Id");
+    let routes = |table: &str| {
+        let out = p.runtime.block_on(ec2.describe_route_tables().route_table_ids(table).send()).expect("describe");
+        out.route_tables()
+            .iter()
+            .flat_map(|t| t.routes())
+            .filter(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+            .map(|r| (r.gateway_id().map(str::to_string), r.nat_gateway_id().map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    let associated = |table: &str| {
+        let out = p.runtime.block_on(ec2.describe_route_tables().route_table_ids(table).send()).expect("describe");
+        out.route_tables()
+            .iter()
+            .flat_map(|t| t.associations())
+            .filter(|a| a.subnet_id() == Some(subnet.as_str()))
+            .filter_map(|a| a.route_table_association_id().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(routes(&public), [(Some(igw.clone()), None)]);
+    assert_eq!(associated(&public), vec![association.clone()]);
+    let output = p.expect(0, &["output", "--format", "json"]);
+    assert!(output.stdout.contains(&format!("{public}|0.0.0.0/0")), "{}", output.both());
+
+    // New tags and a new target are in place; another table is a new association.
+    p.write("stacks/network/routing.yaml", &template("edge", &format!("NatGatewayId: {nat}"), "PrivateTable"));
+    let plan = p.expect(2, &["plan", "--detailed-exitcode"]);
+    assert!(marked(&plan, "~", "PublicTable"), "{}", plan.both());
+    assert!(marked(&plan, "~", "DefaultRoute"), "{}", plan.both());
+    assert!(marked(&plan, "+/-", "Association"), "{}", plan.both());
+    assert!(plan.stdout.contains("Association must be replaced (create before destroy)"), "{}", plan.both());
+    assert!(plan.stdout.contains("0 to add, 2 to change, 1 to replace, 0 to destroy"), "{}", plan.both());
+    p.expect(0, &["apply", "-auto-approve"]);
+    p.expect(0, &["plan", "--detailed-exitcode"]);
+    assert_eq!(p.attribute("network", "PublicTable", "RouteTableId"), public, "the table is kept");
+    assert_eq!(routes(&public), [(None, Some(nat.clone()))]);
+    let replaced = p.attribute("network", "Association", "Id");
+    assert_ne!(replaced, association);
+    assert!(associated(&public).is_empty());
+    assert_eq!(associated(&private), [replaced]);
+
+    p.expect(0, &["destroy", "-auto-approve"]);
+    for table in [&public, &private] {
+        let gone = p.runtime.block_on(ec2.describe_route_tables().route_table_ids(table).send());
+        assert_eq!(error_code(gone), "InvalidRouteTableID.NotFound", "{table}");
+    }
+    let listed = p.expect(0, &["state", "list"]);
+    assert!(!listed.stdout.contains("network."), "{}", listed.both());
+}

@@ -58,6 +58,9 @@ const NOT_FOUND_CODES: &[&str] = &[
     "InvalidSubnetID.NotFound",
     "InvalidInternetGatewayID.NotFound",
     "InvalidVpnGatewayID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidRoute.NotFound",
+    "InvalidAssociationID.NotFound",
 ];
 
 const CONFLICT_CODES: &[&str] = &[

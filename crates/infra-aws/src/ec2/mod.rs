@@ -9,11 +9,14 @@
 
 pub mod gateway_attachment;
 pub mod internet_gateway;
+pub mod route;
+pub mod route_table;
 pub mod security_group;
 pub mod security_group_egress;
 pub mod security_group_ingress;
 pub mod sg_rule;
 pub mod subnet;
+pub mod subnet_route_table_association;
 pub mod vpc;
 
 use crate::kit::service::{ResourceType, Service, ServiceContext};
@@ -312,6 +315,9 @@ impl ServiceContext for Ec2 {
         &security_group::SecurityGroupType,
         &security_group_ingress::SecurityGroupIngressType,
         &security_group_egress::SecurityGroupEgressType,
+        &route_table::RouteTableType,
+        &route::RouteType,
+        &subnet_route_table_association::AssociationType,
     ];
 }
 
