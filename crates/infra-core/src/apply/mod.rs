@@ -15,6 +15,10 @@
 
 mod execute;
 pub mod recover;
+#[cfg(feature = "testing")]
+mod testing;
+#[cfg(feature = "testing")]
+pub use testing::{CollectEvents, MemoryRecorder, RecordedEntry};
 mod schedule;
 
 pub(crate) use execute::delete_record;
@@ -27,7 +31,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -46,42 +50,6 @@ pub trait Recorder: Send + Sync {
     async fn done(&self, layer: &str, key: &ObjectKey, record: Option<&ResourceRecord>) -> Result<(), RecordError>;
     /// The layer's outputs are now exactly these.
     async fn outputs(&self, layer: &str, outputs: &BTreeMap<String, OutputRecord>) -> Result<(), RecordError>;
-}
-
-/// A [`Recorder`] that keeps entries in memory: for tests and dry runs.
-#[derive(Default)]
-pub struct MemoryRecorder {
-    pub entries: Mutex<Vec<RecordedEntry>>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum RecordedEntry {
-    Intent(String, Intent),
-    Done(String, ObjectKey, Option<ResourceRecord>),
-    Outputs(String, BTreeMap<String, OutputRecord>),
-}
-
-impl MemoryRecorder {
-    pub fn entries(&self) -> Vec<RecordedEntry> {
-        self.entries.lock().map(|e| e.clone()).unwrap_or_default()
-    }
-    fn push(&self, e: RecordedEntry) -> Result<(), RecordError> {
-        self.entries.lock().map_err(|_| "recorder lock poisoned")?.push(e);
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Recorder for MemoryRecorder {
-    async fn intent(&self, layer: &str, intent: &Intent) -> Result<(), RecordError> {
-        self.push(RecordedEntry::Intent(layer.to_string(), intent.clone()))
-    }
-    async fn done(&self, layer: &str, key: &ObjectKey, record: Option<&ResourceRecord>) -> Result<(), RecordError> {
-        self.push(RecordedEntry::Done(layer.to_string(), key.clone(), record.cloned()))
-    }
-    async fn outputs(&self, layer: &str, outputs: &BTreeMap<String, OutputRecord>) -> Result<(), RecordError> {
-        self.push(RecordedEntry::Outputs(layer.to_string(), outputs.clone()))
-    }
 }
 
 /// A [`Recorder`] over the layers' state journals (group-committed, durable on return).
@@ -188,18 +156,6 @@ pub struct Silent;
 
 impl Reporter for Silent {
     fn event(&self, _event: &Event) {}
-}
-
-/// A reporter that keeps events, for tests.
-#[derive(Default)]
-pub struct CollectEvents(pub Mutex<Vec<Event>>);
-
-impl Reporter for CollectEvents {
-    fn event(&self, event: &Event) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(event.clone());
-        }
-    }
 }
 
 /// Set on the first SIGINT: no new operations start; those running finish and are recorded.
