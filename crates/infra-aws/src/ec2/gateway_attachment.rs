@@ -16,6 +16,7 @@
 use super::{filter, Ec2};
 use crate::kit::errors::absent_if_missing;
 use crate::kit::props::{check_in_place, Props};
+use crate::kit::waiter::Waits as _;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_ec2::types::AttachmentStatus;
 use infra_core::provider::{

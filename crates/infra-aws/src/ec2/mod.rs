@@ -21,13 +21,13 @@ pub mod vpc;
 
 use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{retry, retry_mapped, RetryPolicy};
-use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
+use crate::waiter::{HeartbeatSink, Polling, Timeouts, Waits};
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, ResourceType as SdkResourceType, Tag, TagSpecification};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use infra_core::provider::{ErrorKind, ProviderError, ResourceContext, INTENT_TAG};
+use infra_core::provider::{ErrorKind, ProviderError, INTENT_TAG};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -112,25 +112,6 @@ impl Ec2 {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         retry(&self.retry_fresh, operation, op).await
-    }
-
-    /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
-    pub(crate) fn wait<'a>(
-        &'a self,
-        context: &ResourceContext,
-        phase: Phase,
-        operation: &'a str,
-        subject: &'a str,
-        target: &'a str,
-    ) -> Result<Wait<'a>, ProviderError> {
-        Ok(Wait {
-            operation,
-            subject,
-            target,
-            timeout: self.settings.timeouts.resolve(context, phase)?,
-            polling: &self.settings.polling,
-            heartbeats: self.settings.heartbeats.as_ref(),
-        })
     }
 
     /// Creates a resource whose ID EC2 assigns, without ever making a second one.
@@ -319,6 +300,12 @@ impl ServiceContext for Ec2 {
         &route::RouteType,
         &subnet_route_table_association::AssociationType,
     ];
+}
+
+impl Waits for Ec2 {
+    fn waiting(&self) -> (&Timeouts, &Polling, Option<&HeartbeatSink>) {
+        (&self.settings.timeouts, &self.settings.polling, self.settings.heartbeats.as_ref())
+    }
 }
 
 #[cfg(test)]

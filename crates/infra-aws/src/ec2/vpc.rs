@@ -12,6 +12,7 @@ use crate::kit::props::check_in_place;
 use crate::kit::props::Props;
 use crate::kit::readback::{omit_defaults, ObjectBuilder};
 use crate::kit::tags::observed as tags_value;
+use crate::kit::waiter::Waits as _;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcAttributeName, VpcCidrBlockStateCode, VpcState,

@@ -142,6 +142,26 @@ pub enum Poll<T> {
     Failed(String),
 }
 
+/// A service whose resources are waited on. Its timeouts (overridden by a resource's
+/// `Metadata`), polling and heartbeats make the waiter for one resource's phase.
+pub(crate) trait Waits {
+    /// The service's timeouts, polling and heartbeats.
+    fn waiting(&self) -> (&Timeouts, &Polling, Option<&HeartbeatSink>);
+
+    /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
+    fn wait<'a>(
+        &'a self,
+        context: &ResourceContext,
+        phase: Phase,
+        operation: &'a str,
+        subject: &'a str,
+        target: &'a str,
+    ) -> Result<Wait<'a>, ProviderError> {
+        let (timeouts, polling, heartbeats) = self.waiting();
+        Ok(Wait { operation, subject, target, timeout: timeouts.resolve(context, phase)?, polling, heartbeats })
+    }
+}
+
 /// Everything a wait needs besides the poll itself.
 pub struct Wait<'a> {
     /// The operation reported in errors, e.g. `CreateEndpoint`.

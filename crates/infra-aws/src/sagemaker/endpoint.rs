@@ -9,6 +9,7 @@ use crate::kit::props::Props;
 use crate::kit::readback::{conform, ObjectBuilder};
 use crate::kit::service::ResourceType;
 use crate::kit::tags::observed as tags_value;
+use crate::kit::waiter::Waits as _;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;

@@ -6,7 +6,7 @@ use crate::kit::adopt::{create_or_adopt, Created};
 use crate::kit::props::Props;
 use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{is_iam_propagation, retry, RetryPolicy, IAM_PROPAGATION_WINDOW};
-use crate::waiter::{HeartbeatSink, Phase, Polling, Timeouts, Wait};
+use crate::waiter::{HeartbeatSink, Polling, Timeouts, Waits};
 use aws_sdk_sagemaker::types::Tag;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -106,25 +106,6 @@ impl SageMaker {
             Created::Made(v) => Ok(Some(v)),
             Created::Adopt(_) => Ok(None),
         }
-    }
-
-    /// A waiter for `phase` of `context`'s resource, with the resource's own timeout if set.
-    pub(crate) fn wait<'a>(
-        &'a self,
-        context: &ResourceContext,
-        phase: Phase,
-        operation: &'a str,
-        subject: &'a str,
-        target: &'a str,
-    ) -> Result<Wait<'a>, ProviderError> {
-        Ok(Wait {
-            operation,
-            subject,
-            target,
-            timeout: self.settings.timeouts.resolve(context, phase)?,
-            polling: &self.settings.polling,
-            heartbeats: self.settings.heartbeats.as_ref(),
-        })
     }
 
     /// All tags on a SageMaker resource.
@@ -293,6 +274,12 @@ impl ServiceContext for SageMaker {
         &endpoint::EndpointType,
         &model_package_group::ModelPackageGroupType,
     ];
+}
+
+impl Waits for SageMaker {
+    fn waiting(&self) -> (&Timeouts, &Polling, Option<&HeartbeatSink>) {
+        (&self.settings.timeouts, &self.settings.polling, self.settings.heartbeats.as_ref())
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::kit::props::Props;
 use crate::kit::readback::{conform, ObjectBuilder};
 use crate::kit::service::ResourceType;
 use crate::kit::tags::observed as tags_value;
+use crate::kit::waiter::Waits as _;
 use crate::waiter::{Phase, Poll};
 use aws_sdk_sagemaker::operation::describe_model_package_group::DescribeModelPackageGroupOutput;
 use aws_sdk_sagemaker::types::ModelPackageGroupStatus;
