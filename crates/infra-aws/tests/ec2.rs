@@ -4,15 +4,16 @@
 //! around the create: a lost answer never makes a second VPC, and a failure after the create
 //! reports the VPC it made.
 
-use infra_aws::ec2::{Ec2Provider, Ec2Settings};
+mod ec2_support;
+
+use ec2_support::settings;
+use infra_aws::ec2::Ec2Provider;
 use infra_aws::testing::{Account, Fault, FaultProxy, LocalAws};
-use infra_aws::waiter::Polling;
 use infra_core::provider::{
     Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest, INTENT_TAG,
 };
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const VPC: &str = "AWS::EC2::VPC";
 
@@ -20,20 +21,6 @@ struct World {
     account: Account,
     provider: Ec2Provider,
     ec2: aws_sdk_ec2::Client,
-}
-
-/// Settings for a local AWS: short waits, no heartbeats.
-fn settings() -> Ec2Settings {
-    Ec2Settings {
-        consistency_window: Duration::from_secs(1),
-        polling: Polling {
-            initial_interval: Duration::from_millis(10),
-            max_interval: Duration::from_millis(50),
-            heartbeat_every: Duration::from_secs(60),
-        },
-        heartbeats: None,
-        ..Ec2Settings::default()
-    }
 }
 
 async fn world() -> World {

@@ -4,17 +4,17 @@
 //! `AWS::EC2::SecurityGroupEgress`: create, read back as applied, in-place update,
 //! replacement, delete, and `find` by token after a lost answer.
 
-use infra_aws::ec2::{Ec2Provider, Ec2Settings};
+mod ec2_support;
+
+use ec2_support::settings;
+use infra_aws::ec2::Ec2Provider;
 use infra_aws::testing::{Account, Fault, FaultProxy, LocalAws};
-use infra_aws::waiter::Polling;
 use infra_core::provider::{
     Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
     ResourceContext, UpdateRequest, INTENT_TAG,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
-
 const GROUP: &str = "AWS::EC2::SecurityGroup";
 const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
 const EGRESS: &str = "AWS::EC2::SecurityGroupEgress";
@@ -24,19 +24,6 @@ struct World {
     provider: Ec2Provider,
     ec2: aws_sdk_ec2::Client,
     vpc: String,
-}
-
-fn settings() -> Ec2Settings {
-    Ec2Settings {
-        consistency_window: Duration::from_secs(1),
-        polling: Polling {
-            initial_interval: Duration::from_millis(10),
-            max_interval: Duration::from_millis(50),
-            heartbeat_every: Duration::from_secs(60),
-        },
-        heartbeats: None,
-        ..Ec2Settings::default()
-    }
 }
 
 /// An account of its own with one VPC in it.
