@@ -5,18 +5,16 @@
 #
 # Builds infra, starts a local AWS (moto server, installed into .venv/ on first use) on a free
 # loopback port, copies the reference project (infra.toml + stacks/) into a temporary
-# directory with the dev environment pointed at it, then runs what a user would:
-#   validate, plan, apply, output, a no-op plan, an endpoint rollout to a new instance type
-#   (new endpoint configuration, UpdateEndpoint), another no-op plan, destroy.
+# directory with the dev environment pointed at it, then runs what a user would, over all
+# five layers (identity, network, shared, backend, frontend):
+#   validate, graph, plan, apply, output, a no-op plan, an endpoint rollout to a new model
+#   version (new model and endpoint configuration, UpdateEndpoint), another to a new instance
+#   type, a no-op plan, destroy, and a listing of what the account still holds (nothing).
 # The local AWS is stopped and the temporary project (its state included) removed on exit,
 # so nothing is left behind in the repository.
-#
-# The identity, network and backend layers are deployed: shared and frontend use S3 and ECR
-# resource types that infra has no providers for yet.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-LAYERS=(--layer identity --layer network --layer backend)
 
 bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
 say() { echo; bold "==> $*"; }
@@ -68,26 +66,44 @@ unset AWS_PROFILE AWS_ENDPOINT_URL INFRA_PROJECT_DIR INFRA_ENV
 say "Validating every layer of the project"
 run validate --env dev
 
-say "Planning the identity, network and backend layers (shared and frontend need S3 and ECR providers, not built yet)"
-run plan --env dev "${LAYERS[@]}"
+say "The five layers and what depends on what (Graphviz DOT; the summary goes to stderr)"
+echo
+bold "\$ infra graph --env dev > graph.dot"
+"$INFRA" graph --env dev > graph.dot
+grep -o 'label="[a-z]*"' graph.dot | sed 's/label=/  layer /'
+
+say "Planning all five layers (the CloudWatch dashboard has no native provider: it goes through CloudFormation)"
+run plan --env dev
 
 say "Applying them"
-run apply -auto-approve --env dev "${LAYERS[@]}"
+run apply -auto-approve --env dev
 
 say "Their outputs"
 run output --env dev
 
 say "Planning again: nothing to change"
-run plan --env dev "${LAYERS[@]}" --detailed-exitcode
+run plan --env dev --detailed-exitcode
 
-say "Rolling the endpoint to a larger instance type: a new endpoint configuration, UpdateEndpoint keeping the autoscaled capacity, then the old configuration deleted"
-sed -i 's/^InstanceType = "ml.t2.medium"$/InstanceType = "ml.t2.large"/' infra.toml
-grep -q '^InstanceType = "ml.t2.large"$' infra.toml || { echo "demo: could not change InstanceType in infra.toml" >&2; exit 1; }
+say "Rolling the endpoint to model version 2: a new model and endpoint configuration, UpdateEndpoint keeping the autoscaled capacity, then the old ones deleted"
+sed -i 's/^    Default: "1"$/    Default: "2"/' stacks/backend/endpoint.yaml
+grep -q '^    Default: "2"$' stacks/backend/endpoint.yaml || { echo "demo: could not change ModelVersion in endpoint.yaml" >&2; exit 1; }
 run plan --env dev --layer backend
 run apply -auto-approve --env dev --layer backend
-run plan --env dev "${LAYERS[@]}" --detailed-exitcode
+
+say "Rolling it to a larger instance type: a new endpoint configuration, the same model"
+sed -i 's/^InstanceType = "ml.t2.medium"$/InstanceType = "ml.t2.large"/' infra.toml
+grep -q '^InstanceType = "ml.t2.large"$' infra.toml || { echo "demo: could not change InstanceType in infra.toml" >&2; exit 1; }
+run apply -auto-approve --env dev --layer backend
+run plan --env dev --detailed-exitcode
 
 say "Destroying everything"
-run destroy -auto-approve --env dev "${LAYERS[@]}"
+run destroy -auto-approve --env dev
+
+say "What the local AWS account still holds (scripts/inventory.py): nothing"
+"$ROOT/.venv/bin/python" "$ROOT/scripts/inventory.py" --endpoint-url "$URL" |
+    python3 -c 'import json, sys
+left = {kind: ids for kind, ids in json.load(sys.stdin).items() if ids}
+print("  nothing left" if not left else "\n".join(f"  {kind}: {ids}" for kind, ids in left.items()))
+sys.exit(1 if left else 0)'
 
 say "Done: the local AWS is stopped and the temporary project removed"

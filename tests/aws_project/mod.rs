@@ -68,6 +68,49 @@ impl AwsProject {
         project
     }
 
+    /// The repository's reference project (its `infra.toml` and `stacks/`) on a fresh
+    /// account, every environment pointed at the local AWS.
+    pub fn reference() -> AwsProject {
+        let project = AwsProject::empty();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let settings = std::fs::read_to_string(root.join("infra.toml")).expect("read the reference infra.toml");
+        let mut text = String::new();
+        for line in settings.lines() {
+            text.push_str(line);
+            text.push('\n');
+            let header = line.strip_prefix("[environments.").and_then(|rest| rest.strip_suffix(']'));
+            if header.is_some_and(|env| !env.contains('.')) {
+                text.push_str(&format!("endpoint_url = \"{}\"\n", project.account.endpoint_url));
+            }
+        }
+        project.write("infra.toml", &text);
+        copy_tree(&root.join("stacks"), &project.dir.path().join("stacks"));
+        project
+    }
+
+    /// What the account holds, by kind (`scripts/inventory.py`: roles, VPCs and what is in
+    /// them, buckets, repositories, SageMaker resources, scalable targets, stacks,
+    /// dashboards), the default VPC's resources left out.
+    pub fn inventory(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let credentials = &self.account.credentials;
+        let out = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/inventory.py"))
+            .arg("--endpoint-url")
+            .arg(&self.account.endpoint_url)
+            .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &credentials.secret_access_key)
+            .env("AWS_SESSION_TOKEN", credentials.session_token.as_deref().unwrap_or(""))
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run scripts/inventory.py");
+        let run = Run::from(out);
+        assert_eq!(run.code, 0, "scripts/inventory.py\n{}", run.both());
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("inventory printed no JSON ({e}):\n{}", run.both()))
+    }
+
     /// An empty folder on a fresh account: no infra.toml, no templates.
     pub fn empty() -> AwsProject {
         let aws = LocalAws::shared().unwrap_or_else(|e| panic!("failed to start the local AWS: {e}"));
@@ -201,5 +244,18 @@ impl AwsProject {
     /// Replace the account ID wherever it appears, so output can be snapshotted.
     pub fn redact(&self, text: &str) -> String {
         text.replace(&self.account.account_id, "<account>").replace(&self.account.endpoint_url, "<endpoint>")
+    }
+}
+
+/// Copies the files under `from` to `to`, folders included.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copy file");
+        }
     }
 }
