@@ -241,6 +241,46 @@ async fn each_property_created_read_back_and_updated_in_place() {
     }
 }
 
+/// Changes made outside infra show in the read-back: it reports what ECR holds, not the
+/// template.
+#[tokio::test]
+async fn changes_made_outside_show_in_the_read_back() {
+    let w = world().await;
+    let applied_props = w
+        .fill(&json!({"RepositoryName": "drifting", "LifecyclePolicy": {"LifecyclePolicyText": KEEP_30},
+        "RepositoryPolicyText": pull_policy(&["ecr:BatchGetImage"]), "Tags": [{"Key": "team", "Value": "ml"}]}));
+    let applied = w.create("Drifting", &applied_props).await.expect("create");
+    let arn = applied.attributes["Arn"].as_str().expect("arn");
+    w.ecr.delete_lifecycle_policy().repository_name("drifting").send().await.expect("delete lifecycle policy");
+    let other_policy = w.fill(&pull_policy(&["ecr:BatchGetImage", "ecr:PutImage"])).to_string();
+    w.ecr.set_repository_policy().repository_name("drifting").policy_text(&other_policy).send().await.expect("policy");
+    w.ecr
+        .put_image_tag_mutability()
+        .repository_name("drifting")
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Immutable)
+        .send()
+        .await
+        .expect("mutability");
+    let scanning = aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(true).build();
+    w.ecr
+        .put_image_scanning_configuration()
+        .repository_name("drifting")
+        .image_scanning_configuration(scanning)
+        .send()
+        .await
+        .expect("scanning");
+    let tag = aws_sdk_ecr::types::Tag::builder().key("owner").value("someone").build().expect("tag");
+    w.ecr.tag_resource().resource_arn(arn).tags(tag).send().await.expect("tag");
+    let read = w.read("Drifting", "drifting", &applied_props).await.expect("exists");
+    let policy: Value = serde_json::from_str(&other_policy).expect("json");
+    assert_eq!(
+        read.properties,
+        json!({"RepositoryName": "drifting", "ImageTagMutability": "IMMUTABLE",
+               "ImageScanningConfiguration": {"ScanOnPush": true}, "RepositoryPolicyText": policy,
+               "Tags": [{"Key": "team", "Value": "ml"}, {"Key": "owner", "Value": "someone"}]})
+    );
+}
+
 #[tokio::test]
 async fn generated_names_are_lowercase_and_fit_ecr() {
     let w = world().await;

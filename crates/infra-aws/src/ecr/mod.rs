@@ -136,10 +136,11 @@ mod tests {
 
     #[test]
     fn generated_names_satisfy_ecr() {
+        let (long_stack, long_id) = ("S".repeat(300), "L".repeat(300));
         let cases = [
             ("mlplatform-dev-shared", "InferenceRepository", "mlplatform-dev-shared-inferencerepository-"),
             ("-Odd_Stack.Name", "Repo_1", "oddstackname-repo1-"),
-            (&*"S".repeat(300), &*"L".repeat(300), "sss"),
+            (long_stack.as_str(), long_id.as_str(), "sss"),
         ];
         for (stack, logical_id, prefix) in cases {
             let ctx = ResourceContext {
