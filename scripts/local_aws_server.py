@@ -1,4 +1,4 @@
-"""The local AWS: moto server, plus the SageMaker operations moto lacks.
+"""The local AWS: moto server, plus the SageMaker operations moto lacks and one ECR fix.
 
 moto 5.2.5 answers neither UpdateEndpoint nor DeleteModelPackageGroup, nor the model package
 group policy calls, so an endpoint rollout or the removal of a model package group could only
@@ -15,6 +15,9 @@ What is emulated, and how closely:
   does; missing groups answer the ValidationException DescribeModelPackageGroup answers.
 - PutModelPackageGroupPolicy, GetModelPackageGroupPolicy, DeleteModelPackageGroupPolicy: the
   policy is kept as the text given.
+- ECR PutImageScanningConfiguration: an `imageScanningConfiguration` without `scanOnPush`
+  turns scanning on push off, as ECR does (the field defaults to false, and the AWS SDKs leave
+  a false boolean out of the request); moto 5.2.5 ignored such a request and left it on.
 
 Usage: python scripts/local_aws_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
 """
@@ -24,6 +27,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
+from moto.ecr import models as ecr_models
 from moto.sagemaker import models, responses
 from moto.sagemaker.exceptions import ValidationError
 
@@ -189,6 +193,15 @@ for name, handler in (
     ("delete_model_package_group_policy", _delete_model_package_group_policy),
 ):
     setattr(responses.SageMakerResponse, name, handler)
+
+
+
+def _update_image_scanning_configuration(self: Any, image_scanning_configuration: Any = None) -> None:
+    if image_scanning_configuration is not None:
+        self.image_scanning_configuration = {"scanOnPush": bool(image_scanning_configuration.get("scanOnPush", False))}
+
+
+ecr_models.Repository._update_image_scanning_configuration = _update_image_scanning_configuration
 
 if __name__ == "__main__":
     from moto.server import main

@@ -4,6 +4,7 @@
 pub mod application_autoscaling;
 pub mod config;
 pub mod ec2;
+pub mod ecr;
 pub mod error;
 pub mod iam;
 pub mod kit;
@@ -19,6 +20,7 @@ pub use application_autoscaling::ApplicationAutoScalingProvider;
 pub use aws_config::SdkConfig;
 pub use config::AwsSettings;
 pub use ec2::{Ec2Provider, Ec2Settings};
+pub use ecr::EcrProvider;
 /// The waiters, where callers have always found them.
 pub use kit::waiter;
 pub use retry::{retry, RetryPolicy};
@@ -40,5 +42,6 @@ pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Pro
         Arc::new(SageMakerProvider::new(config, retry.clone())),
         Arc::new(ApplicationAutoScalingProvider::new(config, retry.clone())),
         Arc::new(Ec2Provider::new(config, retry.clone())),
+        Arc::new(EcrProvider::new(config, retry.clone())),
     ]
 }
