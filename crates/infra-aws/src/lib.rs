@@ -10,6 +10,7 @@ pub mod kit;
 pub mod naming;
 pub mod policy;
 pub mod retry;
+pub mod s3;
 pub mod sagemaker;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -22,6 +23,7 @@ pub use ec2::{Ec2Provider, Ec2Settings};
 /// The waiters, where callers have always found them.
 pub use kit::waiter;
 pub use retry::{retry, RetryPolicy};
+pub use s3::{S3Provider, S3Settings};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 
 use infra_core::provider::{Provider, ProviderError};
@@ -40,5 +42,6 @@ pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Pro
         Arc::new(SageMakerProvider::new(config, retry.clone())),
         Arc::new(ApplicationAutoScalingProvider::new(config, retry.clone())),
         Arc::new(Ec2Provider::new(config, retry.clone())),
+        Arc::new(S3Provider::new(config, retry.clone())),
     ]
 }
