@@ -16,6 +16,10 @@ What is emulated, and how closely:
 - PutModelPackageGroupPolicy, GetModelPackageGroupPolicy, DeleteModelPackageGroupPolicy: the
   policy is kept as the text given.
 
+One S3 answer is fixed rather than added: moto 5.2.5 answers GetBucketVersioning with a
+`GetBucketVersioningResponse` root element, which boto3 ignores but the AWS SDK for Rust
+refuses; S3's root is `VersioningConfiguration`. The status is moto's own.
+
 Usage: python scripts/local_aws_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
 """
 
@@ -26,6 +30,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.sagemaker import models, responses
 from moto.sagemaker.exceptions import ValidationError
+from moto.s3 import responses as s3_responses
 
 # Per endpoint ARN: how many DescribeEndpoint answers still say Updating. Kept beside the
 # backend, not on moto's objects, whose every attribute becomes part of their answers.
@@ -189,6 +194,21 @@ for name, handler in (
     ("delete_model_package_group_policy", _delete_model_package_group_policy),
 ):
     setattr(responses.SageMakerResponse, name, handler)
+
+
+def _get_bucket_versioning(self: Any) -> tuple[int, dict[str, str], str]:
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    self.data["Action"] = "GetBucketVersioning"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        + (f"<Status>{status}</Status>" if status else "")
+        + "</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+setattr(s3_responses.S3Response, "get_bucket_versioning", _get_bucket_versioning)
 
 if __name__ == "__main__":
     from moto.server import main

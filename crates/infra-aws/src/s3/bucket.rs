@@ -281,7 +281,7 @@ impl ResourceType<S3> for BucketType {
         // so only asking first tells an existing bucket from a new one.
         let in_us_east_1 = s3.region == "us-east-1";
         if in_us_east_1 && s3.bucket_exists(&name).await? {
-            return Err(ours());
+            return Err(if s3.owns_bucket(&name).await? { ours() } else { owned_elsewhere(OP, &name) });
         }
         let configuration = (!in_us_east_1).then(|| {
             CreateBucketConfiguration::builder()

@@ -91,6 +91,25 @@ impl S3 {
             Err(e) => Err(e),
         }
     }
+
+    /// Whether this account owns the bucket: it is among the account's own buckets. (A bucket
+    /// of another account that lets this one in answers `HeadBucket` all the same.)
+    pub(crate) async fn owns_bucket(&self, bucket: &str) -> Result<bool, ProviderError> {
+        let c = &self.client;
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .call("ListBuckets", || c.list_buckets().prefix(bucket).set_continuation_token(token.clone()).send())
+                .await?;
+            if out.buckets().iter().any(|b| b.name() == Some(bucket)) {
+                return Ok(true);
+            }
+            match out.continuation_token() {
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => token = Some(next.to_string()),
+                _ => return Ok(false),
+            }
+        }
+    }
 }
 
 /// The error for a bucket name someone else holds (S3 bucket names are global).
