@@ -269,7 +269,11 @@ async fn every_sub_configuration_is_applied_changed_and_removed_in_place() {
                         "Transitions": [{"StorageClass": "GLACIER", "TransitionInDays": 90}]},
                     {"Id": "tmp", "Status": "Enabled", "Prefix": "tmp/",
                         "TagFilters": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}],
-                        "ExpiredObjectDeleteMarker": true}]}}),
+                        "ExpiredObjectDeleteMarker": true},
+                    {"Id": "older", "Status": "Enabled",
+                        "NoncurrentVersionTransitions": [
+                            {"StorageClass": "STANDARD_IA", "TransitionInDays": 30, "NewerNoncurrentVersions": 2}],
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 60}}]}}),
                 json!({"LifecycleConfiguration": {"Rules": [{"Status": "Enabled", "ExpirationInDays": 1}]}}),
                 json!({}),
             ],
