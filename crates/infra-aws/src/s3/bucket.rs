@@ -209,11 +209,26 @@ async fn empty(s3: &S3, name: &str) -> Result<usize, ProviderError> {
     let c = &s3.client;
     let start = std::time::Instant::now();
     let mut deleted = 0usize;
+    let mut last_page: Vec<ObjectIdentifier> = Vec::new();
     loop {
         let (ids, _) = versions_page(s3, name).await?;
         if ids.is_empty() {
             return Ok(deleted);
         }
+        // A page listed again after its delete answered without errors: S3 kept the objects
+        // (a retention setting, a bucket that lies), and asking again would never end.
+        if ids == last_page {
+            return Err(ProviderError::new(
+                ErrorKind::Conflict,
+                OP,
+                format!(
+                    "emptying bucket {name}: S3 accepted the deletion of {} object versions but still lists them; \
+                     check the bucket's object lock and retention settings",
+                    ids.len()
+                ),
+            ));
+        }
+        last_page.clone_from(&ids);
         let batch = ids.len();
         let delete = Delete::builder()
             .set_objects(Some(ids))
