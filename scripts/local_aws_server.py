@@ -19,6 +19,10 @@ What is emulated, and how closely:
   turns scanning on push off, as ECR does (the field defaults to false, and the AWS SDKs leave
   a false boolean out of the request); moto 5.2.5 ignored such a request and left it on.
 
+One S3 answer is fixed rather than added: moto 5.2.5 answers GetBucketVersioning with a
+`GetBucketVersioningResponse` root element, which boto3 ignores but the AWS SDK for Rust
+refuses; S3's root is `VersioningConfiguration`. The status is moto's own.
+
 Usage: python scripts/local_aws_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
 """
 
@@ -30,6 +34,7 @@ from moto.core.utils import utcnow
 from moto.ecr import models as ecr_models
 from moto.sagemaker import models, responses
 from moto.sagemaker.exceptions import ValidationError
+from moto.s3 import responses as s3_responses
 
 # Per endpoint ARN: how many DescribeEndpoint answers still say Updating. Kept beside the
 # backend, not on moto's objects, whose every attribute becomes part of their answers.
@@ -202,6 +207,21 @@ def _update_image_scanning_configuration(self: Any, image_scanning_configuration
 
 
 ecr_models.Repository._update_image_scanning_configuration = _update_image_scanning_configuration
+
+
+def _get_bucket_versioning(self: Any) -> tuple[int, dict[str, str], str]:
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    self.data["Action"] = "GetBucketVersioning"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        + (f"<Status>{status}</Status>" if status else "")
+        + "</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+setattr(s3_responses.S3Response, "get_bucket_versioning", _get_bucket_versioning)
 
 if __name__ == "__main__":
     from moto.server import main

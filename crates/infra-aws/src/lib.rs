@@ -11,6 +11,7 @@ pub mod kit;
 pub mod naming;
 pub mod policy;
 pub mod retry;
+pub mod s3;
 pub mod sagemaker;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -24,6 +25,7 @@ pub use ecr::EcrProvider;
 /// The waiters, where callers have always found them.
 pub use kit::waiter;
 pub use retry::{retry, RetryPolicy};
+pub use s3::{S3Provider, S3Settings};
 pub use sagemaker::{SageMakerProvider, SageMakerSettings};
 
 use infra_core::provider::{Provider, ProviderError};
@@ -43,5 +45,6 @@ pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Pro
         Arc::new(ApplicationAutoScalingProvider::new(config, retry.clone())),
         Arc::new(Ec2Provider::new(config, retry.clone())),
         Arc::new(EcrProvider::new(config, retry.clone())),
+        Arc::new(S3Provider::new(config, retry.clone())),
     ]
 }

@@ -206,6 +206,35 @@ impl<'a> Props<'a> {
         })
     }
 
+    /// A string that must be one of `allowed` (an enumeration of the service's).
+    pub fn one_of(&self, key: &str, allowed: &[&str]) -> Result<Option<String>, ProviderError> {
+        match self.string(key)? {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(ProviderError::new(
+                ErrorKind::Invalid,
+                self.operation,
+                format!("property {} must be one of {}, not {v:?}", render_path(&self.path, key), allowed.join(", ")),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// Refuses every key set here that is not in `supported`, as unsupported by `provider`
+    /// (`infra's S3 provider`): a property infra does not implement is never silently ignored.
+    pub fn only(&self, supported: &[&str], provider: &str) -> Result<(), ProviderError> {
+        match self.map.iter().find(|(k, v)| !v.is_null() && !supported.contains(&k.as_str())) {
+            Some((key, _)) => Err(ProviderError::new(
+                ErrorKind::Unsupported,
+                self.operation,
+                format!(
+                    "property {} is not supported by {provider}; remove it from the template or manage it \
+                     outside infra",
+                    render_path(&self.path, key)
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// `Tags` as key/value pairs (empty when absent).
     pub fn tags(&self) -> Result<Vec<(String, String)>, ProviderError> {
         Ok(self
@@ -306,6 +335,22 @@ mod tests {
         let p = Props::root(&props, "CreateThing").unwrap();
         let err = p.objects("Variants", |v| v.int("Count")).unwrap_err();
         assert_eq!(err.message, "property Variants.1.Count must be an integer");
+    }
+
+    #[test]
+    fn enumerations_and_unsupported_keys_name_the_path() {
+        let props = json!({"Rules": [{"Status": "On", "Extra": 1, "Gone": null}]});
+        let p = Props::root(&props, "PutThing").unwrap();
+        let status = p.objects("Rules", |r| r.one_of("Status", &["Enabled", "Disabled"])).unwrap_err();
+        assert_eq!(status.message, "property Rules.0.Status must be one of Enabled, Disabled, not \"On\"");
+        let extra = p.objects("Rules", |r| r.only(&["Status"], "infra's S3 provider")).unwrap_err();
+        assert_eq!(extra.kind, ErrorKind::Unsupported);
+        assert_eq!(
+            extra.message,
+            "property Rules.0.Extra is not supported by infra's S3 provider; remove it from the template or manage \
+             it outside infra"
+        );
+        assert!(p.objects("Rules", |r| r.only(&["Status", "Extra"], "x")).is_ok());
     }
 
     #[test]
