@@ -161,3 +161,31 @@ fn a_bucket_that_holds_objects_stops_destroy_and_stays_in_state_until_it_is_empt
     p.expect(0, &["destroy", "-auto-approve"]);
     assert_eq!(buckets(&p, &s3), vec![kept]);
 }
+
+/// The opt-in, `Metadata: { infra: { empty_on_delete: true } }`, added to a bucket that holds
+/// objects: the plan records it without calling S3 (a settings change), and `destroy`, which
+/// runs with what state recorded, then empties the bucket and deletes it.
+#[test]
+fn the_empty_on_delete_opt_in_is_recorded_then_destroy_empties_the_bucket() {
+    let (p, kept, scratch) = project();
+    let s3 = client(&p);
+    p.expect(0, &["apply", "-auto-approve"]);
+    for (key, body) in [("data/a", "1"), ("data/a", "2")] {
+        let put = s3.put_object().bucket(&scratch).key(key).body(body.as_bytes().to_vec().into()).send();
+        p.runtime.block_on(put).expect("put object");
+    }
+    let text = TEMPLATE.replace("{kept}", &kept).replace("{scratch}", &scratch).replace(
+        "  Scratch:\n    Type: AWS::S3::Bucket\n",
+        "  Scratch:\n    Type: AWS::S3::Bucket\n    Metadata:\n      infra:\n        empty_on_delete: true\n",
+    );
+    assert!(text.contains("empty_on_delete"), "the template has the opt-in");
+    p.write("stacks/storage/buckets.yaml", &text);
+    let plan = p.expect(2, &["plan", "--detailed-exitcode"]);
+    assert!(plan.stdout.contains("Metadata.infra"), "the plan names what changed:\n{}", plan.both());
+    p.expect(0, &["apply", "-auto-approve"]);
+    assert_eq!(p.state_show("storage", "Scratch")["metadata"], serde_json::json!({"infra": {"empty_on_delete": true}}));
+    p.expect(0, &["plan", "--detailed-exitcode"]);
+
+    let destroy = p.expect(0, &["destroy", "-auto-approve"]);
+    assert_eq!(buckets(&p, &s3), vec![kept], "the emptied bucket is gone\n{}", destroy.both());
+}

@@ -29,6 +29,7 @@ fn resource(id: &str, resource_type: &str, physical_id: &str, depends_on: &[&str
         deletion_policy: DeletionPolicy::Delete,
         update_replace_policy: DeletionPolicy::Retain,
         tainted: None,
+        metadata: serde_json::Value::Null,
     }
 }
 

@@ -128,6 +128,9 @@ fn show(scope: &StateScope, args: ShowArgs, format: Format) -> anyhow::Result<Ex
             outln!("deletion_policy       = {:?}", record.deletion_policy);
             outln!("update_replace_policy = {:?}", record.update_replace_policy);
             outln!("depends_on            = {depends_on}");
+            if !record.metadata.is_null() {
+                outln!("metadata              = {}", record.metadata);
+            }
             let redactor = super::redactor();
             let attributes = serde_json::json!(record.attributes);
             outln!("properties            = {}", serde_json::to_string_pretty(&redactor.json(&record.properties))?);
@@ -157,6 +160,9 @@ fn record_json(layer: &str, r: &ResourceRecord) -> serde_json::Value {
         fields.insert("depends_on".into(), serde_json::json!(r.depends_on));
         fields.insert("deletion_policy".into(), serde_json::json!(r.deletion_policy));
         fields.insert("update_replace_policy".into(), serde_json::json!(r.update_replace_policy));
+        if !r.metadata.is_null() {
+            fields.insert("metadata".into(), r.metadata.clone());
+        }
     }
     json
 }

@@ -111,8 +111,12 @@ pub(super) fn prepare(
         stack_name: format!("{}-{}-{}", plan.project, plan.env, lp.layer),
         logical_id: c.logical_id.to_string(),
         resource_type: resource_type.clone(),
-        // Template `Metadata` does not reach the plan yet; providers fall back to their defaults.
-        metadata: serde_json::Value::Null,
+        // A delete runs with the settings the object was recorded with; everything else with
+        // the template's.
+        metadata: match (node.step, &current) {
+            (Step::Delete, Some(record)) => record.metadata.clone(),
+            _ => c.metadata.clone(),
+        },
     };
     Ok(Job {
         node: index,
@@ -270,6 +274,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
         deletion_policy: job.deletion_policy,
         update_replace_policy: job.update_replace_policy,
         tainted,
+        metadata: job.context.metadata.clone(),
     };
     let request = |properties: &serde_json::Value| {
         Some(IntentRequest {
@@ -279,6 +284,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
             depends_on: job.depends_on.clone(),
             deletion_policy: job.deletion_policy,
             update_replace_policy: job.update_replace_policy,
+            metadata: job.context.metadata.clone(),
         })
     };
     let intent = |action: IntentAction, physical_name: Option<String>, physical_id: Option<String>| Intent {
@@ -353,6 +359,7 @@ async fn perform(job: &Job, ctx: &TaskContext, result: &mut JobResult) -> Result
                 record.depends_on = job.depends_on.clone();
                 record.deletion_policy = job.deletion_policy;
                 record.update_replace_policy = job.update_replace_policy;
+                record.metadata = job.context.metadata.clone();
                 if &record != current {
                     journal!(rec.done(layer, key, Some(&record)));
                     result.writes.push((key.clone(), Some(record)));

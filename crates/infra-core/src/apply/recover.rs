@@ -127,16 +127,28 @@ fn action_name(action: IntentAction) -> &'static str {
     }
 }
 
-fn context_for(project: &str, env: &str, layer: &str, logical_id: &str, resource_type: &str) -> ResourceContext {
+/// The context an open intent is settled in: its settings are those the interrupted call ran
+/// with (as recorded in its request), else the resource's recorded ones.
+fn context_for(
+    project: &str,
+    env: &str,
+    layer: &str,
+    logical_id: &str,
+    intent: &Intent,
+    current: Option<&ResourceRecord>,
+) -> ResourceContext {
+    let metadata = match &intent.request {
+        Some(request) if !request.metadata.is_null() => request.metadata.clone(),
+        _ => current.map(|c| c.metadata.clone()).unwrap_or(serde_json::Value::Null),
+    };
     ResourceContext {
         project: project.to_string(),
         environment: env.to_string(),
         layer: layer.to_string(),
         stack_name: format!("{project}-{env}-{layer}"),
         logical_id: logical_id.to_string(),
-        resource_type: resource_type.to_string(),
-        // Template `Metadata` does not reach the plan yet; providers fall back to their defaults.
-        metadata: serde_json::Value::Null,
+        resource_type: intent.resource_type.clone(),
+        metadata,
     }
 }
 
@@ -201,7 +213,7 @@ async fn assess_one(
     let Some(provider) = registry.for_type(&intent.resource_type) else {
         return Err(err(format!("no provider for resource type {}", intent.resource_type)));
     };
-    let context = context_for(project, env, layer, logical_id, &intent.resource_type);
+    let context = context_for(project, env, layer, logical_id, intent, current.as_ref());
     let requested = intent.request.as_ref().map(|r| r.properties.clone());
     let shape = requested
         .clone()
@@ -280,6 +292,7 @@ async fn assess_one(
                 deletion_policy: request.deletion_policy,
                 update_replace_policy: request.update_replace_policy,
                 tainted: obs.failure.clone(),
+                metadata: request.metadata.clone(),
                 ..cur
             };
             let resolution = if took_effect { Resolution::UpdateTookEffect } else { Resolution::UpdateFinished };
@@ -320,6 +333,7 @@ fn adopted(intent: &Intent, logical_id: &str, obs: Observed) -> ResourceRecord {
         deletion_policy: request.map(|r| r.deletion_policy).unwrap_or_default(),
         update_replace_policy: request.map(|r| r.update_replace_policy).unwrap_or_default(),
         tainted: obs.failure,
+        metadata: request.map(|r| r.metadata.clone()).unwrap_or_default(),
     }
 }
 
@@ -369,7 +383,7 @@ pub async fn settle(
             message,
         };
         let provider = registry.for_type(&s.resource_type);
-        let context = context_for(project, env, layer, object.logical_id(), &s.resource_type);
+        let context = context_for(project, env, layer, object.logical_id(), &s.intent, current.as_ref());
         let mut settled = s.clone();
         let writes = &mut settled.writes;
         let outcome = match (&s.resolution, provider, &current) {

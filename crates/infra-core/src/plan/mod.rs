@@ -111,8 +111,9 @@ pub enum ActionReason {
     ReplaceBecause { properties: Vec<String> },
     /// These create-only properties take a value known only after apply.
     ReplaceBecauseUnknown { properties: Vec<String> },
-    /// Only what infra keeps about the resource changed (its `DependsOn`, `DeletionPolicy` or
-    /// `UpdateReplacePolicy`); the apply records it without calling the provider.
+    /// Only what infra keeps about the resource changed (its `DependsOn`, `DeletionPolicy`,
+    /// `UpdateReplacePolicy` or `Metadata.infra`); the apply records it without calling the
+    /// provider.
     SettingsChanged { settings: Vec<String> },
     /// `--replace` asked for it.
     ReplaceRequested,
@@ -158,6 +159,9 @@ pub struct ResourceChange {
     pub depends_on: Vec<String>,
     pub deletion_policy: DeletionPolicy,
     pub update_replace_policy: DeletionPolicy,
+    /// `{"infra": …}` from the template's `Metadata` on the new side (the record's, for a
+    /// delete): the provider settings the operation runs with.
+    pub metadata: serde_json::Value,
 }
 
 /// A [`ResourceChange`] as `plan --format json` writes it: the action's name, and a
@@ -178,6 +182,8 @@ struct ChangeRepr {
     depends_on: Vec<String>,
     deletion_policy: DeletionPolicy,
     update_replace_policy: DeletionPolicy,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    metadata: serde_json::Value,
 }
 
 impl From<ResourceChange> for ChangeRepr {
@@ -194,6 +200,7 @@ impl From<ResourceChange> for ChangeRepr {
             depends_on: c.depends_on,
             deletion_policy: c.deletion_policy,
             update_replace_policy: c.update_replace_policy,
+            metadata: c.metadata,
         }
     }
 }

@@ -120,6 +120,8 @@ struct ChangeV1 {
     depends_on: Vec<String>,
     deletion_policy: DeletionPolicy,
     update_replace_policy: DeletionPolicy,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    metadata: serde_json::Value,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -148,6 +150,8 @@ struct RecordV1 {
     update_replace_policy: DeletionPolicy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tainted: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    metadata: serde_json::Value,
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -255,6 +259,7 @@ impl From<&ResourceChange> for ChangeV1 {
             depends_on,
             deletion_policy,
             update_replace_policy,
+            metadata,
         } = c;
         ChangeV1 {
             layer: layer.clone(),
@@ -268,6 +273,7 @@ impl From<&ResourceChange> for ChangeV1 {
             depends_on: depends_on.clone(),
             deletion_policy: *deletion_policy,
             update_replace_policy: *update_replace_policy,
+            metadata: metadata.clone(),
         }
     }
 }
@@ -285,6 +291,7 @@ impl From<ChangeV1> for ResourceChange {
             depends_on: c.depends_on,
             deletion_policy: c.deletion_policy,
             update_replace_policy: c.update_replace_policy,
+            metadata: c.metadata,
         }
     }
 }
@@ -328,6 +335,7 @@ impl From<&ResourceRecord> for RecordV1 {
             deletion_policy,
             update_replace_policy,
             tainted,
+            metadata,
         } = r;
         RecordV1 {
             logical_id: logical_id.clone(),
@@ -339,6 +347,7 @@ impl From<&ResourceRecord> for RecordV1 {
             deletion_policy: *deletion_policy,
             update_replace_policy: *update_replace_policy,
             tainted: tainted.clone(),
+            metadata: metadata.clone(),
         }
     }
 }
@@ -355,6 +364,7 @@ impl From<RecordV1> for ResourceRecord {
             deletion_policy: r.deletion_policy,
             update_replace_policy: r.update_replace_policy,
             tainted: r.tainted,
+            metadata: r.metadata,
         }
     }
 }

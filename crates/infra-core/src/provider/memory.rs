@@ -31,6 +31,8 @@ pub struct Call {
     pub logical_id: String,
     pub physical_id: Option<String>,
     pub properties: J,
+    /// The context's `metadata`: the provider settings the call ran with.
+    pub metadata: J,
 }
 
 /// A resource that exists in memory.
@@ -195,10 +197,11 @@ impl MemoryProvider {
     async fn enter(
         &self,
         kind: CallKind,
-        logical_id: &str,
+        ctx: &ResourceContext,
         physical_id: Option<&str>,
         props: &J,
     ) -> Result<Running<'_>, ProviderError> {
+        let logical_id = ctx.logical_id.as_str();
         let (delay, failure) = {
             let mut inner = self.lock();
             inner.calls.push(Call {
@@ -206,6 +209,7 @@ impl MemoryProvider {
                 logical_id: logical_id.to_string(),
                 physical_id: physical_id.map(str::to_string),
                 properties: props.clone(),
+                metadata: ctx.metadata.clone(),
             });
             (inner.delays.get(logical_id).copied(), inner.failures.get(&(logical_id.to_string(), kind)).cloned())
         };
@@ -262,8 +266,7 @@ impl Provider for MemoryProvider {
 
     async fn create(&self, req: &CreateRequest) -> Result<Applied, ProviderError> {
         let ctx = &req.context;
-        let _running =
-            self.enter(CallKind::Create, &ctx.logical_id, req.physical_name.as_deref(), &req.properties).await?;
+        let _running = self.enter(CallKind::Create, ctx, req.physical_name.as_deref(), &req.properties).await?;
         let applied = {
             let mut inner = self.lock();
             let id = match &req.physical_name {
@@ -296,7 +299,7 @@ impl Provider for MemoryProvider {
         if self.name_property.contains_key(&ctx.resource_type) {
             return Err(ProviderError::new(ErrorKind::Unsupported, "Find", "named types are read by their name"));
         }
-        let _running = self.enter(CallKind::Read, &ctx.logical_id, None, &req.properties).await?;
+        let _running = self.enter(CallKind::Read, ctx, None, &req.properties).await?;
         let inner = self.lock();
         let found: Vec<(&String, &Object)> = inner
             .objects
@@ -317,7 +320,7 @@ impl Provider for MemoryProvider {
 
     async fn read(&self, req: &ReadRequest) -> Result<Option<Observed>, ProviderError> {
         let ctx = &req.context;
-        let _running = self.enter(CallKind::Read, &ctx.logical_id, Some(&req.physical_id), &req.properties).await?;
+        let _running = self.enter(CallKind::Read, ctx, Some(&req.physical_id), &req.properties).await?;
         let inner = self.lock();
         Ok(inner.objects.get(&req.physical_id).map(|o| Observed {
             physical_id: req.physical_id.clone(),
@@ -329,8 +332,7 @@ impl Provider for MemoryProvider {
 
     async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError> {
         let ctx = &req.context;
-        let _running =
-            self.enter(CallKind::Update, &ctx.logical_id, Some(&req.physical_id), &req.new_properties).await?;
+        let _running = self.enter(CallKind::Update, ctx, Some(&req.physical_id), &req.new_properties).await?;
         let mut inner = self.lock();
         let Some(o) = inner.objects.get_mut(&req.physical_id) else {
             return Err(strict("Update", format!("{} does not exist", req.physical_id)));
@@ -347,7 +349,7 @@ impl Provider for MemoryProvider {
 
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
         let ctx = &req.context;
-        let _running = self.enter(CallKind::Delete, &ctx.logical_id, Some(&req.physical_id), &req.properties).await?;
+        let _running = self.enter(CallKind::Delete, ctx, Some(&req.physical_id), &req.properties).await?;
         let mut inner = self.lock();
         if inner.objects.remove(&req.physical_id).is_none() {
             return Err(strict("Delete", format!("{} does not exist", req.physical_id)));

@@ -68,6 +68,8 @@ pub(crate) struct ResourceV1 {
     update_replace_policy: DeletionPolicy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tainted: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    metadata: serde_json::Value,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -91,6 +93,7 @@ impl ResourceV1 {
             deletion_policy: r.deletion_policy,
             update_replace_policy: r.update_replace_policy,
             tainted: r.tainted.clone(),
+            metadata: r.metadata.clone(),
         }
     }
 
@@ -105,6 +108,7 @@ impl ResourceV1 {
             deletion_policy: self.deletion_policy,
             update_replace_policy: self.update_replace_policy,
             tainted: self.tainted,
+            metadata: self.metadata,
         }
     }
 }

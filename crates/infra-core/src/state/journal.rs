@@ -82,6 +82,9 @@ pub struct IntentRequest {
     pub deletion_policy: DeletionPolicy,
     #[serde(default)]
     pub update_replace_policy: DeletionPolicy,
+    /// `{"infra": …}` from the template's `Metadata`: the provider settings the call ran with.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub metadata: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -44,6 +44,9 @@ pub struct ResourceRecord {
     /// (an endpoint that reached `Failed`, a create whose waiter timed out): why. Like
     /// Terraform's tainted resources, the next plan replaces it.
     pub tainted: Option<String>,
+    /// `{"infra": …}` from the template's `Metadata` when last applied (provider settings such
+    /// as `empty_on_delete`, which a later delete must still see); `Null` when none.
+    pub metadata: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq)]

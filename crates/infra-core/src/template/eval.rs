@@ -372,6 +372,7 @@ impl<'a, 'd> Eval<'a, 'd> {
                     depends_on,
                     deletion_policy: r.deletion_policy,
                     update_replace_policy: r.update_replace_policy,
+                    metadata: r.metadata.clone(),
                     span: r.key_span,
                 },
             );

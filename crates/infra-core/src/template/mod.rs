@@ -38,6 +38,9 @@ pub struct DesiredResource {
     pub depends_on: BTreeSet<String>,
     pub deletion_policy: DeletionPolicy,
     pub update_replace_policy: DeletionPolicy,
+    /// `{"infra": …}` from the resource's `Metadata` (settings for its provider); `Null` when
+    /// the template sets none.
+    pub metadata: serde_json::Value,
     /// Where the resource is declared, for messages.
     pub span: Span,
 }

@@ -222,6 +222,10 @@ pub struct Resource {
     pub condition: Option<Spanned<String>>,
     pub deletion_policy: DeletionPolicy,
     pub update_replace_policy: DeletionPolicy,
+    /// The `infra` entry of the resource's `Metadata` (its settings for the provider:
+    /// `timeout`, `empty_on_delete`, ...), as `{"infra": …}`; `Null` when the template sets
+    /// none. The rest of `Metadata` is CloudFormation's and other tools' and is not kept.
+    pub metadata: serde_json::Value,
     /// The whole declaration.
     pub span: Span,
 }
@@ -885,6 +889,7 @@ fn parse_resource(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Re
         condition: None,
         deletion_policy: DeletionPolicy::Delete,
         update_replace_policy: DeletionPolicy::Delete,
+        metadata: serde_json::Value::Null,
         span: value.span,
     };
     for (k, v) in entries {
@@ -946,7 +951,14 @@ fn parse_resource(key: &Key, value: &Node, diags: &mut Diagnostics) -> Option<Re
             "Condition" => r.condition = condition_name(id, k, v, "E1037", diags),
             "DeletionPolicy" => r.deletion_policy = policy("E1035", id, k, v, true, diags),
             "UpdateReplacePolicy" => r.update_replace_policy = policy("E1035", id, k, v, true, diags),
-            "Metadata" | "CreationPolicy" | "UpdatePolicy" => {}
+            "Metadata" => {
+                if let Some(entries) = v.as_map() {
+                    if let Some((_, infra)) = entries.iter().find(|(k, _)| k.name == "infra") {
+                        r.metadata = serde_json::json!({ "infra": infra.to_json() });
+                    }
+                }
+            }
+            "CreationPolicy" | "UpdatePolicy" => {}
             other => diags.push(unknown_key("E1033", "resource attribute", other, k.span, RESOURCE_ATTRIBUTES)),
         }
     }

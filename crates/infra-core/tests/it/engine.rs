@@ -34,6 +34,7 @@ fn resource(id: &str, ty: &str, props: J) -> DesiredResource {
         properties,
         deletion_policy: DeletionPolicy::Delete,
         update_replace_policy: DeletionPolicy::Delete,
+        metadata: serde_json::Value::Null,
         span: Span::synthetic(),
     }
 }
@@ -595,6 +596,7 @@ fn request(properties: J) -> IntentRequest {
         depends_on: Vec::new(),
         deletion_policy: DeletionPolicy::Delete,
         update_replace_policy: DeletionPolicy::Delete,
+        metadata: serde_json::Value::Null,
     }
 }
 
@@ -842,6 +844,42 @@ async fn settings_only_changes_are_recorded_without_provider_calls() {
     assert_eq!(f.state("app").resources["B"].depends_on, ["A"]);
     assert_eq!(f.state("app").resources["A"].deletion_policy, DeletionPolicy::Retain);
     assert!(!f.plan(&[changed], PlanOptions::default()).has_changes());
+}
+
+/// `Metadata.infra` reaches the provider with every call: the template's on create and update,
+/// a change of it alone is recorded without a call, and a delete (here of a resource gone from
+/// the template) runs with what state recorded.
+#[tokio::test]
+async fn provider_settings_from_metadata_reach_every_call_and_deletes_use_the_recorded_ones() {
+    let mut f = Fixture::new();
+    let with = |settings: J| {
+        let mut s = stack("app", &[("A", THING, json!({"V": 1})), ("B", THING, json!({"V": 2}))]);
+        s.resources["A"].metadata = json!({ "infra": settings });
+        s
+    };
+    f.converge(&[with(json!({"timeout": "5m"}))]).await;
+    let metadata_of = |f: &Fixture, kind: CallKind, id: &str| -> Vec<J> {
+        f.mem.calls().into_iter().filter(|c| c.kind == kind && c.logical_id == id).map(|c| c.metadata).collect()
+    };
+    assert_eq!(metadata_of(&f, CallKind::Create, "A"), [json!({"infra": {"timeout": "5m"}})]);
+    assert_eq!(metadata_of(&f, CallKind::Create, "B"), [J::Null]);
+
+    let p = f.plan(&[with(json!({"timeout": "5m", "empty_on_delete": true}))], PlanOptions::default());
+    assert_eq!(actions(&p), ["A:update", "B:noop"]);
+    assert_eq!(
+        p.layers[0].changes[0].reason,
+        ActionReason::SettingsChanged { settings: vec!["Metadata.infra".to_string()] }
+    );
+    let calls = f.mem.mutations().len();
+    assert!(f.apply(&p).await.is_success());
+    assert_eq!(f.mem.mutations().len(), calls, "a settings change makes no provider call");
+    assert_eq!(f.state("app").resources["A"].metadata, json!({"infra": {"timeout": "5m", "empty_on_delete": true}}));
+
+    // Removed from the template, A is deleted with the settings state recorded for it.
+    let p = f.plan(&[stack("app", &[("B", THING, json!({"V": 2}))])], PlanOptions::default());
+    assert_eq!(actions(&p), ["B:noop", "A:delete"]);
+    assert!(f.apply(&p).await.is_success());
+    assert_eq!(metadata_of(&f, CallKind::Delete, "A"), [json!({"infra": {"timeout": "5m", "empty_on_delete": true}})]);
 }
 
 /// On paused time, so the order is fixed whatever the machine's speed: A's create starts at

@@ -28,6 +28,7 @@ fn record(id: &str, physical_id: &str) -> ResourceRecord {
         deletion_policy: DeletionPolicy::Retain,
         update_replace_policy: DeletionPolicy::Delete,
         tainted: None,
+        metadata: serde_json::Value::Null,
     }
 }
 
@@ -808,6 +809,7 @@ fn intents_carry_their_request_and_old_journals_still_load() {
         depends_on: vec!["Role".to_string()],
         deletion_policy: DeletionPolicy::Retain,
         update_replace_policy: DeletionPolicy::Delete,
+        metadata: serde_json::json!({"infra": {"empty_on_delete": true}}),
     });
     let journal = store.journal_for(&state).unwrap();
     rt().block_on(journal.append(Entry::Intent(with_request.clone()))).unwrap();
