@@ -28,9 +28,10 @@ EC2, where moto 5.2.5 is too lenient or too sparse for the provider's own checks
 - CreateVpcEndpoint: an interface endpoint's network interfaces are described as EC2
   describes them (`VPC Endpoint Interface vpce-…`), as are a NAT gateway's (`Interface for
   NAT Gateway nat-…`).
-- ModifyVpcEndpoint: PrivateDnsEnabled and ResetPolicy are honoured (moto ignores them), and
-  an interface endpoint gets a network interface in each subnet added and loses the one in
-  each subnet removed.
+- ModifyVpcEndpoint: PrivateDnsEnabled and ResetPolicy are honoured (moto ignores them); a
+  gateway endpoint's route goes into each route table added and out of each removed, and an
+  interface endpoint gets a network interface in each subnet added and loses the one in each
+  subnet removed.
 
 Usage: python scripts/local_aws_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
 """
@@ -279,7 +280,12 @@ def create_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def modify_vpc_endpoint_options(
-    self: Any, endpoint_id: str, private_dns_enabled: bool | None, reset_policy: bool
+    self: Any,
+    endpoint_id: str,
+    private_dns_enabled: bool | None,
+    reset_policy: bool,
+    added_route_tables: list[str],
+    removed_route_tables: list[str],
 ) -> None:
     endpoint = self.get_vpc_end_point(endpoint_id)
     if private_dns_enabled is not None:
@@ -287,6 +293,12 @@ def modify_vpc_endpoint_options(
     if reset_policy:
         endpoint.policy_document = json.dumps(VPCEndPoint.DEFAULT_POLICY)
     if (endpoint.vpc_endpoint_type or "").lower() != "interface":
+        prefix_list = endpoint.destination_prefix_list_id
+        if prefix_list:
+            for table in added_route_tables:
+                self.create_route(table, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list)
+            for table in removed_route_tables:
+                self.delete_route(table, prefix_list)
         return
     have = {self.enis[i].subnet.id: i for i in endpoint.network_interface_ids if i in self.enis}
     for subnet_id in endpoint.subnet_ids or []:
@@ -316,6 +328,8 @@ def _modify_vpc_endpoint_with_options(self: Any) -> ActionResult:
         self._get_param("VpcEndpointId"),
         self._get_bool_param("PrivateDnsEnabled"),
         bool(self._get_bool_param("ResetPolicy", False)),
+        self._get_param("AddRouteTableIds", []),
+        self._get_param("RemoveRouteTableIds", []),
     )
     return answer
 

@@ -128,13 +128,18 @@ fn address_applied(address: &Address, operation: &str) -> Result<Applied, Provid
 }
 
 /// The address as it is, in the template's shape: the domain, pool and border group only
-/// when the template chose them (EC2 picks them otherwise), tags without the intent tag.
+/// when the template chose them (EC2 picks them otherwise; where an answer leaves one out,
+/// as not every EC2 emulation reports them, it is as applied: both are create-only, so they
+/// cannot have drifted), tags without the intent tag.
 fn observe(address: Address, template: &Value) -> Result<Option<Observed>, ProviderError> {
     let applied = address_applied(&address, "DescribeAddresses")?;
+    let chosen = |key: &str, live: Option<&str>| {
+        template.get(key).filter(|v| !v.is_null()).map(|given| live.map(Value::from).unwrap_or_else(|| given.clone()))
+    };
     let mut properties = ObjectBuilder::new()
         .string("Domain", address.domain().map(DomainType::as_str))
-        .string("NetworkBorderGroup", template.get("NetworkBorderGroup").and(address.network_border_group()))
-        .string("PublicIpv4Pool", template.get("PublicIpv4Pool").and(address.public_ipv4_pool()))
+        .put("NetworkBorderGroup", chosen("NetworkBorderGroup", address.network_border_group()))
+        .put("PublicIpv4Pool", chosen("PublicIpv4Pool", address.public_ipv4_pool()))
         .put("Tags", tags_value(live_tags(address.tags()), template))
         .build();
     omit_defaults(&mut properties, template, &[("Domain", json!("vpc"))]);

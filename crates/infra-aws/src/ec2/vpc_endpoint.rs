@@ -298,6 +298,11 @@ async fn wait_usable(
     Ok(applied(id, Some(&endpoint)))
 }
 
+/// Whether an error code is about a VPC endpoint (`InvalidVpcEndpointId.NotFound`).
+fn is_endpoint_code(code: &str) -> bool {
+    code.starts_with("InvalidVpcEndpoint")
+}
+
 /// `new` minus `old`, and `old` minus `new`.
 fn differences(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
     let (old, new): (BTreeSet<&String>, BTreeSet<&String>) = (old.iter().collect(), new.iter().collect());
@@ -459,12 +464,13 @@ impl crate::kit::service::ResourceType<Ec2> for VpcEndpointType {
         }
         let out = match p.call(OPERATION, || p.client.delete_vpc_endpoints().vpc_endpoint_ids(id).send()).await {
             Ok(out) => out,
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+            // Only the endpoint's own absence means it is gone, not a route or subnet missing.
+            Err(e) if e.kind == ErrorKind::NotFound && e.code.as_deref().is_some_and(is_endpoint_code) => return Ok(()),
             Err(e) => return Err(e),
         };
         if let Some(error) = out.unsuccessful().iter().filter_map(|u| u.error()).next() {
             let code = error.code().unwrap_or("unknown");
-            if crate::error::kind_of(Some(code), None) != ErrorKind::NotFound {
+            if !(crate::error::kind_of(Some(code), None) == ErrorKind::NotFound && is_endpoint_code(code)) {
                 return Err(ProviderError::new(
                     crate::error::kind_of(Some(code), Some(400)),
                     OPERATION,
