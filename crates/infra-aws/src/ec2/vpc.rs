@@ -677,7 +677,7 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
     async fn delete(&self, p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
         const OPERATION: &str = "DeleteVpc";
         let id = req.physical_id.as_str();
-        let start = tokio::time::Instant::now();
+        let mut start = tokio::time::Instant::now();
         // Each round waits (bounded by the delete timeout) for what EC2 is deleting; a VPC that
         // is still blocked after a few has something new appearing in it.
         const SETTLING_ROUNDS: u32 = 3;
@@ -695,6 +695,8 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
                 if !blockers.settling.is_empty() && settled < SETTLING_ROUNDS {
                     settled += 1;
                     wait_for_settling(p, &req.context, id).await?;
+                    // EC2 may still refuse for a moment what it has just finished deleting.
+                    start = tokio::time::Instant::now();
                     continue;
                 }
                 // Nothing in the way that EC2 shows yet: what blocked it was deleted moments ago.
