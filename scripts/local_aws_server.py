@@ -1,4 +1,6 @@
-"""The local AWS: moto server, plus the SageMaker operations moto lacks and one ECR fix.
+"""The local AWS: moto server, plus the SageMaker operations moto lacks, the EC2 behaviour
+(NAT gateway deletion, VPC endpoint changes, VPC dependencies) it leaves out, one ECR fix and
+one S3 answer.
 
 moto 5.2.5 answers neither UpdateEndpoint nor DeleteModelPackageGroup, nor the model package
 group policy calls, so an endpoint rollout or the removal of a model package group could only
@@ -23,9 +25,26 @@ One S3 answer is fixed rather than added: moto 5.2.5 answers GetBucketVersioning
 `GetBucketVersioningResponse` root element, which boto3 ignores but the AWS SDK for Rust
 refuses; S3's root is `VersioningConfiguration`. The status is moto's own.
 
+EC2, where moto 5.2.5 is too lenient or too sparse for the provider's own checks:
+- DeleteNatGateway: an unknown ID answers NatGatewayNotFound (moto fails with a 500). The
+  gateway's network interface goes and its Elastic IP is disassociated, as EC2 does; the
+  gateway reports `deleting` in the next two DescribeNatGateways answers that include it,
+  `deleted` from then on (so a client really waits, and a VPC delete meanwhile is refused).
+- DeleteVpc: refused with DependencyViolation while the VPC still holds a NAT gateway that is
+  not `deleted` or `failed`, a VPC endpoint that is not `deleted`, or a network interface
+  (moto checks only subnets, VPN gateways and route tables).
+- CreateVpcEndpoint: an interface endpoint's network interfaces are described as EC2
+  describes them (`VPC Endpoint Interface vpce-…`), as are a NAT gateway's (`Interface for
+  NAT Gateway nat-…`).
+- ModifyVpcEndpoint: PrivateDnsEnabled and ResetPolicy are honoured (moto ignores them); a
+  gateway endpoint's route goes into each route table added and out of each removed, and an
+  interface endpoint gets a network interface in each subnet added and loses the one in each
+  subnet removed.
+
 Usage: python scripts/local_aws_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
 """
 
+import json
 import sys
 from typing import Any
 
@@ -222,6 +241,134 @@ def _get_bucket_versioning(self: Any) -> tuple[int, dict[str, str], str]:
 
 
 setattr(s3_responses.S3Response, "get_bucket_versioning", _get_bucket_versioning)
+
+
+# --- EC2 -------------------------------------------------------------------------------------
+
+from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
+from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
+from moto.ec2.models.vpcs import VPCBackend, VPCEndPoint
+from moto.ec2.responses.vpcs import VPCs
+from moto.ec2.utils import random_private_ip
+
+# Per NAT gateway ID: how many DescribeNatGateways answers still say deleting.
+_NAT_DELETING: dict[str, int] = {}
+
+_nat_init = NatGateway.__init__
+
+
+def _nat_gateway_init(self: Any, backend: Any, *args: Any, **kwargs: Any) -> None:
+    _nat_init(self, backend, *args, **kwargs)
+    self._eni.description = f"Interface for NAT Gateway {self.id}"
+    self._eni.requester_managed = True
+
+
+def delete_nat_gateway(self: Any, nat_gateway_id: str) -> Any:
+    nat_gateway = self.nat_gateways.get(nat_gateway_id)
+    if nat_gateway is None:
+        raise EC2ClientError("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
+    if nat_gateway.state not in ("deleting", "deleted"):
+        for address in self.addresses:
+            if address.eni is nat_gateway._eni:
+                self.disassociate_address(address=address.public_ip)
+        self.enis.pop(nat_gateway._eni.id, None)
+        nat_gateway.state = "deleting"
+        _NAT_DELETING[nat_gateway.id] = 2
+    return nat_gateway
+
+
+_describe_nat_gateways = NatGatewayBackend.describe_nat_gateways
+
+
+def describe_nat_gateways(self: Any, filters: Any, nat_gateway_ids: list[str] | None) -> list[Any]:
+    answer = _describe_nat_gateways(self, filters, nat_gateway_ids)
+    for nat_gateway in answer:
+        if _NAT_DELETING.get(nat_gateway.id, 0) > 0:
+            _NAT_DELETING[nat_gateway.id] -= 1
+        elif nat_gateway.state == "deleting":
+            nat_gateway.state = "deleted"
+    return answer
+
+
+_delete_vpc = VPCBackend.delete_vpc
+
+
+def delete_vpc(self: Any, vpc_id: str) -> Any:
+    held = [n for n in self.nat_gateways.values() if n.vpc_id == vpc_id and n.state not in ("deleted", "failed")]
+    held += [e for e in self.vpc_end_points.values() if e.vpc_id == vpc_id and e.state != "deleted"]
+    held += [i for i in self.enis.values() if i.subnet.vpc_id == vpc_id]
+    if held:
+        raise DependencyViolationError(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+    return _delete_vpc(self, vpc_id)
+
+
+_create_vpc_endpoint = VPCBackend.create_vpc_endpoint
+
+
+def create_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
+    endpoint = _create_vpc_endpoint(self, *args, **kwargs)
+    for eni_id in endpoint.network_interface_ids:
+        self.enis[eni_id].description = f"VPC Endpoint Interface {endpoint.id}"
+        self.enis[eni_id].requester_managed = True
+    return endpoint
+
+
+def modify_vpc_endpoint_options(
+    self: Any,
+    endpoint_id: str,
+    private_dns_enabled: bool | None,
+    reset_policy: bool,
+    added_route_tables: list[str],
+    removed_route_tables: list[str],
+) -> None:
+    endpoint = self.get_vpc_end_point(endpoint_id)
+    if private_dns_enabled is not None:
+        endpoint.private_dns_enabled = private_dns_enabled
+    if reset_policy:
+        endpoint.policy_document = json.dumps(VPCEndPoint.DEFAULT_POLICY)
+    if (endpoint.vpc_endpoint_type or "").lower() != "interface":
+        prefix_list = endpoint.destination_prefix_list_id
+        if prefix_list:
+            for table in added_route_tables:
+                self.create_route(table, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list)
+            for table in removed_route_tables:
+                self.delete_route(table, prefix_list)
+        return
+    have = {self.enis[i].subnet.id: i for i in endpoint.network_interface_ids if i in self.enis}
+    for subnet_id in endpoint.subnet_ids or []:
+        if subnet_id not in have:
+            eni = self.create_network_interface(self.get_subnet(subnet_id), random_private_ip())
+            eni.description = f"VPC Endpoint Interface {endpoint.id}"
+            eni.requester_managed = True
+            endpoint.network_interface_ids.append(eni.id)
+    for subnet_id, eni_id in have.items():
+        if subnet_id not in (endpoint.subnet_ids or []):
+            self.enis.pop(eni_id, None)
+            endpoint.network_interface_ids.remove(eni_id)
+
+
+NatGateway.__init__ = _nat_gateway_init  # type: ignore[method-assign]
+for function in (delete_nat_gateway, describe_nat_gateways):
+    setattr(NatGatewayBackend, function.__name__, function)
+for function in (delete_vpc, create_vpc_endpoint, modify_vpc_endpoint_options):
+    setattr(VPCBackend, function.__name__, function)
+
+_modify_vpc_endpoint = VPCs.modify_vpc_endpoint
+
+
+def _modify_vpc_endpoint_with_options(self: Any) -> ActionResult:
+    answer = _modify_vpc_endpoint(self)
+    self.ec2_backend.modify_vpc_endpoint_options(
+        self._get_param("VpcEndpointId"),
+        self._get_bool_param("PrivateDnsEnabled"),
+        bool(self._get_bool_param("ResetPolicy", False)),
+        self._get_param("AddRouteTableIds", []),
+        self._get_param("RemoveRouteTableIds", []),
+    )
+    return answer
+
+
+VPCs.modify_vpc_endpoint = _modify_vpc_endpoint_with_options  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     from moto.server import main

@@ -61,6 +61,12 @@ const NOT_FOUND_CODES: &[&str] = &[
     "InvalidRouteTableID.NotFound",
     "InvalidRoute.NotFound",
     "InvalidAssociationID.NotFound",
+    "InvalidAllocationID.NotFound",
+    "InvalidAddress.NotFound",
+    "NatGatewayNotFound",
+    "InvalidNatGatewayID.NotFound",
+    "InvalidVpcEndpointId.NotFound",
+    "InvalidVpcEndpoint.NotFound",
 ];
 
 const CONFLICT_CODES: &[&str] = &[

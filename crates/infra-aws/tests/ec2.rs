@@ -245,7 +245,11 @@ async fn a_delete_blocked_by_a_subnet_names_it() {
     );
     assert_eq!(
         err.message,
-        format!("VPC {vpc} cannot be deleted while it still holds: subnet {subnet} (10.4.1.0/24); delete or detach them first")
+        format!(
+            "VPC {vpc} cannot be deleted while it still holds: subnet {subnet} (10.4.1.0/24); delete or detach them \
+             first. Those not in this stack's state were not created by infra: delete them where they were made, or \
+             import them"
+        )
     );
     assert!(!err.is_ambiguous());
     w.ec2.delete_subnet().subnet_id(&subnet).send().await.expect("delete subnet");

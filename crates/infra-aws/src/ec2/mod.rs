@@ -7,8 +7,10 @@
 //! intent's token as the [`INTENT_TAG`] tag in its `TagSpecifications`, and
 //! [`infra_core::provider::Provider::find`] looks the resource up by that tag after a crash.
 
+pub mod eip;
 pub mod gateway_attachment;
 pub mod internet_gateway;
+pub mod nat_gateway;
 pub mod route;
 pub mod route_table;
 pub mod security_group;
@@ -18,6 +20,7 @@ pub mod sg_rule;
 pub mod subnet;
 pub mod subnet_route_table_association;
 pub mod vpc;
+pub mod vpc_endpoint;
 
 use crate::kit::service::{ResourceType, Service, ServiceContext};
 use crate::retry::{retry, retry_mapped, RetryPolicy};
@@ -299,6 +302,9 @@ impl ServiceContext for Ec2 {
         &route_table::RouteTableType,
         &route::RouteType,
         &subnet_route_table_association::AssociationType,
+        &eip::EipType,
+        &nat_gateway::NatGatewayType,
+        &vpc_endpoint::VpcEndpointType,
     ];
 }
 

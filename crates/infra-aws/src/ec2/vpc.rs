@@ -3,8 +3,11 @@
 //! `CidrBlockAssociations`, `DefaultNetworkAcl`, `DefaultSecurityGroup`, `Ipv6CidrBlocks`.
 //!
 //! The DNS attributes and the tags update in place; the address range and the tenancy need a
-//! new VPC. A VPC that still holds subnets, gateways, endpoints or interfaces cannot be
-//! deleted, and the error names them.
+//! new VPC. A VPC that still holds subnets, gateways, endpoints, interfaces, security groups
+//! or route tables cannot be deleted, and the error names them (with what owns each network
+//! interface), saying that those not in the stack's state were not made by infra. What EC2 is
+//! deleting already (NAT gateways and endpoints `deleting`, and the interfaces they hold) is
+//! waited for instead, within the delete timeout, with progress reported as provider events.
 
 use super::{ambiguous_token, check_template_tags, filter, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::absent_if_missing;
@@ -19,7 +22,7 @@ use aws_sdk_ec2::types::{
 };
 use infra_core::provider::{
     Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, ProviderError, ReadRequest,
-    UpdateRequest,
+    ResourceContext, UpdateRequest,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -327,9 +330,13 @@ async fn observe(p: &Ec2, vpc: Vpc, template: &Value) -> Result<Option<Observed>
 }
 
 /// What keeps a VPC from being deleted, as far as the Describe calls show.
+#[derive(Default)]
 struct Blockers {
-    /// `subnet subnet-1 (10.0.1.0/24)`, …
+    /// What stays until someone deletes it: `subnet subnet-1 (10.0.1.0/24)`, …
     found: Vec<String>,
+    /// What EC2 is deleting already and will go by itself: NAT gateways and VPC endpoints
+    /// being deleted, and the network interfaces they leave until they are gone.
+    settling: Vec<String>,
     /// Kinds that could not be listed, with why.
     unknown: Vec<String>,
 }
@@ -337,6 +344,43 @@ struct Blockers {
 /// The kinds of things looked for, for the message when none is found.
 const BLOCKER_KINDS: &str = "subnets, internet gateways, NAT gateways, VPC endpoints, network interfaces, \
                              security groups, route tables, VPN gateways";
+
+/// One thing in the VPC: how it is named, and whether it is on its way out.
+struct Held {
+    text: String,
+    settling: bool,
+    /// A gateway's or endpoint's ID; a network interface's description, which names the
+    /// gateway or endpoint that owns it.
+    id: String,
+}
+
+impl Held {
+    fn staying(text: String) -> Held {
+        Held { text, settling: false, id: String::new() }
+    }
+}
+
+/// A network interface as the message names it: its description (EC2 writes which NAT
+/// gateway, endpoint or load balancer it belongs to), its type, who manages it, and what it is
+/// attached to.
+fn interface_text(n: &aws_sdk_ec2::types::NetworkInterface) -> String {
+    let mut about = Vec::new();
+    if let Some(d) = n.description().filter(|d| !d.is_empty()) {
+        about.push(d.to_string());
+    }
+    if let Some(t) = n.interface_type().map(|t| t.as_str()).filter(|t| *t != "interface") {
+        about.push(format!("type {t}"));
+    }
+    if n.requester_managed() == Some(true) {
+        about.push(format!("managed by {}", n.requester_id().unwrap_or("AWS")));
+    }
+    if let Some(instance) = n.attachment().and_then(|a| a.instance_id()) {
+        let owner = n.attachment().and_then(|a| a.instance_owner_id()).map(|o| format!(" of {o}")).unwrap_or_default();
+        about.push(format!("attached to {instance}{owner}"));
+    }
+    let about = if about.is_empty() { String::new() } else { format!(" ({})", about.join("; ")) };
+    format!("network interface {}{about}", n.network_interface_id().unwrap_or("?"))
+}
 
 async fn blockers(p: &Ec2, id: &str) -> Blockers {
     let c = &p.client;
@@ -350,7 +394,7 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
                     .iter()
                     .map(|s| {
                         let cidr = s.cidr_block().map(|c| format!(" ({c})")).unwrap_or_default();
-                        format!("subnet {}{cidr}", s.subnet_id().unwrap_or("?"))
+                        Held::staying(format!("subnet {}{cidr}", s.subnet_id().unwrap_or("?")))
                     })
                     .collect::<Vec<_>>(),
             )
@@ -362,7 +406,9 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
             Ok(out
                 .internet_gateways()
                 .iter()
-                .map(|g| format!("internet gateway {} (attached)", g.internet_gateway_id().unwrap_or("?")))
+                .map(|g| {
+                    Held::staying(format!("internet gateway {} (attached)", g.internet_gateway_id().unwrap_or("?")))
+                })
                 .collect())
         },
         async {
@@ -370,10 +416,13 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
             Ok(out
                 .nat_gateways()
                 .iter()
+                // moto does not filter NAT gateways by every filter: the VPC is checked here too.
+                .filter(|n| n.vpc_id().is_none_or(|v| v == id))
                 .filter(|n| !matches!(n.state().map(|s| s.as_str()), Some("deleted" | "failed")))
                 .map(|n| {
-                    let state = n.state().map(|s| format!(" ({})", s.as_str())).unwrap_or_default();
-                    format!("NAT gateway {}{state}", n.nat_gateway_id().unwrap_or("?"))
+                    let nat = n.nat_gateway_id().unwrap_or("?");
+                    let state = n.state().map(|s| s.as_str()).unwrap_or("unknown");
+                    Held { text: format!("NAT gateway {nat} ({state})"), settling: state == "deleting", id: nat.into() }
                 })
                 .collect())
         },
@@ -382,10 +431,18 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
             Ok(out
                 .vpc_endpoints()
                 .iter()
-                .filter(|e| !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(), Some("deleted")))
-                .map(|e| {
-                    let service = e.service_name().map(|s| format!(" ({s})")).unwrap_or_default();
-                    format!("VPC endpoint {}{service}", e.vpc_endpoint_id().unwrap_or("?"))
+                .filter_map(|e| {
+                    let state = e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_else(|| "unknown".into());
+                    if state == "deleted" {
+                        return None;
+                    }
+                    let endpoint = e.vpc_endpoint_id().unwrap_or("?");
+                    let service = e.service_name().map(|s| format!("{s}, ")).unwrap_or_default();
+                    Some(Held {
+                        text: format!("VPC endpoint {endpoint} ({service}{state})"),
+                        settling: state == "deleting",
+                        id: endpoint.into(),
+                    })
                 })
                 .collect())
         },
@@ -395,9 +452,10 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
             Ok(out
                 .network_interfaces()
                 .iter()
-                .map(|n| {
-                    let what = n.description().filter(|d| !d.is_empty()).map(|d| format!(" ({d})")).unwrap_or_default();
-                    format!("network interface {}{what}", n.network_interface_id().unwrap_or("?"))
+                .map(|n| Held {
+                    text: interface_text(n),
+                    settling: false,
+                    id: n.description().unwrap_or_default().to_string(),
                 })
                 .collect())
         },
@@ -407,7 +465,13 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
                 .security_groups()
                 .iter()
                 .filter(|g| g.group_name() != Some("default"))
-                .map(|g| format!("security group {} ({})", g.group_id().unwrap_or("?"), g.group_name().unwrap_or("?")))
+                .map(|g| {
+                    Held::staying(format!(
+                        "security group {} ({})",
+                        g.group_id().unwrap_or("?"),
+                        g.group_name().unwrap_or("?")
+                    ))
+                })
                 .collect())
         },
         async {
@@ -416,7 +480,7 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
                 .route_tables()
                 .iter()
                 .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
-                .map(|t| format!("route table {}", t.route_table_id().unwrap_or("?")))
+                .map(|t| Held::staying(format!("route table {}", t.route_table_id().unwrap_or("?"))))
                 .collect())
         },
         async {
@@ -430,15 +494,32 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
                             && matches!(a.state().map(|s| s.as_str()), Some("attached" | "attaching" | "detaching"))
                     })
                 })
-                .map(|g| format!("VPN gateway {} (attached)", g.vpn_gateway_id().unwrap_or("?")))
+                .map(|g| Held::staying(format!("VPN gateway {} (attached)", g.vpn_gateway_id().unwrap_or("?"))))
                 .collect())
         },
     );
-    let mut out = Blockers { found: Vec::new(), unknown: Vec::new() };
-    for result in [subnets, igws, nats, endpoints, enis, groups, tables, vgws] {
+    let mut held = Vec::new();
+    let mut out = Blockers::default();
+    let mut interfaces = Vec::new();
+    for (i, result) in [subnets, igws, nats, endpoints, enis, groups, tables, vgws].into_iter().enumerate() {
         match result {
-            Ok(items) => out.found.extend(items),
+            // Network interfaces (the fifth kind) are sorted once the gateways are known.
+            Ok(items) if i == 4 => interfaces = items,
+            Ok(items) => held.extend(items),
             Err(e) => out.unknown.push(e.to_string()),
+        }
+    }
+    // An interface a gateway or endpoint being deleted still holds goes with it.
+    let going: Vec<String> = held.iter().filter(|h| h.settling).map(|h| h.id.clone()).collect();
+    for mut n in interfaces {
+        n.settling = going.iter().any(|g| n.id.split_whitespace().any(|word| word == g));
+        held.push(n);
+    }
+    for h in held {
+        if h.settling {
+            out.settling.push(h.text);
+        } else {
+            out.found.push(h.text);
         }
     }
     out
@@ -447,24 +528,55 @@ async fn blockers(p: &Ec2, id: &str) -> Blockers {
 /// At most this many blockers are named; the rest are counted.
 const NAMED_BLOCKERS: usize = 20;
 
+fn named(items: &[String]) -> String {
+    let mut named = items.iter().take(NAMED_BLOCKERS).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > NAMED_BLOCKERS {
+        named.push_str(&format!(" and {} more", items.len() - NAMED_BLOCKERS));
+    }
+    named
+}
+
 fn dependency_error(err: ProviderError, id: &str, blockers: &Blockers) -> ProviderError {
-    let mut message = if blockers.found.is_empty() {
+    let mut message = if blockers.found.is_empty() && blockers.settling.is_empty() {
         format!(
             "VPC {id} still has dependencies, but none of the kinds infra looks for ({BLOCKER_KINDS}) is left in \
              it; EC2 says: {}",
             err.message
         )
+    } else if blockers.found.is_empty() {
+        format!("VPC {id} cannot be deleted yet: EC2 is still deleting {}", named(&blockers.settling))
     } else {
-        let mut named = blockers.found.iter().take(NAMED_BLOCKERS).cloned().collect::<Vec<_>>().join(", ");
-        if blockers.found.len() > NAMED_BLOCKERS {
-            named.push_str(&format!(" and {} more", blockers.found.len() - NAMED_BLOCKERS));
+        let mut m = format!(
+            "VPC {id} cannot be deleted while it still holds: {}; delete or detach them first. Those not in this \
+             stack's state were not created by infra: delete them where they were made, or import them",
+            named(&blockers.found)
+        );
+        if !blockers.settling.is_empty() {
+            m.push_str(&format!(" (EC2 is already deleting {})", named(&blockers.settling)));
         }
-        format!("VPC {id} cannot be deleted while it still holds: {named}; delete or detach them first")
+        m
     };
     if !blockers.unknown.is_empty() {
         message.push_str(&format!(" (could not check everything: {})", blockers.unknown.join("; ")));
     }
     ProviderError { message, ..err }
+}
+
+/// Waits while the only things in the VPC's way are being deleted by EC2 already (NAT
+/// gateways take minutes); returns as soon as nothing settles any more, or something that
+/// stays is found.
+async fn wait_for_settling(p: &Ec2, context: &ResourceContext, id: &str) -> Result<(), ProviderError> {
+    let subject = format!("VPC {id}");
+    p.wait(context, Phase::Delete, "DeleteVpc", &subject, "free of what EC2 is deleting")?
+        .until(|| async {
+            let blockers = blockers(p, id).await;
+            Ok(if blockers.settling.is_empty() || !blockers.found.is_empty() || !blockers.unknown.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(format!("waiting for {}", named(&blockers.settling)))
+            })
+        })
+        .await
 }
 
 /// `AWS::EC2::VPC`.
@@ -565,7 +677,11 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
     async fn delete(&self, p: &Ec2, req: &DeleteRequest) -> Result<(), ProviderError> {
         const OPERATION: &str = "DeleteVpc";
         let id = req.physical_id.as_str();
-        let start = tokio::time::Instant::now();
+        let mut start = tokio::time::Instant::now();
+        // Each round waits (bounded by the delete timeout) for what EC2 is deleting; a VPC that
+        // is still blocked after a few has something new appearing in it.
+        const SETTLING_ROUNDS: u32 = 3;
+        let mut settled = 0;
         loop {
             let err = match p.call(OPERATION, || p.client.delete_vpc().vpc_id(id).send()).await {
                 Ok(_) => return Ok(()),
@@ -574,13 +690,20 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
                 Err(e) => return Err(e),
             };
             let blockers = blockers(p, id).await;
-            // Nothing in the way that EC2 shows yet: what blocked it was deleted moments ago.
-            if blockers.found.is_empty()
-                && blockers.unknown.is_empty()
-                && start.elapsed() < p.settings.consistency_window
-            {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+            if blockers.found.is_empty() && blockers.unknown.is_empty() {
+                // Only what EC2 is deleting already is in the way: wait for it to go.
+                if !blockers.settling.is_empty() && settled < SETTLING_ROUNDS {
+                    settled += 1;
+                    wait_for_settling(p, &req.context, id).await?;
+                    // EC2 may still refuse for a moment what it has just finished deleting.
+                    start = tokio::time::Instant::now();
+                    continue;
+                }
+                // Nothing in the way that EC2 shows yet: what blocked it was deleted moments ago.
+                if blockers.settling.is_empty() && start.elapsed() < p.settings.consistency_window {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
             }
             return Err(dependency_error(err, id, &blockers));
         }
@@ -642,21 +765,60 @@ mod tests {
     fn dependency_messages_name_the_blockers() {
         let err = ProviderError::new(ErrorKind::Conflict, "DeleteVpc", "The vpc 'vpc-1' has dependencies")
             .with_code("DependencyViolation");
-        let some = Blockers { found: vec!["subnet subnet-1 (10.0.1.0/24)".into()], unknown: vec![] };
+        let some = Blockers { found: vec!["subnet subnet-1 (10.0.1.0/24)".into()], ..Blockers::default() };
         let e = dependency_error(err.clone(), "vpc-1", &some);
         assert_eq!(e.code.as_deref(), Some("DependencyViolation"));
         assert_eq!(e.kind, ErrorKind::Conflict);
         assert_eq!(
             e.message,
-            "VPC vpc-1 cannot be deleted while it still holds: subnet subnet-1 (10.0.1.0/24); delete or detach them first"
+            "VPC vpc-1 cannot be deleted while it still holds: subnet subnet-1 (10.0.1.0/24); delete or detach them \
+             first. Those not in this stack's state were not created by infra: delete them where they were made, or \
+             import them"
         );
-        let many = Blockers { found: (0..25).map(|i| format!("subnet s-{i}")).collect(), unknown: vec!["x".into()] };
+        let many = Blockers {
+            found: (0..25).map(|i| format!("subnet s-{i}")).collect(),
+            settling: vec!["NAT gateway nat-1 (deleting)".into()],
+            unknown: vec!["x".into()],
+        };
         let e = dependency_error(err.clone(), "vpc-1", &many);
         assert!(e.message.contains("s-19 and 5 more; delete"), "{}", e.message);
-        assert!(e.message.ends_with("(could not check everything: x)"), "{}", e.message);
-        let none = Blockers { found: vec![], unknown: vec![] };
-        let e = dependency_error(err, "vpc-1", &none);
+        assert!(
+            e.message
+                .ends_with("(EC2 is already deleting NAT gateway nat-1 (deleting)) (could not check everything: x)"),
+            "{}",
+            e.message
+        );
+        let settling = Blockers { settling: vec!["VPC endpoint vpce-1 (deleting)".into()], ..Blockers::default() };
+        let e = dependency_error(err.clone(), "vpc-1", &settling);
+        assert_eq!(e.message, "VPC vpc-1 cannot be deleted yet: EC2 is still deleting VPC endpoint vpce-1 (deleting)");
+        let e = dependency_error(err, "vpc-1", &Blockers::default());
         assert!(e.message.contains("none of the kinds infra looks for"), "{}", e.message);
         assert!(e.message.ends_with("EC2 says: The vpc 'vpc-1' has dependencies"), "{}", e.message);
+    }
+
+    #[test]
+    fn interfaces_say_what_owns_them() {
+        use aws_sdk_ec2::types::{NetworkInterface, NetworkInterfaceAttachment, NetworkInterfaceType};
+        let nat = NetworkInterface::builder()
+            .network_interface_id("eni-1")
+            .description("Interface for NAT Gateway nat-1")
+            .interface_type(NetworkInterfaceType::NatGateway)
+            .requester_managed(true)
+            .requester_id("amazon")
+            .build();
+        assert_eq!(
+            interface_text(&nat),
+            "network interface eni-1 (Interface for NAT Gateway nat-1; type natGateway; managed by amazon)"
+        );
+        let attached = NetworkInterface::builder()
+            .network_interface_id("eni-2")
+            .interface_type(NetworkInterfaceType::Interface)
+            .attachment(NetworkInterfaceAttachment::builder().instance_id("i-1").instance_owner_id("123").build())
+            .build();
+        assert_eq!(interface_text(&attached), "network interface eni-2 (attached to i-1 of 123)");
+        assert_eq!(
+            interface_text(&NetworkInterface::builder().network_interface_id("eni-3").build()),
+            "network interface eni-3"
+        );
     }
 }
