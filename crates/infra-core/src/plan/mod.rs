@@ -158,6 +158,11 @@ pub struct ResourceChange {
     pub depends_on: Vec<String>,
     pub deletion_policy: DeletionPolicy,
     pub update_replace_policy: DeletionPolicy,
+    /// How the change is carried out when its provider does not call the type's own service
+    /// ([`crate::provider::Provider::provisioned_through`], e.g. `CloudFormation`); set by the
+    /// workspace once it has the providers for the plan. A label for people and plan JSON;
+    /// saved plans do not keep it.
+    pub provisioned_through: Option<String>,
 }
 
 /// A [`ResourceChange`] as `plan --format json` writes it: the action's name, and a
@@ -178,6 +183,8 @@ struct ChangeRepr {
     depends_on: Vec<String>,
     deletion_policy: DeletionPolicy,
     update_replace_policy: DeletionPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provisioned_through: Option<String>,
 }
 
 impl From<ResourceChange> for ChangeRepr {
@@ -194,6 +201,7 @@ impl From<ResourceChange> for ChangeRepr {
             depends_on: c.depends_on,
             deletion_policy: c.deletion_policy,
             update_replace_policy: c.update_replace_policy,
+            provisioned_through: c.provisioned_through,
         }
     }
 }
@@ -292,6 +300,17 @@ impl Plan {
 
     /// Every change that calls a provider needs one in `registry`; say so before anything is
     /// done. Kept apart from planning so that providers are set up only for what a plan changes.
+    /// Marks each change whose provider provisions it indirectly with how
+    /// ([`ResourceChange::provisioned_through`]).
+    pub fn label_provisioning(&mut self, registry: &crate::provider::Registry) {
+        for c in self.layers.iter_mut().flat_map(|l| &mut l.changes) {
+            c.provisioned_through = registry
+                .for_type(&c.resource_type)
+                .and_then(|p| p.provisioned_through(&c.resource_type))
+                .map(str::to_string);
+        }
+    }
+
     pub fn check_providers(&self, registry: &crate::provider::Registry) -> Result<(), PlanError> {
         let missing = self
             .layers

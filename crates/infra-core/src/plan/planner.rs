@@ -334,6 +334,7 @@ fn removal(layer: &str, key: &ObjectKey, rec: &ResourceRecord, destroy: bool) ->
         depends_on: rec.depends_on.clone(),
         deletion_policy: rec.deletion_policy,
         update_replace_policy: rec.update_replace_policy,
+        provisioned_through: None,
     }
 }
 
@@ -358,6 +359,7 @@ fn plan_resource(
         depends_on: desired.depends_on.iter().cloned().collect(),
         deletion_policy: desired.deletion_policy,
         update_replace_policy: desired.update_replace_policy,
+        provisioned_through: None,
     };
     let after = change.after.as_ref().unwrap_or(&Value::Null);
 

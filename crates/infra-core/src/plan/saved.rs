@@ -255,6 +255,7 @@ impl From<&ResourceChange> for ChangeV1 {
             depends_on,
             deletion_policy,
             update_replace_policy,
+            provisioned_through: _,
         } = c;
         ChangeV1 {
             layer: layer.clone(),
@@ -285,6 +286,7 @@ impl From<ChangeV1> for ResourceChange {
             depends_on: c.depends_on,
             deletion_policy: c.deletion_policy,
             update_replace_policy: c.update_replace_policy,
+            provisioned_through: None,
         }
     }
 }
