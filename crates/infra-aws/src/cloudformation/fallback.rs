@@ -113,8 +113,8 @@ impl ManagedStacks {
             )
         })?;
         let mut attributes = Attributes::new();
-        for o in &stack.outputs {
-            if let (Some(name), true) = (&o.description, o.key != REF_OUTPUT) {
+        for o in stack.outputs.iter().filter(|o| o.key != REF_OUTPUT) {
+            if let Some(name) = &o.description {
                 attributes.insert(name.clone(), Value::String(o.value.clone()));
             }
         }
