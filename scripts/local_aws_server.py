@@ -1,6 +1,7 @@
 """The local AWS: moto server, plus the SageMaker operations moto lacks, the EC2 behaviour
-(NAT gateway deletion, VPC endpoint changes, VPC dependencies) it leaves out, one ECR fix and
-one S3 answer.
+(NAT gateway deletion, VPC endpoint changes, VPC dependencies) it leaves out, CloudFormation
+stacks that fail and report their resources as CloudFormation does, one ECR fix and one S3
+answer.
 
 moto 5.2.5 answers neither UpdateEndpoint nor DeleteModelPackageGroup, nor the model package
 group policy calls, so an endpoint rollout or the removal of a model package group could only
@@ -41,6 +42,20 @@ EC2, where moto 5.2.5 is too lenient or too sparse for the provider's own checks
   interface endpoint gets a network interface in each subnet added and loses the one in each
   subnet removed.
 
+- CloudFormation resource events and failed creates: moto creates a stack's resources in
+  one go and reports only stack-level events; a resource that fails to create makes the
+  CreateStack call itself fail with a server error, leaving the stack CREATE_IN_PROGRESS for
+  ever. Here each resource gets CREATE_IN_PROGRESS and CREATE_COMPLETE events, and one that
+  fails gets CREATE_FAILED with the service's message as its reason; the stack then rolls
+  back (ROLLBACK_IN_PROGRESS, its created resources deleted, ROLLBACK_COMPLETE, with the
+  status reason CloudFormation gives), and CreateStack answers as usual. A nested stack
+  (AWS::CloudFormation::Stack) that rolls back fails its parent's resource with
+  CloudFormation's "Embedded stack … was not successfully created" and the nested stack's
+  ID as physical ID, so a client can look inside it; the nested stack is deleted, its events
+  still readable by its ID.
+- ExecuteChangeSet refreshes the stack's outputs from the new template (moto keeps the
+  outputs of the template the stack was created with).
+
 Usage: python scripts/local_aws_server.py [moto_server's arguments, e.g. -H 127.0.0.1 -p 5000]
 """
 
@@ -48,6 +63,8 @@ import json
 import sys
 from typing import Any
 
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.ecr import models as ecr_models
@@ -369,6 +386,125 @@ def _modify_vpc_endpoint_with_options(self: Any) -> ActionResult:
 
 
 VPCs.modify_vpc_endpoint = _modify_vpc_endpoint_with_options  # type: ignore[method-assign]
+
+
+class _ResourceFailed(Exception):
+    """A stack resource that failed to create, carried out of moto's resource map."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str, physical_id: str = "") -> None:
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+        self.physical_id = physical_id
+
+
+class _NestedStackFailed(Exception):
+    def __init__(self, stack_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.stack_id = stack_id
+        self.reason = reason
+
+
+def _resource_event(stack: Any, logical_id: str, physical_id: str, resource_type: str, status: str, reason: str | None = None) -> None:
+    stack.events.append(
+        cfn_models.Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical_id,
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _reason(error: Exception) -> str:
+    message = getattr(error, "message", None) or getattr(error, "description", None) or str(error)
+    return f"{type(error).__name__}: {message}" if not getattr(error, "code", None) else f"{message}"
+
+
+_parse_and_create_resource = cfn_parsing.parse_and_create_resource
+
+
+def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
+    stack = cfn_models.cloudformation_backends[account_id][region_name].stacks.get(resources_map.stack_id)
+    resource_type = resource_json.get("Type", "")
+    if stack is not None:
+        _resource_event(stack, logical_id, "", resource_type, "CREATE_IN_PROGRESS")
+    try:
+        resource = _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    except _ResourceFailed:
+        raise
+    except _NestedStackFailed as failed:
+        raise _ResourceFailed(logical_id, resource_type, failed.reason, failed.stack_id) from failed
+    except Exception as error:  # what the service refused, whatever moto raised it as
+        raise _ResourceFailed(logical_id, resource_type, _reason(error)) from error
+    if stack is not None and resource is not None:
+        physical_id = getattr(resource, "physical_resource_id", "") or ""
+        _resource_event(stack, logical_id, str(physical_id), resource_type, "CREATE_COMPLETE")
+    return resource
+
+
+cfn_parsing.parse_and_create_resource = parse_and_create_resource
+
+_create_resources = cfn_models.Stack.create_resources
+
+
+def create_resources(self: Any) -> None:
+    try:
+        _create_resources(self)
+    except _ResourceFailed as failed:
+        _resource_event(self, failed.logical_id, failed.physical_id, failed.resource_type, "CREATE_FAILED", failed.reason)
+        summary = f"The following resource(s) failed to create: [{failed.logical_id}]. "
+        self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=summary + "Rollback requested by user.")
+        try:
+            self.resource_map.delete()
+        except Exception:  # a rollback that leaves something behind still completes here
+            pass
+        self._add_stack_event("ROLLBACK_COMPLETE")
+        self.status = "ROLLBACK_COMPLETE"
+        self.stack_status_reason = summary.strip()
+
+
+cfn_models.Stack.create_resources = create_resources
+
+_create_nested = cfn_models.Stack.create_from_cloudformation_json.__func__
+
+
+def create_nested(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+    nested = _create_nested(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    if nested.status == "ROLLBACK_COMPLETE":
+        # The parent's rollback removes it; its events stay readable by its ID.
+        cfn_models.cloudformation_backends[account_id][region_name].delete_stack(nested.stack_id)
+        raise _NestedStackFailed(
+            nested.stack_id,
+            f"Embedded stack {nested.stack_id} was not successfully created: "
+            + getattr(nested, "stack_status_reason", "a resource failed"),
+        )
+    return nested
+
+
+cfn_models.Stack.create_from_cloudformation_json = classmethod(create_nested)
+
+_execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
+
+
+def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    _execute_change_set(self, change_set_name, stack_name)
+    change_set = self.change_sets.get(change_set_name) or next(
+        (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+    )
+    stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
+    if stack is not None:
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        stack.description = stack.template_dict.get("Description")
+
+
+cfn_models.CloudFormationBackend.execute_change_set = execute_change_set
 
 if __name__ == "__main__":
     from moto.server import main

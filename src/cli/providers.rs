@@ -95,6 +95,8 @@ pub async fn registry<'a>(
         for provider in infra_aws::providers_for(config, policy) {
             registry.register(provider)?;
         }
+        // Every other AWS type of the registry schemas goes through CloudFormation.
+        registry.set_fallback(infra_aws::fallback_for(config, policy));
     }
     Ok(registry)
 }

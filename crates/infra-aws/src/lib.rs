@@ -2,6 +2,7 @@
 //! [`infra_core::provider::Provider`]. Nothing here knows about plans, state or the CLI.
 
 pub mod application_autoscaling;
+pub mod cloudformation;
 pub mod config;
 pub mod ec2;
 pub mod ecr;
@@ -19,6 +20,7 @@ pub mod testing;
 pub use application_autoscaling::ApplicationAutoScalingProvider;
 /// The resolved SDK configuration [`config::load`] returns, for callers that keep it.
 pub use aws_config::SdkConfig;
+pub use cloudformation::{CloudFormationProvider, CloudFormationSettings};
 pub use config::AwsSettings;
 pub use ec2::{Ec2Provider, Ec2Settings};
 pub use ecr::EcrProvider;
@@ -46,5 +48,14 @@ pub fn providers_for(config: &SdkConfig, retry: &RetryPolicy) -> Vec<Arc<dyn Pro
         Arc::new(Ec2Provider::new(config, retry.clone())),
         Arc::new(EcrProvider::new(config, retry.clone())),
         Arc::new(S3Provider::new(config, retry.clone())),
+        Arc::new(CloudFormationProvider::new(config, retry.clone())),
     ]
+}
+
+/// The provider for the AWS types no provider of [`providers_for`] claims: each deployed as a
+/// managed CloudFormation stack of its own ([`cloudformation::fallback`]), for
+/// `Registry::set_fallback`.
+pub fn fallback_for(config: &SdkConfig, retry: &RetryPolicy) -> Arc<dyn Provider> {
+    let settings = CloudFormationSettings { retry: retry.clone(), ..CloudFormationSettings::default() };
+    Arc::new(cloudformation::fallback::ManagedStacks::new(cloudformation::CloudFormation::new(config, settings)))
 }

@@ -36,6 +36,8 @@ pub const IAM_POLICY: NameRules = NameRules { max_len: 128, charset: Charset::Ia
 pub const IAM_INSTANCE_PROFILE: NameRules = NameRules { max_len: 128, charset: Charset::Iam };
 pub const IAM_USER: NameRules = NameRules { max_len: 64, charset: Charset::Iam };
 pub const SAGEMAKER: NameRules = NameRules { max_len: 63, charset: Charset::AlnumHyphen };
+/// CloudFormation stack names: `[A-Za-z][-A-Za-z0-9]*`, up to 128 characters.
+pub const CLOUDFORMATION_STACK: NameRules = NameRules { max_len: 128, charset: Charset::AlnumHyphen };
 
 /// Length of the random suffix, as CloudFormation uses.
 pub const SUFFIX_LEN: usize = 13;

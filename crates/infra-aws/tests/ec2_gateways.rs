@@ -402,7 +402,9 @@ async fn nat_gateway_create_waits_while_pending() {
     let statuses: Vec<String> = heard.lock().unwrap().iter().map(|h| h.status.clone()).collect();
     assert_eq!(statuses, vec!["pending"; 3]);
     let events = events.lock().unwrap();
-    let ProviderEvent::Waiting { operation, subject, status, target, .. } = events.first().expect("reported");
+    let Some(ProviderEvent::Waiting { operation, subject, status, target, .. }) = events.first() else {
+        panic!("the wait is reported as waiting: {:?}", events.first());
+    };
     assert_eq!(
         (operation.as_str(), subject.as_str(), status.as_str(), target.as_str()),
         ("CreateNatGateway", format!("NAT gateway {}", created.physical_id).as_str(), "pending", "available")

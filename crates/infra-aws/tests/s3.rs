@@ -544,10 +544,12 @@ async fn with_the_opt_in_every_version_and_delete_marker_goes_in_batches_then_th
         .lock()
         .expect("lock")
         .iter()
-        .map(|e| {
-            let ProviderEvent::Waiting { subject, status, .. } = e;
-            assert_eq!(subject, &format!("bucket {bucket} to be emptied"));
-            status.clone()
+        .map(|e| match e {
+            ProviderEvent::Waiting { subject, status, .. } => {
+                assert_eq!(subject, &format!("bucket {bucket} to be emptied"));
+                status.clone()
+            }
+            other => panic!("emptying reports how far it got, not {other:?}"),
         })
         .collect();
     assert_eq!(

@@ -294,7 +294,8 @@ fn evaluate_environment(
             exports,
             allow_unresolved: false,
         };
-        let ev = eval::evaluate(&layer.template, &input, diags);
+        let mut ev = eval::evaluate(&layer.template, &input, diags);
+        crate::template::nested::attach_templates(&project.dir, &mut ev.stack, diags);
         graph::check_stack(&ev.stack, diags);
         evaluated.push((layer.name.clone(), ev));
     }

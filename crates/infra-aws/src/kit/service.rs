@@ -231,5 +231,6 @@ mod tests {
         assert!(duplicate_types::<crate::sagemaker::SageMaker>().is_empty());
         assert!(duplicate_types::<crate::application_autoscaling::AutoScaling>().is_empty());
         assert!(duplicate_types::<crate::ec2::Ec2>().is_empty());
+        assert!(duplicate_types::<crate::cloudformation::CloudFormation>().is_empty());
     }
 }

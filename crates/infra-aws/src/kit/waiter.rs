@@ -330,7 +330,9 @@ mod tests {
         assert_eq!(result, Ok(7));
         let heard = heard.lock().unwrap();
         assert!(!heard.is_empty(), "heartbeats reach the engine");
-        let ProviderEvent::Waiting { operation, subject, status, target, .. } = &heard[0];
+        let ProviderEvent::Waiting { operation, subject, status, target, .. } = &heard[0] else {
+            panic!("a heartbeat is a Waiting event: {:?}", heard[0]);
+        };
         assert_eq!(
             (operation.as_str(), subject.as_str(), status.as_str(), target.as_str()),
             ("CreateEndpoint", "endpoint e", "Creating", "InService")

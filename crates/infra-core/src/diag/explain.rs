@@ -1360,6 +1360,41 @@ Resources:
         ),
     },
     Explanation {
+        code: "E1065",
+        title: "a nested stack's template file cannot be used",
+        text: "\
+An `AWS::CloudFormation::Stack` whose `TemplateURL` is a path (not an https:// or s3:// URL)
+names a template file of the project, relative to the layer folder (`stacks/<layer>/`). infra
+reads it and deploys its text, so it must exist inside the project (no absolute path, no
+`..` or symbolic link leading out), load as a template with Resources, and be at most 51,200
+bytes, the most CloudFormation takes as a template body.
+
+Keep child templates in a subfolder of the layer (every template directly in the layer folder
+is part of the layer itself), and upload larger ones to S3 and name their URL.",
+        example: ex(
+            "\
+# stacks/identity/main.yaml
+Resources:
+  Queues:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: nested/missing.yaml
+",
+            "\
+# stacks/identity/main.yaml
+Resources:
+  Queues:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: nested/queues.yaml
+# stacks/identity/nested/queues.yaml
+Resources:
+  Jobs:
+    Type: AWS::SQS::Queue
+",
+        ),
+    },
+    Explanation {
         code: "E1100",
         title: "a parameter has no value in an environment",
         text: "\

@@ -162,6 +162,11 @@ pub struct ResourceChange {
     /// `{"infra": …}` from the template's `Metadata` on the new side (the record's, for a
     /// delete): the provider settings the operation runs with.
     pub metadata: serde_json::Value,
+    /// How the change is carried out when its provider does not call the type's own service
+    /// ([`crate::provider::Provider::provisioned_through`], e.g. `CloudFormation`); set by the
+    /// workspace once it has the providers for the plan. A label for people and plan JSON;
+    /// saved plans do not keep it.
+    pub provisioned_through: Option<String>,
 }
 
 /// A [`ResourceChange`] as `plan --format json` writes it: the action's name, and a
@@ -184,6 +189,8 @@ struct ChangeRepr {
     update_replace_policy: DeletionPolicy,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     metadata: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provisioned_through: Option<String>,
 }
 
 impl From<ResourceChange> for ChangeRepr {
@@ -201,6 +208,7 @@ impl From<ResourceChange> for ChangeRepr {
             deletion_policy: c.deletion_policy,
             update_replace_policy: c.update_replace_policy,
             metadata: c.metadata,
+            provisioned_through: c.provisioned_through,
         }
     }
 }
@@ -299,6 +307,17 @@ impl Plan {
 
     /// Every change that calls a provider needs one in `registry`; say so before anything is
     /// done. Kept apart from planning so that providers are set up only for what a plan changes.
+    /// Marks each change whose provider provisions it indirectly with how
+    /// ([`ResourceChange::provisioned_through`]).
+    pub fn label_provisioning(&mut self, registry: &crate::provider::Registry) {
+        for c in self.layers.iter_mut().flat_map(|l| &mut l.changes) {
+            c.provisioned_through = registry
+                .for_type(&c.resource_type)
+                .and_then(|p| p.provisioned_through(&c.resource_type))
+                .map(str::to_string);
+        }
+    }
+
     pub fn check_providers(&self, registry: &crate::provider::Registry) -> Result<(), PlanError> {
         let missing = self
             .layers

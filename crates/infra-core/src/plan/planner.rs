@@ -335,6 +335,7 @@ fn removal(layer: &str, key: &ObjectKey, rec: &ResourceRecord, destroy: bool) ->
         deletion_policy: rec.deletion_policy,
         update_replace_policy: rec.update_replace_policy,
         metadata: rec.metadata.clone(),
+        provisioned_through: None,
     }
 }
 
@@ -360,6 +361,7 @@ fn plan_resource(
         deletion_policy: desired.deletion_policy,
         update_replace_policy: desired.update_replace_policy,
         metadata: desired.metadata.clone(),
+        provisioned_through: None,
     };
     let after = change.after.as_ref().unwrap_or(&Value::Null);
 

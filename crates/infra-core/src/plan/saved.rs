@@ -260,6 +260,7 @@ impl From<&ResourceChange> for ChangeV1 {
             deletion_policy,
             update_replace_policy,
             metadata,
+            provisioned_through: _,
         } = c;
         ChangeV1 {
             layer: layer.clone(),
@@ -292,6 +293,7 @@ impl From<ChangeV1> for ResourceChange {
             deletion_policy: c.deletion_policy,
             update_replace_policy: c.update_replace_policy,
             metadata: c.metadata,
+            provisioned_through: None,
         }
     }
 }

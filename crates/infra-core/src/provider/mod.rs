@@ -46,6 +46,15 @@ pub mod events {
             target: String,
             elapsed: Duration,
         },
+        /// One line of progress a service reports during a long operation (a CloudFormation
+        /// stack event: `Topic AWS::SNS::Topic CREATE_COMPLETE`).
+        Progress {
+            /// The operation reporting, e.g. `CreateStack`.
+            operation: String,
+            /// What progresses, e.g. `stack my-stack`.
+            subject: String,
+            message: String,
+        },
     }
 
     impl std::fmt::Display for ProviderEvent {
@@ -56,6 +65,7 @@ pub mod events {
                     "still waiting for {subject} ({status}, {} elapsed)",
                     humantime::format_duration(Duration::from_secs(elapsed.as_secs()))
                 ),
+                ProviderEvent::Progress { subject, message, .. } => write!(f, "{subject}: {message}"),
             }
         }
     }
@@ -113,6 +123,12 @@ pub mod events {
         #[test]
         fn waiting_reads_as_the_waiter_always_said_it() {
             assert_eq!(waiting(70).to_string(), "still waiting for endpoint e (Creating, 1m 10s elapsed)");
+            let progress = ProviderEvent::Progress {
+                operation: "CreateStack".into(),
+                subject: "stack s".into(),
+                message: "Topic AWS::SNS::Topic CREATE_COMPLETE".into(),
+            };
+            assert_eq!(progress.to_string(), "stack s: Topic AWS::SNS::Topic CREATE_COMPLETE");
         }
     }
 }
@@ -292,6 +308,13 @@ pub trait Provider: Send + Sync {
     /// How many operations the engine may run on this provider at once.
     fn concurrency(&self) -> usize {
         10
+    }
+
+    /// How this provider provisions `resource_type` when it does not call the type's own
+    /// service directly: a short label plans show beside the type (`through CloudFormation`).
+    /// `None`, the default, for providers that manage the type themselves.
+    fn provisioned_through(&self, _resource_type: &str) -> Option<&str> {
+        None
     }
 
     /// Choose the physical name for a new resource before it is created; `None` when the

@@ -11,7 +11,8 @@
 //! "layers": [{"layer", "env", "lineage", "serial", "changes": [ResourceChange], "outputs":
 //! [OutputChange]}]}` where a `ResourceChange` has `layer`, `logical_id`, `resource_type`,
 //! `action` (`no_op`, `create`, `update`, `replace`, `delete`, `forget`), `reason` (an object
-//! with `kind`), `replace_order` (for replacements), `before` (the state record) and `after`
+//! with `kind`), `replace_order` (for replacements), `provisioned_through` (when the provider
+//! does not call the type's own service, e.g. `"CloudFormation"`; absent otherwise), `before` (the state record) and `after`
 //! (properties in CloudFormation long form; a remaining `Ref`/`Fn::GetAtt`/... is a value
 //! known only after apply). The same document is what `infra plan -out` saves.
 
@@ -185,13 +186,16 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
     // Right-align the marker by its visible width, which colour codes do not count towards.
     let width = if matches!(c.action, Action::Replace(_)) { 3 } else { 1 };
     let marker = st.marker(&c.action);
-    let _ = writeln!(out, "{}{marker} {} {}", " ".repeat(5 - width), c.resource_type, c.logical_id);
+    let through = c.provisioned_through.as_deref().map(|t| format!(" (through {t})")).unwrap_or_default();
+    let _ = writeln!(out, "{}{marker} {} {}{through}", " ".repeat(5 - width), c.resource_type, c.logical_id);
     let pad = "        ";
     match &c.action {
         Action::Create => {
             if let Some(Value::Map(m)) = &c.after {
                 for (k, v) in m {
-                    property_line(out, pad, &st.green("+"), k, &value_text(v), "");
+                    let text = template_file(c, k, v)
+                        .map_or_else(|| value_text(v), |(file, lines)| format!("(the text of {file}, {lines} lines)"));
+                    property_line(out, pad, &st.green("+"), k, &text, "");
                 }
             }
         }
@@ -222,7 +226,14 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
                             hidden += 1;
                             continue;
                         }
-                        changed_property(out, st, pad, k, o, n, &note);
+                        match (template_file(c, k, n), o.as_str(), n.as_str()) {
+                            (Some((file, _)), Some(o), Some(n)) => {
+                                let _ =
+                                    writeln!(out, "{pad}{} {k} = (the text of {file}, changed){note}", st.yellow("~"));
+                                unified_diff(out, st, &format!("{pad}    "), o, n);
+                            }
+                            _ => changed_property(out, st, pad, k, o, n, &note),
+                        }
                     }
                     (None, None) => {}
                 }
@@ -247,6 +258,22 @@ fn resource(out: &mut String, st: &Style, c: &ResourceChange) {
         }
         Action::NoOp => {}
     }
+}
+
+/// For a nested stack's template text read from a file of the project
+/// ([`crate::template::nested`]): the file, as the project shows it, and its length in lines.
+/// Plans name the file instead of printing its text.
+fn template_file(c: &ResourceChange, key: &str, value: &Value) -> Option<(String, usize)> {
+    use crate::template::nested::{is_local, STACK_TYPE, TEMPLATE_BODY};
+    if c.resource_type != STACK_TYPE || key != TEMPLATE_BODY {
+        return None;
+    }
+    let text = value.as_str()?;
+    let url = match &c.after {
+        Some(Value::Map(m)) => m.get("TemplateURL").and_then(Value::as_str).filter(|u| is_local(u)),
+        _ => None,
+    }?;
+    Some((format!("stacks/{}/{url}", c.layer), text.lines().count()))
 }
 
 fn property_line(out: &mut String, pad: &str, marker: &str, key: &str, text: &str, note: &str) {

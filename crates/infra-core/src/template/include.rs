@@ -42,12 +42,50 @@ pub fn apply(root: &mut Node, project_dir: &Path, load: &mut Loader, diags: &mut
     ctx.top_level(root);
 }
 
-/// Why a location cannot be included.
-enum Unusable {
+/// Why a location cannot be read.
+pub(crate) enum Unusable {
     /// Outside the project, or not a local path.
     Refused(String),
     /// Inside the project but not a readable file.
     Missing(String),
+}
+
+/// `loc`, a path relative to `base` (a folder given relative to the project), as the
+/// canonical path of a file inside the project directory `project_dir` (itself canonical):
+/// no URL, no absolute path, nothing outside the project, through `..` or a symbolic link.
+pub(crate) fn project_file(project_dir: &Path, base: &Path, loc: &str) -> Result<PathBuf, Unusable> {
+    if loc.contains("://") {
+        let scheme = loc.split("://").next().unwrap_or_default();
+        return Err(Unusable::Refused(format!("{scheme}:// locations are not read; copy the file into the project")));
+    }
+    let rel = Path::new(loc);
+    if rel.is_absolute() || loc.starts_with('/') || loc.starts_with('\\') {
+        return Err(Unusable::Refused("absolute paths are not allowed".into()));
+    }
+    let mut normal = PathBuf::new();
+    for c in base.components().chain(rel.components()) {
+        match c {
+            Component::Normal(p) => normal.push(p),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !normal.pop() {
+                    return Err(Unusable::Refused("the path leaves the project directory".into()));
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(Unusable::Refused("absolute paths are not allowed".into()))
+            }
+        }
+    }
+    let full = project_dir.join(&normal);
+    let canonical = full.canonicalize().map_err(|e| Unusable::Missing(e.to_string()))?;
+    if !canonical.starts_with(project_dir) {
+        return Err(Unusable::Refused("it resolves (through a symbolic link) outside the project directory".into()));
+    }
+    if !canonical.is_file() {
+        return Err(Unusable::Missing("it is not a file".into()));
+    }
+    Ok(canonical)
 }
 
 struct Ctx<'a, 'l> {
@@ -177,42 +215,7 @@ impl Ctx<'_, '_> {
 
     /// Check a location and turn it into a canonical path inside the project.
     fn resolve(&self, loc: &str) -> Result<PathBuf, Unusable> {
-        if loc.contains("://") {
-            let scheme = loc.split("://").next().unwrap_or_default();
-            return Err(Unusable::Refused(format!(
-                "{scheme}:// locations are not read; copy the file into the project"
-            )));
-        }
-        let rel = Path::new(loc);
-        if rel.is_absolute() || loc.starts_with('/') || loc.starts_with('\\') {
-            return Err(Unusable::Refused("absolute paths are not allowed".into()));
-        }
-        let mut normal = PathBuf::new();
-        for c in rel.components() {
-            match c {
-                Component::Normal(p) => normal.push(p),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    if !normal.pop() {
-                        return Err(Unusable::Refused("the path leaves the project directory".into()));
-                    }
-                }
-                Component::RootDir | Component::Prefix(_) => {
-                    return Err(Unusable::Refused("absolute paths are not allowed".into()))
-                }
-            }
-        }
-        let full = self.project_dir.join(&normal);
-        let canonical = full.canonicalize().map_err(|e| Unusable::Missing(e.to_string()))?;
-        if !canonical.starts_with(&self.project_dir) {
-            return Err(Unusable::Refused(
-                "it resolves (through a symbolic link) outside the project directory".into(),
-            ));
-        }
-        if !canonical.is_file() {
-            return Err(Unusable::Missing("it is not a file".into()));
-        }
-        Ok(canonical)
+        project_file(&self.project_dir, Path::new(""), loc)
     }
 
     /// The top-level `Transform` section: includes merge their sections into the template.

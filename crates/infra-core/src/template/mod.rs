@@ -6,6 +6,7 @@ pub mod include;
 pub mod intrinsics;
 pub mod load;
 pub mod model;
+pub mod nested;
 pub mod node;
 
 use crate::source::Span;

@@ -422,9 +422,10 @@ impl Workspace {
     /// layers are evaluated and planned again with that export unknown, so importers show
     /// "(known after apply)" instead of the old value.
     pub fn plan(&self, options: PlanOptions) -> Result<(Plan, Registry), WorkspaceError> {
-        let plan = self.plan_rounds(&self.registry_for_types(std::iter::empty())?, options)?;
+        let mut plan = self.plan_rounds(&self.registry_for_types(std::iter::empty())?, options)?;
         let registry = self.registry_for_plan(&plan)?;
         plan.check_providers(&registry).map_err(WorkspaceError::Plan)?;
+        plan.label_provisioning(&registry);
         Ok((plan, registry))
     }
 
