@@ -329,7 +329,7 @@ fn network_check(p: &AwsProject, version: Option<u32>, state: &Inventory, contex
         assert_eq!(cidrs, BTreeSet::from(["10.0.1.0/24", subnet_b_cidr(version)]), "{context}: subnet ranges");
 
         let tables = ec2.describe_route_tables().route_table_ids(&table).send().await.expect("DescribeRouteTables");
-        let table = &tables.route_tables()[0];
+        let table = tables.route_tables().first().unwrap_or_else(|| panic!("{context}: route table {table} is gone"));
         let targets: Vec<Option<&str>> = table
             .routes()
             .iter()
