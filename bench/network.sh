@@ -4,7 +4,7 @@
 #
 #   bench/network.sh [COUNT] [REPS]      (defaults: COUNT=50 subnets and 50 groups, REPS=5)
 #
-# 1. builds infra and crates/infra-aws/examples/network_sdk_loop.rs (release; PROFILE=dev for
+# 1. builds infra and examples/network_sdk_loop.rs (release; PROFILE=dev for
 #    the debug build) and runs private copies of them;
 # 2. starts its own local AWS (scripts/local-aws.sh) and generates one layer: a VPC, COUNT
 #    subnets and COUNT security groups, each group with one inline ingress rule;
@@ -40,8 +40,9 @@ provider="$(grep -o 'const CONCURRENCY: usize = [0-9]*' crates/infra-aws/src/ec2
 [ -n "$parallelism" ] && [ -n "$provider" ] || { echo "network: could not read infra's concurrency from the code" >&2; exit 1; }
 CONCURRENCY=$((parallelism < provider ? parallelism : provider))
 
+# Two builds: in one, the example's dev-dependencies would change the features infra is built with.
 cargo build --quiet "${PROFILE_FLAG[@]}" --bin infra >&2
-cargo build --quiet "${PROFILE_FLAG[@]}" -p infra-aws --example network_sdk_loop >&2
+cargo build --quiet "${PROFILE_FLAG[@]}" --example network_sdk_loop >&2
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/infra-bench-network.XXXXXX")"
 # Private copies, so another build into the same target directory cannot swap them mid-run.
 INFRA="$WORK/infra"
@@ -185,6 +186,6 @@ print(json.dumps({"count": count, "concurrency": concurrency, "load": load, "sam
                   "seconds": runs, "median": median, "ratio": ratio}, separators=(",", ":")))
 if not same:
     print("network: the raw loop no longer makes infra's calls; bring "
-          "crates/infra-aws/examples/network_sdk_loop.rs in line with the EC2 provider", file=sys.stderr)
+          "examples/network_sdk_loop.rs in line with the EC2 provider", file=sys.stderr)
     sys.exit(1)
 PY

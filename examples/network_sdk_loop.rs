@@ -14,11 +14,14 @@
 //!   `--concurrency` at once; then `DeleteVpc`.
 //!
 //! `bench/network.sh` counts both sides' calls through `count` and prints them side by side.
+//! It is an example of the root package, not of infra-aws, so that its release build shares
+//! every dependency with the release `infra` binary (infra-aws's dev-dependencies change
+//! tokio's features, which would rebuild the whole AWS SDK).
 //!
 //! ```text
-//! cargo run -p infra-aws --example network_sdk_loop -- create --ids FILE [--count 50] [--concurrency 10]
-//! cargo run -p infra-aws --example network_sdk_loop -- delete --ids FILE [--concurrency 10]
-//! cargo run -p infra-aws --example network_sdk_loop -- count -- COMMAND [ARGS...]
+//! cargo run --release --example network_sdk_loop -- create --ids FILE [--count 50] [--concurrency 10]
+//! cargo run --release --example network_sdk_loop -- delete --ids FILE [--concurrency 10]
+//! cargo run --release --example network_sdk_loop -- count -- COMMAND [ARGS...]
 //! ```
 //! `create` writes the IDs it made to FILE, `delete` deletes them; each prints its wall time as
 //! JSON. `count` runs COMMAND with `AWS_ENDPOINT_URL` pointing at a counting proxy in front of
