@@ -209,7 +209,9 @@ impl Resolver for PlanResolver<'_> {
     fn attribute(&self, logical_id: &str, attr: Option<&str>) -> Option<Value> {
         match (self.pending.get(logical_id), attr) {
             (Some(Pending::Unknown), _) => return None,
-            (Some(Pending::Updated(volatile)), Some(a)) if volatile.iter().any(|v| v == a) => return None,
+            (Some(Pending::Updated(volatile)), Some(a)) if volatile.iter().any(|v| volatile_matches(v, a)) => {
+                return None
+            }
             _ => {}
         }
         let rec = self.state.resources.get(logical_id)?;
@@ -217,6 +219,15 @@ impl Resolver for PlanResolver<'_> {
     }
     fn export(&self, name: &str) -> Option<Value> {
         self.exports.get(name).cloned()
+    }
+}
+
+/// Whether attribute `attr` is one a provider calls volatile: by name, or by a prefix ending in
+/// `*` (`Outputs.*`, every output of a nested stack).
+fn volatile_matches(volatile: &str, attr: &str) -> bool {
+    match volatile.strip_suffix('*') {
+        Some(prefix) => attr.starts_with(prefix),
+        None => volatile == attr,
     }
 }
 
@@ -624,4 +635,22 @@ fn check_exports(input: &PlanInput<'_>, layers: &[LayerPlan]) -> Result<(), Plan
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::volatile_matches;
+
+    #[test]
+    fn volatile_attributes_match_by_name_or_by_a_prefix_ending_in_a_star() {
+        for (volatile, attr, matches) in [
+            ("DnsEntries", "DnsEntries", true),
+            ("DnsEntries", "DnsEntriesX", false),
+            ("Outputs.*", "Outputs.QueueArn", true),
+            ("Outputs.*", "Outputs", false),
+            ("Outputs.*", "StackId", false),
+        ] {
+            assert_eq!(volatile_matches(volatile, attr), matches, "{volatile} against {attr}");
+        }
+    }
 }

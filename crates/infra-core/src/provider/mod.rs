@@ -337,7 +337,8 @@ pub trait Provider: Send + Sync {
     }
 
     /// Attributes whose value may change on an in-place update (shown as known after apply);
-    /// the others are taken as stable, as `Arn` and `Ref` are.
+    /// the others are taken as stable, as `Arn` and `Ref` are. A name ending in `*` stands
+    /// for every attribute it begins (`Outputs.*`).
     fn volatile_attributes(&self, _resource_type: &str) -> Vec<String> {
         Vec::new()
     }

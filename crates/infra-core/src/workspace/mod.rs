@@ -415,15 +415,32 @@ impl Workspace {
     }
 
     /// Plan every selected layer, and set up the providers for what the plan changes (checking
-    /// that there is one for every change). Planning itself needs only the engine's own
-    /// providers.
+    /// that there is one for every change).
+    ///
+    /// A first plan is made with the engine's own providers only, so that a plan without
+    /// changes configures no cloud. When it changes something, it is made again with the
+    /// providers of the types it changes, since what they know changes plans: the attributes
+    /// an in-place update may change (so their dependents see "known after apply"), the
+    /// properties that name a resource (so a replacement deletes first), overrides of the
+    /// schema's create-only properties. That again until the changed types settle.
     ///
     /// Templates are evaluated with the recorded exports; when the plan changes an export, the
     /// layers are evaluated and planned again with that export unknown, so importers show
     /// "(known after apply)" instead of the old value.
     pub fn plan(&self, options: PlanOptions) -> Result<(Plan, Registry), WorkspaceError> {
-        let mut plan = self.plan_rounds(&self.registry_for_types(std::iter::empty())?, options)?;
-        let registry = self.registry_for_plan(&plan)?;
+        let mut plan = self.plan_rounds(&self.registry_for_types(std::iter::empty())?, options.clone())?;
+        let mut registry = self.registry_for_plan(&plan)?;
+        // Every round plans with the providers of at least one more type, so this ends.
+        let mut planned_with = changed_types(&plan);
+        while !planned_with.is_empty() {
+            plan = self.plan_rounds(&registry, options.clone())?;
+            let changed = changed_types(&plan);
+            if changed.is_subset(&planned_with) {
+                break;
+            }
+            planned_with.extend(changed);
+            registry = self.registry_for_types(planned_with.iter().map(String::as_str))?;
+        }
         plan.check_providers(&registry).map_err(WorkspaceError::Plan)?;
         plan.label_provisioning(&registry);
         Ok((plan, registry))
@@ -462,8 +479,8 @@ impl Workspace {
 
     /// Providers for the types a plan changes.
     pub fn registry_for_plan(&self, plan: &Plan) -> Result<Registry, WorkspaceError> {
-        let changed = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change());
-        self.registry_for_types(changed.map(|c| c.resource_type.as_str()))
+        let changed = changed_types(plan);
+        self.registry_for_types(changed.iter().map(String::as_str))
     }
 
     /// sha256 over every source file (settings and templates), the environment, its region
@@ -551,4 +568,10 @@ impl Workspace {
         }
         Ok(report)
     }
+}
+
+/// The resource types a plan changes.
+fn changed_types(plan: &Plan) -> std::collections::BTreeSet<String> {
+    let changed = plan.layers.iter().flat_map(|l| &l.changes).filter(|c| c.action.is_change());
+    changed.map(|c| c.resource_type.clone()).collect()
 }
