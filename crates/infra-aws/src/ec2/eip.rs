@@ -8,7 +8,7 @@
 //! `NetworkInterfaceId`) is not supported: a NAT gateway takes the address by its
 //! `AllocationId` instead.
 
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::absent_if_missing;
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::{omit_defaults, ObjectBuilder};
@@ -104,8 +104,10 @@ async fn by_token(p: &Ec2, token: &str) -> Result<Vec<Address>, ProviderError> {
     Ok(out.addresses.unwrap_or_default())
 }
 
-fn ids(addresses: &[Address]) -> Vec<String> {
-    addresses.iter().map(|a| a.allocation_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for Address {
+    fn id(&self) -> Option<&str> {
+        self.allocation_id()
+    }
 }
 
 /// What `Ref` (the public IP) and `Fn::GetAtt` read.
@@ -191,11 +193,11 @@ impl crate::kit::service::ResourceType<Ec2> for EipType {
                     .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no public IP"))
             },
             || async {
-                let addresses = by_token(p, &req.token).await?;
-                match addresses.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(address_applied(one, "DescribeAddresses")?.physical_id)),
-                    several => Err(ambiguous_token("DescribeAddresses", "Elastic IP", &req.token, &ids(several))),
+                match super::the_one(by_token(p, &req.token).await?, "DescribeAddresses", "Elastic IP", &req.token)?
+                    .as_ref()
+                {
+                    None => Ok(None),
+                    Some(one) => Ok(Some(address_applied(one, "DescribeAddresses")?.physical_id)),
                 }
             },
         ))
@@ -229,11 +231,7 @@ impl crate::kit::service::ResourceType<Ec2> for EipType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut addresses = by_token(p, &req.token).await?;
-        if addresses.len() > 1 {
-            return Err(ambiguous_token("DescribeAddresses", "Elastic IP", &req.token, &ids(&addresses)));
-        }
-        match addresses.pop() {
+        match super::the_one(by_token(p, &req.token).await?, "DescribeAddresses", "Elastic IP", &req.token)? {
             Some(address) => observe(address, &req.properties),
             None => Ok(None),
         }

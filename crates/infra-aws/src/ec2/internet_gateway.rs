@@ -5,7 +5,7 @@
 //! Its only property is `Tags`, which updates in place. A gateway still attached to a VPC
 //! cannot be deleted; EC2's error says so.
 
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::{absent_if_missing, gone_ok};
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::ObjectBuilder;
@@ -64,8 +64,10 @@ fn gateway_id(gateway: &InternetGateway) -> Result<String, ProviderError> {
     })
 }
 
-fn ids(gateways: &[InternetGateway]) -> Vec<String> {
-    gateways.iter().map(|g| g.internet_gateway_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for InternetGateway {
+    fn id(&self) -> Option<&str> {
+        self.internet_gateway_id()
+    }
 }
 
 /// What `Ref` and `Fn::GetAtt` read.
@@ -114,14 +116,13 @@ impl crate::kit::service::ResourceType<Ec2> for InternetGatewayType {
                 })
             },
             || async {
-                let gateways = by_token(p, &req.token).await?;
-                match gateways.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(gateway_id(one)?)),
-                    several => {
-                        Err(ambiguous_token("DescribeInternetGateways", "internet gateway", &req.token, &ids(several)))
-                    }
-                }
+                let found = super::the_one(
+                    by_token(p, &req.token).await?,
+                    "DescribeInternetGateways",
+                    "internet gateway",
+                    &req.token,
+                )?;
+                found.as_ref().map(gateway_id).transpose()
             },
         ))
         .await?;
@@ -134,11 +135,12 @@ impl crate::kit::service::ResourceType<Ec2> for InternetGatewayType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut gateways = by_token(p, &req.token).await?;
-        if gateways.len() > 1 {
-            return Err(ambiguous_token("DescribeInternetGateways", "internet gateway", &req.token, &ids(&gateways)));
-        }
-        match gateways.pop() {
+        match super::the_one(
+            by_token(p, &req.token).await?,
+            "DescribeInternetGateways",
+            "internet gateway",
+            &req.token,
+        )? {
             Some(gateway) => observe(gateway, &req.properties),
             None => Ok(None),
         }

@@ -273,6 +273,26 @@ pub(crate) fn intent_filter(token: &str) -> Filter {
 }
 
 /// The error for a token that more than one resource carries: never pick one silently.
+/// A resource EC2 lists by the intent tag: its ID, for messages.
+pub(crate) trait Tagged {
+    fn id(&self) -> Option<&str>;
+}
+
+/// The one resource a search by the intent tag `token` found, if any. Several are a conflict
+/// naming them all: infra cannot tell which one its create made.
+pub(crate) fn the_one<T: Tagged>(
+    mut found: Vec<T>,
+    operation: &str,
+    what: &str,
+    token: &str,
+) -> Result<Option<T>, ProviderError> {
+    if found.len() > 1 {
+        let ids: Vec<String> = found.iter().map(|t| t.id().unwrap_or("?").to_string()).collect();
+        return Err(ambiguous_token(operation, what, token, &ids));
+    }
+    Ok(found.pop())
+}
+
 pub(crate) fn ambiguous_token(operation: &str, what: &str, token: &str, ids: &[String]) -> ProviderError {
     ProviderError::new(
         ErrorKind::Conflict,

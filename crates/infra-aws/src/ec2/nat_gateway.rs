@@ -9,7 +9,7 @@
 //! in place; everything else needs a new gateway. Secondary addresses and regional
 //! (`AvailabilityMode`) gateways are not supported.
 
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::absent_if_missing;
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::{omit_defaults, ObjectBuilder};
@@ -143,8 +143,10 @@ fn gateway_id(gateway: &NatGateway) -> Result<String, ProviderError> {
     })
 }
 
-fn ids(gateways: &[NatGateway]) -> Vec<String> {
-    gateways.iter().map(|n| n.nat_gateway_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for NatGateway {
+    fn id(&self) -> Option<&str> {
+        self.nat_gateway_id()
+    }
 }
 
 /// The gateway's primary address (the one it was created with).
@@ -260,11 +262,11 @@ impl crate::kit::service::ResourceType<Ec2> for NatGatewayType {
                 })
             },
             || async {
-                let gateways = by_token(p, &req.token).await?;
-                match gateways.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(gateway_id(one)?)),
-                    several => Err(ambiguous_token("DescribeNatGateways", "NAT gateway", &req.token, &ids(several))),
+                match super::the_one(by_token(p, &req.token).await?, "DescribeNatGateways", "NAT gateway", &req.token)?
+                    .as_ref()
+                {
+                    None => Ok(None),
+                    Some(one) => Ok(Some(gateway_id(one)?)),
                 }
             },
         ))
@@ -279,11 +281,7 @@ impl crate::kit::service::ResourceType<Ec2> for NatGatewayType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut gateways = by_token(p, &req.token).await?;
-        if gateways.len() > 1 {
-            return Err(ambiguous_token("DescribeNatGateways", "NAT gateway", &req.token, &ids(&gateways)));
-        }
-        match gateways.pop() {
+        match super::the_one(by_token(p, &req.token).await?, "DescribeNatGateways", "NAT gateway", &req.token)? {
             Some(gateway) => observe(gateway, &req.properties),
             None => Ok(None),
         }

@@ -5,7 +5,7 @@
 //! Only the tags update in place; another VPC needs a new table. A table that subnets are
 //! still associated with cannot be deleted, and EC2's refusal says so.
 
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::{absent_if_missing, gone_ok};
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::{conform, ObjectBuilder};
@@ -68,8 +68,10 @@ fn table_id(table: &RouteTable, operation: &str) -> Result<String, ProviderError
     })
 }
 
-fn ids(tables: &[RouteTable]) -> Vec<String> {
-    tables.iter().map(|t| t.route_table_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for RouteTable {
+    fn id(&self) -> Option<&str> {
+        self.route_table_id()
+    }
 }
 
 /// What `Ref` and `Fn::GetAtt` read.
@@ -124,11 +126,11 @@ impl crate::kit::service::ResourceType<Ec2> for RouteTableType {
                 })
             },
             || async {
-                let tables = by_token(p, &req.token).await?;
-                match tables.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(table_id(one, "DescribeRouteTables")?)),
-                    several => Err(ambiguous_token("DescribeRouteTables", "route table", &req.token, &ids(several))),
+                match super::the_one(by_token(p, &req.token).await?, "DescribeRouteTables", "route table", &req.token)?
+                    .as_ref()
+                {
+                    None => Ok(None),
+                    Some(one) => Ok(Some(table_id(one, "DescribeRouteTables")?)),
                 }
             },
         ))
@@ -139,11 +141,9 @@ impl crate::kit::service::ResourceType<Ec2> for RouteTableType {
         describe(p, &req.physical_id, false).await?.map(|t| observe(t, &req.properties)).transpose()
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut tables = by_token(p, &req.token).await?;
-        if tables.len() > 1 {
-            return Err(ambiguous_token("DescribeRouteTables", "route table", &req.token, &ids(&tables)));
-        }
-        tables.pop().map(|t| observe(t, &req.properties)).transpose()
+        super::the_one(by_token(p, &req.token).await?, "DescribeRouteTables", "route table", &req.token)?
+            .map(|t| observe(t, &req.properties))
+            .transpose()
     }
     async fn update(&self, p: &Ec2, req: &UpdateRequest) -> Result<Applied, ProviderError> {
         const OPERATION: &str = "CreateTags";

@@ -10,7 +10,7 @@
 //! new group; the rules and the tags update in place.
 
 use super::sg_rule::{group_rules, is_missing, is_standalone, reconcile, Direction, Peer, Rule};
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::ObjectBuilder;
 use crate::kit::tags::observed as tags_value;
@@ -168,8 +168,10 @@ fn group_id(group: &SecurityGroup, operation: &str) -> Result<String, ProviderEr
     })
 }
 
-fn ids(groups: &[SecurityGroup]) -> Vec<String> {
-    groups.iter().map(|g| g.group_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for SecurityGroup {
+    fn id(&self) -> Option<&str> {
+        self.group_id()
+    }
 }
 
 /// What `Ref` and `Fn::GetAtt` read.
@@ -303,14 +305,13 @@ impl crate::kit::service::ResourceType<Ec2> for SecurityGroupType {
                 })
             },
             || async {
-                let groups = by_token(p, &req.token).await?;
-                match groups.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(group_id(one, "DescribeSecurityGroups")?)),
-                    several => {
-                        Err(ambiguous_token("DescribeSecurityGroups", "security group", &req.token, &ids(several)))
-                    }
-                }
+                let found = super::the_one(
+                    by_token(p, &req.token).await?,
+                    "DescribeSecurityGroups",
+                    "security group",
+                    &req.token,
+                )?;
+                found.as_ref().map(|one| group_id(one, "DescribeSecurityGroups")).transpose()
             },
         ))
         .await?;
@@ -337,11 +338,7 @@ impl crate::kit::service::ResourceType<Ec2> for SecurityGroupType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut groups = by_token(p, &req.token).await?;
-        if groups.len() > 1 {
-            return Err(ambiguous_token("DescribeSecurityGroups", "security group", &req.token, &ids(&groups)));
-        }
-        match groups.pop() {
+        match super::the_one(by_token(p, &req.token).await?, "DescribeSecurityGroups", "security group", &req.token)? {
             Some(group) => observe(p, group, &req.properties).await,
             None => Ok(None),
         }

@@ -7,7 +7,7 @@
 //! `AssignIpv6AddressOnCreation`, `EnableDns64`, `PrivateDnsNameOptionsOnLaunch`) and the tags
 //! update in place; the VPC, the ranges and the zone need a new subnet.
 
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::{absent_if_missing, gone_ok};
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::{omit_defaults, ObjectBuilder};
@@ -283,8 +283,10 @@ fn subnet_id(subnet: &Subnet, operation: &str) -> Result<String, ProviderError> 
         .ok_or_else(|| ProviderError::new(ErrorKind::Other, operation, "the answer carried a subnet without an ID"))
 }
 
-fn ids(subnets: &[Subnet]) -> Vec<String> {
-    subnets.iter().map(|s| s.subnet_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for Subnet {
+    fn id(&self) -> Option<&str> {
+        self.subnet_id()
+    }
 }
 
 /// The ID of the association between the subnet and its network ACL (every subnet has one).
@@ -443,11 +445,10 @@ impl crate::kit::service::ResourceType<Ec2> for SubnetType {
                     .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no subnet ID"))
             },
             || async {
-                let subnets = by_token(p, &req.token).await?;
-                match subnets.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(subnet_id(one, "DescribeSubnets")?)),
-                    several => Err(ambiguous_token("DescribeSubnets", "subnet", &req.token, &ids(several))),
+                match super::the_one(by_token(p, &req.token).await?, "DescribeSubnets", "subnet", &req.token)?.as_ref()
+                {
+                    None => Ok(None),
+                    Some(one) => Ok(Some(subnet_id(one, "DescribeSubnets")?)),
                 }
             },
         ))
@@ -466,11 +467,7 @@ impl crate::kit::service::ResourceType<Ec2> for SubnetType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut subnets = by_token(p, &req.token).await?;
-        if subnets.len() > 1 {
-            return Err(ambiguous_token("DescribeSubnets", "subnet", &req.token, &ids(&subnets)));
-        }
-        match subnets.pop() {
+        match super::the_one(by_token(p, &req.token).await?, "DescribeSubnets", "subnet", &req.token)? {
             Some(subnet) => observe(p, subnet, &req.properties).await,
             None => Ok(None),
         }

@@ -9,7 +9,7 @@
 //! deleting already (NAT gateways and endpoints `deleting`, and the interfaces they hold) is
 //! waited for instead, within the delete timeout, with progress reported as provider events.
 
-use super::{ambiguous_token, check_template_tags, filter, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, filter, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::absent_if_missing;
 use crate::kit::props::check_in_place;
 use crate::kit::props::Props;
@@ -200,8 +200,10 @@ fn vpc_id(vpc: &Vpc, operation: &str) -> Result<String, ProviderError> {
         .ok_or_else(|| ProviderError::new(ErrorKind::Other, operation, "the answer carried a VPC without an ID"))
 }
 
-fn ids(vpcs: &[Vpc]) -> Vec<String> {
-    vpcs.iter().map(|v| v.vpc_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for Vpc {
+    fn id(&self) -> Option<&str> {
+        self.vpc_id()
+    }
 }
 
 /// The VPC's default network ACL and default security group, which EC2 makes with it.
@@ -617,11 +619,9 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
                     .ok_or_else(|| ProviderError::new(ErrorKind::Other, OPERATION, "the answer carried no VPC ID"))
             },
             || async {
-                let vpcs = by_token(p, &req.token).await?;
-                match vpcs.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(vpc_id(one, "DescribeVpcs")?)),
-                    several => Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(several))),
+                match super::the_one(by_token(p, &req.token).await?, "DescribeVpcs", "VPC", &req.token)?.as_ref() {
+                    None => Ok(None),
+                    Some(one) => Ok(Some(vpc_id(one, "DescribeVpcs")?)),
                 }
             },
         ))
@@ -640,11 +640,7 @@ impl crate::kit::service::ResourceType<Ec2> for VpcType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut vpcs = by_token(p, &req.token).await?;
-        if vpcs.len() > 1 {
-            return Err(ambiguous_token("DescribeVpcs", "VPC", &req.token, &ids(&vpcs)));
-        }
-        match vpcs.pop() {
+        match super::the_one(by_token(p, &req.token).await?, "DescribeVpcs", "VPC", &req.token)? {
             Some(vpc) => observe(p, vpc, &req.properties).await,
             None => Ok(None),
         }

@@ -10,7 +10,7 @@
 //! through `ModifyVpcEndpoint`; the VPC, the service and the type need a new endpoint.
 //! Creating and deleting wait for the endpoint to be `available` and gone.
 
-use super::{ambiguous_token, check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
+use super::{check_template_tags, intent_filter, intent_tag_specification, live_tags, Ec2};
 use crate::kit::errors::absent_if_missing;
 use crate::kit::props::{check_in_place, Props};
 use crate::kit::readback::{shape_like, Compare, LiveProperty, ObjectBuilder};
@@ -183,8 +183,10 @@ fn endpoint_id(endpoint: &VpcEndpoint) -> Result<String, ProviderError> {
     })
 }
 
-fn ids(endpoints: &[VpcEndpoint]) -> Vec<String> {
-    endpoints.iter().map(|e| e.vpc_endpoint_id().unwrap_or("?").to_string()).collect()
+impl super::Tagged for VpcEndpoint {
+    fn id(&self) -> Option<&str> {
+        self.vpc_endpoint_id()
+    }
 }
 
 /// What `Ref` and `Fn::GetAtt` read.
@@ -391,11 +393,16 @@ impl crate::kit::service::ResourceType<Ec2> for VpcEndpointType {
                 })
             },
             || async {
-                let endpoints = by_token(p, &req.token).await?;
-                match endpoints.as_slice() {
-                    [] => Ok(None),
-                    [one] => Ok(Some(endpoint_id(one)?)),
-                    several => Err(ambiguous_token("DescribeVpcEndpoints", "VPC endpoint", &req.token, &ids(several))),
+                match super::the_one(
+                    by_token(p, &req.token).await?,
+                    "DescribeVpcEndpoints",
+                    "VPC endpoint",
+                    &req.token,
+                )?
+                .as_ref()
+                {
+                    None => Ok(None),
+                    Some(one) => Ok(Some(endpoint_id(one)?)),
                 }
             },
         ))
@@ -412,11 +419,7 @@ impl crate::kit::service::ResourceType<Ec2> for VpcEndpointType {
         }
     }
     async fn find(&self, p: &Ec2, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {
-        let mut endpoints = by_token(p, &req.token).await?;
-        if endpoints.len() > 1 {
-            return Err(ambiguous_token("DescribeVpcEndpoints", "VPC endpoint", &req.token, &ids(&endpoints)));
-        }
-        match endpoints.pop() {
+        match super::the_one(by_token(p, &req.token).await?, "DescribeVpcEndpoints", "VPC endpoint", &req.token)? {
             Some(endpoint) => observe(endpoint, &req.properties),
             None => Ok(None),
         }

@@ -148,8 +148,9 @@ pub struct ResourceContext {
     pub stack_name: String,
     pub logical_id: String,
     pub resource_type: String,
-    /// The resource's template `Metadata` (`Null` when absent), for per-resource provider
-    /// settings such as `infra: { timeout: 30m }`.
+    /// The `infra` entry of the resource's template `Metadata`, as `{"infra": {…}}` (`Null`
+    /// when the template sets none): per-resource provider settings such as
+    /// `infra: { timeout: 30m }`. For a delete, the settings recorded in state.
     pub metadata: serde_json::Value,
 }
 
