@@ -73,6 +73,17 @@ fn the_reference_project_deploys_updates_and_is_destroyed_without_leftovers() {
         assert_eq!(deployed[kind].len(), 2, "one of {kind} per environment: {:?}", deployed[kind]);
     }
 
+    // Parameters are strings; state records what the schema asks for, as CloudFormation sends.
+    let config = run(&p, "prod", 0, &["--format", "json", "state", "show", "backend.EndpointConfig"]);
+    let config: serde_json::Value = serde_json::from_str(&config.stdout).expect("state show prints JSON");
+    assert_eq!(config["properties"]["ProductionVariants"][0]["InitialInstanceCount"], serde_json::json!(2));
+    let target = run(&p, "prod", 0, &["--format", "json", "state", "show", "backend.ScalableTarget"]);
+    let target: serde_json::Value = serde_json::from_str(&target.stdout).expect("state show prints JSON");
+    assert_eq!(
+        (&target["properties"]["MinCapacity"], &target["properties"]["MaxCapacity"]),
+        (&serde_json::json!(2), &serde_json::json!(8))
+    );
+
     let before: Vec<(String, String)> = ENVIRONMENTS
         .iter()
         .map(|env| {

@@ -10,9 +10,11 @@
 
 mod check;
 mod model;
+mod typed;
 
 pub use check::check_template;
 pub use model::{PropertySchema, ResourceSchema, TypeSet};
+pub use typed::type_values;
 
 use std::sync::OnceLock;
 

@@ -356,7 +356,11 @@ impl<'a, 'd> Eval<'a, 'd> {
                 continue;
             }
             self.refs.clear();
-            let properties = self.properties(r.properties.as_ref(), &r.logical_id);
+            let mut properties = self.properties(r.properties.as_ref(), &r.logical_id);
+            // Parameters are strings; the service gets what the property's schema asks for.
+            if let Some(schema) = crate::schema::get(&r.resource_type.value) {
+                crate::schema::type_values(schema, &mut properties);
+            }
             let mut depends_on = std::mem::take(&mut self.refs);
             for d in &r.depends_on {
                 if self.resource_reference(&d.value, d.span, Scope::Resources, "E1155", Referrer::DependsOn).is_ok() {
