@@ -7,13 +7,10 @@
 
 mod ec2_support;
 
-use ec2_support::settings;
+use ec2_support::{context, create, delete, find, read, settings, update};
 use infra_aws::ec2::Ec2Provider;
 use infra_aws::testing::{Account, Fault, FaultProxy, LocalAws};
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
-    ResourceContext, UpdateRequest, INTENT_TAG,
-};
+use infra_core::provider::{Applied, ErrorKind, Observed, INTENT_TAG};
 use serde_json::{json, Value};
 const ROUTE_TABLE: &str = "AWS::EC2::RouteTable";
 const ROUTE: &str = "AWS::EC2::Route";
@@ -110,71 +107,9 @@ impl World {
     }
 }
 
-fn context(resource_type: &str) -> ResourceContext {
-    ResourceContext {
-        project: "mlplatform".into(),
-        environment: "dev".into(),
-        layer: "network".into(),
-        stack_name: "mlplatform-dev-network".into(),
-        logical_id: "Thing".into(),
-        resource_type: resource_type.into(),
-        ..Default::default()
-    }
-}
-
-async fn create(p: &Ec2Provider, ty: &str, token: &str, properties: &Value) -> Result<Applied, ProviderError> {
-    p.create(&CreateRequest {
-        context: context(ty),
-        physical_name: p.physical_name(&context(ty), properties),
-        token: token.into(),
-        properties: properties.clone(),
-    })
-    .await
-}
-
-async fn read(p: &Ec2Provider, ty: &str, physical_id: &str, properties: &Value) -> Option<Observed> {
-    p.read(&ReadRequest {
-        context: context(ty),
-        physical_id: physical_id.into(),
-        properties: properties.clone(),
-        attributes: Default::default(),
-    })
-    .await
-    .unwrap_or_else(|e| panic!("read {physical_id}: {e}"))
-}
-
-async fn find(p: &Ec2Provider, ty: &str, token: &str, properties: &Value) -> Option<Observed> {
-    p.find(&FindRequest { context: context(ty), token: token.into(), properties: properties.clone() })
-        .await
-        .unwrap_or_else(|e| panic!("find {token}: {e}"))
-}
-
-async fn update(
-    p: &Ec2Provider,
-    ty: &str,
-    physical_id: &str,
-    old: &Value,
-    new: &Value,
-    old_attributes: &Applied,
-) -> Result<Applied, ProviderError> {
-    p.update(&UpdateRequest {
-        context: context(ty),
-        physical_id: physical_id.into(),
-        old_properties: old.clone(),
-        new_properties: new.clone(),
-        old_attributes: old_attributes.attributes.clone(),
-    })
-    .await
-}
-
-async fn delete(p: &Ec2Provider, ty: &str, physical_id: &str) -> Result<(), ProviderError> {
-    p.delete(&DeleteRequest {
-        context: context(ty),
-        physical_id: physical_id.into(),
-        properties: Value::Null,
-        attributes: Default::default(),
-    })
-    .await
+/// What `find` finds by `token`, which must not fail.
+async fn found_by_token(p: &Ec2Provider, ty: &str, token: &str, properties: &Value) -> Option<Observed> {
+    find(p, ty, token, properties).await.unwrap_or_else(|e| panic!("find {token}: {e}"))
 }
 
 /// Reads `id` back and checks it equals what was applied, properties and attributes.
@@ -222,9 +157,9 @@ async fn route_table_life_cycle() {
     check_read_back(&p, ROUTE_TABLE, &created, &first, "created").await;
 
     // Found by its token, in the template's shape; another token finds nothing.
-    let found = find(&p, ROUTE_TABLE, "rt-token", &first).await.expect("found");
+    let found = found_by_token(&p, ROUTE_TABLE, "rt-token", &first).await.expect("found");
     assert_eq!((found.physical_id.as_str(), &found.properties), (id.as_str(), &first));
-    assert_eq!(find(&p, ROUTE_TABLE, "other-token", &first).await, None);
+    assert_eq!(found_by_token(&p, ROUTE_TABLE, "other-token", &first).await, None);
 
     let mut applied = first.clone();
     for (i, step) in [
@@ -374,10 +309,10 @@ async fn a_lost_route_answer_never_makes_a_second_route() {
     // The one attempt was carried out; nothing was sent again.
     assert_eq!((proxy.seen("CreateRoute"), proxy.forwarded("CreateRoute")), (1, 1));
     assert_eq!(w.routes(&table).await, vec!["0.0.0.0/0".to_string()]);
-    let found = find(&w.provider, ROUTE, "lost-route", &props).await.expect("found by table and destination");
+    let found = found_by_token(&w.provider, ROUTE, "lost-route", &props).await.expect("found by table and destination");
     assert_eq!((found.physical_id, found.properties), (created.physical_id.clone(), props.clone()));
     delete(&w.provider, ROUTE, &created.physical_id).await.expect("delete");
-    assert_eq!(find(&w.provider, ROUTE, "lost-route", &props).await, None);
+    assert_eq!(found_by_token(&w.provider, ROUTE, "lost-route", &props).await, None);
 }
 
 /// A lost answer to `CreateRouteTable`: the table is found by its intent tag and adopted.
@@ -454,11 +389,12 @@ async fn a_lost_association_answer_never_makes_a_second_association() {
     let created = create(&p, ASSOCIATION, "lost-assoc", &props).await.expect("create");
     assert_eq!((proxy.seen("AssociateRouteTable"), proxy.forwarded("AssociateRouteTable")), (1, 1));
     assert_eq!(w.associations_of(&subnet).await, vec![created.physical_id.clone()]);
-    let found = find(&w.provider, ASSOCIATION, "lost-assoc", &props).await.expect("found by subnet and table");
+    let found =
+        found_by_token(&w.provider, ASSOCIATION, "lost-assoc", &props).await.expect("found by subnet and table");
     assert_eq!((found.physical_id, found.properties), (created.physical_id.clone(), props.clone()));
     // The subnet associated with another table is not what this create made.
     let other = json!({"SubnetId": subnet, "RouteTableId": "rtb-0123456789abcdef0"});
-    assert_eq!(find(&w.provider, ASSOCIATION, "lost-assoc", &other).await, None);
+    assert_eq!(found_by_token(&w.provider, ASSOCIATION, "lost-assoc", &other).await, None);
 }
 
 #[tokio::test]

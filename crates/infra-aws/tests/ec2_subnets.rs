@@ -10,13 +10,10 @@
 
 mod ec2_support;
 
-use ec2_support::settings;
+use ec2_support::{create, delete, find, read, settings, update};
 use infra_aws::ec2::Ec2Provider;
 use infra_aws::testing::{Account, Fault, FaultProxy, LocalAws};
-use infra_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError, ReadRequest,
-    ResourceContext, UpdateRequest, INTENT_TAG,
-};
+use infra_core::provider::{Applied, ErrorKind, Provider, INTENT_TAG};
 use serde_json::{json, Value};
 
 const VPC: &str = "AWS::EC2::VPC";
@@ -58,71 +55,6 @@ impl World {
         let out = self.ec2.describe_internet_gateways().filters(filter).send().await.expect("describe");
         out.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)).collect()
     }
-}
-
-fn context(resource_type: &str) -> ResourceContext {
-    ResourceContext {
-        project: "mlplatform".into(),
-        environment: "dev".into(),
-        layer: "network".into(),
-        stack_name: "mlplatform-dev-network".into(),
-        logical_id: "Thing".into(),
-        resource_type: resource_type.into(),
-        ..Default::default()
-    }
-}
-
-async fn create(p: &Ec2Provider, ty: &str, token: &str, properties: &Value) -> Result<Applied, ProviderError> {
-    p.create(&CreateRequest {
-        context: context(ty),
-        physical_name: p.physical_name(&context(ty), properties),
-        token: token.into(),
-        properties: properties.clone(),
-    })
-    .await
-}
-
-async fn read(p: &Ec2Provider, ty: &str, physical_id: &str, properties: &Value) -> Option<Observed> {
-    p.read(&ReadRequest {
-        context: context(ty),
-        physical_id: physical_id.into(),
-        properties: properties.clone(),
-        attributes: Default::default(),
-    })
-    .await
-    .unwrap_or_else(|e| panic!("read {physical_id}: {e}"))
-}
-
-async fn find(p: &Ec2Provider, ty: &str, token: &str, properties: &Value) -> Result<Option<Observed>, ProviderError> {
-    p.find(&FindRequest { context: context(ty), token: token.into(), properties: properties.clone() }).await
-}
-
-async fn update(
-    p: &Ec2Provider,
-    ty: &str,
-    id: &str,
-    old: &Value,
-    new: &Value,
-    applied: &Applied,
-) -> Result<Applied, ProviderError> {
-    p.update(&UpdateRequest {
-        context: context(ty),
-        physical_id: id.into(),
-        old_properties: old.clone(),
-        new_properties: new.clone(),
-        old_attributes: applied.attributes.clone(),
-    })
-    .await
-}
-
-async fn delete(p: &Ec2Provider, ty: &str, physical_id: &str) -> Result<(), ProviderError> {
-    p.delete(&DeleteRequest {
-        context: context(ty),
-        physical_id: physical_id.into(),
-        properties: Value::Null,
-        attributes: Default::default(),
-    })
-    .await
 }
 
 /// Create `steps[0]`, update through the others; after each step the read-back equals the
