@@ -506,6 +506,27 @@ def execute_change_set(self: Any, change_set_name: str, stack_name: str | None =
 
 cfn_models.CloudFormationBackend.execute_change_set = execute_change_set
 
+# Drift detection: moto has no DetectStackResourceDrift and answers it with a bare 500, which
+# a client must treat as a failure worth retrying. Local AWS says plainly that it cannot do it,
+# as a refusal, so a drift check reports the resource as not checked, with this reason.
+from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudformation.responses import CloudFormationResponse
+
+
+class DriftDetectionUnavailable(CloudFormationError):
+    code = "NotImplemented"
+    status_code = 400
+
+    def __init__(self) -> None:
+        super().__init__("drift detection is not implemented by local AWS (moto)")
+
+
+def _detect_stack_resource_drift(self: Any) -> Any:
+    raise DriftDetectionUnavailable()
+
+
+CloudFormationResponse.detect_stack_resource_drift = _detect_stack_resource_drift
+
 if __name__ == "__main__":
     from moto.server import main
 

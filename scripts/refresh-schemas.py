@@ -29,7 +29,8 @@ REGION = "us-east-1"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "crates", "infra-core", "schemas")
 
-# Keywords kept in a property schema. Validation keywords only; annotations are dropped.
+# Keywords kept in a property schema. Validation keywords, and the two annotations drift
+# detection needs; other annotations are dropped.
 SCALAR_KEYWORDS = (
     "type",
     "$ref",
@@ -43,6 +44,10 @@ SCALAR_KEYWORDS = (
     "minimum",
     "maximum",
     "enumCaseInsensitive",
+    # Not validation, but what drift detection compares by: lists whose order means
+    # nothing, and the value a service takes for a property left out.
+    "insertionOrder",
+    "default",
 )
 
 

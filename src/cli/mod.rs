@@ -27,6 +27,7 @@ macro_rules! errln {
 pub mod apply;
 pub mod completions;
 pub mod destroy;
+pub mod drift;
 pub mod engine;
 pub mod exit;
 pub mod explain;
@@ -150,6 +151,7 @@ pub enum Command {
     Plan(plan::Args),
     Apply(apply::Args),
     Destroy(destroy::Args),
+    Drift(drift::Args),
     Output(output::Args),
     #[command(subcommand)]
     State(state::Command),
@@ -205,6 +207,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Plan(a) => plan::run(a, &cli.global),
         Command::Apply(a) => apply::run(a, &cli.global),
         Command::Destroy(a) => destroy::run(a, &cli.global),
+        Command::Drift(a) => drift::run(a, &cli.global),
         Command::Output(a) => output::run(a, &cli.global),
         Command::State(c) => state::run(c, &cli.global),
         Command::ForceUnlock(a) => force_unlock::run(a, &cli.global),

@@ -10,7 +10,8 @@ pub mod error;
 pub mod iam;
 pub mod kit;
 pub mod naming;
-pub mod policy;
+/// Policy documents compared by meaning: the engine's, which drift detection also uses.
+pub use infra_core::policy;
 pub mod retry;
 pub mod s3;
 pub mod sagemaker;

@@ -5,9 +5,11 @@
 
 pub mod apply;
 pub mod diag;
+pub mod drift;
 pub mod graph;
 pub mod lint;
 pub mod plan;
+pub mod policy;
 pub mod project;
 pub mod provider;
 pub mod render;

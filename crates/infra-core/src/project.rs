@@ -82,6 +82,8 @@ pub struct Project {
     /// `project.local_files_outside`: directories outside the project `Infra::Local::File`
     /// may write in, as written (relative ones are relative to the project directory).
     local_files_outside: Vec<PathBuf>,
+    /// `[[drift.ignore]]`: properties drift checks report as ignored.
+    drift_ignore: Vec<crate::drift::IgnoreRule>,
 }
 
 impl Project {
@@ -123,6 +125,11 @@ impl Project {
             }
         }
         (p, diags)
+    }
+
+    /// The properties `[[drift.ignore]]` tells drift checks to ignore.
+    pub fn drift_ignore(&self) -> &[crate::drift::IgnoreRule] {
+        &self.drift_ignore
     }
 
     /// Layer names in order, lowest first.
@@ -306,7 +313,16 @@ impl Project {
                         }
                     }
                 }
-                other => diags.push(s.unknown(other, k, "infra.toml", &["project", "state", "environments"])),
+                "drift" => {
+                    let Some(t) = s.table(v, "drift", diags) else { continue };
+                    for (dk, dv) in s.entries(t) {
+                        match dk.get_ref().as_ref() {
+                            "ignore" => self.parse_drift_ignore(&s, dv, diags),
+                            other => diags.push(s.unknown(other, dk, "[drift]", &["ignore"])),
+                        }
+                    }
+                }
+                other => diags.push(s.unknown(other, k, "infra.toml", &["project", "state", "environments", "drift"])),
             }
         }
         if !project_seen {
@@ -358,6 +374,65 @@ impl Project {
                         .label("empty path"),
                 ),
                 None => diags.push(s.wrong_type(item, "project.local_files_outside", WHAT)),
+            }
+        }
+    }
+
+    /// `[[drift.ignore]]` entries: `type` (a resource type) or `resource` (`layer.LogicalId`),
+    /// `property` (`/`-separated), and a `reason` the report repeats.
+    fn parse_drift_ignore(&mut self, s: &Settings, v: &TSpanned<DeValue>, diags: &mut Diagnostics) {
+        const WHAT: &str = "a list of tables with `type` or `resource`, `property` and `reason`";
+        let Some(items) = v.get_ref().as_array() else {
+            diags.push(s.wrong_type(v, "drift.ignore", WHAT));
+            return;
+        };
+        for item in items {
+            let Some(t) = s.table(item, "drift.ignore", diags) else { continue };
+            let (mut target, mut property, mut reason) = (None, None, None);
+            for (ik, iv) in s.entries(t) {
+                match ik.get_ref().as_ref() {
+                    "type" => target = s.string(iv, "drift.ignore.type", diags).map(crate::drift::IgnoreTarget::Type),
+                    "resource" => match s.string(iv, "drift.ignore.resource", diags) {
+                        Some(r) => match r.split_once('.') {
+                            Some((layer, id)) if !layer.is_empty() && !id.is_empty() => {
+                                target = Some(crate::drift::IgnoreTarget::Resource {
+                                    layer: layer.to_string(),
+                                    logical_id: id.to_string(),
+                                })
+                            }
+                            _ => diags.push(
+                                Diagnostic::error(
+                                    "E5004",
+                                    format!("`drift.ignore.resource` must be `layer.LogicalId`, found `{r}`"),
+                                )
+                                .at(s.span(iv.span()))
+                                .label("expected `layer.LogicalId`"),
+                            ),
+                        },
+                        None => {}
+                    },
+                    "property" => property = s.string(iv, "drift.ignore.property", diags),
+                    "reason" => reason = s.string(iv, "drift.ignore.reason", diags),
+                    other => diags.push(s.unknown(
+                        other,
+                        ik,
+                        "[[drift.ignore]]",
+                        &["type", "resource", "property", "reason"],
+                    )),
+                }
+            }
+            let span = s.span(item.span());
+            match (target, property) {
+                (Some(target), Some(property)) => self.drift_ignore.push(crate::drift::IgnoreRule {
+                    target,
+                    property: property.trim_matches('/').to_string(),
+                    reason: reason.unwrap_or_else(|| "ignored in infra.toml".to_string()),
+                }),
+                (None, _) if t.get("type").is_none() && t.get("resource").is_none() => {
+                    diags.push(missing("drift.ignore.type` or `drift.ignore.resource", span))
+                }
+                (_, None) if t.get("property").is_none() => diags.push(missing("drift.ignore.property", span)),
+                _ => {}
             }
         }
     }

@@ -21,8 +21,8 @@ use super::CloudFormation;
 use crate::kit::service::ServiceContext;
 use async_trait::async_trait;
 use infra_core::provider::{
-    Applied, Attributes, CreateRequest, DeleteRequest, ErrorKind, FindRequest, Observed, Provider, ProviderError,
-    ReadRequest, ResourceContext, UpdateRequest,
+    Applied, Attributes, CreateRequest, DeleteRequest, DriftAnswer, ErrorKind, FindRequest, Observed, Provider,
+    ProviderError, ReadRequest, ResourceContext, UpdateRequest,
 };
 use serde_json::{json, Map, Value};
 
@@ -213,6 +213,37 @@ impl Provider for ManagedStacks {
         let Some(stack) = self.cfn.describe_stack(id).await? else { return Ok(None) };
         self.refuse_unsettled(&stack, "DescribeStacks").await?;
         self.observe(&req.context, &stack).await.map(Some)
+    }
+
+    /// Through CloudFormation's own drift detection of the one resource in its managed stack:
+    /// the stack's template says only what infra deployed, not what is live.
+    async fn drift(&self, req: &ReadRequest) -> Result<DriftAnswer, ProviderError> {
+        const OPERATION: &str = "DetectStackResourceDrift";
+        let id = self.stack_id(&req.attributes, "DescribeStacks")?;
+        let Some(stack) = self.cfn.describe_stack(id).await? else { return Ok(DriftAnswer::Gone) };
+        self.refuse_unsettled(&stack, "DescribeStacks").await?;
+        let logical_id = &req.context.logical_id;
+        let answer = self
+            .cfn
+            .call(OPERATION, || {
+                self.cfn
+                    .client
+                    .detect_stack_resource_drift()
+                    .stack_name(&stack.id)
+                    .logical_resource_id(logical_id)
+                    .send()
+            })
+            .await;
+        let out = match answer {
+            Ok(out) => out,
+            Err(e) if !e.is_ambiguous() => {
+                return Ok(DriftAnswer::NotCheckable(format!(
+                    "deployed through CloudFormation, whose drift detection is not available for it: {e}"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(super::stacks::drift_answer(out.stack_resource_drift()))
     }
 
     async fn find(&self, req: &FindRequest) -> Result<Option<Observed>, ProviderError> {

@@ -12,7 +12,7 @@ use crate::kit::errors::absent_if_missing;
 use crate::kit::waiter::{Phase, Poll, Waits as _};
 use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Tag};
 use infra_core::provider::events::{self, ProviderEvent};
-use infra_core::provider::{ErrorKind, ProviderError, ResourceContext, INTENT_TAG};
+use infra_core::provider::{DriftAnswer, ErrorKind, ProviderError, ResourceContext, ServiceDifference, INTENT_TAG};
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
@@ -695,8 +695,82 @@ fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// What CloudFormation's drift detection said of one resource, as the engine takes it:
+/// property paths below `Properties` (`/Properties/DashboardBody` → `DashboardBody`), values
+/// parsed from the JSON text CloudFormation gives them in.
+pub(crate) fn drift_answer(drift: Option<&aws_sdk_cloudformation::types::StackResourceDrift>) -> DriftAnswer {
+    use aws_sdk_cloudformation::types::StackResourceDriftStatus as S;
+    let Some(drift) = drift else {
+        return DriftAnswer::NotCheckable("CloudFormation's drift detection gave no result".to_string());
+    };
+    let value =
+        |text: Option<&str>| text.map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::String(t.to_string())));
+    match drift.stack_resource_drift_status() {
+        Some(S::InSync) => DriftAnswer::Compared(Vec::new()),
+        Some(S::Deleted) => DriftAnswer::Gone,
+        Some(S::Modified) => DriftAnswer::Compared(
+            drift
+                .property_differences()
+                .iter()
+                .map(|d| ServiceDifference {
+                    path: d
+                        .property_path()
+                        .unwrap_or_default()
+                        .trim_start_matches("/Properties")
+                        .trim_start_matches('/')
+                        .to_string(),
+                    expected: value(d.expected_value()),
+                    actual: value(d.actual_value()),
+                })
+                .collect(),
+        ),
+        other => DriftAnswer::NotCheckable(format!(
+            "CloudFormation's drift detection did not check it ({})",
+            other.map_or("no status", |s| s.as_str())
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cloudformation_drift_results_become_the_engines() {
+        use aws_sdk_cloudformation::types::{PropertyDifference, StackResourceDrift, StackResourceDriftStatus as S};
+        let drift = |status: S| StackResourceDrift::builder().stack_resource_drift_status(status);
+        assert_eq!(drift_answer(Some(&drift(S::InSync).build())), DriftAnswer::Compared(Vec::new()));
+        assert_eq!(drift_answer(Some(&drift(S::Deleted).build())), DriftAnswer::Gone);
+        let modified = drift(S::Modified)
+            .property_differences(
+                PropertyDifference::builder()
+                    .property_path("/Properties/VersioningConfiguration/Status")
+                    .expected_value("Enabled")
+                    .actual_value("Suspended")
+                    .build(),
+            )
+            .property_differences(
+                PropertyDifference::builder()
+                    .property_path("/Properties/Size")
+                    .expected_value("1")
+                    .actual_value("2")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            drift_answer(Some(&modified)),
+            DriftAnswer::Compared(vec![
+                ServiceDifference {
+                    path: "VersioningConfiguration/Status".into(),
+                    expected: Some("Enabled".into()),
+                    actual: Some("Suspended".into())
+                },
+                ServiceDifference { path: "Size".into(), expected: Some(1.into()), actual: Some(2.into()) },
+            ])
+        );
+        assert!(
+            matches!(drift_answer(Some(&drift(S::NotChecked).build())), DriftAnswer::NotCheckable(why) if why.contains("NOT_CHECKED"))
+        );
+        assert!(matches!(drift_answer(None), DriftAnswer::NotCheckable(_)));
+    }
     use super::*;
 
     fn event(id: &str, logical: &str, physical: &str, ty: &str, status: &str, reason: Option<&str>) -> StackEvent {

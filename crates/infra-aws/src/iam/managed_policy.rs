@@ -250,6 +250,12 @@ impl ResourceType<Iam> for ManagedPolicyType {
             LiveProperty::new("PolicyDocument", Compare::Document, doc),
         ];
         for kind in Principal::ALL {
+            // A policy attached through a principal's own `ManagedPolicyArns` (a role's, say)
+            // is that principal's to report: a policy that lists no principals of this kind
+            // does not claim the attachments, or every such role would read as drift here.
+            if req.properties.get(kind.property()).is_none() {
+                continue;
+            }
             let names = on.remove(kind.property()).map(|v| json!(v));
             live.push(LiveProperty::new(kind.property(), Compare::Set, names).with_default(json!([])));
         }

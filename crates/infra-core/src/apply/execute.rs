@@ -104,20 +104,14 @@ pub(super) fn prepare(
             current.as_ref().map(|r| r.properties.clone()).unwrap_or(serde_json::Value::Null)
         }
     };
-    let context = ResourceContext {
-        project: plan.project.clone(),
-        environment: plan.env.clone(),
-        layer: lp.layer.clone(),
-        stack_name: format!("{}-{}-{}", plan.project, plan.env, lp.layer),
-        logical_id: c.logical_id.to_string(),
-        resource_type: resource_type.clone(),
-        // A delete runs with the settings the object was recorded with; everything else with
-        // the template's.
-        metadata: match (node.step, &current) {
-            (Step::Delete, Some(record)) => record.metadata.clone(),
-            _ => c.metadata.clone(),
-        },
+    // A delete runs with the settings the object was recorded with; everything else with the
+    // template's.
+    let metadata = match (node.step, &current) {
+        (Step::Delete, Some(record)) => record.metadata.clone(),
+        _ => c.metadata.clone(),
     };
+    let context = ResourceContext::new(&plan.project, &plan.env, &lp.layer, &c.logical_id.to_string(), &resource_type)
+        .with_metadata(metadata);
     Ok(Job {
         node: index,
         step: node.step,

@@ -141,15 +141,7 @@ fn context_for(
         Some(request) if !request.metadata.is_null() => request.metadata.clone(),
         _ => current.map(|c| c.metadata.clone()).unwrap_or(serde_json::Value::Null),
     };
-    ResourceContext {
-        project: project.to_string(),
-        environment: env.to_string(),
-        layer: layer.to_string(),
-        stack_name: format!("{project}-{env}-{layer}"),
-        logical_id: logical_id.to_string(),
-        resource_type: intent.resource_type.clone(),
-        metadata,
-    }
+    ResourceContext::new(project, env, layer, logical_id, &intent.resource_type).with_metadata(metadata)
 }
 
 /// Decide, by reading only, how each open intent is settled. `states` are the layers' states

@@ -154,6 +154,28 @@ pub struct ResourceContext {
     pub metadata: serde_json::Value,
 }
 
+impl ResourceContext {
+    /// The context of `logical_id` in `layer`, its stack name derived as `AWS::StackName`
+    /// evaluates it.
+    pub fn new(project: &str, environment: &str, layer: &str, logical_id: &str, resource_type: &str) -> Self {
+        ResourceContext {
+            project: project.to_string(),
+            environment: environment.to_string(),
+            layer: layer.to_string(),
+            stack_name: format!("{project}-{environment}-{layer}"),
+            logical_id: logical_id.to_string(),
+            resource_type: resource_type.to_string(),
+            metadata: serde_json::Value::Null,
+        }
+    }
+
+    /// The same context with these `{"infra": …}` settings.
+    pub fn with_metadata(mut self, metadata: serde_json::Value) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
 /// The tag a create carries when the service assigns the resource's ID: its value is the
 /// intent's token, so the resource can be found after a crash ([`Provider::find`]).
 pub const INTENT_TAG: &str = "infra:intent";
@@ -224,6 +246,30 @@ pub struct Observed {
     /// Set when the resource exists but is not usable (an endpoint in `Failed`): why. Such a
     /// resource is recorded as tainted, and the next plan replaces it.
     pub failure: Option<String>,
+}
+
+/// What a drift check learns of one resource ([`Provider::drift`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DriftAnswer {
+    /// The resource as it is now, in the template's shape: the engine compares it with what
+    /// state recorded.
+    Observed(Observed),
+    /// The resource does not exist.
+    Gone,
+    /// The service compared the resource itself (CloudFormation's drift detection, for a type
+    /// deployed through a stack): its differences, none when in sync.
+    Compared(Vec<ServiceDifference>),
+    /// The resource cannot be checked, and why.
+    NotCheckable(String),
+}
+
+/// One difference a service's own drift detection found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceDifference {
+    /// `/`-separated below `Properties` (`VersioningConfiguration/Status`).
+    pub path: String,
+    pub expected: Option<serde_json::Value>,
+    pub actual: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,6 +405,17 @@ pub trait Provider: Send + Sync {
             "find",
             format!("{} cannot be found by the token its create carried", req.context.resource_type),
         ))
+    }
+
+    /// Drift detection's look at a resource: by default a [`read`](Provider::read), which the
+    /// engine compares with state. A provider whose service compares resources itself answers
+    /// [`DriftAnswer::Compared`]; one that cannot check a resource says why. Like `read`, it
+    /// never changes anything.
+    async fn drift(&self, req: &ReadRequest) -> Result<DriftAnswer, ProviderError> {
+        Ok(match self.read(req).await? {
+            Some(observed) => DriftAnswer::Observed(observed),
+            None => DriftAnswer::Gone,
+        })
     }
 
     async fn update(&self, req: &UpdateRequest) -> Result<Applied, ProviderError>;

@@ -2,6 +2,7 @@
 //! secrets in all of them. Pure text: no terminal access.
 
 pub mod diag;
+pub mod drift;
 pub mod plan;
 pub mod progress;
 pub mod redact;

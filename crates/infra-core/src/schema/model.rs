@@ -152,6 +152,10 @@ pub struct PropertySchema {
     pub any_of: Vec<PropertySchema>,
     #[serde(default)]
     pub all_of: Vec<PropertySchema>,
+    /// `insertionOrder: false`: a list whose order means nothing (compared as a set).
+    pub insertion_order: Option<bool>,
+    /// The value the service takes when the property is left out.
+    pub default: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,6 +18,7 @@ pub use scope::{in_flight_list, Removed, ScopeError, StateScope};
 use crate::apply::recover::{self, OpenIntent, RecoverError, Settlement};
 use crate::apply::{ApplyOptions, ApplyReport, Interrupt, JournalRecorder, Placement, Reporter, Walker};
 use crate::diag::Diagnostic;
+use crate::drift;
 use crate::plan::{self, Plan, PlanError, PlanInput, PlanOptions, StalePlan};
 use crate::project::Project;
 use crate::provider::Registry;
@@ -62,6 +63,10 @@ pub enum Access {
     /// with nothing to do: a command that fails before that (expired credentials, say)
     /// leaves every file as it found it.
     Write,
+    /// As `ReadOnly`, and no layer is locked: a drift check neither waits for an apply nor
+    /// holds one up. State files are only ever replaced whole, so each layer is read as one
+    /// version of its state; the report names the serial it compared with.
+    Observe,
 }
 
 /// Something a person running the command should hear of while the workspace works.
@@ -197,7 +202,7 @@ impl Workspace {
         let mut tidy = Vec::new();
         for layer in ws.layers.clone() {
             let store = LayerStore::new(&state_dir, &ws.env, &layer);
-            let lock_it = locked.is_empty() || locked.contains(&layer);
+            let lock_it = options.access != Access::Observe && (locked.is_empty() || locked.contains(&layer));
             if lock_it {
                 ws._locks.push(store.lock(&options.operation, options.lock_timeout)?);
             }
@@ -217,7 +222,7 @@ impl Workspace {
             ws.stores.insert(layer, store);
         }
         match options.access {
-            Access::ReadOnly => {
+            Access::ReadOnly | Access::Observe => {
                 ws.dirty.clear();
                 if !open.is_empty() {
                     ws.preview(&open)?;
@@ -567,6 +572,34 @@ impl Workspace {
             self.tidy()?;
         }
         Ok(report)
+    }
+}
+
+impl Workspace {
+    /// Compare the live resources of `layers` (all when empty) with their recorded state,
+    /// reading through the providers of the recorded types, at most `parallelism` at once.
+    /// Reads only: no mutating call, no state write.
+    pub fn drift(
+        &self,
+        layers: &[String],
+        parallelism: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<drift::Report, WorkspaceError> {
+        let layers: Vec<String> =
+            self.layers.iter().filter(|l| layers.is_empty() || layers.contains(l)).cloned().collect();
+        let recorded = layers.iter().filter_map(|l| self.states.get(l));
+        let types: Vec<&str> =
+            recorded.flat_map(|s| s.objects().into_iter().map(|(_, r)| r.resource_type.as_str())).collect();
+        let registry = self.registry_for_types(types.into_iter())?;
+        let options = drift::Options {
+            project: &self.project.name,
+            env: &self.env,
+            parallelism,
+            ignore: self.project.drift_ignore(),
+            progress,
+        };
+        let time = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        Ok(self.runtime.block_on(drift::detect(&self.states, &layers, &registry, &options, time)))
     }
 }
 
