@@ -392,25 +392,26 @@ impl Project {
             for (ik, iv) in s.entries(t) {
                 match ik.get_ref().as_ref() {
                     "type" => target = s.string(iv, "drift.ignore.type", diags).map(crate::drift::IgnoreTarget::Type),
-                    "resource" => match s.string(iv, "drift.ignore.resource", diags) {
-                        Some(r) => match r.split_once('.') {
-                            Some((layer, id)) if !layer.is_empty() && !id.is_empty() => {
-                                target = Some(crate::drift::IgnoreTarget::Resource {
-                                    layer: layer.to_string(),
-                                    logical_id: id.to_string(),
-                                })
+                    "resource" => {
+                        if let Some(r) = s.string(iv, "drift.ignore.resource", diags) {
+                            match r.split_once('.') {
+                                Some((layer, id)) if !layer.is_empty() && !id.is_empty() => {
+                                    target = Some(crate::drift::IgnoreTarget::Resource {
+                                        layer: layer.to_string(),
+                                        logical_id: id.to_string(),
+                                    })
+                                }
+                                _ => diags.push(
+                                    Diagnostic::error(
+                                        "E5004",
+                                        format!("`drift.ignore.resource` must be `layer.LogicalId`, found `{r}`"),
+                                    )
+                                    .at(s.span(iv.span()))
+                                    .label("expected `layer.LogicalId`"),
+                                ),
                             }
-                            _ => diags.push(
-                                Diagnostic::error(
-                                    "E5004",
-                                    format!("`drift.ignore.resource` must be `layer.LogicalId`, found `{r}`"),
-                                )
-                                .at(s.span(iv.span()))
-                                .label("expected `layer.LogicalId`"),
-                            ),
-                        },
-                        None => {}
-                    },
+                        }
+                    }
                     "property" => property = s.string(iv, "drift.ignore.property", diags),
                     "reason" => reason = s.string(iv, "drift.ignore.reason", diags),
                     other => diags.push(s.unknown(
