@@ -179,3 +179,83 @@ fn drift_reports_exactly_what_changed_out_of_band() {
     assert!(human.stdout.contains("Drift: 4 modified, 1 deleted"), "{}", human.stdout);
     assert_eq!(show(&p, "frontend", "DashboardBucketPolicy")["logical_id"], "DashboardBucketPolicy");
 }
+
+/// Poll `done` every 100 ms until it holds; panic with `what` after a minute.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn scheduled_drift_notifies_once_on_a_change_and_stops_on_sigterm() {
+    let p = AwsProject::new(&[(
+        "shared",
+        "bucket.yaml",
+        "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      VersioningConfiguration:\n        Status: Enabled\n",
+    )]);
+    p.expect(0, &["apply", "--auto-approve"]);
+    let bucket = p.state_show("shared", "Bucket")["physical_id"].as_str().unwrap().to_string();
+    let reports = p.path().join("reports");
+    let hook_log = p.path().join("hook.log");
+    let stdout = p.path().join("drift.out");
+    let stderr = p.path().join("drift.err");
+    let hook = format!("echo \"$INFRA_DRIFT_STATUS $1\" >> '{}'", hook_log.display());
+    let mut child = p
+        .command("test", &[], &["drift", "--every", "1s", "--reports", reports.to_str().unwrap(), "--on-drift", &hook])
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("start a scheduled drift check");
+    let lines = || std::fs::read_to_string(&stdout).unwrap_or_default();
+    let output = || format!("stdout:\n{}\nstderr:\n{}", lines(), std::fs::read_to_string(&stderr).unwrap_or_default());
+
+    wait_until("a first, clean run", || lines().contains("No drift"));
+    assert!(!hook_log.exists(), "the hook ran without a change: {}", output());
+
+    let config = p.sdk_config();
+    p.runtime.block_on(async {
+        aws_sdk_s3::Client::new(&config)
+            .put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("suspend versioning");
+    });
+    // Two drifted runs: the hook is told about the change once, not on every run.
+    wait_until("two runs that see the drift", || lines().matches("Drift: 1 modified").count() >= 2);
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no clean stop within a minute of SIGTERM: {}", output());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0), "{}", output());
+    assert!(std::fs::read_to_string(&stderr).unwrap().contains("Stopped."), "{}", output());
+
+    let calls = std::fs::read_to_string(&hook_log).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 1, "the hook runs once per change: {calls:?}\n{}", output());
+    let reported = calls[0].strip_prefix("drift ").unwrap_or_else(|| panic!("{calls:?}"));
+    let report: Value = serde_json::from_slice(&std::fs::read(reported).unwrap()).unwrap();
+    assert_eq!(report["summary"]["modified"], 1, "{report:#}");
+    assert_eq!(report["resources"][0]["status"], "MODIFIED", "{report:#}");
+    // Every run left its report, as owner-only as state.
+    let kept = std::fs::read_dir(&reports).unwrap().count();
+    assert!(kept >= 3, "{kept} reports for at least three runs");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(reported).unwrap().permissions().mode() & 0o777, 0o600);
+}

@@ -12,6 +12,7 @@
 //! listed as not checkable, never as drift.
 
 pub mod compare;
+pub mod schedule;
 
 use crate::provider::{DriftAnswer, ErrorKind, ReadRequest, Registry, ResourceContext};
 use crate::state::{ObjectKey, ResourceRecord, State};
