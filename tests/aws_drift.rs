@@ -99,16 +99,7 @@ fn drift_reports_exactly_what_changed_out_of_band() {
             .await
             .expect("edit an inline policy");
         let s3 = aws_sdk_s3::Client::new(&config);
-        s3.put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(
-                aws_sdk_s3::types::VersioningConfiguration::builder()
-                    .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("suspend versioning");
+        suspend_versioning(&s3, &bucket).await;
         s3.delete_bucket_policy().bucket(&dashboard_bucket).send().await.expect("delete a bucket policy");
         let autoscaling = aws_sdk_applicationautoscaling::Client::new(&config);
         let tracking = &scaling["TargetTrackingScalingPolicyConfiguration"];
@@ -180,6 +171,19 @@ fn drift_reports_exactly_what_changed_out_of_band() {
     assert_eq!(show(&p, "frontend", "DashboardBucketPolicy")["logical_id"], "DashboardBucketPolicy");
 }
 
+async fn suspend_versioning(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("suspend versioning");
+}
+
 /// Poll `done` every 100 ms until it holds; panic with `what` after a minute.
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -216,19 +220,7 @@ fn scheduled_drift_notifies_once_on_a_change_and_stops_on_sigterm() {
     assert!(!hook_log.exists(), "the hook ran without a change: {}", output());
 
     let config = p.sdk_config();
-    p.runtime.block_on(async {
-        aws_sdk_s3::Client::new(&config)
-            .put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(
-                aws_sdk_s3::types::VersioningConfiguration::builder()
-                    .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("suspend versioning");
-    });
+    p.runtime.block_on(suspend_versioning(&aws_sdk_s3::Client::new(&config), &bucket));
     // Two drifted runs: the hook is told about the change once, not on every run.
     wait_until("two runs that see the drift", || lines().matches("Drift: 1 modified").count() >= 2);
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
